@@ -1,0 +1,83 @@
+"""JWT bearer authentication, shared by HTTP and the socket handshake.
+
+HS256 with JWT_SECRET; the user id is the `userId` claim. Messages are the original's exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jwt
+from django.conf import settings
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUser:
+    user_id: str
+    provider: str | None
+    email: str | None
+
+
+class TokenError(Exception):
+    """`reason` is one of: config, expired, invalid."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def decode_token(token: str) -> TokenUser:
+    secret = settings.JWT_SECRET
+    if not secret:
+        raise TokenError("config")
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": []})
+    except jwt.ExpiredSignatureError:
+        raise TokenError("expired") from None
+    except jwt.PyJWTError:
+        raise TokenError("invalid") from None
+    user_id = claims.get("userId")
+    # DECISIONS 3: a token that verifies but carries no usable userId is not an access token.
+    if not isinstance(user_id, str) or not user_id:
+        raise TokenError("invalid")
+    return TokenUser(user_id=user_id, provider=claims.get("provider"), email=claims.get("email"))
+
+
+class AuthFailure(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+_HTTP_MESSAGES = {
+    "config": (500, "Server configuration error"),
+    "expired": (401, "Token expired"),
+    "invalid": (401, "Invalid token"),
+}
+
+
+def authenticate_header(header: str | None) -> TokenUser:
+    """Authorization header -> user, or AuthFailure with the original status and message."""
+    if not settings.JWT_SECRET:
+        raise AuthFailure(500, "Server configuration error")
+    if not header:
+        raise AuthFailure(401, "No authorization header provided")
+    if not header.startswith("Bearer "):
+        raise AuthFailure(401, "Invalid authorization header format. Use: Bearer <token>")
+    token = header[7:]
+    if not token:
+        raise AuthFailure(401, "No token provided")
+    try:
+        return decode_token(token)
+    except TokenError as exc:
+        raise AuthFailure(*_HTTP_MESSAGES[exc.reason]) from None
+
+
+def mint_token(user_id: str, *, expires_in: int = 15 * 60, **claims: object) -> str:
+    import time
+
+    payload = {"userId": user_id, "provider": "email", "email": None, **claims}
+    now = int(time.time())
+    payload.setdefault("iat", now)
+    payload.setdefault("exp", now + expires_in)
+    return jwt.encode(payload, settings.JWT_SECRET, algorithm="HS256")

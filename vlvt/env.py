@@ -1,0 +1,76 @@
+"""Settings from the environment.
+
+A production setting that is missing stops start-up with one line naming it (DESIGN: fail fast).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from urllib.parse import unquote, urlsplit
+
+APP_ENV = os.environ.get("APP_ENV") or os.environ.get("NODE_ENV") or "development"
+IS_PRODUCTION = APP_ENV == "production"
+
+
+def missing(name: str) -> None:
+    sys.stderr.write(f"vlvt: required setting {name} is not set\n")
+    raise SystemExit(1)
+
+
+def env_str(name: str, default: str | None = None, *, required_in_production: bool = False) -> str:
+    value = os.environ.get(name)
+    if value:
+        return value
+    if required_in_production and IS_PRODUCTION:
+        missing(name)
+    return default if default is not None else ""
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        sys.stderr.write(f"vlvt: setting {name} must be an integer, got {raw!r}\n")
+        raise SystemExit(1) from None
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        sys.stderr.write(f"vlvt: setting {name} must be a number, got {raw!r}\n")
+        raise SystemExit(1) from None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_from_url(url: str) -> dict[str, str | int]:
+    """postgres://user:pass@host:port/name?sslmode=require -> Django DATABASES fields."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
+        sys.stderr.write("vlvt: DATABASE_URL must be a postgres:// URL\n")
+        raise SystemExit(1)
+    fields: dict[str, str | int] = {
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": parts.port or "",
+    }
+    return fields
+
+
+def query_options(url: str) -> dict[str, str]:
+    query = urlsplit(url).query
+    return dict(pair.split("=", 1) for pair in query.split("&") if "=" in pair)

@@ -1,0 +1,42 @@
+"""The process's shared Redis clients; each registers its close with the shutdown coordinator."""
+from __future__ import annotations
+
+import threading
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from vlvt.shutdown import Stage, register_closer
+
+_lock = threading.Lock()
+_sync: redis.Redis | None = None
+_async: aioredis.Redis | None = None
+
+
+def sync_redis() -> redis.Redis:
+    """Thread-safe client (a connection pool) for sync code: rate limits, locks, idempotency."""
+    global _sync
+    if _sync is None:
+        with _lock:
+            if _sync is None:
+                client = redis.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
+                register_closer("redis (sync client)", client.close, stage=Stage.REDIS)
+                _sync = client
+    return _sync
+
+
+def async_redis() -> aioredis.Redis:
+    """Client for code on the server's event loop (consumers, the After Hours bridge)."""
+    global _async
+    if _async is None:
+        client = aioredis.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
+        register_closer("redis (async client)", client.aclose, stage=Stage.REDIS)
+        _async = client
+    return _async
+
+
+def reset_clients_for_tests() -> None:
+    global _sync, _async
+    _sync = None
+    _async = None

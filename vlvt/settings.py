@@ -1,0 +1,208 @@
+"""Django settings, all from the environment (see .env.example)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from vlvt.env import (
+    APP_ENV,
+    IS_PRODUCTION,
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_str,
+    query_options,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-secret-key-not-for-production", required_in_production=True)
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "*").split(",") if h.strip()]
+
+# --- VLVT service settings (names follow the original services) -----------------------------
+JWT_SECRET = env_str("JWT_SECRET", "" if IS_PRODUCTION else "dev-jwt-secret-not-for-production", required_in_production=True)
+_cors = env_str("CORS_ORIGIN", "http://localhost:19006", required_in_production=True)
+if IS_PRODUCTION and _cors.strip() == "*":
+    from vlvt.env import missing
+
+    missing("CORS_ORIGIN (a list of origins, not '*')")
+CORS_ORIGINS = [o.strip() for o in _cors.split(",") if o.strip()]
+INTERNAL_SERVICE_SECRET = (
+    env_str("INTERNAL_SERVICE_SECRET")
+    or env_str("REQUEST_SIGNING_SECRET")
+    or ("" if IS_PRODUCTION else "vlvt-dev-signing-secret-DO-NOT-USE-IN-PRODUCTION")
+)
+if IS_PRODUCTION and not INTERNAL_SERVICE_SECRET:
+    from vlvt.env import missing
+
+    missing("INTERNAL_SERVICE_SECRET")
+ADMIN_API_KEY = env_str("ADMIN_API_KEY") or env_str("TEST_ENDPOINTS_API_KEY")
+# One trusted proxy by default, as the original (`trust proxy = 1`): the last X-Forwarded-For hop.
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 1)
+SHUTDOWN_TIMEOUT = env_float("SHUTDOWN_TIMEOUT", 10.0)
+SHUTDOWN_DRAIN_DELAY = env_float("SHUTDOWN_DRAIN_DELAY", 0.0)
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+JSON_BODY_LIMIT = 10 * 1024
+PHOTO_UPLOAD_LIMIT = 10 * 1024 * 1024
+SOCKET_PAYLOAD_LIMIT = 64 * 1024
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0", required_in_production=True)
+AFTER_HOURS_EVENTS_CHANNEL = env_str("AFTER_HOURS_EVENTS_CHANNEL", "after_hours:events")
+
+# Optional integrations: each is off (with an honest local default) unless configured.
+R2_ACCOUNT_ID = env_str("R2_ACCOUNT_ID")
+R2_ACCESS_KEY_ID = env_str("R2_ACCESS_KEY_ID")
+R2_SECRET_ACCESS_KEY = env_str("R2_SECRET_ACCESS_KEY")
+R2_BUCKET_NAME = env_str("R2_BUCKET_NAME", "vlvt-images")
+R2_URL_EXPIRY_SECONDS = env_int("R2_URL_EXPIRY_SECONDS", 3600)
+AWS_REGION = env_str("AWS_REGION", "us-east-1")
+REKOGNITION_ENABLED = env_bool("REKOGNITION_ENABLED", False)
+REKOGNITION_SIMILARITY_THRESHOLD = env_float("REKOGNITION_SIMILARITY_THRESHOLD", 90.0)
+FIREBASE_PROJECT_ID = env_str("FIREBASE_PROJECT_ID")
+FIREBASE_CLIENT_EMAIL = env_str("FIREBASE_CLIENT_EMAIL")
+FIREBASE_PRIVATE_KEY = env_str("FIREBASE_PRIVATE_KEY").replace("\\n", "\n")
+SENTRY_DSN = env_str("SENTRY_DSN")
+
+# --- Django -----------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "channels",
+    "profiles",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "vlvt.middleware.RequestContextMiddleware",
+    "vlvt.middleware.CsrfDoubleSubmitMiddleware",
+    "vlvt.middleware.ApiVersionMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "vlvt.urls"
+ASGI_APPLICATION = "vlvt.asgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", "postgres://root@127.0.0.1:5432/vlvt", required_in_production=True)
+# The application name identifies this process in pg_stat_activity (the shutdown tests use it).
+DB_APPLICATION_NAME = env_str("DB_APPLICATION_NAME", f"vlvt-{os.getpid()}")
+_db_pool = env_bool("DATABASE_POOL", True)
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        **database_from_url(DATABASE_URL),
+        # Django requires CONN_MAX_AGE=0 with its pool; the pool keeps connections instead.
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {
+            **query_options(DATABASE_URL),
+            "application_name": DB_APPLICATION_NAME,
+            # A backend whose client has gone away aborts its query (even a lock wait), so a
+            # request cut off by the shutdown deadline can never commit after the process died.
+            "options": "-c client_connection_check_interval=1000",
+            **(
+                {
+                    "pool": {
+                        "min_size": 0,
+                        "max_size": env_int("DATABASE_POOL_MAX", 20),
+                        "timeout": env_int("DATABASE_CONNECTION_TIMEOUT_MS", 5000) / 1000,
+                        "max_idle": env_int("DATABASE_IDLE_TIMEOUT_MS", 30000) / 1000,
+                    }
+                }
+                if _db_pool
+                else {}
+            ),
+        },
+        "TEST": {"NAME": env_str("TEST_DATABASE_NAME", "test_vlvt")},
+    }
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = env_str("MEDIA_URL", "/uploads/")
+
+# Bodies: JSON is capped at 10 KB (413 past it); uploads stream to disk past 1 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = JSON_BODY_LIMIT
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
+
+CSRF_COOKIE_NAME = "django-csrftoken"  # the VLVT double-submit cookie is `csrf-token`
+SESSION_COOKIE_SECURE = IS_PRODUCTION
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "capacity": 1000,
+            "expiry": 60,
+            "group_expiry": 86400,
+        },
+    }
+}
+
+# --- Celery (every scheduler of the original) --------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Longer than the longest delayed job (a session expiry is at most 60 min + extensions); a task
+# whose worker died is re-delivered once this has passed. Tests shorten it.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule"))
+CELERY_TIMEZONE = "UTC"
+
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "vlvt.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT},
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "daphne": {"level": "WARNING"},
+    },
+}
+
+VLVT_ENV = APP_ENV

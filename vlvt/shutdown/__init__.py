@@ -1,0 +1,41 @@
+"""Graceful shutdown: one coordinator per process (see DESIGN.md, "Graceful shutdown").
+
+Code that opens a resource registers its closer right there:
+
+    register_closer("redis (sync client)", client.close, stage=Stage.REDIS)
+
+Nothing here installs a signal handler; only a serving process does (vlvt.shutdown.daphne for
+`daphne vlvt.asgi:application`, vlvt.shutdown.celery for workers and beat).
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from vlvt.shutdown.coordinator import Closer, ShutdownCoordinator, Stage, State
+
+__all__ = ["Stage", "State", "ShutdownCoordinator", "coordinator", "register_closer", "reset_coordinator"]
+
+_lock = threading.Lock()
+_coordinator: ShutdownCoordinator | None = None
+
+
+def coordinator() -> ShutdownCoordinator:
+    global _coordinator
+    if _coordinator is None:
+        with _lock:
+            if _coordinator is None:
+                from django.conf import settings
+
+                _coordinator = ShutdownCoordinator(timeout=settings.SHUTDOWN_TIMEOUT)
+    return _coordinator
+
+
+def register_closer(name: str, fn: Closer, *, stage: Stage | int) -> Callable[[], None]:
+    return coordinator().register(name, fn, stage=stage)
+
+
+def reset_coordinator() -> None:
+    """Tests only: forget the process coordinator (its closers are not run)."""
+    global _coordinator
+    _coordinator = None
