@@ -12,10 +12,16 @@ django_application = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from vlvt.shutdown import daphne as graceful_daphne  # noqa: E402
+from vlvt.shutdown.asgi import ShutdownMiddleware  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_application,
-        "websocket": URLRouter(websocket_urlpatterns),
-    }
+graceful_daphne.install()  # Daphne's CLI builds our GracefulServer; no signal handler on import
+
+application = ShutdownMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_application,
+            "websocket": URLRouter(websocket_urlpatterns),
+        }
+    )
 )

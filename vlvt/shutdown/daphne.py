@@ -1,0 +1,207 @@
+"""Graceful shutdown for `daphne vlvt.asgi:application`.
+
+Importing `vlvt.asgi` makes Daphne's command line build a `GracefulServer` instead of its stock
+Server (class attribute `CommandLineInterface.server_class`; the command stays the same). On the
+first SIGTERM/SIGINT it stops listening at once, lets accepted requests finish, closes every
+WebSocket with a close frame after its consumer is idle (see vlvt.shutdown.asgi), waits for every
+application instance, then closes the resources in order and exits 0. The coordinator's watchdog
+exits 1 at SHUTDOWN_TIMEOUT whatever the event loop is doing.
+
+Stock Daphne, for contrast: Twisted's own SIGTERM handler stops the reactor, in-flight
+applications are cancelled, sockets are dropped without a close frame, and the listening socket
+keeps accepting until the reactor is gone.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from typing import Any
+
+from daphne.http_protocol import HTTPFactory
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+from twisted.internet import reactor
+from twisted.internet.endpoints import serverFromString
+from twisted.logger import STDLibLogObserver, globalLogBeginner
+
+from vlvt.shutdown import coordinator
+from vlvt.shutdown.resources import register_process_resources, terminate_own_backends
+
+logger = logging.getLogger("vlvt.shutdown")
+
+_REFUSED = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\n"
+    b"connection: close\r\nretry-after: 5\r\ncontent-length: 65\r\n\r\n"
+    b'{"success":false,"error":"Server is shutting down, please retry"}'
+)
+_POLL_SECONDS = 0.005
+
+
+class GracefulWebSocketProtocol(WebSocketProtocol):
+    def serverClose(self, code: int | None = None) -> None:
+        # autobahn's sendClose() only takes 1000 and 3000-4999; 1001 (going away) and 1012
+        # (service restart) are the right codes for a server that stops, so send the frame directly.
+        if code in (1001, 1012):
+            self.sendCloseFrame(code=code, isReply=False)
+        else:
+            super().serverClose(code=code)
+
+
+class TrackingHTTPFactory(HTTPFactory):
+    """Remembers every HTTP connection, so idle keep-alive ones can be closed when draining."""
+
+    def __init__(self, server: Any) -> None:
+        super().__init__(server)
+        self.protocols: set[Any] = set()
+
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = super().buildProtocol(addr)
+        self.protocols.add(protocol)
+        return protocol
+
+    def live_channels(self) -> list[Any]:
+        """HTTP connections still open and not upgraded to a WebSocket."""
+        live = []
+        for protocol in list(self.protocols):
+            channel = getattr(protocol, "_channel", protocol)
+            transport = getattr(channel, "transport", None)
+            if transport is None or getattr(transport, "disconnected", False):
+                self.protocols.discard(protocol)
+            elif getattr(transport, "protocol", protocol) is protocol:
+                live.append(channel)
+            else:
+                self.protocols.discard(protocol)  # upgraded: the WebSocket protocol owns it now
+        return live
+
+
+class GracefulServer(Server):
+    def run(self) -> None:
+        # Daphne's Server.run, with our factories, our signal handlers instead of Twisted's, and
+        # the listening ports kept so that draining can close them.
+        self.connections = {}
+        self.ports: list[Any] = []
+        self.http_factory = TrackingHTTPFactory(self)
+        self.ws_factory = WebSocketFactory(self, server=self.server_name)
+        self.ws_factory.protocol = GracefulWebSocketProtocol
+        self.ws_factory.setProtocolOptions(
+            autoPingTimeout=self.ping_timeout,
+            allowNullOrigin=True,
+            openHandshakeTimeout=self.websocket_handshake_timeout,
+            maxMessagePayloadSize=self.websocket_max_message_size,
+            maxFramePayloadSize=self.websocket_max_frame_size,
+            closeHandshakeTimeout=1,
+        )
+        if self.verbosity <= 1:
+            globalLogBeginner.beginLoggingTo([lambda _: None], redirectStandardIO=False, discardBuffer=True)
+        else:
+            globalLogBeginner.beginLoggingTo([STDLibLogObserver(__name__)])
+        reactor.callLater(1, self.application_checker)
+        reactor.callLater(2, self.timeout_checker)
+        for description in self.endpoints:
+            listener = serverFromString(reactor, str(description)).listen(self.http_factory)
+            listener.addCallback(self.listen_success)
+            listener.addErrback(self.listen_error)
+            self.listeners.append(listener)
+        asyncio.set_event_loop(reactor._asyncioEventloop)
+
+        shutdown = coordinator()
+        shutdown._before_forced_exit = terminate_own_backends
+        shutdown.add_reporter("connections", lambda: len(self.connections))
+        shutdown.on_shutdown(lambda reason: reactor.callFromThread(self._begin_drain))
+        register_process_resources(asynchronous=True)
+        reactor.callWhenRunning(self._install_signal_handlers)
+        if not self.abort_start:
+            if self.ready_callable:
+                self.ready_callable()
+            reactor.run(installSignalHandlers=False)
+
+    def listen_success(self, port: Any) -> None:
+        self.ports.append(port)
+        super().listen_success(port)
+
+    # -- signals ------------------------------------------------------------------------------
+    def _install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+        logger.info("vlvt: serving, pid %s; SIGTERM/SIGINT drain and exit", _pid())
+
+    # -- draining ------------------------------------------------------------------------------
+    def _begin_drain(self) -> None:
+        asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        from django.conf import settings
+
+        try:
+            if settings.SHUTDOWN_DRAIN_DELAY > 0:
+                await asyncio.sleep(settings.SHUTDOWN_DRAIN_DELAY)
+            self._stop_listening()
+            counts = await self._finish_in_flight()
+            coordinator().drained(**counts)
+            failures = await coordinator().close_resources()
+        except Exception:
+            logger.exception("shutdown: draining failed")
+            failures = 1
+        coordinator().finish(0 if failures == 0 else 1)
+
+    def _stop_listening(self) -> None:
+        for port in self.ports:
+            port.stopListening()
+        self.ports.clear()
+        # Responses of requests already accepted end their connection; idle keep-alive
+        # connections end now.
+        for channel in self.http_factory.live_channels():
+            channel.persistent = False
+            if not channel.requests:
+                channel.loseConnection()
+
+    async def _finish_in_flight(self) -> dict[str, int]:
+        started = time.monotonic()
+        waited_for = self._busy_applications()
+        peak = waited_for
+        while waited_for:
+            await asyncio.sleep(_POLL_SECONDS)
+            waited_for = self._busy_applications()
+        refused = self._refuse_partial_requests()
+        return {
+            "applications_waited_for": peak,
+            "partial_requests_refused": refused,
+            "waited_ms": int((time.monotonic() - started) * 1000),
+        }
+
+    def _busy_applications(self) -> int:
+        busy = 0
+        for details in list(self.connections.values()):
+            instance = details.get("application_instance")
+            if instance is not None and not instance.done():
+                busy += 1
+        return busy
+
+    def _refuse_partial_requests(self) -> int:
+        """Connections whose request is still arriving get a 503 and are closed; never waited for."""
+        refused = 0
+        for channel in self.http_factory.live_channels():
+            if channel.requests:
+                refused += 1
+                channel.transport.write(_REFUSED)
+            channel.transport.loseConnection()
+        return refused
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    coordinator().request_shutdown(signal.Signals(signum).name)
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def install() -> None:
+    """Make `daphne vlvt.asgi:application` build a GracefulServer. Installs no signal handler."""
+    from daphne import cli
+
+    cli.CommandLineInterface.server_class = GracefulServer
