@@ -20,7 +20,9 @@ def sync_redis() -> redis.Redis:
     if _sync is None:
         with _lock:
             if _sync is None:
-                client = redis.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
+                client = redis.Redis.from_url(
+                    settings.REDIS_URL, health_check_interval=30, client_name=settings.DB_APPLICATION_NAME
+                )
                 register_closer("redis (sync client)", client.close, stage=Stage.REDIS)
                 _sync = client
     return _sync
@@ -30,7 +32,9 @@ def async_redis() -> aioredis.Redis:
     """Client for code on the server's event loop (consumers, the After Hours bridge)."""
     global _async
     if _async is None:
-        client = aioredis.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
+        client = aioredis.Redis.from_url(
+                    settings.REDIS_URL, health_check_interval=30, client_name=settings.DB_APPLICATION_NAME
+                )
         register_closer("redis (async client)", client.aclose, stage=Stage.REDIS)
         _async = client
     return _async

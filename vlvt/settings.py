@@ -163,7 +163,7 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            "hosts": [{"address": REDIS_URL, "client_name": DB_APPLICATION_NAME}],
             "capacity": 1000,
             "expiry": 60,
             "group_expiry": 86400,

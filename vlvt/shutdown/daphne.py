@@ -19,7 +19,7 @@ import signal
 import time
 from typing import Any
 
-from daphne.http_protocol import HTTPFactory
+from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import reactor
@@ -49,6 +49,15 @@ class GracefulWebSocketProtocol(WebSocketProtocol):
             super().serverClose(code=code)
 
 
+class GracefulWebRequest(WebRequest):
+    def finish(self) -> None:
+        # Twisted decides keep-alive from the request alone; a response that says
+        # `Connection: close` (every response while draining) must really end the connection.
+        if self.responseHeaders.getRawHeaders(b"connection") == [b"close"] and self.channel is not None:
+            self.channel.persistent = False
+        super().finish()
+
+
 class TrackingHTTPFactory(HTTPFactory):
     """Remembers every HTTP connection, so idle keep-alive ones can be closed when draining."""
 
@@ -58,6 +67,7 @@ class TrackingHTTPFactory(HTTPFactory):
 
     def buildProtocol(self, addr: Any) -> Any:
         protocol = super().buildProtocol(addr)
+        protocol.requestFactory = GracefulWebRequest
         self.protocols.add(protocol)
         return protocol
 
@@ -150,12 +160,9 @@ class GracefulServer(Server):
         for port in self.ports:
             port.stopListening()
         self.ports.clear()
-        # Responses of requests already accepted end their connection; idle keep-alive
-        # connections end now.
-        for channel in self.http_factory.live_channels():
-            channel.persistent = False
-            if not channel.requests:
-                channel.loseConnection()
+        # Keep-alive connections stay open while requests are in flight: a request arriving on
+        # one is answered 503 + `Connection: close` by the ASGI wrapper. They are closed when
+        # the drain is over.
 
     async def _finish_in_flight(self) -> dict[str, int]:
         started = time.monotonic()
@@ -165,11 +172,20 @@ class GracefulServer(Server):
             await asyncio.sleep(_POLL_SECONDS)
             waited_for = self._busy_applications()
         refused = self._refuse_partial_requests()
+        await self._wait_connections_closed()
         return {
             "applications_waited_for": peak,
             "partial_requests_refused": refused,
             "waited_ms": int((time.monotonic() - started) * 1000),
         }
+
+    async def _wait_connections_closed(self, grace: float = 1.0) -> None:
+        """Let the last responses flush before the process exits; abort what will not close."""
+        deadline = time.monotonic() + grace
+        while self.http_factory.live_channels() and time.monotonic() < deadline:
+            await asyncio.sleep(_POLL_SECONDS)
+        for channel in self.http_factory.live_channels():
+            channel.transport.abortConnection()
 
     def _busy_applications(self) -> int:
         busy = 0
