@@ -24,3 +24,22 @@ def jwt_for():
 @pytest.fixture
 def redis_url() -> str:
     return settings.REDIS_URL
+
+
+_SIGNALS_AT_START: tuple = ()
+
+
+def pytest_sessionstart(session):
+    import signal
+
+    global _SIGNALS_AT_START
+    _SIGNALS_AT_START = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import signal
+
+    now = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
+    if now != _SIGNALS_AT_START:
+        session.exitstatus = 1
+        print(f"\nERROR: the test run changed the SIGTERM/SIGINT handlers: {_SIGNALS_AT_START} -> {now}")
