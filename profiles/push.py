@@ -1,0 +1,184 @@
+"""Push notifications behind one small interface (reference §2.8), reused by chat.
+
+Firebase Cloud Messaging when FIREBASE_PROJECT_ID, FIREBASE_CLIENT_EMAIL and FIREBASE_PRIVATE_KEY
+are all set; otherwise a logged no-op that reports nothing as sent. Sending never happens inside a
+request: `push_notify` enqueues a Celery task after the transaction commits, and the task calls
+`push_send_to_user`, which deactivates the tokens Firebase reports invalid.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.db import transaction
+from django.dispatch import receiver
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["sent", "invalid_token", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    title: str
+    body: str
+    data: dict[str, str] = field(default_factory=dict)
+    android_channel_id: str = "default"
+    badge: int | None = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> PushMessage:
+        return cls(**raw)
+
+
+def match_message(*, match_id: str, matched_user_name: str) -> PushMessage:
+    """The mutual-swipe push; `matched_user_name` is the *other* user's name."""
+    return PushMessage(
+        title="🎉 It's a match!",
+        body=f"You and {matched_user_name} liked each other!",
+        data={
+            "type": "match",
+            "matchId": match_id,
+            "matchedUserName": matched_user_name,
+            "click_action": "FLUTTER_NOTIFICATION_CLICK",
+        },
+        android_channel_id="matches",
+        badge=1,
+    )
+
+
+class PushBackend(Protocol):
+    def send(self, tokens: list[str], message: PushMessage) -> list[Outcome]:
+        """One outcome per token, in order."""
+        ...
+
+
+class NoopBackend:
+    """Firebase is not configured: nothing is sent, and the log says so."""
+
+    def send(self, tokens: list[str], message: PushMessage) -> list[Outcome]:
+        log.info(
+            "push skipped: Firebase is not configured",
+            extra={"tokens": len(tokens), "type": message.data.get("type")},
+        )
+        return ["skipped"] * len(tokens)
+
+
+class FirebaseBackend:
+    def __init__(self) -> None:
+        import firebase_admin
+        from firebase_admin import credentials
+
+        cert = credentials.Certificate(
+            {
+                "type": "service_account",
+                "project_id": settings.FIREBASE_PROJECT_ID,
+                "client_email": settings.FIREBASE_CLIENT_EMAIL,
+                "private_key": settings.FIREBASE_PRIVATE_KEY,
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }
+        )
+        try:
+            self.app = firebase_admin.get_app("vlvt")
+        except ValueError:
+            self.app = firebase_admin.initialize_app(cert, name="vlvt")
+
+    def send(self, tokens: list[str], message: PushMessage) -> list[Outcome]:
+        from firebase_admin import messaging
+
+        multicast = messaging.MulticastMessage(
+            tokens=tokens,
+            notification=messaging.Notification(title=message.title, body=message.body),
+            data=message.data,
+            apns=messaging.APNSConfig(
+                payload=messaging.APNSPayload(
+                    aps=messaging.Aps(sound="default", badge=message.badge, content_available=True)
+                )
+            ),
+            android=messaging.AndroidConfig(
+                priority="high",
+                notification=messaging.AndroidNotification(
+                    sound="default", channel_id=message.android_channel_id, priority="high"
+                ),
+            ),
+        )
+        batch = messaging.send_each_for_multicast(multicast, app=self.app)
+        return [_outcome(r) for r in batch.responses]
+
+
+def _outcome(response: Any) -> Outcome:
+    if response.success:
+        return "sent"
+    from firebase_admin import exceptions, messaging
+
+    error = response.exception
+    # Python's names for messaging/registration-token-not-registered and
+    # messaging/invalid-registration-token.
+    if isinstance(error, messaging.UnregisteredError):
+        return "invalid_token"
+    if isinstance(error, exceptions.InvalidArgumentError) and "registration token" in str(error).lower():
+        return "invalid_token"
+    log.warning("push failed", extra={"error": type(error).__name__})
+    return "failed"
+
+
+_lock = threading.Lock()
+_backend: PushBackend | None = None
+
+
+def firebase_configured() -> bool:
+    return bool(settings.FIREBASE_PROJECT_ID and settings.FIREBASE_CLIENT_EMAIL and settings.FIREBASE_PRIVATE_KEY)
+
+
+def push_backend() -> PushBackend:
+    global _backend
+    if _backend is None:
+        with _lock:
+            if _backend is None:
+                _backend = FirebaseBackend() if firebase_configured() else NoopBackend()
+    return _backend
+
+
+def set_push_backend(backend: PushBackend | None) -> None:
+    """Tests swap in a recording fake (FCM is what leaves the machine)."""
+    global _backend
+    _backend = backend
+
+
+@receiver(setting_changed)
+def _reset_backend(*, setting: str, **_: object) -> None:
+    if setting.startswith("FIREBASE_"):
+        set_push_backend(None)
+
+
+def push_send_to_user(*, user_id: str, message: PushMessage) -> dict[str, int]:
+    """Send to every active token of the user now; deactivate the tokens FCM calls invalid."""
+    from profiles.models import FcmToken
+
+    tokens = list(FcmToken.objects.filter(user_id=user_id, is_active=True).values_list("token", flat=True))
+    if not tokens:
+        return {"sent": 0, "invalid": 0, "failed": 0}
+    outcomes = push_backend().send(tokens, message)
+    invalid = [t for t, o in zip(tokens, outcomes, strict=True) if o == "invalid_token"]
+    if invalid:
+        FcmToken.objects.filter(user_id=user_id, token__in=invalid).update(is_active=False)
+    return {
+        "sent": outcomes.count("sent"),
+        "invalid": len(invalid),
+        "failed": outcomes.count("failed"),
+    }
+
+
+def push_notify(*, user_id: str, message: PushMessage) -> None:
+    """Queue a push for after the current transaction commits (nothing is sent on rollback)."""
+    from profiles.tasks import push_send
+
+    payload = message.to_json()
+    transaction.on_commit(lambda: push_send.delay(user_id, payload), robust=True)

@@ -1,0 +1,1 @@
+"""Reads of the profiles app, split by sub-domain."""

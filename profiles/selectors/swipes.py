@@ -1,0 +1,34 @@
+"""Likes received and sent (reference §2.6). No block filter, as the original."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+
+def likes_received(*, user_id: str) -> list[dict[str, Any]]:
+    """Who liked the user, newest first: rows of (user_id, created_at, name, age, photos)."""
+    return _rows(
+        "SELECT s.user_id, s.created_at, p.name, p.age, p.photos FROM swipes s "
+        "JOIN profiles p ON p.user_id = s.user_id "
+        "WHERE s.target_user_id = %s AND s.action = 'like' ORDER BY s.created_at DESC",
+        user_id,
+    )
+
+
+def likes_sent(*, user_id: str) -> list[dict[str, Any]]:
+    return _rows(
+        "SELECT s.target_user_id AS user_id, s.created_at, p.name, p.age, p.photos FROM swipes s "
+        "JOIN profiles p ON p.user_id = s.target_user_id "
+        "WHERE s.user_id = %s AND s.action = 'like' ORDER BY s.created_at DESC",
+        user_id,
+    )
+
+
+def _rows(sql: str, user_id: str) -> list[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id])
+        columns = [c.name for c in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+

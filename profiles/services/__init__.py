@@ -1,0 +1,1 @@
+"""Writes of the profiles app, split by sub-domain (profiles, photos, verification, swipes, ...)."""

@@ -1,0 +1,105 @@
+"""Main profile writes: create, update, delete, location (reference §2.2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Now
+
+from profiles.models import Profile
+from profiles.validation import ProfileInput
+from vlvt.api import ApiError
+
+_UNIQUE_VIOLATION = "23505"
+_FK_VIOLATION = "23503"
+_CHECK_VIOLATION = "23514"
+
+
+def _pgcode(exc: IntegrityError) -> str | None:
+    return getattr(exc.__cause__, "sqlstate", None)
+
+
+def profile_create(*, user_id: str, data: ProfileInput) -> Profile:
+    try:
+        with transaction.atomic():
+            return Profile.objects.create(
+                user_id=user_id,
+                name=data.name,
+                age=data.age,
+                bio=data.bio,
+                photos=data.photos or [],
+                interests=data.interests or [],
+            )
+    except IntegrityError as exc:
+        code = _pgcode(exc)
+        if code == _UNIQUE_VIOLATION:
+            raise ApiError(409, "Profile already exists for this user") from None
+        if code == _FK_VIOLATION:
+            raise ApiError(400, "Invalid user reference") from None
+        if code == _CHECK_VIOLATION:
+            raise ApiError(400, "Invalid data: check constraint violated") from None
+        raise
+
+
+def profile_update(*, user_id: str, data: ProfileInput) -> Profile | None:
+    """COALESCE semantics of the original: a field absent from the body keeps its value."""
+    fields = {
+        name: value
+        for name, value in (
+            ("name", data.name),
+            ("age", data.age),
+            ("bio", data.bio),
+            ("photos", data.photos),
+            ("interests", data.interests),
+        )
+        if value is not None
+    }
+    try:
+        with transaction.atomic():
+            updated = Profile.objects.filter(pk=user_id).update(**fields, updated_at=Now())
+    except IntegrityError as exc:
+        if _pgcode(exc) == _CHECK_VIOLATION:
+            raise ApiError(400, "Invalid data: check constraint violated") from None
+        raise
+    if not updated:
+        return None
+    return Profile.objects.get(pk=user_id)
+
+
+def profile_delete(*, user_id: str) -> bool:
+    """Delete the row, then its photos and their thumbnails after commit (DECISIONS 17)."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM profiles WHERE user_id = %s RETURNING photos", [user_id])
+            row = cursor.fetchone()
+        if row is None:
+            return False
+        photos: list[str] = list(row[0] or [])
+        if photos:
+            from profiles.tasks import photos_delete
+
+            # Off the request, as the original (which did not await it); the task is idempotent.
+            transaction.on_commit(lambda: photos_delete.delay(photos), robust=True)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    user_id: str
+    latitude: Decimal
+    longitude: Decimal
+    updated_at: datetime
+
+
+def profile_set_location(*, user_id: str, latitude: float, longitude: float) -> Location | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE profiles SET latitude = %s, longitude = %s, location_updated_at = now(), updated_at = now() "
+            "WHERE user_id = %s RETURNING user_id, latitude, longitude, location_updated_at",
+            [latitude, longitude, user_id],
+        )
+        row = cursor.fetchone()
+    return Location(*row) if row else None
+

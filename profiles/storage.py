@@ -1,0 +1,218 @@
+"""Where photos live, through Django's storage API (reference §6.6).
+
+Cloudflare R2 (S3 API, django-storages) when the three R2 settings are present, otherwise the
+local filesystem under MEDIA_ROOT. The database stores keys (`photos/<uid>/<id>.jpg`); a key is
+resolved to a URL on read: an R2 presigned GET URL, or for local storage a signed, expiring
+`/uploads/<key>` URL served by `profiles.views.media.serve`. Legacy `/uploads/...` and `http(s)`
+values pass through unchanged. Deletion is best effort: a failure is logged, never raised.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from functools import lru_cache
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+log = logging.getLogger(__name__)
+
+_LEGACY_PREFIX = "/uploads/"
+_lock = threading.Lock()
+
+
+def r2_configured() -> bool:
+    return bool(settings.R2_ACCOUNT_ID and settings.R2_ACCESS_KEY_ID and settings.R2_SECRET_ACCESS_KEY)
+
+
+class LocalPhotoStorage(FileSystemStorage):
+    """MEDIA_ROOT, with URLs that expire like R2's presigned ones (nobody can enumerate photos)."""
+
+    def url(self, name: str | None) -> str:
+        expires = int(time.time()) + settings.R2_URL_EXPIRY_SECONDS
+        query = urlencode({"expires": expires, "signature": local_signature(name or "", expires)})
+        return f"{super().url(name)}?{query}"
+
+
+def local_signature(key: str, expires: int) -> str:
+    message = f"{key}\n{expires}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def local_signature_valid(key: str, expires: str, signature: str) -> bool:
+    if not expires.isdigit() or int(expires) < time.time():
+        return False
+    return hmac.compare_digest(local_signature(key, int(expires)), signature)
+
+
+@lru_cache(maxsize=1)
+def photo_storage() -> Storage:
+    if r2_configured():
+        from storages.backends.s3 import S3Storage
+
+        return S3Storage(
+            bucket_name=settings.R2_BUCKET_NAME,
+            endpoint_url=f"https://{settings.R2_ACCOUNT_ID}.r2.cloudflarestorage.com",
+            access_key=settings.R2_ACCESS_KEY_ID,
+            secret_key=settings.R2_SECRET_ACCESS_KEY,
+            region_name="auto",
+            signature_version="s3v4",
+            querystring_auth=True,
+            querystring_expire=settings.R2_URL_EXPIRY_SECONDS,
+            file_overwrite=True,
+            default_acl=None,
+        )
+    return LocalPhotoStorage(
+        location=str(settings.MEDIA_ROOT), base_url=settings.MEDIA_URL, allow_overwrite=True
+    )
+
+
+@receiver(setting_changed)
+def _reset_storage(*, setting: str, **_: object) -> None:
+    if setting.startswith("R2_") or setting in {"MEDIA_ROOT", "MEDIA_URL"}:
+        photo_storage.cache_clear()
+
+
+# --- keys --------------------------------------------------------------------------------
+
+
+def photo_keys(user_id: str) -> tuple[str, str]:
+    """(large key, thumbnail key) for a new main profile photo (§6.3)."""
+    photo_id = uuid.uuid4()
+    return f"photos/{user_id}/{photo_id}.jpg", f"photos/{user_id}/{photo_id}_thumb.jpg"
+
+
+def thumbnail_key(key: str) -> str:
+    """The derived thumbnail key, as the original computes it (first `.jpg` -> `_thumb.jpg`)."""
+    return key.replace(".jpg", "_thumb.jpg", 1)
+
+
+def after_hours_photo_key(user_id: str) -> str:
+    return f"after-hours-photos/{user_id}/{uuid.uuid4()}.jpg"
+
+
+def selfie_key(user_id: str) -> str:
+    return f"verifications/{user_id}/{int(time.time() * 1000)}.jpg"
+
+
+def is_passthrough(value: str) -> bool:
+    return value.startswith((_LEGACY_PREFIX, "http://", "https://"))
+
+
+def key_from_value(value: str) -> str | None:
+    """A stored value or URL -> the storage key; None for legacy `/uploads/` values."""
+    if value.startswith(_LEGACY_PREFIX):
+        return None
+    if value.startswith(("http://", "https://")):
+        return urlsplit(value).path.lstrip("/") or None
+    return value or None
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def resolve_url(value: str | None) -> str | None:
+    if not value:
+        return value
+    if is_passthrough(value):
+        return value
+    try:
+        return photo_storage().url(value)
+    except Exception:  # a signing failure must not break a profile read
+        log.exception("photo url resolution failed")
+        return value
+
+
+def resolve_urls(values: Iterable[str] | None) -> list[str]:
+    return [resolve_url(v) or v for v in (values or [])]
+
+
+def read_bytes(value: str) -> bytes:
+    """The stored object's bytes (a key, or an http(s) URL fetched directly)."""
+    if value.startswith(("http://", "https://")):
+        import httpx
+
+        response = httpx.get(value, timeout=10.0, follow_redirects=True)
+        response.raise_for_status()
+        return response.content
+    key = key_from_value(value)
+    if key is None:
+        raise FileNotFoundError(value)
+    with photo_storage().open(key, "rb") as handle:
+        return handle.read()
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+def save(key: str, data: bytes, content_type: str = "image/jpeg") -> str:
+    content = ContentFile(data)
+    content.content_type = content_type  # type: ignore[attr-defined]
+    return photo_storage().save(key, content)
+
+
+def delete_key(key: str) -> bool:
+    """Best effort; True when the object is gone."""
+    try:
+        photo_storage().delete(key)
+        return True
+    except Exception:
+        log.warning("photo delete failed", extra={"key": key}, exc_info=True)
+        return False
+
+
+def delete_photo(value: str) -> None:
+    """A main photo and its thumbnail; legacy `/uploads/` values are skipped."""
+    key = key_from_value(value)
+    if key is None:
+        return
+    delete_key(key)
+    delete_key(thumbnail_key(key))
+
+
+def user_prefixes(user_id: str) -> tuple[str, ...]:
+    return (f"photos/{user_id}/", f"after-hours-photos/{user_id}/", f"verifications/{user_id}/")
+
+
+def list_prefix(prefix: str) -> list[str]:
+    try:
+        _dirs, files = photo_storage().listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [prefix + name for name in files]
+
+
+def delete_user_files(user_id: str, extra_values: Iterable[str] = ()) -> tuple[int, int]:
+    """Every object of the user (listed values, their thumbnails and the user's prefixes).
+
+    Returns (deleted, failed). Listing the prefixes also catches replaced After Hours photos and
+    selfies that no row points to any more (DECISIONS 17).
+    """
+    keys: dict[str, None] = {}
+    for value in extra_values:
+        key = key_from_value(value)
+        if key:
+            keys[key] = None
+            keys[thumbnail_key(key)] = None
+    for prefix in user_prefixes(user_id):
+        for key in list_prefix(prefix):
+            keys[key] = None
+    storage = photo_storage()
+    deleted = failed = 0
+    for key in keys:
+        if isinstance(storage, FileSystemStorage) and not storage.exists(key):
+            continue  # a derived thumbnail that never existed is not a failure
+        if delete_key(key):
+            deleted += 1
+        else:
+            failed += 1
+    return deleted, failed

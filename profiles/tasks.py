@@ -1,0 +1,22 @@
+"""Celery tasks of the profiles app. They take ids and JSON primitives and are safe to re-run."""
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def push_send(user_id: str, message: dict[str, Any]) -> None:
+    from profiles.push import PushMessage, push_send_to_user
+
+    push_send_to_user(user_id=user_id, message=PushMessage.from_json(message))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def photos_delete(values: list[str]) -> None:
+    """Delete stored photos and their thumbnails (deleting an absent object is a no-op)."""
+    from profiles.storage import delete_photo
+
+    for value in values:
+        delete_photo(value)

@@ -1,0 +1,111 @@
+"""Discovery and search count (reference §2.5)."""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from profiles import limits
+from profiles.selectors.discovery import DiscoveryFilters, SearchFilters, discover, search_count
+from profiles.storage import resolve_urls
+from vlvt.api import ValidationFailed, endpoint, json_body, ok
+
+_INT_PREFIX = re.compile(r"^\s*([+-]?\d+)")
+_FLOAT_PREFIX = re.compile(r"^\s*([+-]?(?:Infinity|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")
+
+
+def _query_number(request: HttpRequest, name: str, pattern: re.Pattern[str], errors: list) -> Any:
+    """parseInt/parseFloat of a query value (an empty value is absent); garbage is a 400 (DECISIONS 1)."""
+    raw = request.GET.get(name)
+    if not raw:
+        return None
+    match = pattern.match(raw)
+    if match is None:
+        errors.append((name, f"{name} must be a number"))
+        return None
+    return int(match.group(1)) if pattern is _INT_PREFIX else float(match.group(1))
+
+
+def _csv(request: HttpRequest, name: str) -> list[str] | None:
+    raw = request.GET.get(name)
+    return raw.split(",") if raw else None
+
+
+def _distance(value: float) -> float:
+    return math.floor(value * 10 + 0.5) / 10  # Math.round(d * 10) / 10
+
+
+def _discovered(row: dict, expanded: bool, original_radius: float | None) -> dict:
+    item = {
+        "userId": row["user_id"],
+        "name": row["name"],
+        "age": row["age"],
+        "bio": row["bio"],
+        "photos": resolve_urls(row["photos"]),
+        "interests": row["interests"],
+        "isNewUser": bool(row["is_new"]),
+        "isVerified": bool(row["is_verified"]),
+    }
+    if "distance" in row:
+        item["distance"] = _distance(row["distance"])
+        if expanded and original_radius and row["distance"] > original_radius:
+            item["expandedSearch"] = True
+    return item
+
+
+@endpoint("GET", limiters=[limits.discovery])
+def discover_view(request: HttpRequest) -> HttpResponse:
+    errors: list[tuple[str, str]] = []
+    filters = DiscoveryFilters(
+        min_age=_query_number(request, "minAge", _INT_PREFIX, errors),
+        max_age=_query_number(request, "maxAge", _INT_PREFIX, errors),
+        max_distance_km=_query_number(request, "maxDistance", _FLOAT_PREFIX, errors),
+        interests=_csv(request, "interests"),
+        exclude=_csv(request, "exclude") or [],
+        verified_only=request.GET.get("verifiedOnly") == "true",
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    result = discover(user_id=request.user_id, filters=filters)
+    profiles = [_discovered(row, result.expanded, result.original_radius_km) for row in result.rows]
+    return ok(profiles=profiles, expandedSearch=result.expanded)
+
+
+def _string_list(body: dict, name: str, errors: list) -> list[str] | None:
+    value = body.get(name)
+    if not isinstance(value, list) or not value:
+        return None  # applied only when a non-empty array, as the original
+    if not all(isinstance(v, str) for v in value):
+        errors.append((name, f"{name} must be an array of strings"))
+        return None
+    return value
+
+
+def _miles(body: dict, errors: list) -> float | None:
+    value = body.get("maxDistance")
+    if value is None or value == "" or value is False or value == 0:
+        return None
+    try:
+        miles = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        miles = None
+    if miles is None or math.isnan(miles):
+        errors.append(("maxDistance", "maxDistance must be a number"))
+    return miles
+
+
+@endpoint("POST", limiters=[limits.general])
+def search_count_view(request: HttpRequest) -> HttpResponse:
+    body = json_body(request)
+    errors: list[tuple[str, str]] = []
+    filters = SearchFilters(
+        max_distance_miles=_miles(body, errors),
+        genders=_string_list(body, "genders", errors),
+        sexual_preferences=_string_list(body, "sexualPreferences", errors),
+        intents=_string_list(body, "intents", errors),
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return ok(count=search_count(user_id=request.user_id, filters=filters))

@@ -1,0 +1,42 @@
+"""Service-to-service routes: account-erasure photo cleanup (reference §2.1)."""
+from __future__ import annotations
+
+import json
+import logging
+
+from django.http import HttpRequest, HttpResponse
+
+from profiles.services.cleanup import photos_cleanup_user
+from profiles.signing import SignatureError, verify_request
+from vlvt.api import endpoint, fail, ok
+
+log = logging.getLogger(__name__)
+
+
+def _parsed_body(request: HttpRequest) -> object:
+    """The parsed JSON body, None when absent; unparseable bodies are treated as absent."""
+    raw = request.body
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@endpoint("POST", auth=False)
+def cleanup_photos(request: HttpRequest) -> HttpResponse:
+    body = _parsed_body(request)
+    try:
+        verify_request(request, body)
+    except SignatureError as exc:
+        log.warning("internal endpoint authentication failed", extra={"code": exc.code})
+        return fail(403, "Internal endpoint authentication failed", code=exc.code)
+    if not isinstance(body, dict):
+        return fail(400, "Invalid request body")
+    user_id, photo_keys = body.get("userId"), body.get("photoKeys")
+    if not user_id or not isinstance(user_id, str) or "/" in user_id or not isinstance(photo_keys, list):
+        return fail(400, "Invalid request body")
+    log.info("internal photo cleanup requested", extra={"service": request.headers.get("X-Internal-Service")})
+    deleted, failed = photos_cleanup_user(user_id=user_id, photo_keys=photo_keys)
+    return ok(deleted=deleted, failed=failed)

@@ -1,0 +1,24 @@
+"""Local photo storage's signed URLs (`/uploads/<key>?expires=..&signature=..`).
+
+Only in use when R2 is not configured; it stands in for R2's presigned GET URLs, so photos are not
+readable by anyone who merely guesses a key.
+"""
+from __future__ import annotations
+
+from django.http import FileResponse, HttpRequest, HttpResponse
+
+from profiles.storage import LocalPhotoStorage, local_signature_valid, photo_storage
+from vlvt.api import endpoint, fail
+
+
+@endpoint("GET", auth=False)
+def serve(request: HttpRequest, key: str) -> HttpResponse:
+    storage = photo_storage()
+    if not isinstance(storage, LocalPhotoStorage):
+        return fail(404, "Not found")
+    expires, signature = request.GET.get("expires", ""), request.GET.get("signature", "")
+    if not local_signature_valid(key, expires, signature) or not storage.exists(key):
+        return fail(404, "Not found")
+    response = FileResponse(storage.open(key, "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -1,0 +1,106 @@
+"""Main profile routes (reference §2.2)."""
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from django.http import HttpRequest, HttpResponse
+
+from profiles import limits
+from profiles.models import Profile
+from profiles.selectors.profiles import profile_get
+from profiles.services.profiles import profile_create, profile_delete, profile_set_location, profile_update
+from profiles.storage import resolve_urls
+from profiles.validation import validate_profile
+from vlvt.api import ApiError, ValidationFailed, endpoint, iso, json_body, ok
+
+log = logging.getLogger(__name__)
+
+
+def profile_json(profile: Profile) -> dict:
+    return {
+        "userId": profile.user_id,
+        "name": profile.name,
+        "age": profile.age,
+        "bio": profile.bio,
+        "photos": resolve_urls(profile.photos),
+        "interests": profile.interests,
+    }
+
+
+@endpoint("POST", limiters=[limits.profile_creation])
+def create(request: HttpRequest) -> HttpResponse:
+    data, errors = validate_profile(json_body(request), partial=False)
+    if errors:
+        raise ValidationFailed(errors)
+    profile = profile_create(user_id=request.user_id, data=data)
+    return ok(profile=profile_json(profile))
+
+
+@endpoint("GET", limiters=[limits.general])
+def detail(request: HttpRequest, user_id: str) -> HttpResponse:
+    profile = profile_get(user_id=user_id)
+    if profile is None:
+        raise ApiError(404, "Profile not found")
+    body = profile_json(profile) | {"isVerified": bool(profile.is_verified), "verifiedAt": iso(profile.verified_at)}
+    return ok(profile=body, isOwnProfile=user_id == request.user_id)
+
+
+@endpoint("PUT", limiters=[limits.profile_update])
+def update(request: HttpRequest, user_id: str) -> HttpResponse:
+    data, errors = validate_profile(json_body(request), partial=True)
+    if errors:
+        raise ValidationFailed(errors)
+    if user_id != request.user_id:  # after validation, as the original
+        raise ApiError(403, "Forbidden: Cannot modify other users' profiles")
+    profile = profile_update(user_id=user_id, data=data)
+    if profile is None:
+        raise ApiError(404, "Profile not found")
+    return ok(profile=profile_json(profile))
+
+
+@endpoint("DELETE", limiters=[limits.sensitive_action])
+def delete(request: HttpRequest, user_id: str) -> HttpResponse:
+    if user_id != request.user_id:
+        raise ApiError(403, "Forbidden: Cannot delete other users' profiles")
+    if not profile_delete(user_id=user_id):
+        raise ApiError(404, "Profile not found")
+    return ok(message="Profile deleted")
+
+
+def _decimal8(value: Decimal) -> str:
+    """node-pg's rendering of DECIMAL(x,8): a plain string with 8 places."""
+    return f"{value:.8f}"
+
+
+def _coordinate(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+@endpoint("PUT", limiters=[limits.general])
+def location(request: HttpRequest, user_id: str) -> HttpResponse:
+    if user_id != request.user_id:
+        raise ApiError(403, "Forbidden: Cannot update other users' location")
+    body = json_body(request)
+    latitude, longitude = _coordinate(body.get("latitude")), _coordinate(body.get("longitude"))
+    if latitude is None or longitude is None:
+        raise ApiError(400, "Invalid location data: latitude and longitude must be numbers")
+    if not -90 <= latitude <= 90:
+        raise ApiError(400, "Invalid latitude: must be between -90 and 90")
+    if not -180 <= longitude <= 180:
+        raise ApiError(400, "Invalid longitude: must be between -180 and 180")
+    saved = profile_set_location(user_id=user_id, latitude=latitude, longitude=longitude)
+    if saved is None:
+        raise ApiError(404, "Profile not found")
+    # City-level precision only in logs (reference §8.2).
+    log.info("location updated", extra={"latitude": round(latitude, 2), "longitude": round(longitude, 2)})
+    return ok(
+        location={
+            "userId": saved.user_id,
+            "latitude": _decimal8(saved.latitude),
+            "longitude": _decimal8(saved.longitude),
+            "updatedAt": iso(saved.updated_at),
+        }
+    )

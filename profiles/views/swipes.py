@@ -1,0 +1,57 @@
+"""Swipe routes (reference §2.6)."""
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from profiles import limits
+from profiles.selectors.swipes import likes_received, likes_sent
+from profiles.services.swipes import ACTIONS, swipe_record
+from profiles.storage import resolve_urls
+from vlvt.api import ApiError, endpoint, iso, json_body, ok
+
+
+@endpoint("POST", limiters=[limits.swipe])
+def swipe(request: HttpRequest) -> HttpResponse:
+    body = json_body(request)
+    target, action = body.get("targetUserId"), body.get("action")
+    if not target or not action:
+        raise ApiError(400, "targetUserId and action are required")
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise ApiError(400, 'action must be "like" or "pass"')
+    if not isinstance(target, str):
+        raise ApiError(404, "Target user not found")
+    if target == request.user_id:
+        raise ApiError(400, "Cannot swipe on yourself")
+    result = swipe_record(user_id=request.user_id, target_user_id=target, action=action)
+    message = "It's a match!" if result.is_match else "Like recorded" if action == "like" else "Pass recorded"
+    return ok(action=action, isMatch=result.is_match, message=message)
+
+
+@endpoint("GET", limiters=[limits.general])
+def received(request: HttpRequest) -> HttpResponse:
+    likes = [
+        {
+            "userId": row["user_id"],
+            "name": row["name"],
+            "age": row["age"],
+            "photos": resolve_urls(row["photos"]),
+            "likedAt": iso(row["created_at"]),
+        }
+        for row in likes_received(user_id=request.user_id)
+    ]
+    return ok(likes=likes)
+
+
+@endpoint("GET", limiters=[limits.general])
+def sent(request: HttpRequest) -> HttpResponse:
+    likes = [
+        {
+            "target_user_id": row["user_id"],
+            "name": row["name"],
+            "age": row["age"],
+            "photos": resolve_urls(row["photos"]),
+            "created_at": iso(row["created_at"]),
+        }
+        for row in likes_sent(user_id=request.user_id)
+    ]
+    return ok(likes=likes)

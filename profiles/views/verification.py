@@ -1,0 +1,70 @@
+"""Selfie verification routes (reference §2.4)."""
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from profiles import images, limits
+from profiles.selectors.profiles import verification_state
+from profiles.services.verification import (
+    GESTURE_IDS,
+    MSG_REJECTED,
+    MSG_VERIFIED,
+    js_round,
+    random_prompt,
+    verification_submit,
+)
+from profiles.views.uploads import form_field, read_all, single_file
+from vlvt.api import ApiError, endpoint, iso, ok
+
+
+@endpoint("GET", limiters=[limits.general])
+def prompt(request: HttpRequest) -> HttpResponse:
+    gesture, instruction = random_prompt()
+    return ok(prompt={"id": gesture, "instruction": instruction, "timeLimit": 5})
+
+
+@endpoint("POST", limiters=[limits.general])
+def submit(request: HttpRequest) -> HttpResponse:
+    file = single_file(request, "selfie", "No selfie uploaded")
+    gesture = form_field(request, "gesturePrompt")
+    if not gesture:
+        raise ApiError(400, "Gesture prompt is required")
+    if gesture not in GESTURE_IDS:
+        raise ApiError(400, "Invalid gesture prompt")
+    try:
+        outcome = verification_submit(
+            user_id=request.user_id,
+            gesture_prompt=gesture,
+            reference_index=form_field(request, "referencePhotoIndex"),
+            selfie=read_all(file),
+        )
+    except images.ImageRejected as exc:
+        raise ApiError(400, exc.message) from None
+    if outcome.verified:
+        return ok(
+            verified=True, message=MSG_VERIFIED, similarity=outcome.similarity, ticketAwarded=outcome.ticket_awarded
+        )
+    return ok(verified=False, message=MSG_REJECTED, similarity=outcome.similarity)
+
+
+@endpoint("GET", limiters=[limits.general])
+def status(request: HttpRequest) -> HttpResponse:
+    state = verification_state(user_id=request.user_id)
+    if state is None:
+        raise ApiError(404, "Profile not found")
+    profile, attempts = state
+    return ok(
+        isVerified=bool(profile.is_verified),
+        verifiedAt=iso(profile.verified_at),
+        attempts=[
+            {
+                "id": str(a.id),
+                "status": a.status,
+                "rejectionReason": a.rejection_reason,
+                "similarity": None if a.similarity_score is None else js_round(float(a.similarity_score)),
+                "createdAt": iso(a.created_at),
+                "processedAt": iso(a.processed_at),
+            }
+            for a in attempts
+        ],
+    )
