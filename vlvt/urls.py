@@ -1,3 +1,7 @@
+"""Root URLconf: the infrastructure routes and JSON error handlers; each app includes its own urls.
+
+Every route answers at /x and, through ApiVersionMiddleware, at /api/v1/x.
+"""
 from django.contrib import admin
 from django.urls import include, path
 
@@ -5,7 +9,15 @@ from vlvt import views
 
 urlpatterns = [
     path("health", views.health),
+    path("ready", views.ready),
+    path("csrf-token", views.csrf_token),
+    path(".well-known/security.txt", views.security_txt),
     path("admin/", admin.site.urls),
     path("", include("profiles.urls")),
     path("", include("chat.urls")),
 ]
+
+handler400 = "vlvt.views.bad_request"
+handler403 = "vlvt.views.permission_denied"
+handler404 = "vlvt.views.not_found"
+handler500 = "vlvt.views.server_error"

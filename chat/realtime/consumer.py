@@ -1,0 +1,267 @@
+"""The Socket.IO-compatible endpoint at `/socket.io/`: one consumer per WebSocket.
+
+What the official Node server does, in one Channels consumer: the Engine.IO v4 handshake (open
+packet, server pings, close on a missed pong), the Socket.IO v5 namespace connect with `auth.token`,
+events with acks, and server events from the channel layer (`socket.emit` messages on the user's
+group, published by `chat.events`).
+
+Everything a socket receives is handled strictly one frame at a time: the Channels dispatch loop
+awaits each handler, and a handler acks before it returns. So while the consumer waits in
+`receive()`, every event it has received has been acked; the shutdown wrapper closes sockets only
+then. Events sent right after CONNECT simply wait in the queue until the connect work is done,
+so none is dropped (DECISIONS 19).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from channels.consumer import AsyncConsumer, get_handler_name
+from channels.exceptions import StopConsumer
+from django.conf import settings
+from socketio import packet as sio
+
+from chat.events import user_group
+from chat.realtime import conf, handlers, presence, protocol, ratelimit
+from chat.realtime.auth import HandshakeRejected, authenticate, origin_allowed
+from chat.realtime.handlers import EventContext
+
+logger = logging.getLogger("vlvt.realtime")
+
+# This process's connected sockets by user id, for code that must reach only local sockets.
+LOCAL_SOCKETS: dict[str, set[SocketIOConsumer]] = {}
+
+PAYLOAD_TOO_LARGE = {"success": False, "error": "Payload too large"}
+
+
+class SocketIOConsumer(AsyncConsumer):
+    def __init__(self) -> None:
+        self.eio_sid = ""
+        self.sid = ""  # the Socket.IO socket id, once the namespace is connected
+        self.user_id: str | None = None
+        self.groups: set[str] = set()
+        self.closed = False
+        self._ping_timer: asyncio.TimerHandle | None = None
+        self._pong_timer: asyncio.TimerHandle | None = None
+        self._connect_timer: asyncio.TimerHandle | None = None
+        self._timer_tasks: set[asyncio.Task[Any]] = set()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' default dispatch first runs close_old_connections in a thread for every message;
+        # every database call here goes through database_sync_to_async, which already does that.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # -- Engine.IO ---------------------------------------------------------------------------------
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        code = protocol.handshake_error(protocol.query_params(self.scope), is_upgrade=True)
+        if code is None and not origin_allowed(self.scope):
+            code = protocol.FORBIDDEN
+        if code is not None:
+            # Daphne can only refuse a WebSocket handshake with 403 (no ASGI denial response).
+            logger.info("socket handshake refused: %s", protocol.ERROR_MESSAGES[code])
+            self.closed = True
+            await self.send({"type": "websocket.close"})
+            raise StopConsumer
+        await self.send({"type": "websocket.accept"})
+        self.eio_sid = protocol.new_sid()
+        await self._send(
+            protocol.open_packet(
+                self.eio_sid,
+                ping_interval=conf.ping_interval_ms(),
+                ping_timeout=conf.ping_timeout_ms(),
+                max_payload=settings.SOCKET_PAYLOAD_LIMIT,
+            )
+        )
+        loop = asyncio.get_running_loop()
+        self._ping_timer = loop.call_later(conf.ping_interval_ms() / 1000, self._ping)
+        self._connect_timer = loop.call_later(conf.connect_timeout_ms() / 1000, self._connect_timeout)
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        text = message.get("text")
+        if self.closed:
+            return
+        if not text:  # binary frames carry Socket.IO attachments, which this server does not accept
+            await self.close("parse error")
+            return
+        kind, body = text[0], text[1:]
+        if kind == protocol.MESSAGE:
+            await self._socketio(body)
+        elif kind == protocol.PONG:
+            self._pong()
+        elif kind == protocol.CLOSE:
+            await self.close("transport close")
+        elif kind in (protocol.NOOP, protocol.UPGRADE):
+            pass
+        else:  # a v4 client never pings (the server does), and anything else is not Engine.IO
+            await self.close("invalid heartbeat direction" if kind == protocol.PING else "parse error")
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self.closed = True
+        self._cancel_timers()
+        await self._teardown()
+        raise StopConsumer
+
+    # -- heartbeat (timers, not tasks, so an idle socket costs little) ------------------------------
+    def _ping(self) -> None:
+        self._ping_timer = None
+        if self.closed:
+            return
+        self._spawn(self._send(protocol.PING))
+        self._spawn(presence.keep_process_alive())
+        loop = asyncio.get_running_loop()
+        self._pong_timer = loop.call_later(conf.ping_timeout_ms() / 1000, self._missed_pong)
+
+    def _pong(self) -> None:
+        if self._pong_timer is None:
+            return  # an unsolicited pong changes nothing
+        self._pong_timer.cancel()
+        self._pong_timer = None
+        self._ping_timer = asyncio.get_running_loop().call_later(conf.ping_interval_ms() / 1000, self._ping)
+
+    def _missed_pong(self) -> None:
+        self._pong_timer = None
+        self._spawn(self.close("ping timeout"))
+
+    def _connect_timeout(self) -> None:
+        self._connect_timer = None
+        if self.user_id is None:
+            self._spawn(self.close("connect timeout"))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._timer_tasks.add(task)
+        task.add_done_callback(self._timer_tasks.discard)
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._ping_timer, self._pong_timer, self._connect_timer):
+            if timer is not None:
+                timer.cancel()
+        self._ping_timer = self._pong_timer = self._connect_timer = None
+
+    async def close(self, reason: str) -> None:
+        """Close the Engine.IO connection; the socket's teardown runs on the disconnect that follows."""
+        if self.closed:
+            return
+        logger.info("socket closed by the server: %s", reason)
+        self.closed = True
+        self._cancel_timers()
+        await self.send({"type": "websocket.close"})
+
+    # -- Socket.IO ---------------------------------------------------------------------------------
+    async def _socketio(self, body: str) -> None:
+        if len(body) > settings.SOCKET_PAYLOAD_LIMIT:
+            # Never parse it. An event that asked for an ack learns why nothing happened.
+            ack_id = protocol.peek_ack_id(body)
+            if ack_id is not None and self.user_id is not None:
+                await self._send(protocol.ack(ack_id, PAYLOAD_TOO_LARGE))
+            return
+        try:
+            packet = protocol.decode(body)
+        except protocol.ProtocolError:
+            await self.close("parse error")
+            return
+        if packet.namespace != "/":
+            if packet.type == sio.CONNECT:
+                await self._send(protocol.connect_error("Invalid namespace", packet.namespace))
+            return
+        if packet.type == sio.CONNECT:
+            await self._connect_namespace(packet.data)
+        elif packet.type == sio.DISCONNECT:
+            await self._teardown()
+        elif packet.type == sio.EVENT and self.user_id is not None:
+            await self._event(packet.data[0], packet.data[1:], packet.ack_id)
+        # ACKs: this server never asks the client for one; events before CONNECT are ignored.
+
+    async def _connect_namespace(self, auth: Any) -> None:
+        if self.user_id is not None:
+            return
+        try:
+            user_id = authenticate(auth)
+        except HandshakeRejected as exc:
+            await self._send(protocol.connect_error(exc.message))
+            return
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
+        self.user_id = user_id
+        self.sid = protocol.new_sid()
+        await self.join(user_group(user_id))
+        LOCAL_SOCKETS.setdefault(user_id, set()).add(self)
+        first = await self._presence(presence.socket_added, user_id)
+        await self._send(protocol.connect_ok(self.sid))
+        if first:
+            await handlers.presence_changed(user_id, online=True, socket_id=self.sid)
+
+    async def _event(self, name: Any, args: list[Any], ack_id: int | None) -> None:
+        spec = handlers.HANDLERS.get(name) if isinstance(name, str) else None
+        if spec is None:
+            return  # no listener: the official server drops it, and never acks
+        assert self.user_id is not None
+        retry_after = await ratelimit.check(name, self.user_id, self.sid)
+        if retry_after is not None:
+            logger.info("Socket rate limit exceeded for user", extra={"event": name})
+            await self.emit("rate_limit_error", ratelimit.error_payload(name, retry_after))
+            if ack_id is not None:
+                await self._send(protocol.ack(ack_id, ratelimit.error_ack(retry_after)))
+            return
+        ctx = EventContext(self, self.user_id, self.sid)
+        try:
+            result = await spec.fn(ctx, args[0] if args else None)
+        except Exception:
+            logger.exception("socket event handler failed", extra={"event": name})
+            result = {"success": False, "error": spec.failure}
+        if ack_id is not None and result is not None:
+            await self._send(protocol.ack(ack_id, result))
+        await ctx.run_deferred()  # fan-out only after the ack is out
+
+    async def socket_emit(self, message: dict[str, Any]) -> None:
+        """A `chat.events` publication on one of this socket's groups."""
+        if self.user_id is not None and not self.closed:
+            await self.emit(message["event"], message["data"])
+
+    # -- what handlers may use ---------------------------------------------------------------------
+    async def emit(self, event: str, *args: Any) -> None:
+        await self._send(protocol.event(event, *args))
+
+    async def join(self, group: str) -> None:
+        if group not in self.groups:
+            self.groups.add(group)
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def leave(self, group: str) -> None:
+        if group in self.groups:
+            self.groups.discard(group)
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    # -- internals ---------------------------------------------------------------------------------
+    async def _send(self, text: str) -> None:
+        await self.send({"type": "websocket.send", "text": text})
+
+    async def _presence(self, op: Any, user_id: str) -> bool:
+        try:
+            return bool(await op(user_id, self.sid))
+        except Exception:
+            logger.exception("presence update failed")
+            return False
+
+    async def _teardown(self) -> None:
+        """Leave the namespace: groups, presence. Runs once, on Socket.IO or WebSocket disconnect."""
+        user_id, self.user_id = self.user_id, None
+        for group in list(self.groups):
+            try:
+                await self.leave(group)
+            except Exception:
+                logger.exception("leaving a group failed")
+        if user_id is None:
+            return
+        local = LOCAL_SOCKETS.get(user_id)
+        if local is not None:
+            local.discard(self)
+            if not local:
+                del LOCAL_SOCKETS[user_id]
+        if await self._presence(presence.socket_removed, user_id):
+            await handlers.presence_changed(user_id, online=False, socket_id=None)

@@ -1,0 +1,220 @@
+"""Socket event handlers: parse the payload, call one chat service, shape the ack, then fan out.
+
+A handler is `async def h(ctx, data) -> ack | None`, registered with `@handler(name, failure=...)`.
+`data` is the event's first argument, whatever the client sent: each handler checks its shape
+before touching a field (DECISIONS 19), so null, a list or a wrong type gets an error ack and the
+socket stays up. Work that must follow the ack (events to other users) goes through
+`ctx.defer(...)`. An exception becomes `{success:false, error:<failure>}`, the original's catch-all.
+
+Shape errors (the original crashed on these; there is no original wording):
+
+| event | payload not an object / bad field type |
+|---|---|
+| send_message | `Invalid message data` (also a non-string, non-integer tempId) |
+| mark_read | `Invalid read receipt data` (messageIds present but not a list of strings) |
+| typing | `Invalid typing data` (isTyping not a boolean) |
+| get_online_status | `User IDs required` (userIds missing, empty or not a list) |
+
+A matchId that is missing or not a string is `Match not found`, as in the original.
+
+The After Hours events register here too, from their own module, with the same decorator.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from chat import events
+from chat.realtime import presence
+from vlvt.api import iso
+
+if TYPE_CHECKING:
+    from chat.realtime.consumer import SocketIOConsumer
+
+logger = logging.getLogger("vlvt.realtime")
+
+Ack = dict[str, Any]
+Handler = Callable[["EventContext", Any], Awaitable[Ack | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerSpec:
+    fn: Handler
+    failure: str  # the ack when the handler raises
+
+
+HANDLERS: dict[str, HandlerSpec] = {}
+
+
+def handler(name: str, *, failure: str) -> Callable[[Handler], Handler]:
+    """Register `fn` for client event `name` (rate limits are looked up by name in ratelimit.LIMITS)."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[name] = HandlerSpec(fn, failure)
+        return fn
+
+    return register
+
+
+class EventContext:
+    """What a handler may do with the socket that sent the event."""
+
+    __slots__ = ("consumer", "user_id", "socket_id", "_deferred")
+
+    def __init__(self, consumer: SocketIOConsumer, user_id: str, socket_id: str) -> None:
+        self.consumer = consumer
+        self.user_id = user_id
+        self.socket_id = socket_id
+        self._deferred: list[Callable[[], Awaitable[Any]]] = []
+
+    def defer(self, fn: Callable[[], Awaitable[Any]]) -> None:
+        """Run `fn()` after the ack has been sent (fan-out, pushes)."""
+        self._deferred.append(fn)
+
+    async def emit(self, event: str, data: Any) -> None:
+        """An event to this socket only."""
+        await self.consumer.emit(event, data)
+
+    async def join(self, group: str) -> None:
+        await self.consumer.join(group)
+
+    async def leave(self, group: str) -> None:
+        await self.consumer.leave(group)
+
+    async def run_deferred(self) -> None:
+        for fn in self._deferred:
+            try:
+                await fn()
+            except Exception:
+                logger.exception("socket fan-out failed")
+
+
+def db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """A chat service or selector, called off the event loop.
+
+    Not thread-sensitive: each call is self-contained (its own transaction, its pooled connection
+    returned when it ends), so sockets' database work runs in parallel instead of queueing on one
+    thread.
+    """
+    return database_sync_to_async(fn, thread_sensitive=False)
+
+
+def _error(message: str) -> Ack:
+    return {"success": False, "error": message}
+
+
+async def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """Run a service; a ChatError becomes its ack (returned, not raised)."""
+    from chat.services.errors import ChatError
+
+    try:
+        return await db(fn)(**kwargs)
+    except ChatError as exc:
+        return exc.ack()
+
+
+# --- regular chat (reference §3.4) ---------------------------------------------------------------
+
+
+@handler("send_message", failure="Failed to send message")
+async def send_message(ctx: EventContext, data: Any) -> Ack:
+    from chat.services.messages import message_send
+
+    if not isinstance(data, dict):
+        return _error("Invalid message data")
+    result = await _call(
+        message_send, sender_id=ctx.user_id, match_id=data.get("matchId"), text=data.get("text"), temp_id=data.get("tempId")
+    )
+    if isinstance(result, dict):
+        return result
+    if result.created:  # a resend of a known tempId was delivered the first time
+        ctx.defer(lambda: message_fan_out(result))
+    return result.ack()
+
+
+async def message_fan_out(result: Any) -> None:
+    """`new_message` to the recipient's sockets on every process; delivered if online, else a push."""
+    from chat import push
+    from chat.services.messages import message_delivered
+
+    await events.asend_to_user(result.recipient_id, "new_message", result.message)
+    if await presence.is_online(result.recipient_id):
+        await db(message_delivered)(message_id=result.message["id"])
+    else:
+        await db(push.new_message)(recipient_id=result.recipient_id, message_id=result.message["id"])
+
+
+@handler("mark_read", failure="Failed to mark messages as read")
+async def mark_read(ctx: EventContext, data: Any) -> Ack:
+    from chat.services.messages import messages_mark_read
+
+    if not isinstance(data, dict):
+        return _error("Invalid read receipt data")
+    ids = data.get("messageIds")
+    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
+        return _error("Invalid read receipt data")
+    result = await _call(messages_mark_read, user_id=ctx.user_id, match_id=data.get("matchId"), message_ids=ids)
+    if isinstance(result, dict):
+        return result
+    if result.count:
+        ctx.defer(lambda: events.asend_to_user(result.notify_user_id, "messages_read", result.event()))
+    return result.ack()
+
+
+@handler("typing", failure="Failed to update typing status")
+async def typing(ctx: EventContext, data: Any) -> Ack:
+    from chat.services.messages import typing_set
+
+    if not isinstance(data, dict):
+        return _error("Invalid typing data")
+    result = await _call(typing_set, user_id=ctx.user_id, match_id=data.get("matchId"), is_typing=data.get("isTyping"))
+    if isinstance(result, dict):
+        return result
+    ctx.defer(lambda: events.asend_to_user(result.recipient_id, "user_typing", result.payload))
+    return result.ack()
+
+
+@handler("get_online_status", failure="Failed to get online status")
+async def get_online_status(ctx: EventContext, data: Any) -> Ack:
+    from chat.selectors import online_statuses
+
+    user_ids = data.get("userIds") if isinstance(data, dict) else None
+    if not isinstance(user_ids, list) or not user_ids:
+        return _error("User IDs required")
+    statuses = await db(online_statuses)(viewer_id=ctx.user_id, user_ids=user_ids)
+    return {"success": True, "statuses": statuses}
+
+
+@handler("ping", failure="Failed to ping")
+async def ping(ctx: EventContext, data: Any) -> Ack:
+    return {"timestamp": int(time.time() * 1000)}
+
+
+# --- presence transitions -----------------------------------------------------------------------
+
+
+async def presence_changed(user_id: str, *, online: bool, socket_id: str | None) -> None:
+    """Write `user_status` and tell the partners, until the row agrees with Redis (see presence)."""
+    from chat.realtime.status import user_status_record
+    from chat.selectors import match_partner_ids
+
+    for _ in range(3):
+        try:
+            await db(user_status_record)(user_id=user_id, is_online=online, socket_id=socket_id if online else None)
+            partners = await db(match_partner_ids)(user_id)
+            payload = {"userId": user_id, "isOnline": online, "timestamp": iso(timezone.now())}
+            for partner_id in partners:
+                await events.asend_to_user(partner_id, "user_status_changed", payload)
+            now_online = await presence.live_sockets(user_id) > 0
+        except Exception:
+            logger.exception("presence transition failed")
+            return
+        if now_online == online:
+            return
+        online, socket_id = now_online, None

@@ -1,0 +1,95 @@
+"""Socket event rate limits: a sliding window per user and event name, in Redis (DECISIONS 21).
+
+The window semantics are the original `socket-rate-limiter`'s (a log of event times; an event is
+allowed while fewer than `max_events` fall in the last `window_ms`; denied events are not recorded;
+`retryAfterMs` = oldest time in the window + window - now), but the log lives in a Redis sorted set
+per user, so every socket and process of a user shares it and reconnecting does not reset it.
+Time is Redis's clock, the one clock all processes share.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from vlvt.redis import async_redis
+
+logger = logging.getLogger("vlvt.realtime")
+
+
+@dataclass(frozen=True, slots=True)
+class SocketLimit:
+    max_events: int
+    window_ms: int
+
+
+# reference §3.7; `ping`, `after_hours:join_chat` and `after_hours:leave_chat` have no limit.
+LIMITS: dict[str, SocketLimit] = {
+    "send_message": SocketLimit(30, 60_000),
+    "typing": SocketLimit(10, 10_000),
+    "mark_read": SocketLimit(60, 60_000),
+    "get_online_status": SocketLimit(30, 60_000),
+    "after_hours:send_message": SocketLimit(30, 60_000),
+    "after_hours:typing": SocketLimit(10, 10_000),
+    "after_hours:mark_read": SocketLimit(60, 60_000),
+}
+
+# KEYS[1] the user's log for one event; ARGV: window ms, max events, a unique member.
+# Returns {1, 0} when allowed (and recorded), {0, retryAfterMs} when denied (not recorded).
+_SLIDING_WINDOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, math.max(0, tonumber(oldest[2]) + window - now)}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window)
+return {1, 0}
+"""
+
+_script = None
+_members = itertools.count()
+
+
+def _key(event: str, user_id: str) -> str:
+    return f"srl:{event}:{user_id}"
+
+
+async def check(event: str, user_id: str, member_prefix: str) -> int | None:
+    """None when the event may run; otherwise retryAfterMs. Fails open if Redis is unreachable."""
+    limit = LIMITS.get(event)
+    if limit is None or not settings.RATE_LIMITS_ENABLED:
+        return None
+    global _script
+    client = async_redis()
+    if _script is None:
+        _script = client.register_script(_SLIDING_WINDOW)
+    member = f"{member_prefix}:{next(_members)}"
+    try:
+        allowed, retry_after = await _script(
+            keys=[_key(event, user_id)], args=[limit.window_ms, limit.max_events, member], client=client
+        )
+    except Exception:
+        logger.exception("socket rate limit check failed; allowing the event", extra={"event": event})
+        return None
+    return None if int(allowed) else int(retry_after)
+
+
+def error_payload(event: str, retry_after_ms: int) -> dict[str, object]:
+    """The `rate_limit_error` event the offending socket receives."""
+    return {
+        "error": "Rate limit exceeded",
+        "code": "RATE_LIMIT_EXCEEDED",
+        "eventName": event,
+        "retryAfterMs": retry_after_ms,
+        "limit": LIMITS[event].max_events,
+    }
+
+
+def error_ack(retry_after_ms: int) -> dict[str, object]:
+    return {"success": False, "error": "Rate limit exceeded", "code": "RATE_LIMIT_EXCEEDED", "retryAfterMs": retry_after_ms}
