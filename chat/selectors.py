@@ -1,0 +1,304 @@
+"""Reads of the chat domain. Wire shapes (camelCase keys, ISO timestamps) are built here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from chat.errors import ChatError
+from chat.models import DateProposal, Message, ReadReceipt, Report, UserStatus
+from profiles.models import Block, Match, Profile, UserSubscription
+from vlvt.api import iso
+
+# --- matches -------------------------------------------------------------------------------------
+
+
+def match_participants(*, match_id: str) -> tuple[str, str] | None:
+    row = Match.objects.filter(pk=match_id).values_list("user_1_id", "user_2_id").first()
+    return (row[0], row[1]) if row else None
+
+
+def match_wire(match: Match | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(match, dict):
+        return {
+            "id": match["id"],
+            "userId1": match["user_1_id"],
+            "userId2": match["user_2_id"],
+            "createdAt": iso(match["created_at"]),
+        }
+    return {"id": match.id, "userId1": match.user_1_id, "userId2": match.user_2_id, "createdAt": iso(match.created_at)}
+
+
+def matches_for_user(*, user_id: str) -> list[dict[str, Any]]:
+    rows = (
+        Match.objects.filter(Q(user_1_id=user_id) | Q(user_2_id=user_id))
+        .order_by("-created_at", "id")
+        .values("id", "user_1_id", "user_2_id", "created_at")
+    )
+    return [match_wire(row) for row in rows]
+
+
+def match_between(*, user_a: str, user_b: str) -> Match | None:
+    """The permanent match of a pair, whichever order it was stored in."""
+    return (
+        Match.objects.filter(Q(user_1_id=user_a, user_2_id=user_b) | Q(user_1_id=user_b, user_2_id=user_a))
+        .order_by("created_at")
+        .first()
+    )
+
+
+def match_partner_ids(user_id: str) -> list[str]:
+    """Everyone with a permanent match with `user_id` (who hears about their presence)."""
+    rows = Match.objects.filter(Q(user_1_id=user_id) | Q(user_2_id=user_id)).values_list("user_1_id", "user_2_id")
+    return list(dict.fromkeys(b if a == user_id else a for a, b in rows))
+
+
+def unread_counts(*, user_id: str) -> dict[str, int]:
+    """Per match, the partner's messages I have no read receipt for (only matches with some)."""
+    receipt = ReadReceipt.objects.filter(message_id=OuterRef("pk"), user_id=user_id)
+    rows = (
+        Message.objects.filter(Q(match__user_1_id=user_id) | Q(match__user_2_id=user_id))
+        .exclude(sender_id=user_id)
+        .filter(~Exists(receipt))
+        .values("match_id")
+        .annotate(n=Count("*"))
+        .order_by("match_id")
+    )
+    return {row["match_id"]: row["n"] for row in rows}
+
+
+# --- safety --------------------------------------------------------------------------------------
+
+
+def blocked_between(*, user_a: str, user_b: str) -> bool:
+    return Block.objects.filter(
+        Q(user_id=user_a, blocked_user_id=user_b) | Q(user_id=user_b, blocked_user_id=user_a)
+    ).exists()
+
+
+def blocked_users(*, user_id: str) -> list[dict[str, Any]]:
+    rows = Block.objects.filter(user_id=user_id).order_by("-created_at", "-id")
+    return [
+        {
+            "id": b.id,
+            "userId": b.user_id,
+            "blockedUserId": b.blocked_user_id,
+            "reason": b.reason,
+            "createdAt": iso(b.created_at),
+        }
+        for b in rows
+    ]
+
+
+def reports_recent(*, status: str | None) -> list[dict[str, Any]]:
+    rows = Report.objects.order_by("-created_at", "-id")
+    if status is not None:
+        rows = rows.filter(status=status)
+    return [
+        {
+            "id": r.id,
+            "reporterId": r.reporter_id,
+            "reportedUserId": r.reported_user_id,
+            "reason": r.reason,
+            "details": r.details,
+            "status": r.status,
+            "createdAt": iso(r.created_at),
+        }
+        for r in rows[:100]
+    ]
+
+
+# --- the messaging gates -------------------------------------------------------------------------
+
+_GATE_LABELS = {
+    "name": "name",
+    "age": "age",
+    "bio": "bio",
+    "photos": "at least one photo",
+    "id_verification": "ID verification",
+}
+
+
+@dataclass(frozen=True)
+class ProfileGap:
+    missing_fields: list[str]
+    message: str
+
+
+def profile_gap(*, user_id: str) -> ProfileGap | None:
+    """What keeps `user_id` from messaging (reference §2.8), or None when the profile is complete."""
+    row = (
+        Profile.objects.filter(pk=user_id)
+        .values("name", "age", "bio", "photos", "user__id_verified")
+        .first()
+    )
+    if row is None:
+        return ProfileGap(["profile"], "Profile not found. Please complete your profile setup.")
+    missing = []
+    if not (row["name"] or "").strip():
+        missing.append("name")
+    if row["age"] is None or row["age"] < 18:
+        missing.append("age")
+    if not (row["bio"] or "").strip():
+        missing.append("bio")
+    if not row["photos"]:
+        missing.append("photos")
+    if row["user__id_verified"] is not True:
+        missing.append("id_verification")
+    if not missing:
+        return None
+    labels = ", ".join(_GATE_LABELS[f] for f in missing)
+    return ProfileGap(missing, f"Please complete your profile to start messaging: {labels}")
+
+
+def has_active_subscription(*, user_id: str) -> bool:
+    now = timezone.now()
+    return UserSubscription.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now), user_id=user_id, is_active=True
+    ).exists()
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+ONE_MS = timedelta(milliseconds=1)
+
+
+def _after_bound(cursor: datetime) -> Q:
+    # Bodies carry milliseconds while rows keep microseconds. A whole-millisecond cursor names the
+    # millisecond a returned message was shown at, so "after" starts at the next millisecond;
+    # otherwise the message at 12:00:00.123456, shown as .123Z, would come back again.
+    if cursor.microsecond % 1000 == 0:
+        return Q(created_at__gte=cursor + ONE_MS)
+    return Q(created_at__gt=cursor)
+
+
+def messages_page(
+    *, match_id: str, limit: int, before: datetime | None, after: datetime | None
+) -> dict[str, Any]:
+    """History in ascending order: the newest `limit` rows inside the cursors, plus pagination."""
+    rows = Message.objects.filter(match_id=match_id)
+    if before is not None:
+        # `< .123000` already excludes the whole millisecond the cursor was rounded down from.
+        rows = rows.filter(created_at__lt=before)
+    if after is not None:
+        rows = rows.filter(_after_bound(after))
+    fetched = list(
+        rows.order_by("-created_at", "-id").values("id", "match_id", "sender_id", "text", "created_at")[: limit + 1]
+    )
+    has_more = len(fetched) > limit
+    kept = fetched[:limit][::-1]
+    messages = [
+        {
+            "id": m["id"],
+            "matchId": m["match_id"],
+            "senderId": m["sender_id"],
+            "text": m["text"],
+            "timestamp": iso(m["created_at"]),
+        }
+        for m in kept
+    ]
+    return {
+        "messages": messages,
+        "pagination": {
+            "limit": limit,
+            "hasMore": has_more,
+            "oldestTimestamp": messages[0]["timestamp"] if messages else None,
+            "newestTimestamp": messages[-1]["timestamp"] if messages else None,
+        },
+    }
+
+
+# --- presence ------------------------------------------------------------------------------------
+
+
+def is_online(*, user_id: str) -> bool:
+    return bool(UserStatus.objects.filter(pk=user_id, is_online=True).exists())
+
+
+def online_statuses(*, viewer_id: str, user_ids: list[str]) -> list[dict[str, Any]]:
+    """Presence of the requested users who have a permanent match with the viewer, in request order.
+
+    Anyone else is silently left out, so presence cannot be used to watch strangers. A matched user
+    who has never connected is reported offline with no last-seen time.
+    """
+    if not isinstance(user_ids, list) or not user_ids:
+        raise ChatError(400, "User IDs required")
+    wanted = list(dict.fromkeys(u for u in user_ids if isinstance(u, str) and u != viewer_id))
+    if not wanted:
+        return []
+    partners = set(
+        Match.objects.filter(
+            Q(user_1_id=viewer_id, user_2_id__in=wanted) | Q(user_2_id=viewer_id, user_1_id__in=wanted)
+        ).values_list("user_1_id", "user_2_id")
+    )
+    allowed = {b if a == viewer_id else a for a, b in partners}
+    rows = {
+        s["user_id"]: s
+        for s in UserStatus.objects.filter(pk__in=allowed).values("user_id", "is_online", "last_seen_at")
+    }
+    statuses = []
+    for user_id in wanted:
+        if user_id not in allowed:
+            continue
+        row = rows.get(user_id)
+        statuses.append(
+            {
+                "userId": user_id,
+                "isOnline": bool(row and row["is_online"]),
+                "lastSeenAt": iso(row["last_seen_at"]) if row else None,
+            }
+        )
+    return statuses
+
+
+# --- date proposals ------------------------------------------------------------------------------
+
+
+def proposal_wire(p: DateProposal, *, proposer_name: str | None = None, full: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(p.id),
+        "matchId": p.match_id,
+        "proposerId": p.proposer_id,
+    }
+    if full:
+        body["proposerName"] = proposer_name
+    body.update(
+        {
+            "placeId": p.place_id,
+            "placeName": p.place_name,
+            "placeAddress": p.place_address,
+            "placeLat": None if p.place_lat is None else str(p.place_lat),
+            "placeLng": None if p.place_lng is None else str(p.place_lng),
+            # node-pg turns a DATE into local midnight (UTC on the servers) serialised as ISO.
+            "proposedDate": f"{p.proposed_date.isoformat()}T00:00:00.000Z",
+            "proposedTime": p.proposed_time.strftime("%H:%M:%S"),
+            "note": p.note,
+            "status": p.status,
+        }
+    )
+    if full:
+        body.update(
+            {
+                "respondedAt": iso(p.responded_at),
+                "completedAt": iso(p.completed_at),
+                "proposerConfirmed": p.proposer_confirmed,
+                "recipientConfirmed": p.recipient_confirmed,
+            }
+        )
+    body["createdAt"] = iso(p.created_at)
+    return body
+
+
+def date_proposals_for_match(*, match_id: str) -> list[dict[str, Any]]:
+    """Newest first; as the original's inner join, proposals whose proposer has no profile are left out."""
+    names = Profile.objects.filter(pk=OuterRef("proposer_id")).values("name")[:1]
+    rows = (
+        DateProposal.objects.filter(match_id=match_id)
+        .filter(Exists(Profile.objects.filter(pk=OuterRef("proposer_id"))))
+        .annotate(proposer_name=names)
+        .order_by("-created_at", "-id")
+    )
+    return [proposal_wire(p, proposer_name=p.proposer_name, full=True) for p in rows]

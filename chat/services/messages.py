@@ -1,0 +1,274 @@
+"""Messages of permanent matches: send, fan-out, delivered, read receipts, typing.
+
+Shared by the REST views and the socket consumer (which calls these through
+`database_sync_to_async`). Rejections raise `ChatError`: `exc.ack()` is the socket ack, and the
+HTTP layer renders `exc.status` / `exc.error`.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from chat import events, push, selectors
+from chat.errors import ChatError, not_found_match, not_participant
+from chat.models import Message, ReadReceipt, TypingIndicator
+
+logger = logging.getLogger(__name__)
+
+SOCKET_MAX_LENGTH = 5000
+FREE_DAILY_MESSAGES = 20
+TEMP_ID_COLUMN_LENGTH = 64
+# First key of the two-int advisory lock that serialises one free user's sends (cap check + insert).
+_CAP_LOCK_NAMESPACE = 0x564C5654  # "VLVT"
+
+LIMIT_REACHED = {
+    "code": "MESSAGE_LIMIT_REACHED",
+    "message": "You've used all 20 messages for today. Upgrade to premium for unlimited messaging!",
+}
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """`message` is the wire object of the ack and of `new_message`.
+
+    `created` is False when a resend with a known tempId returned the stored original; nothing was
+    written then, and nothing should be fanned out again.
+    """
+
+    message: dict[str, Any]
+    recipient_id: str
+    created: bool
+
+    def ack(self) -> dict[str, Any]:
+        return {"success": True, "message": self.message}
+
+    def rest(self) -> dict[str, Any]:
+        m = self.message
+        return {"id": m["id"], "matchId": m["matchId"], "senderId": m["senderId"], "text": m["text"], "timestamp": m["createdAt"]}
+
+
+def _wire(msg: Message, temp_id: Any) -> dict[str, Any]:
+    from vlvt.api import iso
+
+    body: dict[str, Any] = {
+        "id": msg.id,
+        "matchId": msg.match_id,
+        "senderId": msg.sender_id,
+        "text": msg.text,
+        "status": msg.status,
+        "createdAt": iso(msg.created_at),
+    }
+    if temp_id is not None:
+        body["tempId"] = temp_id
+    return body
+
+
+def _temp_key(temp_id: Any) -> str | None:
+    """The stored form of a client tempId (strings and integers; long ones by digest)."""
+    if temp_id is None:
+        return None
+    if isinstance(temp_id, bool) or not isinstance(temp_id, str | int):
+        raise ChatError(400, "Invalid message data")
+    key = str(temp_id)
+    if not key:
+        return None
+    if len(key) > TEMP_ID_COLUMN_LENGTH:
+        key = hashlib.sha256(key.encode()).hexdigest()
+    return key
+
+
+def _partner(match_id: Any, user_id: str) -> str:
+    if not isinstance(match_id, str) or not match_id:
+        raise not_found_match()
+    pair = selectors.match_participants(match_id=match_id)
+    if pair is None:
+        raise not_found_match()
+    if user_id not in pair:
+        raise not_participant()
+    return pair[1] if pair[0] == user_id else pair[0]
+
+
+def _replay(match_id: str, sender_id: str, key: str | None, temp_id: Any, recipient_id: str) -> SendResult | None:
+    if key is None:
+        return None
+    original = Message.objects.filter(match_id=match_id, sender_id=sender_id, temp_id=key).first()
+    if original is None:
+        return None
+    return SendResult(_wire(original, temp_id), recipient_id, created=False)
+
+
+def message_send(
+    *,
+    sender_id: str,
+    match_id: str,
+    text: str,
+    temp_id: str | int | None = None,
+    enforce_daily_cap: bool = True,
+    fan_out: bool = False,
+) -> SendResult:
+    """The send pipeline, in the reference's order (§3.4).
+
+    validation -> membership -> blocks both ways -> profile gate -> free-tier daily cap -> insert.
+    A resend with a tempId this sender already used in this match returns the stored original.
+    With `fan_out`, the recipient hears about it after the commit (the REST path); the socket
+    consumer acks first and calls `message_fan_out` itself.
+    """
+    if not isinstance(match_id, str) or not match_id or not isinstance(text, str) or not text.strip():
+        raise ChatError(400, "Invalid message data")
+    if len(text) > SOCKET_MAX_LENGTH:
+        raise ChatError(400, f"Message too long (max {SOCKET_MAX_LENGTH} characters)")
+    key = _temp_key(temp_id)
+    recipient_id = _partner(match_id, sender_id)
+    replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
+    if replay is not None:
+        return replay
+    if selectors.blocked_between(user_a=sender_id, user_b=recipient_id):
+        raise ChatError(403, "Unable to send message - user blocked", ack_error="Unable to send message")
+    gap = selectors.profile_gap(user_id=sender_id)
+    if gap is not None:
+        raise ChatError(403, gap.message, code="PROFILE_INCOMPLETE", missingFields=gap.missing_fields)
+    capped = enforce_daily_cap and not selectors.has_active_subscription(user_id=sender_id)
+    result = _insert(sender_id, match_id, text.strip(), key, temp_id, recipient_id, capped)
+    if fan_out and result.created:
+        transaction.on_commit(lambda: message_fan_out(result=result))
+    return result
+
+
+def _insert(
+    sender_id: str, match_id: str, text: str, key: str | None, temp_id: Any, recipient_id: str, capped: bool
+) -> SendResult:
+    with transaction.atomic():
+        if capped:
+            _lock_sender(sender_id)
+            # A concurrent twin of this resend may have committed while we waited for the lock.
+            replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
+            if replay is not None:
+                return replay
+            if _sent_today(sender_id) >= FREE_DAILY_MESSAGES:
+                raise ChatError(429, "Daily message limit reached", **LIMIT_REACHED)
+        msg = Message(match_id=match_id, sender_id=sender_id, text=text, temp_id=key, status="sent", created_at=timezone.now())
+        try:
+            with transaction.atomic():
+                msg.save(force_insert=True)
+        except IntegrityError:
+            # Only the tempId index can collide here (ids are fresh uuids): a concurrent twin won.
+            replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
+            if replay is None:
+                raise
+            return replay
+    return SendResult(_wire(msg, temp_id), recipient_id, created=True)
+
+
+def _lock_sender(sender_id: str) -> None:
+    """Serialise this sender's capped sends until commit, so count-then-insert cannot overshoot."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_CAP_LOCK_NAMESPACE, sender_id])
+
+
+def _sent_today(sender_id: str) -> int:
+    midnight = datetime.combine(timezone.now().date(), time.min, tzinfo=UTC)
+    return Message.objects.filter(sender_id=sender_id, created_at__gte=midnight).count()
+
+
+def message_fan_out(*, result: SendResult, recipient_online: bool | None = None) -> None:
+    """After the ack: `new_message` to the recipient's sockets, then delivered if they are online,
+    otherwise a push. `recipient_online` comes from the caller's presence when it has it."""
+    message = result.message
+    events.send_to_user(result.recipient_id, "new_message", message)
+    online = recipient_online if recipient_online is not None else selectors.is_online(user_id=result.recipient_id)
+    if online:
+        message_delivered(message_id=message["id"])
+    else:
+        push.new_message(recipient_id=result.recipient_id, message_id=message["id"])
+
+
+def message_delivered(*, message_id: str) -> bool:
+    """Mark a sent message delivered (never downgrades a read one). True if a row changed."""
+    now = timezone.now()
+    return bool(Message.objects.filter(pk=message_id, status="sent").update(status="delivered", delivered_at=now))
+
+
+# --- read receipts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    match_id: str
+    reader_id: str
+    message_ids: list[str]
+    read_at: datetime
+    notify_user_id: str  # the other participant: the sender of the messages just read
+
+    @property
+    def count(self) -> int:
+        return len(self.message_ids)
+
+    def ack(self) -> dict[str, Any]:
+        return {"success": True, "count": self.count, "messageIds": self.message_ids}
+
+    def event(self) -> dict[str, Any]:
+        """Payload of `messages_read`, for `notify_user_id` (only worth sending when count > 0)."""
+        from vlvt.api import iso
+
+        return {"matchId": self.match_id, "messageIds": self.message_ids, "readBy": self.reader_id, "readAt": iso(self.read_at)}
+
+
+def messages_mark_read(
+    *, user_id: str, match_id: str, message_ids: list[Any] | None = None, notify: bool = False
+) -> ReadResult:
+    """Mark the partner's unread messages of a match read (all, or only `message_ids`).
+
+    Writes `status='read', read_at` and a read receipt per message. With `notify`, the partner's
+    sockets get `messages_read` after the commit when something changed.
+    """
+    partner_id = _partner(match_id, user_id)
+    now = timezone.now()
+    unread = Message.objects.filter(match_id=match_id, sender_id=partner_id).filter(
+        Q(status__isnull=True) | ~Q(status="read") | Q(read_at__isnull=True)
+    )
+    if isinstance(message_ids, list) and message_ids:
+        unread = unread.filter(pk__in=[m for m in message_ids if isinstance(m, str)])
+    with transaction.atomic():
+        ids = list(unread.select_for_update().order_by("created_at", "id").values_list("id", flat=True))
+        if ids:
+            Message.objects.filter(pk__in=ids).update(status="read", read_at=now)
+            ReadReceipt.objects.bulk_create(
+                [ReadReceipt(message_id=i, user_id=user_id, read_at=now) for i in ids], ignore_conflicts=True
+            )
+        result = ReadResult(match_id, user_id, ids, now, partner_id)
+        if notify and ids:
+            events.send_to_user(partner_id, "messages_read", result.event())
+    return result
+
+
+# --- typing --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TypingResult:
+    recipient_id: str
+    payload: dict[str, Any] = field(default_factory=dict)  # `user_typing` for recipient_id
+
+    def ack(self) -> dict[str, Any]:
+        return {"success": True}
+
+
+def typing_set(*, user_id: str, match_id: str, is_typing: bool) -> TypingResult:
+    """Record the typing state and say whom to tell (`user_typing` to the other participant)."""
+    if not isinstance(is_typing, bool):
+        raise ChatError(400, "Invalid typing data")
+    partner_id = _partner(match_id, user_id)
+    TypingIndicator.objects.bulk_create(
+        [TypingIndicator(match_id=match_id, user_id=user_id, is_typing=is_typing, started_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["match", "user"],
+        update_fields=["is_typing", "started_at"],
+    )
+    return TypingResult(partner_id, {"matchId": match_id, "userId": user_id, "isTyping": is_typing})

@@ -1,0 +1,223 @@
+"""chat-service's REST API (reference §2.2-2.6): parse, call one service or selector, shape.
+
+Statuses, bodies and messages are the original's; where DECISIONS.md changes behaviour the
+service says so. Services raise `ChatError` (an ApiError), which `endpoint` renders.
+"""
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from chat import limits, selectors, services, validation
+from chat.errors import ChatError, not_found_match
+from vlvt.api import endpoint, fail, json_body, ok
+
+# --- matches -------------------------------------------------------------------------------------
+
+
+@endpoint("GET", limiters=[limits.general])
+def matches_list(request: HttpRequest, user_id: str) -> HttpResponse:
+    if user_id != request.user_id:
+        return fail(403, "Forbidden: Cannot access other users' matches")
+    return ok(matches=selectors.matches_for_user(user_id=user_id))
+
+
+@endpoint("POST", limiters=[limits.match_create])
+def match_create(request: HttpRequest) -> HttpResponse:
+    user_id_1, user_id_2 = validation.match_body(json_body(request))
+    result = services.match_confirm(user_id=request.user_id, user_id_1=user_id_1, user_id_2=user_id_2)
+    if result.already_exists:
+        return ok(match=result.match, alreadyExists=True)
+    return ok(match=result.match)
+
+
+@endpoint("DELETE", limiters=[limits.sensitive_action])
+def match_delete(request: HttpRequest, match_id: str) -> HttpResponse:
+    services.match_delete(user_id=request.user_id, match_id=match_id)
+    return ok(message="Match deleted successfully")
+
+
+@endpoint("GET", limiters=[limits.general])
+def unread_counts(request: HttpRequest, user_id: str) -> HttpResponse:
+    if user_id != request.user_id:
+        return fail(403, "Forbidden: Cannot access other users' unread counts")
+    return ok(unreadCounts=selectors.unread_counts(user_id=user_id))
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+@endpoint("GET", limiters=[limits.general])
+def messages_history(request: HttpRequest, match_id: str) -> HttpResponse:
+    limit = validation.history_limit(request.GET.get("limit"))
+    before = validation.history_cursor(request.GET.get("before"), "before")
+    after = validation.history_cursor(request.GET.get("after"), "after")
+    pair = selectors.match_participants(match_id=match_id)
+    if pair is None or request.user_id not in pair:
+        raise not_found_match()
+    return ok(**selectors.messages_page(match_id=match_id, limit=limit, before=before, after=after))
+
+
+@endpoint("POST", limiters=[limits.message_send])
+def message_create(request: HttpRequest) -> HttpResponse:
+    text, match_id, sender_id, temp_id = validation.message_body(json_body(request))
+    if sender_id != request.user_id:
+        return fail(403, "Forbidden: Cannot send messages as another user")
+    result = services.message_send(sender_id=sender_id, match_id=match_id, text=text, temp_id=temp_id, fan_out=True)
+    return ok(message=result.rest())
+
+
+@endpoint("PUT", limiters=[limits.general])
+def messages_mark_read(request: HttpRequest, match_id: str) -> HttpResponse:
+    body = json_body(request)
+    user_id = body.get("userId")
+    if not user_id:
+        return fail(400, "userId is required")
+    if user_id != request.user_id:
+        return fail(403, "Forbidden: Cannot mark messages as read for another user")
+    message_ids = body.get("messageIds")
+    result = services.messages_mark_read(
+        user_id=user_id, match_id=match_id, message_ids=message_ids if isinstance(message_ids, list) else None, notify=True
+    )
+    return ok(count=result.count, messageIds=result.message_ids)
+
+
+# --- safety --------------------------------------------------------------------------------------
+
+
+@endpoint("POST", limiters=[limits.block_create])
+def block_create(request: HttpRequest) -> HttpResponse:
+    user_id, blocked_user_id, reason = validation.block_body(json_body(request))
+    if user_id != request.user_id:
+        return fail(403, "Forbidden: Can only block users as yourself")
+    if not services.block_create(user_id=user_id, blocked_user_id=blocked_user_id, reason=reason):
+        return ok(message="User already blocked")
+    return ok(message="User blocked successfully")
+
+
+@endpoint("DELETE", limiters=[limits.general])
+def block_delete(request: HttpRequest, user_id: str, blocked_user_id: str) -> HttpResponse:
+    if user_id != request.user_id:
+        return fail(403, "Forbidden: Can only unblock users for yourself")
+    services.block_delete(user_id=user_id, blocked_user_id=blocked_user_id)
+    return ok(message="User unblocked successfully")
+
+
+@endpoint("GET", limiters=[limits.general])
+def blocks_list(request: HttpRequest, user_id: str) -> HttpResponse:
+    if user_id != request.user_id:
+        return fail(403, "Forbidden: Cannot access other users' blocked list")
+    return ok(blockedUsers=selectors.blocked_users(user_id=user_id))
+
+
+@endpoint("POST", limiters=[limits.report_create])
+def report_create(request: HttpRequest) -> HttpResponse:
+    reporter_id, reported_user_id, reason, details = validation.report_body(json_body(request))
+    if reporter_id != request.user_id:
+        return fail(403, "Forbidden: Can only submit reports as yourself")
+    services.report_create(reporter_id=reporter_id, reported_user_id=reported_user_id, reason=reason, details=details)
+    return ok(message="Report submitted successfully. Our moderation team will review it.")
+
+
+@endpoint("GET", auth=False, limiters=[limits.general])
+def reports_list(request: HttpRequest) -> HttpResponse:
+    """Moderation listing; the admin key, not a JWT (DECISIONS 28: compared in constant time)."""
+    expected = settings.ADMIN_API_KEY
+    if not expected:
+        return fail(503, "Admin endpoints not available")
+    provided = request.headers.get("X-Admin-API-Key") or ""
+    if not hmac.compare_digest(provided.encode(), expected.encode()):
+        return fail(403, "Forbidden: Invalid or missing admin API key")
+    return ok(reports=selectors.reports_recent(status=request.GET.get("status") or None))
+
+
+# --- push tokens ---------------------------------------------------------------------------------
+
+
+@endpoint("POST", limiters=[limits.general])
+def fcm_register(request: HttpRequest) -> HttpResponse:
+    body = json_body(request)
+    token, device_type = body.get("token"), body.get("deviceType")
+    if not token or not device_type:
+        return fail(400, "token and deviceType are required")
+    if device_type not in services.devices.DEVICE_TYPES:
+        return fail(400, "deviceType must be ios, android, or web")
+    if not isinstance(token, str):
+        return fail(400, "token must be a string")
+    device_id = validation.optional_string(body, "deviceId", 255)
+    services.fcm_token_register(user_id=request.user_id, token=token, device_type=device_type, device_id=device_id)
+    return ok(message="FCM token registered successfully")
+
+
+@endpoint("POST", limiters=[limits.general])
+def fcm_unregister(request: HttpRequest) -> HttpResponse:
+    token = json_body(request).get("token")
+    if not token:
+        return fail(400, "token is required")
+    if not isinstance(token, str):
+        return fail(400, "token must be a string")
+    services.fcm_token_unregister(user_id=request.user_id, token=token)
+    return ok(message="FCM token unregistered successfully")
+
+
+# --- date proposals ------------------------------------------------------------------------------
+
+
+@endpoint("POST", limiters=[limits.general])
+def date_create(request: HttpRequest) -> HttpResponse:
+    body = json_body(request)
+    match_id, place_name = body.get("matchId"), body.get("placeName")
+    if not match_id or not place_name or not body.get("proposedDate") or not body.get("proposedTime"):
+        return fail(400, "matchId, placeName, proposedDate, and proposedTime are required")
+    if not isinstance(match_id, str):
+        raise ChatError(404, "Match not found")
+    place = services.Place(
+        name=validation.optional_string(body, "placeName", 255) or "",
+        place_id=validation.optional_string(body, "placeId", 255),
+        address=validation.optional_string(body, "placeAddress", 500),
+        lat=validation.coordinate(body, "placeLat", 90),
+        lng=validation.coordinate(body, "placeLng", 180),
+    )
+    proposal = services.date_proposal_create(
+        user_id=request.user_id,
+        match_id=match_id,
+        place=place,
+        proposed_date=validation.proposal_date(body["proposedDate"]),
+        proposed_time=validation.proposal_time(body["proposedTime"]),
+        note=validation.optional_string(body, "note"),
+    )
+    return ok(proposal=proposal)
+
+
+@endpoint("GET", limiters=[limits.general])
+def dates_list(request: HttpRequest, match_id: str) -> HttpResponse:
+    return ok(proposals=services.date_proposals_list(user_id=request.user_id, match_id=match_id))
+
+
+@endpoint("PUT", limiters=[limits.general])
+def date_respond(request: HttpRequest, proposal_id: str) -> HttpResponse:
+    body = json_body(request)
+    response = body.get("response")
+    if response not in ("accepted", "declined"):
+        return fail(400, 'response must be "accepted" or "declined"')
+    result = services.date_proposal_respond(
+        user_id=request.user_id,
+        proposal_id=proposal_id,
+        response=response,
+        counter_date=body.get("counterDate"),
+        counter_time=body.get("counterTime"),
+    )
+    return ok(**result)
+
+
+@endpoint("PUT", limiters=[limits.general])
+def date_confirm(request: HttpRequest, proposal_id: str) -> HttpResponse:
+    return ok(**services.date_proposal_confirm(user_id=request.user_id, proposal_id=proposal_id))
+
+
+@endpoint("DELETE", limiters=[limits.general])
+def date_cancel(request: HttpRequest, proposal_id: str) -> HttpResponse:
+    services.date_proposal_cancel(user_id=request.user_id, proposal_id=proposal_id)
+    return ok(message="Date proposal cancelled")
