@@ -14,6 +14,8 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
 
@@ -23,6 +25,18 @@ if TYPE_CHECKING:
     from vlvt.ratelimit import Limiter
 
 View = Callable[..., HttpResponse]
+
+# API versions (DECISIONS 5: advertise only the versions that are served).
+CURRENT_API_VERSION = 1
+MINIMUM_API_VERSION = 1
+SUPPORTED_API_VERSIONS: tuple[int, ...] = (1,)
+DEPRECATED_API_VERSIONS: tuple[int, ...] = ()
+
+BODY_TOO_LARGE = "Request body too large"
+FILE_TOO_LARGE = "File too large"
+MALFORMED_JSON = "Malformed JSON in request body"
+TOO_MANY_FIELDS = "Too many fields in request body"
+TOO_MANY_FILES = "Too many files"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -91,32 +105,87 @@ class ValidationFailed(Exception):
         self.errors = errors
 
 
-def json_body(request: HttpRequest) -> dict[str, Any]:
-    """The request's JSON object body; {} when there is none. Bad JSON is a 400, never a 500."""
-    cached = getattr(request, "_vlvt_json", None)
-    if cached is not None:
-        return cached
+_NO_BODY = object()
+
+
+def _reject_constant(name: str) -> Any:
+    # JSON.parse rejects NaN/Infinity; so do we (they would not round-trip to the client either).
+    raise ValueError(name)
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON as JSON.parse reads it; ApiError 400 for anything malformed."""
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, MALFORMED_JSON) from None
+
+
+def is_json_content_type(content_type: str) -> bool:
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+def read_body(request: HttpRequest) -> bytes:
+    """The raw body, 413 past the JSON limit (Content-Length absent or understated included)."""
     try:
         raw = request.body
     except RawPostDataException:
-        raw = b""
-    body: Any = {}
-    content_type = request.content_type or ""
-    if raw and content_type in {"application/json", ""} or content_type.endswith("+json"):
-        try:
-            body = json.loads(raw) if raw else {}
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "Malformed JSON in request body") from None
-    elif content_type == "application/x-www-form-urlencoded":
-        body = {k: v for k, v in request.POST.items()}
-    if not isinstance(body, dict):
+        return b""
+    except RequestDataTooBig:
+        raise ApiError(413, BODY_TOO_LARGE) from None
+    if len(raw) > settings.JSON_BODY_LIMIT:
+        raise ApiError(413, BODY_TOO_LARGE)
+    return raw
+
+
+def json_body(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON object body; {} when there is none. Bad JSON is a 400, never a 500.
+
+    The request middleware has usually parsed it already (a malformed body is rejected before
+    CSRF and auth, as the original's body parser did); the parsed value is reused here.
+    """
+    cached = getattr(request, "_vlvt_json", _NO_BODY)
+    if cached is _NO_BODY:
+        cached = _parse_body(request)
+        request._vlvt_json = cached  # type: ignore[attr-defined]
+    if not isinstance(cached, dict):
         raise ApiError(400, "Request body must be a JSON object")
-    request._vlvt_json = body  # type: ignore[attr-defined]
-    return body
+    return cached
+
+
+def _parse_body(request: HttpRequest) -> Any:
+    content_type = request.content_type or ""
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            return {k: v for k, v in request.POST.items()}
+        except RequestDataTooBig:
+            raise ApiError(413, BODY_TOO_LARGE) from None
+        except (TooManyFieldsSent, TooManyFilesSent):
+            raise ApiError(400, TOO_MANY_FIELDS) from None
+    if content_type and not is_json_content_type(content_type):
+        return {}
+    raw = read_body(request)
+    return parse_json(raw) if raw.strip() else {}
+
+
+class FileTooLarge(RequestDataTooBig):
+    """An uploaded file passed settings.PHOTO_UPLOAD_LIMIT (raised while the upload streams in)."""
+
+
+def add_ratelimit_headers(request: HttpRequest, response: HttpResponse) -> None:
+    """Copy the `RateLimit-*` headers `Limiter.hit` left on the request onto the response."""
+    headers = getattr(request, "_vlvt_ratelimit_headers", None)
+    if headers:
+        for name, value in headers.items():
+            if name not in response:
+                response[name] = value
 
 
 def method_not_allowed(allowed: Iterable[str]) -> HttpResponse:
-    allowed = sorted(set(allowed) | {"OPTIONS"})
+    methods = set(allowed) | {"OPTIONS"}
+    if "GET" in methods:
+        methods.add("HEAD")
+    allowed = sorted(methods)
     return json_response(
         {"success": False, "error": "Method not allowed"}, status=405, headers={"Allow": ", ".join(allowed)}
     )
@@ -138,20 +207,31 @@ def endpoint(
                 return method_not_allowed(allowed)
             try:
                 if auth:
-                    user = authenticate_header(request.headers.get("Authorization"))
+                    user = authenticate_header(request.META.get("HTTP_AUTHORIZATION"))
                     request.user_id = user.user_id  # type: ignore[attr-defined]
                     request.token_user = user  # type: ignore[attr-defined]
                 for limiter in limiter_list:
                     blocked = limiter.hit(request)
                     if blocked is not None:
                         return blocked
-                return view(request, *args, **kwargs)
+                response = view(request, *args, **kwargs)
             except AuthFailure as exc:
                 return fail(exc.status, exc.message)
             except ApiError as exc:
-                return exc.response()
+                response = exc.response()
             except ValidationFailed as exc:
-                return validation_failed(exc.errors)
+                response = validation_failed(exc.errors)
+            except FileTooLarge:
+                response = fail(413, FILE_TOO_LARGE)
+            except RequestDataTooBig:
+                response = fail(413, BODY_TOO_LARGE)
+            except TooManyFilesSent:
+                response = fail(400, TOO_MANY_FILES)
+            except TooManyFieldsSent:
+                response = fail(400, TOO_MANY_FIELDS)
+            if limiter_list:
+                add_ratelimit_headers(request, response)
+            return response
 
         wrapper.allowed_methods = allowed  # type: ignore[attr-defined]
         return wrapper

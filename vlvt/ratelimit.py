@@ -1,20 +1,29 @@
 """Fixed-window rate limits in Redis, shared by every process (DECISIONS 2).
 
 Behaves like express-rate-limit's store: a window opens on the first hit of a key, every request
-counts (failed ones too), draft-6 `RateLimit-*` headers on every response and `Retry-After` on 429.
+counts (failed ones too), draft-6 `RateLimit-*` headers on every response of a limited route
+(`endpoint()` copies them from the request onto the response) and `Retry-After` on 429.
 """
 from __future__ import annotations
 
+import ipaddress
+import logging
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
+import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from redis.commands.core import Script
 
 from vlvt.api import fail
 from vlvt.redis import sync_redis
 
-# INCR, and start the window on the first hit; returns (count, ms until reset).
+logger = logging.getLogger("vlvt.ratelimit")
+
+# INCR, and start the window on the first hit; returns (count, ms until reset). One round trip,
+# atomic, so concurrent requests on several processes count exactly.
 _HIT = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -22,10 +31,24 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}
 """
+_script: Script | None = None
+
+
+def _hit_script() -> Script:
+    """The script bound to the current shared client (EVALSHA: the body is sent once)."""
+    global _script
+    client = sync_redis()
+    script = _script
+    if script is None or script.registered_client is not client:
+        script = _script = client.register_script(_HIT)
+    return script
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The address the trusted proxy saw: with N trusted hops, the Nth X-Forwarded-For from the end."""
+    """The address the trusted proxy saw: with N trusted hops, the Nth X-Forwarded-For from the end.
+
+    As Express with `trust proxy = N`; TRUSTED_PROXY_HOPS=0 uses the socket peer.
+    """
     remote = request.META.get("REMOTE_ADDR") or "unknown"
     hops = settings.TRUSTED_PROXY_HOPS
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
@@ -33,6 +56,20 @@ def client_ip(request: HttpRequest) -> str:
         return remote
     chain = [remote] + [p.strip() for p in reversed(forwarded.split(",")) if p.strip()]
     return chain[min(hops, len(chain) - 1)]
+
+
+@lru_cache(maxsize=4096)
+def _ip_bucket(ip: str) -> str:
+    """IPv4 as is; IPv6 grouped by /56 (one subscriber's allocation, as express-rate-limit 8)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 56), strict=False))
+    return ip
 
 
 @dataclass(frozen=True)
@@ -47,25 +84,36 @@ class Limiter:
         user_id = getattr(request, "user_id", None)
         if self.per_user and user_id:
             return f"rl:{self.name}:user:{user_id}"
+        ip = _ip_bucket(client_ip(request))
         if self.per_user:
-            return f"rl:{self.name}:ip:{client_ip(request)}"
-        return f"rl:{self.name}:{client_ip(request)}"
+            return f"rl:{self.name}:ip:{ip}"
+        return f"rl:{self.name}:{ip}"
 
     def hit(self, request: HttpRequest) -> HttpResponse | None:
-        """Count this request; a 429 response when over the limit, else None (headers deferred)."""
+        """Count this request; a 429 response when over the limit, else None.
+
+        The `RateLimit-*` headers are left on the request for `endpoint()` to add to the response.
+        When Redis cannot be reached the request is let through (logged): an outage of the limiter
+        store must not take the API down with it.
+        """
         if not settings.RATE_LIMITS_ENABLED:
             return None
-        count, ttl_ms = sync_redis().eval(_HIT, 1, self.key(request), self.window_seconds * 1000)
-        remaining = max(0, self.max_requests - int(count))
+        window_ms = int(self.window_seconds * 1000)
+        try:
+            count, ttl_ms = _hit_script()(keys=[self.key(request)], args=[window_ms])
+        except redis.RedisError as exc:
+            logger.error("rate limit store unavailable, request allowed", extra={"limiter": self.name, "error": repr(exc)})
+            return None
+        count = int(count)
         reset = max(0, math.ceil(int(ttl_ms) / 1000))
         headers = {
             "RateLimit-Policy": f"{self.max_requests};w={self.window_seconds}",
             "RateLimit-Limit": str(self.max_requests),
-            "RateLimit-Remaining": str(remaining),
+            "RateLimit-Remaining": str(max(0, self.max_requests - count)),
             "RateLimit-Reset": str(reset),
         }
         request._vlvt_ratelimit_headers = headers  # type: ignore[attr-defined]
-        if int(count) > self.max_requests:
+        if count > self.max_requests:
             response = fail(429, self.message)
             for name, value in headers.items():
                 response[name] = value

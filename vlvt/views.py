@@ -1,14 +1,196 @@
-"""Infrastructure endpoints: health, readiness, csrf-token, security.txt (placeholder, issue 2)."""
+"""Infrastructure endpoints (reference §2.1) and the JSON error handlers.
+
+/health checks PostgreSQL and Redis and advertises the served API versions (DECISIONS 5); /ready
+is the load balancer's readiness probe, 503 from the moment the process starts draining.
+"""
 from __future__ import annotations
 
+import logging
+import secrets
+import threading
+import time
+from datetime import UTC, datetime
+
+import redis
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from vlvt.api import endpoint, json_response
+from vlvt.api import (
+    CURRENT_API_VERSION,
+    DEPRECATED_API_VERSIONS,
+    FILE_TOO_LARGE,
+    MINIMUM_API_VERSION,
+    SUPPORTED_API_VERSIONS,
+    FileTooLarge,
+    add_ratelimit_headers,
+    endpoint,
+    fail,
+    iso,
+    json_response,
+    ok,
+)
+from vlvt.middleware import CSRF_COOKIE, error_text
+from vlvt.shutdown import Stage, coordinator, register_closer
+
+logger = logging.getLogger("vlvt.health")
+
+SERVICE_NAME = "vlvt"
+API_INFO = {
+    "currentVersion": CURRENT_API_VERSION,
+    "minimumVersion": MINIMUM_API_VERSION,
+    "supportedVersions": list(SUPPORTED_API_VERSIONS),
+    "deprecatedVersions": list(DEPRECATED_API_VERSIONS),
+}
+# A probe must answer quickly even when a dependency hangs.
+HEALTH_REDIS_TIMEOUT = 2.0
+
+SECURITY_TXT = """\
+# VLVT Security Policy
+# See https://securitytxt.org/ for format specification (RFC 9116)
+
+Contact: mailto:security@getvlvt.vip
+Expires: 2027-01-25T00:00:00.000Z
+Preferred-Languages: en
+Canonical: https://api.getvlvt.vip/.well-known/security.txt
+Policy: https://vlvtapp.com/.well-known/security-policy
+
+# Security Policy
+# We take security seriously. If you discover a vulnerability, please report it
+# responsibly using the contact information above.
+#
+# What to include in your report:
+# - Description of the vulnerability
+# - Steps to reproduce
+# - Potential impact
+# - Any suggested fixes (optional)
+#
+# We commit to:
+# - Acknowledging receipt of your report within 48 hours
+# - Providing regular updates on our progress
+# - Notifying you when the issue is resolved
+# - Crediting you (if desired) for responsible disclosure
+"""
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+def _check_database() -> dict[str, object]:
+    started = time.perf_counter()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any failure is "error"; the details stay in the log
+        logger.error("Health check: database connectivity failed", extra={"error": str(exc)})
+        return {"status": "error", "latencyMs": -1}
+    return {"status": "ok", "latencyMs": _elapsed_ms(started)}
+
+
+_health_clients: dict[str, redis.Redis] = {}
+_health_lock = threading.Lock()
+
+
+def _health_redis() -> redis.Redis:
+    """A small client of its own with short timeouts and no retries, so a hung Redis makes the
+    probe fail in seconds instead of hanging it (the shared client waits much longer)."""
+    url = settings.REDIS_URL
+    client = _health_clients.get(url)
+    if client is None:
+        with _health_lock:
+            client = _health_clients.get(url)
+            if client is None:
+                client = redis.Redis.from_url(
+                    url,
+                    socket_connect_timeout=HEALTH_REDIS_TIMEOUT,
+                    socket_timeout=HEALTH_REDIS_TIMEOUT,
+                    retry=Retry(NoBackoff(), 0),
+                    max_connections=4,
+                )
+                register_closer("redis (health check client)", client.close, stage=Stage.REDIS)
+                _health_clients[url] = client
+    return client
+
+
+def _check_redis() -> dict[str, object]:
+    started = time.perf_counter()
+    try:
+        _health_redis().ping()
+    except Exception as exc:
+        logger.error("Health check: redis connectivity failed", extra={"error": str(exc)})
+        return {"status": "error", "latencyMs": -1}
+    return {"status": "ok", "latencyMs": _elapsed_ms(started)}
 
 
 @endpoint("GET", auth=False)
 def health(request: HttpRequest) -> HttpResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return json_response({"status": "ok"})
+    checks = {"database": _check_database(), "redis": _check_redis()}
+    healthy = all(check["status"] == "ok" for check in checks.values())
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "service": SERVICE_NAME,
+        "timestamp": iso(datetime.now(UTC)),
+        "checks": checks,
+        "api": API_INFO,
+    }
+    return json_response(body, status=200 if healthy else 503)
+
+
+@endpoint("GET", auth=False)
+def ready(request: HttpRequest) -> HttpResponse:
+    if coordinator().accepting:
+        return json_response({"status": "ready"})
+    return json_response({"status": "draining"}, status=503)
+
+
+@endpoint("GET", auth=False)
+def csrf_token(request: HttpRequest) -> HttpResponse:
+    """A fresh double-submit token: 32 random bytes, base64url, in the body and a JS-readable cookie."""
+    token = secrets.token_urlsafe(32)
+    response = ok(csrfToken=token)
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        max_age=3600,
+        path="/",
+        secure=settings.VLVT_ENV == "production",
+        httponly=False,
+        samesite="Strict",
+    )
+    return response
+
+
+@endpoint("GET", auth=False)
+def security_txt(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(SECURITY_TXT, content_type="text/plain; charset=utf-8")
+
+
+# --- error handlers (urls.handler400/403/404/500): JSON, never an HTML page ----------------------
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, FileTooLarge):
+        return fail(413, FILE_TOO_LARGE)
+    if isinstance(exception, RequestDataTooBig):
+        return fail(413, error_text(413))
+    return fail(400, error_text(400))
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return fail(403, error_text(403))
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return fail(404, error_text(404))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Django has already logged the exception (django.request, with traceback and correlation id).
+    response = fail(500, error_text(500))
+    add_ratelimit_headers(request, response)
+    return response
