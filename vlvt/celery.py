@@ -13,3 +13,5 @@ app.autodiscover_tasks()
 
 # Every periodic schedule, in one place. Each entry says when it runs.
 app.conf.beat_schedule = {}
+
+import vlvt.shutdown.celery  # noqa: E402,F401  (connects shutdown to Celery's hooks; no OS handler)

@@ -12,6 +12,15 @@ class TestSupportConfig(AppConfig):
     label = "test_support"
 
     def ready(self) -> None:
+        if os.environ.get("BEAT_PROBE"):
+            from vlvt.celery import app
+
+            # A beat entry for the beat shutdown test: runs every second.
+            app.conf.beat_schedule["test-probe"] = {
+                "task": "tests.probe_task",
+                "schedule": 1.0,
+                "args": ("beat", 0),
+            }
         probe = os.environ.get("SHUTDOWN_PROBE_FILE")
         if probe:
             from vlvt.shutdown import register_closer

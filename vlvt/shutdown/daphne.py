@@ -150,11 +150,12 @@ class GracefulServer(Server):
             self._stop_listening()
             counts = await self._finish_in_flight()
             coordinator().drained(**counts)
-            failures = await coordinator().close_resources()
+            await coordinator().close_resources()  # a failing closer is logged, the rest still run
         except Exception:
             logger.exception("shutdown: draining failed")
-            failures = 1
-        coordinator().finish(0 if failures == 0 else 1)
+            coordinator().finish(1)
+            return
+        coordinator().finish(0)
 
     def _stop_listening(self) -> None:
         for port in self.ports:
