@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from django.http import HttpRequest, HttpResponse
 
@@ -11,6 +12,7 @@ from profiles.signing import SignatureError, verify_request
 from vlvt.api import endpoint, fail, ok
 
 log = logging.getLogger(__name__)
+_USER_ID = re.compile(r"[\w.@:+-]{1,255}")
 
 
 def _parsed_body(request: HttpRequest) -> object:
@@ -24,6 +26,11 @@ def _parsed_body(request: HttpRequest) -> object:
         return None
 
 
+def _safe_user_id(value: object) -> bool:
+    """A user id usable as a storage prefix (ids are like google_<sub>, apple_<a.b.c>, email_<ms>_<r>)."""
+    return isinstance(value, str) and bool(_USER_ID.fullmatch(value)) and value.strip(".") != ""
+
+
 @endpoint("POST", auth=False)
 def cleanup_photos(request: HttpRequest) -> HttpResponse:
     body = _parsed_body(request)
@@ -35,7 +42,7 @@ def cleanup_photos(request: HttpRequest) -> HttpResponse:
     if not isinstance(body, dict):
         return fail(400, "Invalid request body")
     user_id, photo_keys = body.get("userId"), body.get("photoKeys")
-    if not user_id or not isinstance(user_id, str) or "/" in user_id or not isinstance(photo_keys, list):
+    if not _safe_user_id(user_id) or not isinstance(photo_keys, list):
         return fail(400, "Invalid request body")
     log.info("internal photo cleanup requested", extra={"service": request.headers.get("X-Internal-Service")})
     deleted, failed = photos_cleanup_user(user_id=user_id, photo_keys=photo_keys)
