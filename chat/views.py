@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 
 from chat import limits, selectors, services, validation
 from chat.errors import ChatError, not_found_match
-from vlvt.api import endpoint, fail, json_body, ok
+from vlvt.api import endpoint, fail, json_body, json_response, ok
 
 # --- matches -------------------------------------------------------------------------------------
 
@@ -209,7 +209,7 @@ def date_respond(request: HttpRequest, proposal_id: str) -> HttpResponse:
         counter_date=body.get("counterDate"),
         counter_time=body.get("counterTime"),
     )
-    return ok(**result)
+    return json_response({"success": True, **result})  # the body has a `status` key: not ok(**...)
 
 
 @endpoint("PUT", limiters=[limits.general])

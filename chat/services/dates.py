@@ -64,7 +64,7 @@ def date_proposal_create(
 
 
 def _insert(match_id: str, proposer_id: str, place: Place, on: date, at: time, note: str | None) -> DateProposal:
-    proposal = DateProposal.objects.create(
+    return DateProposal.objects.create(
         match_id=match_id,
         proposer_id=proposer_id,
         place_id=place.place_id,
@@ -75,9 +75,7 @@ def _insert(match_id: str, proposer_id: str, place: Place, on: date, at: time, n
         proposed_date=on,
         proposed_time=at,
         note=note,
-    )
-    # Read back what the database made of it (id, defaults, NUMERIC scale) for the response.
-    return DateProposal.objects.get(pk=proposal.pk)
+    )  # id, status and created_at come back from the INSERT (database defaults)
 
 
 def _locked(proposal_id: str) -> DateProposal:

@@ -43,7 +43,6 @@ def match_confirm(*, user_id: str, user_id_1: str, user_id_2: str) -> MatchConfi
     try:
         with transaction.atomic():
             match = Match.objects.create(user_1_id=user_id_1, user_2_id=user_id_2)
-            match.refresh_from_db(fields=["created_at"])
             _push_new_match(match)
     except IntegrityError:
         # The swipe that completed the like (or a concurrent call) stored the pair first.
