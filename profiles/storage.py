@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -27,7 +26,6 @@ from django.dispatch import receiver
 log = logging.getLogger(__name__)
 
 _LEGACY_PREFIX = "/uploads/"
-_lock = threading.Lock()
 
 
 def r2_configured() -> bool:

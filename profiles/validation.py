@@ -32,9 +32,14 @@ def js_string(value: Any) -> str:
     return str(value)
 
 
+def storable(value: str) -> bool:
+    """PostgreSQL text cannot hold NUL; such input is a 400 here, never a database error."""
+    return "\x00" not in value
+
+
 def is_url(value: str) -> bool:
     """validator.js isURL with protocols http/https, protocol required, a TLD required."""
-    if not value or len(value) > 2083 or any(c.isspace() for c in value) or value.startswith("mailto:"):
+    if not value or len(value) > 2083 or not storable(value) or any(c.isspace() for c in value):
         return False
     try:
         parts = urlsplit(value)
@@ -78,6 +83,8 @@ def validate_profile(body: dict[str, Any], *, partial: bool) -> tuple[ProfileInp
         data.bio = js_string(bio).strip()
         if len(data.bio) > 500:
             errors.append(("bio", "Bio must be maximum 500 characters"))
+        if not storable(data.bio):
+            errors.append(("bio", "Bio contains invalid characters"))
     data.photos = _photos(body.get("photos", _MISSING), errors)
     data.interests = _interests(body.get("interests", _MISSING), errors)
     return data, errors
@@ -131,5 +138,7 @@ def _interests(value: Any, errors: list[tuple[str, str]]) -> list[str] | None:
         text = js_string(item).strip()  # the trim sanitiser runs first and stringifies
         if not 1 <= len(text) <= 50:
             errors.append((f"interests[{index}]", "Each interest must be between 1 and 50 characters"))
+        elif not storable(text):
+            errors.append((f"interests[{index}]", "Each interest contains invalid characters"))
         cleaned.append(text)
     return cleaned

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from profiles import limits
 from profiles.selectors.discovery import DiscoveryFilters, SearchFilters, discover, search_count
 from profiles.storage import resolve_urls
+from profiles.validation import storable
 from vlvt.api import ValidationFailed, endpoint, json_body, ok
 
 _INT_PREFIX = re.compile(r"^\s*([+-]?\d+)")
@@ -28,8 +29,11 @@ def _query_number(request: HttpRequest, name: str, pattern: re.Pattern[str], err
     return int(match.group(1)) if pattern is _INT_PREFIX else float(match.group(1))
 
 
-def _csv(request: HttpRequest, name: str) -> list[str] | None:
+def _csv(request: HttpRequest, name: str, errors: list) -> list[str] | None:
     raw = request.GET.get(name)
+    if raw and not storable(raw):
+        errors.append((name, f"{name} contains invalid characters"))
+        return None
     return raw.split(",") if raw else None
 
 
@@ -62,8 +66,8 @@ def discover_view(request: HttpRequest) -> HttpResponse:
         min_age=_query_number(request, "minAge", _INT_PREFIX, errors),
         max_age=_query_number(request, "maxAge", _INT_PREFIX, errors),
         max_distance_km=_query_number(request, "maxDistance", _FLOAT_PREFIX, errors),
-        interests=_csv(request, "interests"),
-        exclude=_csv(request, "exclude") or [],
+        interests=_csv(request, "interests", errors),
+        exclude=_csv(request, "exclude", errors) or [],
         verified_only=request.GET.get("verifiedOnly") == "true",
     )
     if errors:
@@ -77,7 +81,7 @@ def _string_list(body: dict, name: str, errors: list) -> list[str] | None:
     value = body.get(name)
     if not isinstance(value, list) or not value:
         return None  # applied only when a non-empty array, as the original
-    if not all(isinstance(v, str) for v in value):
+    if not all(isinstance(v, str) and storable(v) for v in value):
         errors.append((name, f"{name} must be an array of strings"))
         return None
     return value

@@ -11,7 +11,7 @@ from profiles.models import Profile
 from profiles.selectors.profiles import profile_get
 from profiles.services.profiles import profile_create, profile_delete, profile_set_location, profile_update
 from profiles.storage import resolve_urls
-from profiles.validation import validate_profile
+from profiles.validation import storable, validate_profile
 from vlvt.api import ApiError, ValidationFailed, endpoint, iso, json_body, ok
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 @endpoint("GET", limiters=[limits.general])
 def detail(request: HttpRequest, user_id: str) -> HttpResponse:
-    profile = profile_get(user_id=user_id)
+    profile = profile_get(user_id=user_id) if storable(user_id) else None
     if profile is None:
         raise ApiError(404, "Profile not found")
     body = profile_json(profile) | {"isVerified": bool(profile.is_verified), "verifiedAt": iso(profile.verified_at)}
@@ -53,7 +53,7 @@ def update(request: HttpRequest, user_id: str) -> HttpResponse:
         raise ValidationFailed(errors)
     if user_id != request.user_id:  # after validation, as the original
         raise ApiError(403, "Forbidden: Cannot modify other users' profiles")
-    profile = profile_update(user_id=user_id, data=data)
+    profile = profile_update(user_id=user_id, data=data) if storable(user_id) else None
     if profile is None:
         raise ApiError(404, "Profile not found")
     return ok(profile=profile_json(profile))
@@ -63,7 +63,7 @@ def update(request: HttpRequest, user_id: str) -> HttpResponse:
 def delete(request: HttpRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         raise ApiError(403, "Forbidden: Cannot delete other users' profiles")
-    if not profile_delete(user_id=user_id):
+    if not storable(user_id) or not profile_delete(user_id=user_id):
         raise ApiError(404, "Profile not found")
     return ok(message="Profile deleted")
 
@@ -91,7 +91,7 @@ def location(request: HttpRequest, user_id: str) -> HttpResponse:
         raise ApiError(400, "Invalid latitude: must be between -90 and 90")
     if not -180 <= longitude <= 180:
         raise ApiError(400, "Invalid longitude: must be between -180 and 180")
-    saved = profile_set_location(user_id=user_id, latitude=latitude, longitude=longitude)
+    saved = profile_set_location(user_id=user_id, latitude=latitude, longitude=longitude) if storable(user_id) else None
     if saved is None:
         raise ApiError(404, "Profile not found")
     # City-level precision only in logs (reference §8.2).

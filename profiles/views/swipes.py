@@ -7,6 +7,7 @@ from profiles import limits
 from profiles.selectors.swipes import likes_received, likes_sent
 from profiles.services.swipes import ACTIONS, swipe_record
 from profiles.storage import resolve_urls
+from profiles.validation import storable
 from vlvt.api import ApiError, endpoint, iso, json_body, ok
 
 
@@ -18,7 +19,7 @@ def swipe(request: HttpRequest) -> HttpResponse:
         raise ApiError(400, "targetUserId and action are required")
     if not isinstance(action, str) or action not in ACTIONS:
         raise ApiError(400, 'action must be "like" or "pass"')
-    if not isinstance(target, str):
+    if not isinstance(target, str) or not storable(target):
         raise ApiError(404, "Target user not found")
     if target == request.user_id:
         raise ApiError(400, "Cannot swipe on yourself")

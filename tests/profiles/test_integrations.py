@@ -13,9 +13,23 @@ from botocore.stub import Stubber
 
 from profiles import push as push_module
 from profiles import storage
-from profiles.faces import FaceComparisonFailed, RekognitionComparer, UnavailableComparer, face_comparer, set_face_comparer
+from profiles.faces import (
+    FaceComparisonFailed,
+    RekognitionComparer,
+    UnavailableComparer,
+    face_comparer,
+    set_face_comparer,
+)
 from profiles.models import FcmToken
-from profiles.push import FirebaseBackend, NoopBackend, PushMessage, match_message, push_backend, push_send_to_user, set_push_backend
+from profiles.push import (
+    FirebaseBackend,
+    NoopBackend,
+    PushMessage,
+    match_message,
+    push_backend,
+    push_send_to_user,
+    set_push_backend,
+)
 from tests.profiles.conftest import add_token, make_user
 
 

@@ -188,7 +188,7 @@ def test_simultaneous_mutual_likes_make_one_match_and_one_ticket_each(api, push)
         barrier = threading.Barrier(2)
         results: dict[str, dict] = {}
 
-        def like(user: str, target: str) -> None:
+        def like(user: str, target: str, barrier=barrier, results=results) -> None:
             try:
                 barrier.wait(timeout=10)
                 results[user] = swipe(api, user, target).json()
