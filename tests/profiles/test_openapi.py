@@ -1,0 +1,41 @@
+"""The profiles OpenAPI description covers exactly the routes of profiles/urls.py, with their methods."""
+from __future__ import annotations
+
+import re
+
+from profiles import openapi
+from profiles.urls import urlpatterns
+
+_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
+_CAMEL = {"user_id": "userId", "photo_id": "photoId", "key": "key"}
+
+
+def routes() -> dict[str, set[str]]:
+    table = {}
+    for pattern in urlpatterns:
+        path = "/" + _CONVERTER.sub(lambda m: "{" + _CAMEL[m.group(1)] + "}", str(pattern.pattern))
+        methods = {m.lower() for m in pattern.callback.allowed_methods} - {"head", "options"}
+        table[path] = methods
+    return table
+
+
+def test_every_route_and_method_is_documented():
+    documented = {path: {m for m in ops if m != "parameters"} for path, ops in openapi.PATHS.items()}
+    assert documented == routes()
+
+
+def test_every_schema_reference_resolves():
+    text = repr(openapi.document())
+    for name in re.findall(r"#/components/schemas/(\w+)", text):
+        assert name in openapi.SCHEMAS
+
+
+def test_document_is_a_valid_openapi_shape():
+    doc = openapi.document()
+    assert doc["openapi"].startswith("3.1")
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if method == "parameters":
+                continue
+            assert "200" in op["responses"], (path, method)
+            assert op["summary"]
