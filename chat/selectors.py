@@ -226,7 +226,7 @@ def online_statuses(*, viewer_id: str, user_ids: list[str]) -> list[dict[str, An
     """
     if not isinstance(user_ids, list) or not user_ids:
         raise ChatError(400, "User IDs required")
-    wanted = list(dict.fromkeys(u for u in user_ids if isinstance(u, str) and u != viewer_id))
+    wanted = list(dict.fromkeys(u for u in user_ids if isinstance(u, str) and u != viewer_id and "\x00" not in u))
     if not wanted:
         return []
     partners = set(

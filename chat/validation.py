@@ -16,6 +16,17 @@ from chat.errors import ChatError
 from vlvt.api import ValidationFailed
 
 
+def has_nul(value: Any) -> bool:
+    """PostgreSQL text cannot hold NUL; a value carrying one is bad input, never a 500."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 class Checks:
     def __init__(self, body: dict[str, Any]) -> None:
         self.body = body

@@ -6,6 +6,8 @@ service says so. Services raise `ChatError` (an ApiError), which `endpoint` rend
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from functools import wraps
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -14,10 +16,27 @@ from chat import limits, selectors, services, validation
 from chat.errors import ChatError, not_found_match
 from vlvt.api import endpoint, fail, json_body, json_response, ok
 
+View = Callable[..., HttpResponse]
+
+
+def clean_input(view: View) -> View:
+    """400 for a NUL character anywhere in the path, query or JSON body (PostgreSQL text cannot
+    store one, and the database error would otherwise be a 500)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, **kwargs: str) -> HttpResponse:
+        body = json_body(request) if request.method in ("POST", "PUT", "PATCH", "DELETE") else {}
+        if validation.has_nul(kwargs) or validation.has_nul(dict(request.GET.lists())) or validation.has_nul(body):
+            return fail(400, "Invalid characters in request")
+        return view(request, **kwargs)
+
+    return wrapper
+
 # --- matches -------------------------------------------------------------------------------------
 
 
 @endpoint("GET", limiters=[limits.general])
+@clean_input
 def matches_list(request: HttpRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         return fail(403, "Forbidden: Cannot access other users' matches")
@@ -25,6 +44,7 @@ def matches_list(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.match_create])
+@clean_input
 def match_create(request: HttpRequest) -> HttpResponse:
     user_id_1, user_id_2 = validation.match_body(json_body(request))
     result = services.match_confirm(user_id=request.user_id, user_id_1=user_id_1, user_id_2=user_id_2)
@@ -34,12 +54,14 @@ def match_create(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("DELETE", limiters=[limits.sensitive_action])
+@clean_input
 def match_delete(request: HttpRequest, match_id: str) -> HttpResponse:
     services.match_delete(user_id=request.user_id, match_id=match_id)
     return ok(message="Match deleted successfully")
 
 
 @endpoint("GET", limiters=[limits.general])
+@clean_input
 def unread_counts(request: HttpRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         return fail(403, "Forbidden: Cannot access other users' unread counts")
@@ -50,6 +72,7 @@ def unread_counts(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 @endpoint("GET", limiters=[limits.general])
+@clean_input
 def messages_history(request: HttpRequest, match_id: str) -> HttpResponse:
     limit = validation.history_limit(request.GET.get("limit"))
     before = validation.history_cursor(request.GET.get("before"), "before")
@@ -61,6 +84,7 @@ def messages_history(request: HttpRequest, match_id: str) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.message_send])
+@clean_input
 def message_create(request: HttpRequest) -> HttpResponse:
     text, match_id, sender_id, temp_id = validation.message_body(json_body(request))
     if sender_id != request.user_id:
@@ -70,6 +94,7 @@ def message_create(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("PUT", limiters=[limits.general])
+@clean_input
 def messages_mark_read(request: HttpRequest, match_id: str) -> HttpResponse:
     body = json_body(request)
     user_id = body.get("userId")
@@ -88,6 +113,7 @@ def messages_mark_read(request: HttpRequest, match_id: str) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.block_create])
+@clean_input
 def block_create(request: HttpRequest) -> HttpResponse:
     user_id, blocked_user_id, reason = validation.block_body(json_body(request))
     if user_id != request.user_id:
@@ -98,6 +124,7 @@ def block_create(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("DELETE", limiters=[limits.general])
+@clean_input
 def block_delete(request: HttpRequest, user_id: str, blocked_user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         return fail(403, "Forbidden: Can only unblock users for yourself")
@@ -106,6 +133,7 @@ def block_delete(request: HttpRequest, user_id: str, blocked_user_id: str) -> Ht
 
 
 @endpoint("GET", limiters=[limits.general])
+@clean_input
 def blocks_list(request: HttpRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         return fail(403, "Forbidden: Cannot access other users' blocked list")
@@ -113,6 +141,7 @@ def blocks_list(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.report_create])
+@clean_input
 def report_create(request: HttpRequest) -> HttpResponse:
     reporter_id, reported_user_id, reason, details = validation.report_body(json_body(request))
     if reporter_id != request.user_id:
@@ -122,6 +151,7 @@ def report_create(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("GET", auth=False, limiters=[limits.general])
+@clean_input
 def reports_list(request: HttpRequest) -> HttpResponse:
     """Moderation listing; the admin key, not a JWT (DECISIONS 28: compared in constant time)."""
     expected = settings.ADMIN_API_KEY
@@ -137,6 +167,7 @@ def reports_list(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.general])
+@clean_input
 def fcm_register(request: HttpRequest) -> HttpResponse:
     body = json_body(request)
     token, device_type = body.get("token"), body.get("deviceType")
@@ -152,6 +183,7 @@ def fcm_register(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.general])
+@clean_input
 def fcm_unregister(request: HttpRequest) -> HttpResponse:
     token = json_body(request).get("token")
     if not token:
@@ -166,6 +198,7 @@ def fcm_unregister(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.general])
+@clean_input
 def date_create(request: HttpRequest) -> HttpResponse:
     body = json_body(request)
     match_id, place_name = body.get("matchId"), body.get("placeName")
@@ -192,11 +225,13 @@ def date_create(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("GET", limiters=[limits.general])
+@clean_input
 def dates_list(request: HttpRequest, match_id: str) -> HttpResponse:
     return ok(proposals=services.date_proposals_list(user_id=request.user_id, match_id=match_id))
 
 
 @endpoint("PUT", limiters=[limits.general])
+@clean_input
 def date_respond(request: HttpRequest, proposal_id: str) -> HttpResponse:
     body = json_body(request)
     response = body.get("response")
@@ -213,11 +248,13 @@ def date_respond(request: HttpRequest, proposal_id: str) -> HttpResponse:
 
 
 @endpoint("PUT", limiters=[limits.general])
+@clean_input
 def date_confirm(request: HttpRequest, proposal_id: str) -> HttpResponse:
     return ok(**services.date_proposal_confirm(user_id=request.user_id, proposal_id=proposal_id))
 
 
 @endpoint("DELETE", limiters=[limits.general])
+@clean_input
 def date_cancel(request: HttpRequest, proposal_id: str) -> HttpResponse:
     services.date_proposal_cancel(user_id=request.user_id, proposal_id=proposal_id)
     return ok(message="Date proposal cancelled")

@@ -77,6 +77,8 @@ def _temp_key(temp_id: Any) -> str | None:
     if isinstance(temp_id, bool) or not isinstance(temp_id, str | int):
         raise ChatError(400, "Invalid message data")
     key = str(temp_id)
+    if "\x00" in key:
+        raise ChatError(400, "Invalid message data")
     if not key:
         return None
     if len(key) > TEMP_ID_COLUMN_LENGTH:
@@ -85,7 +87,7 @@ def _temp_key(temp_id: Any) -> str | None:
 
 
 def _partner(match_id: Any, user_id: str) -> str:
-    if not isinstance(match_id, str) or not match_id:
+    if not isinstance(match_id, str) or not match_id or "\x00" in match_id:
         raise not_found_match()
     pair = selectors.match_participants(match_id=match_id)
     if pair is None:
@@ -120,7 +122,7 @@ def message_send(
     With `fan_out`, the recipient hears about it after the commit (the REST path); the socket
     consumer acks first and calls `message_fan_out` itself.
     """
-    if not isinstance(match_id, str) or not match_id or not isinstance(text, str) or not text.strip():
+    if not isinstance(match_id, str) or not match_id or not isinstance(text, str) or not text.strip() or "\x00" in text:
         raise ChatError(400, "Invalid message data")
     if len(text) > SOCKET_MAX_LENGTH:
         raise ChatError(400, f"Message too long (max {SOCKET_MAX_LENGTH} characters)")
@@ -234,7 +236,7 @@ def messages_mark_read(
         Q(status__isnull=True) | ~Q(status="read") | Q(read_at__isnull=True)
     )
     if isinstance(message_ids, list) and message_ids:
-        unread = unread.filter(pk__in=[m for m in message_ids if isinstance(m, str)])
+        unread = unread.filter(pk__in=[m for m in message_ids if isinstance(m, str) and "\x00" not in m])
     with transaction.atomic():
         ids = list(unread.select_for_update().order_by("created_at", "id").values_list("id", flat=True))
         if ids:
