@@ -5,6 +5,7 @@ Every route answers at /x and, through ApiVersionMiddleware, at /api/v1/x.
 from django.contrib import admin
 from django.urls import include, path
 
+from chat.realtime.http import engineio_http
 from vlvt import views
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
     path("csrf-token", views.csrf_token),
     path(".well-known/security.txt", views.security_txt),
     path("admin/", admin.site.urls),
+    path("socket.io/", engineio_http),  # Engine.IO errors for HTTP (WebSocket only)
     path("", include("profiles.urls")),
     path("", include("chat.urls")),
 ]
