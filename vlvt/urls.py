@@ -15,6 +15,8 @@ urlpatterns = [
     path(".well-known/security.txt", views.security_txt),
     path("admin/", admin.site.urls),
     path("socket.io/", engineio_http),  # Engine.IO errors for HTTP (WebSocket only)
+    path("after-hours/", include("profiles.after_hours.urls")),
+    path("api/after-hours/", include("profiles.after_hours.urls")),
     path("", include("profiles.urls")),
     path("", include("chat.urls")),
 ]

@@ -1,0 +1,86 @@
+"""The one way After Hours events leave: Redis pub/sub on `settings.AFTER_HOURS_EVENTS_CHANNEL`.
+
+Each message is the original's JSON envelope `{type, targetUserId, payload, timestamp}` (reference
+§4.5, §5.4); every server process's After Hours bridge relays it to the target's sockets, and the
+Node chat-service can consume the same channel. Events are queued with the transaction that
+caused them and published in one pipeline after it commits, so nobody hears of a match, an expiry
+or a session change that was rolled back.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from vlvt.api import dumps, iso
+from vlvt.redis import sync_redis
+
+log = logging.getLogger(__name__)
+
+MATCH = "after_hours:match"
+NO_MATCHES = "after_hours:no_matches"
+MATCH_EXPIRED = "after_hours:match_expired"
+SESSION_EXPIRING = "after_hours:session_expiring"
+SESSION_EXPIRED = "after_hours:session_expired"
+
+NO_MATCHES_MESSAGE = "No matches available right now. Stay active!"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str
+    target_user_id: str
+    payload: dict[str, Any]
+
+
+def envelope(event: Event, now: datetime) -> bytes:
+    return dumps(
+        {"type": event.type, "targetUserId": event.target_user_id, "payload": event.payload, "timestamp": iso(now)}
+    )
+
+
+def publish(events: list[Event]) -> None:
+    """Publish after the current transaction commits (at once outside a transaction)."""
+    if events:
+        batch = list(events)
+        transaction.on_commit(lambda: _send(batch), robust=True)
+
+
+def _send(events: list[Event]) -> None:
+    now = timezone.now()
+    try:
+        pipe = sync_redis().pipeline(transaction=False)
+        for event in events:
+            pipe.publish(settings.AFTER_HOURS_EVENTS_CHANNEL, envelope(event, now))
+        pipe.execute()
+    except Exception:  # a lost notification must not undo the committed change; clients poll too
+        log.exception("after hours event publish failed", extra={"events": len(events)})
+
+
+# --- the catalogue (reference §5.4) ---------------------------------------------------------------
+
+
+def match_expired(match_id: str, target_user_id: str, reason: str = "timeout") -> Event:
+    return Event(MATCH_EXPIRED, target_user_id, {"matchId": match_id, "reason": reason})
+
+
+def no_matches(target_user_id: str, active_users_nearby: int) -> Event:
+    return Event(NO_MATCHES, target_user_id, {"activeUsersNearby": active_users_nearby, "message": NO_MATCHES_MESSAGE})
+
+
+def session_expiring(target_user_id: str, session_id: str, expires_at: datetime, minutes_remaining: int) -> Event:
+    payload = {"sessionId": session_id, "expiresAt": iso(expires_at), "minutesRemaining": minutes_remaining}
+    return Event(SESSION_EXPIRING, target_user_id, payload)
+
+
+def session_expired(target_user_id: str, session_id: str) -> Event:
+    return Event(SESSION_EXPIRED, target_user_id, {"sessionId": session_id, "reason": "timeout"})
+
+
+def match_found(target_user_id: str, payload: dict[str, Any]) -> Event:
+    return Event(MATCH, target_user_id, payload)

@@ -1,0 +1,234 @@
+"""After Hours HTTP routes (reference §2.7): thin views behind the gate and a per-user limit."""
+from __future__ import annotations
+
+import math
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+
+from profiles import images
+from profiles.after_hours import limits, selectors, validation
+from profiles.after_hours.gate import after_hours
+from profiles.after_hours.matching import haversine_km, round1
+from profiles.after_hours.services import matches, preferences, profiles, sessions
+from profiles.models import AfterHoursPreferences, AfterHoursProfile
+from profiles.views.uploads import read_all, single_file
+from vlvt.api import ApiError, ValidationFailed, iso, json_body, ok, route
+
+# --- profile --------------------------------------------------------------------------------------
+
+
+def _profile_json(profile: AfterHoursProfile, photo_url: str | None) -> dict[str, object]:
+    return {
+        "userId": profile.user_id,
+        "photoUrl": photo_url,
+        "description": profile.description,
+        "createdAt": iso(profile.created_at),
+        "updatedAt": iso(profile.updated_at),
+    }
+
+
+def _description(request: HttpRequest) -> object:
+    errors: validation.Errors = []
+    value = validation.description(json_body(request), errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return value
+
+
+@after_hours("POST")
+def profile_create(request: HttpRequest) -> HttpResponse:
+    description = _description(request)
+    profile = profiles.profile_create(
+        user_id=request.user_id, description=None if description is validation.MISSING else description
+    )
+    return ok(201, profile=_profile_json(profile, profile.photo_url or None))
+
+
+@after_hours("GET")
+def profile_get(request: HttpRequest) -> HttpResponse:
+    found = selectors.profile_get(user_id=request.user_id)
+    if found is None:
+        raise ApiError(404, "After Hours profile not found")
+    body = _profile_json(found.profile, selectors.photo_url(found.profile.photo_url))
+    return ok(profile={"userId": body["userId"], "name": found.name, "age": found.age, **body})
+
+
+@after_hours("PATCH")
+def profile_update(request: HttpRequest) -> HttpResponse:
+    description = _description(request)
+    profile = profiles.profile_update(
+        user_id=request.user_id, description=None if description is validation.MISSING else description
+    )
+    if profile is None:
+        raise ApiError(404, "After Hours profile not found")
+    return ok(profile=_profile_json(profile, selectors.photo_url(profile.photo_url)))
+
+
+@after_hours("POST", limiters=(limits.general, limits.photo_upload))
+def photo_upload(request: HttpRequest) -> HttpResponse:
+    file = single_file(request, "photo", "No file uploaded")
+    try:
+        images.check_declared(file.content_type, file.size or 0)
+        stored = profiles.photo_upload(user_id=request.user_id, data=read_all(file))
+    except images.ImageRejected as exc:
+        raise ApiError(400, exc.message) from None
+    return ok(photo={"url": selectors.photo_url(stored.key), "key": stored.key})
+
+
+# --- preferences ----------------------------------------------------------------------------------
+
+
+def _preferences_json(prefs: AfterHoursPreferences) -> dict[str, object]:
+    return {
+        "seekingGender": prefs.seeking_gender,
+        "maxDistanceKm": prefs.max_distance_km,
+        "minAge": prefs.min_age,
+        "maxAge": prefs.max_age,
+        "sexualOrientation": prefs.sexual_orientation,
+    }
+
+
+def _preferences_input(request: HttpRequest) -> validation.PreferencesInput:
+    data, errors = validation.preferences(json_body(request))
+    if errors:
+        raise ValidationFailed(errors)
+    return data
+
+
+@after_hours("POST")
+def preferences_create(request: HttpRequest) -> HttpResponse:
+    prefs = preferences.preferences_create(user_id=request.user_id, data=_preferences_input(request))
+    return ok(201, preferences=_preferences_json(prefs))
+
+
+@after_hours("GET")
+def preferences_get(request: HttpRequest) -> HttpResponse:
+    prefs = selectors.preferences_get(user_id=request.user_id)
+    if prefs is None:
+        raise ApiError(404, "After Hours preferences not found")
+    return ok(preferences=_preferences_json(prefs))
+
+
+@after_hours("PATCH")
+def preferences_update(request: HttpRequest) -> HttpResponse:
+    prefs = preferences.preferences_update(user_id=request.user_id, data=_preferences_input(request))
+    if prefs is None:
+        raise ApiError(404, "After Hours preferences not found")
+    return ok(preferences=_preferences_json(prefs))
+
+
+# --- session --------------------------------------------------------------------------------------
+
+
+@after_hours("POST")
+def session_start(request: HttpRequest) -> HttpResponse:
+    data, errors = validation.session_start(json_body(request))
+    if data is None:
+        raise ValidationFailed(errors)
+    session = sessions.session_start(
+        user_id=request.user_id,
+        duration_minutes=data.duration_minutes,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        device_fingerprint=data.device_fingerprint,
+    )
+    body = {
+        "id": str(session.id),
+        "startedAt": iso(session.started_at),
+        "expiresAt": iso(session.expires_at),
+        "durationMinutes": data.duration_as_sent,
+    }
+    return ok(201, session=body)
+
+
+@after_hours("POST")
+def session_end(request: HttpRequest) -> HttpResponse:
+    sessions.session_end(user_id=request.user_id)
+    return ok(message="Session ended")
+
+
+@after_hours("POST")
+def session_extend(request: HttpRequest) -> HttpResponse:
+    extension, errors = validation.session_extend(json_body(request))
+    if extension is None:
+        raise ValidationFailed(errors)
+    minutes, as_sent = extension
+    extended = sessions.session_extend(user_id=request.user_id, minutes=minutes)
+    return ok(session={"id": str(extended.id), "expiresAt": iso(extended.expires_at), "extendedByMinutes": as_sent})
+
+
+@after_hours("GET")
+def session_get(request: HttpRequest) -> HttpResponse:
+    session = selectors.open_session_get(user_id=request.user_id)
+    if session is None:
+        return ok(active=False, session=None)
+    remaining = max(0, math.floor((session.expires_at - timezone.now()).total_seconds()))
+    body = {
+        "id": str(session.id),
+        "startedAt": iso(session.started_at),
+        "expiresAt": iso(session.expires_at),
+        "remainingSeconds": remaining,
+    }
+    return ok(active=remaining > 0, session=body)
+
+
+# --- matches --------------------------------------------------------------------------------------
+
+
+@after_hours("POST")
+def match_decline(request: HttpRequest) -> HttpResponse:
+    match_id, errors = validation.match_decline(json_body(request))
+    if match_id is None:
+        raise ValidationFailed(errors)
+    matches.match_decline(user_id=request.user_id, match_id=match_id)
+    return ok(message="Match declined")
+
+
+@after_hours("GET")
+def match_current(request: HttpRequest) -> HttpResponse:
+    own = selectors.open_session_get(user_id=request.user_id)
+    if own is None:
+        return ok(active=False, status="no_session", match=None)
+    match = selectors.current_match_get(user_id=request.user_id)
+    if match is None:
+        return ok(active=True, status="searching", match=None)
+    distance = haversine_km(float(own.fuzzed_latitude), float(own.fuzzed_longitude), match.latitude, match.longitude)
+    profile = {
+        "name": match.name,
+        "age": match.age,
+        "photoUrl": selectors.photo_url(match.photo_url),
+        "description": match.description,
+        "distanceKm": round1(distance),
+    }
+    body = {
+        "id": str(match.id),
+        "expiresAt": iso(match.expires_at),
+        "autoDeclineAt": iso(matches.auto_decline_at(match.created_at, match.expires_at)),
+        "profile": profile,
+    }
+    return ok(active=True, status="matched", match=body)
+
+
+@after_hours("GET")
+def nearby_count(request: HttpRequest) -> HttpResponse:
+    origin = selectors.nearby_origin_get(user_id=request.user_id)
+    if origin is None:
+        raise matches.NO_ACTIVE_SESSION
+    count = selectors.nearby_count(
+        user_id=request.user_id,
+        latitude=origin.latitude,
+        longitude=origin.longitude,
+        max_distance_km=origin.max_distance_km,
+    )
+    return ok(count=count, maxDistanceKm=origin.max_distance_km)
+
+
+@after_hours("GET", "POST", "PUT", "PATCH", "DELETE")
+def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Unknown After Hours paths: the JWT check and the gate answer first, as the original's router."""
+    raise Http404
+
+
+profile = route(GET=profile_get, POST=profile_create, PATCH=profile_update)
+preferences_route = route(GET=preferences_get, POST=preferences_create, PATCH=preferences_update)
