@@ -11,6 +11,7 @@ from uuid import UUID
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from profiles import storage
 from profiles.after_hours import conf
@@ -126,7 +127,7 @@ JOIN after_hours_sessions s
 JOIN profiles p ON p.user_id = s.user_id
 JOIN after_hours_profiles ahp ON ahp.user_id = s.user_id
 WHERE (m.user_id_1 = %(user)s OR m.user_id_2 = %(user)s)
-  AND m.declined_by IS NULL AND m.expires_at > now()
+  AND m.declined_by IS NULL AND m.expires_at > %(now)s
 ORDER BY m.created_at DESC, m.id
 LIMIT 1
 """
@@ -135,7 +136,7 @@ LIMIT 1
 def current_match_get(*, user_id: str) -> CurrentMatch | None:
     """The newest undeclined, unexpired match whose partner still has an unclosed session."""
     with connection.cursor() as cursor:
-        cursor.execute(_CURRENT_MATCH_SQL, {"user": user_id})
+        cursor.execute(_CURRENT_MATCH_SQL, {"user": user_id, "now": timezone.now()})
         row = cursor.fetchone()
     return CurrentMatch(*row) if row else None
 
@@ -167,13 +168,20 @@ def nearby_count(*, user_id: str, latitude: float, longitude: float, max_distanc
         cursor.execute(
             """
             SELECT count(DISTINCT user_id) FROM after_hours_sessions
-            WHERE ended_at IS NULL AND expires_at > now() AND user_id <> %(user)s
+            WHERE ended_at IS NULL AND expires_at > %(now)s AND user_id <> %(user)s
               AND %(radius)s * acos(LEAST(1.0, GREATEST(-1.0,
                     cos(radians(%(lat)s)) * cos(radians(fuzzed_latitude::float8))
                     * cos(radians(fuzzed_longitude::float8) - radians(%(lng)s))
                     + sin(radians(%(lat)s)) * sin(radians(fuzzed_latitude::float8))))) <= %(max)s
             """,
-            {"user": user_id, "radius": EARTH_RADIUS_KM, "lat": latitude, "lng": longitude, "max": max_distance_km},
+            {
+                "user": user_id,
+                "now": timezone.now(),
+                "radius": EARTH_RADIUS_KM,
+                "lat": latitude,
+                "lng": longitude,
+                "max": max_distance_km,
+            },
         )
         return int(cursor.fetchone()[0])
 

@@ -13,7 +13,7 @@ from profiles.after_hours.matching import haversine_km, round1
 from profiles.after_hours.services import matches, preferences, profiles, sessions
 from profiles.models import AfterHoursPreferences, AfterHoursProfile
 from profiles.views.uploads import read_all, single_file
-from vlvt.api import ApiError, ValidationFailed, iso, json_body, ok, route
+from vlvt.api import ApiError, ValidationFailed, iso, json_body, json_response, ok, route
 
 # --- profile --------------------------------------------------------------------------------------
 
@@ -189,10 +189,10 @@ def match_decline(request: HttpRequest) -> HttpResponse:
 def match_current(request: HttpRequest) -> HttpResponse:
     own = selectors.open_session_get(user_id=request.user_id)
     if own is None:
-        return ok(active=False, status="no_session", match=None)
+        return _match_status(active=False, status="no_session", match=None)
     match = selectors.current_match_get(user_id=request.user_id)
     if match is None:
-        return ok(active=True, status="searching", match=None)
+        return _match_status(active=True, status="searching", match=None)
     distance = haversine_km(float(own.fuzzed_latitude), float(own.fuzzed_longitude), match.latitude, match.longitude)
     profile = {
         "name": match.name,
@@ -207,7 +207,12 @@ def match_current(request: HttpRequest) -> HttpResponse:
         "autoDeclineAt": iso(matches.auto_decline_at(match.created_at, match.expires_at)),
         "profile": profile,
     }
-    return ok(active=True, status="matched", match=body)
+    return _match_status(active=True, status="matched", match=body)
+
+
+def _match_status(**body: object) -> HttpResponse:
+    # Not ok(): its `status` parameter is the HTTP status, and this body has a `status` key.
+    return json_response({"success": True, **body})
 
 
 @after_hours("GET")

@@ -6,8 +6,8 @@ import json
 import re
 from pathlib import Path
 
-import pyvips
 import pytest
+import pyvips
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from profiles.after_hours.phash import hamming, phash_image

@@ -1,6 +1,6 @@
 """After Hours matches: atomic creation, decline, time-out, and ending with a session.
 
-A match is active while `declined_by IS NULL AND expires_at > now()`. Ending one without a decline
+A match is active while `declined_by IS NULL AND expires_at > now`. Ending one without a decline
 (a time-out, or a session that ended) sets `expires_at` to now: no fake user id is ever written
 into `declined_by` (DECISIONS 13), and decline memory is only written by a real decline.
 """
@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from profiles.after_hours import conf, events, tasks
 from profiles.after_hours.matching import Pairing, haversine_km, round1
@@ -156,7 +157,7 @@ def _match_payload(m: CreatedMatch, other: str, card: Card, url: str | None) -> 
 
 _DECLINE_UPSERT_SQL = """
 INSERT INTO after_hours_declines (user_id, declined_user_id, session_id, decline_count, first_declined_at, last_session_id)
-VALUES (%(user)s, %(other)s, %(session)s, 1, now(), %(session)s)
+VALUES (%(user)s, %(other)s, %(session)s, 1, %(now)s, %(session)s)
 ON CONFLICT (user_id, declined_user_id) DO UPDATE SET
   decline_count = CASE WHEN after_hours_declines.decline_count >= 3 THEN 1
                        ELSE after_hours_declines.decline_count + 1 END,
@@ -184,9 +185,10 @@ def match_decline(*, user_id: str, match_id: str) -> None:
             if row is None:
                 raise ApiError(404, "Match not found or already declined")
             other = row[1] if row[0] == user_id else row[0]
-            cursor.execute(_DECLINE_UPSERT_SQL, {"user": user_id, "other": other, "session": session_id})
+            now = timezone.now()
+            cursor.execute(_DECLINE_UPSERT_SQL, {"user": user_id, "other": other, "session": session_id, "now": now})
             cursor.execute(
-                "UPDATE after_hours_matches SET declined_by = %s, declined_at = now() WHERE id = %s", [user_id, match_id]
+                "UPDATE after_hours_matches SET declined_by = %s, declined_at = %s WHERE id = %s", [user_id, now, match_id]
             )
         tasks.schedule_matching([session_id], "AFTER_HOURS_MATCH_DELAY_AFTER_DECLINE_SECONDS")
 
@@ -200,11 +202,13 @@ def matches_auto_decline(*, match_ids: list[UUID] | None = None) -> list[UUID]:
     Both users get after_hours:match_expired (reason "timeout") and are matched again after the
     auto-decline delay. Idempotent: an expired match is not expired twice.
     """
+    now = timezone.now()
     sql = (
-        "UPDATE after_hours_matches SET expires_at = now() "
-        "WHERE declined_by IS NULL AND expires_at > now() AND created_at <= now() - %s"
+        "UPDATE after_hours_matches SET expires_at = %s "
+        "WHERE declined_by IS NULL AND expires_at > %s AND created_at <= %s"
     )
-    params: list[object] = [timedelta(seconds=conf.seconds("AFTER_HOURS_AUTO_DECLINE_SECONDS")) - _TIMEOUT_TOLERANCE]
+    due = now - timedelta(seconds=conf.seconds("AFTER_HOURS_AUTO_DECLINE_SECONDS")) + _TIMEOUT_TOLERANCE
+    params: list[object] = [now, now, due]
     if match_ids is not None:
         sql += " AND id = ANY(%s::uuid[])"
         params.append([str(m) for m in match_ids])
@@ -225,9 +229,9 @@ def matches_end_for_users(*, user_ids: list[str], reason: str) -> list[UUID]:
     with after_hours:match_expired and is matched again after the auto-decline delay."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE after_hours_matches SET expires_at = now() WHERE declined_by IS NULL AND expires_at > now() "
+            "UPDATE after_hours_matches SET expires_at = %(now)s WHERE declined_by IS NULL AND expires_at > %(now)s "
             "AND (user_id_1 = ANY(%(users)s) OR user_id_2 = ANY(%(users)s)) RETURNING id, user_id_1, user_id_2",
-            {"users": list(user_ids)},
+            {"users": list(user_ids), "now": timezone.now()},
         )
         ended = cursor.fetchall()
     leaving = set(user_ids)

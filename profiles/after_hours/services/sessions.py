@@ -91,8 +91,8 @@ def session_end(*, user_id: str) -> UUID:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE after_hours_sessions SET ended_at = now() WHERE user_id = %s AND ended_at IS NULL RETURNING id",
-                [user_id],
+                "UPDATE after_hours_sessions SET ended_at = %s WHERE user_id = %s AND ended_at IS NULL RETURNING id",
+                [timezone.now(), user_id],
             )
             row = cursor.fetchone()
         if row is None:
@@ -113,8 +113,8 @@ def session_extend(*, user_id: str, minutes: int) -> Extended:
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE after_hours_sessions SET expires_at = expires_at + %s "
-                "WHERE user_id = %s AND ended_at IS NULL AND expires_at > now() RETURNING id, expires_at",
-                [timedelta(seconds=minutes * conf.minute()), user_id],
+                "WHERE user_id = %s AND ended_at IS NULL AND expires_at > %s RETURNING id, expires_at",
+                [timedelta(seconds=minutes * conf.minute()), user_id, timezone.now()],
             )
             row = cursor.fetchone()
         if row is None:
@@ -134,9 +134,9 @@ def sessions_expire(*, session_ids: list[UUID] | None = None, user_ids: list[str
     """
     sql = (
         "UPDATE after_hours_sessions SET ended_at = expires_at "
-        "WHERE ended_at IS NULL AND expires_at <= now()"
+        "WHERE ended_at IS NULL AND expires_at <= %s"
     )
-    params: list[Any] = []
+    params: list[Any] = [timezone.now()]
     if session_ids is not None:
         sql += " AND id = ANY(%s::uuid[])"
         params.append([str(s) for s in session_ids])
@@ -206,7 +206,7 @@ def sessions_daily_cleanup() -> CleanupReport:
     closed = sessions_expire()
     retention = timedelta(days=conf.seconds("AFTER_HOURS_DECLINE_RETENTION_DAYS"))
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM after_hours_declines WHERE created_at < now() - %s", [retention])
+        cursor.execute("DELETE FROM after_hours_declines WHERE created_at < %s", [timezone.now() - retention])
         declines = cursor.rowcount
         cursor.execute(
             "DELETE FROM device_fingerprints f WHERE f.session_id IS NOT NULL "
