@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from chat.errors import ChatError
 from chat.models import DateProposal, Message, ReadReceipt, Report, UserStatus
-from profiles.models import Block, Match, Profile, UserSubscription
+from profiles.models import Block, Match, Profile
 from vlvt.api import iso
 
 # --- matches -------------------------------------------------------------------------------------
@@ -128,13 +129,7 @@ class ProfileGap:
     message: str
 
 
-def profile_gap(*, user_id: str) -> ProfileGap | None:
-    """What keeps `user_id` from messaging (reference §2.8), or None when the profile is complete."""
-    row = (
-        Profile.objects.filter(pk=user_id)
-        .values("name", "age", "bio", "photos", "user__id_verified")
-        .first()
-    )
+def _gap(row: dict[str, Any] | None) -> ProfileGap | None:
     if row is None:
         return ProfileGap(["profile"], "Profile not found. Please complete your profile setup.")
     missing = []
@@ -146,7 +141,7 @@ def profile_gap(*, user_id: str) -> ProfileGap | None:
         missing.append("bio")
     if not row["photos"]:
         missing.append("photos")
-    if row["user__id_verified"] is not True:
+    if row["id_verified"] is not True:
         missing.append("id_verification")
     if not missing:
         return None
@@ -154,11 +149,43 @@ def profile_gap(*, user_id: str) -> ProfileGap | None:
     return ProfileGap(missing, f"Please complete your profile to start messaging: {labels}")
 
 
-def has_active_subscription(*, user_id: str) -> bool:
-    now = timezone.now()
-    return UserSubscription.objects.filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now), user_id=user_id, is_active=True
-    ).exists()
+@dataclass(frozen=True)
+class SendContext:
+    """Everything the send pipeline checks before it writes, read in one round trip."""
+
+    participants: tuple[str, str]
+    blocked: bool
+    profile_gap: ProfileGap | None
+    premium: bool
+
+
+# The hot path of every message: one statement instead of four (match, blocks, profile, plan).
+_SEND_CONTEXT = """
+SELECT m.user_id_1, m.user_id_2,
+       EXISTS (SELECT 1 FROM blocks b
+                WHERE (b.user_id = m.user_id_1 AND b.blocked_user_id = m.user_id_2)
+                   OR (b.user_id = m.user_id_2 AND b.blocked_user_id = m.user_id_1)) AS blocked,
+       p.user_id IS NOT NULL AS has_profile, p.name, p.age, p.bio, p.photos, u.id_verified,
+       EXISTS (SELECT 1 FROM user_subscriptions s
+                WHERE s.user_id = %(sender)s AND s.is_active
+                  AND (s.expires_at IS NULL OR s.expires_at > %(now)s)) AS premium
+  FROM matches m
+  LEFT JOIN profiles p ON p.user_id = %(sender)s
+  LEFT JOIN users u ON u.id = %(sender)s
+ WHERE m.id = %(match)s
+"""
+
+
+def send_context(*, match_id: str, sender_id: str) -> SendContext | None:
+    """None when the match does not exist."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SEND_CONTEXT, {"sender": sender_id, "match": match_id, "now": timezone.now()})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    u1, u2, blocked, has_profile, name, age, bio, photos, id_verified, premium = row
+    profile = {"name": name, "age": age, "bio": bio, "photos": photos, "id_verified": id_verified} if has_profile else None
+    return SendContext((u1, u2), bool(blocked), _gap(profile), bool(premium))
 
 
 # --- messages ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
@@ -118,25 +119,31 @@ def message_send(
     """The send pipeline, in the reference's order (§3.4).
 
     validation -> membership -> blocks both ways -> profile gate -> free-tier daily cap -> insert.
-    A resend with a tempId this sender already used in this match returns the stored original.
+    A resend with a tempId this sender already used in this match returns the stored original
+    (checked right after membership, so a resend is answered even once the cap is reached).
     With `fan_out`, the recipient hears about it after the commit (the REST path); the socket
-    consumer acks first and calls `message_fan_out` itself.
+    consumer acks first and fans out itself.
     """
     if not isinstance(match_id, str) or not match_id or not isinstance(text, str) or not text.strip() or "\x00" in text:
         raise ChatError(400, "Invalid message data")
     if len(text) > SOCKET_MAX_LENGTH:
         raise ChatError(400, f"Message too long (max {SOCKET_MAX_LENGTH} characters)")
     key = _temp_key(temp_id)
-    recipient_id = _partner(match_id, sender_id)
+    ctx = selectors.send_context(match_id=match_id, sender_id=sender_id) if "\x00" not in match_id else None
+    if ctx is None:
+        raise not_found_match()
+    if sender_id not in ctx.participants:
+        raise not_participant()
+    recipient_id = ctx.participants[1] if ctx.participants[0] == sender_id else ctx.participants[0]
     replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
     if replay is not None:
         return replay
-    if selectors.blocked_between(user_a=sender_id, user_b=recipient_id):
+    if ctx.blocked:
         raise ChatError(403, "Unable to send message - user blocked", ack_error="Unable to send message")
-    gap = selectors.profile_gap(user_id=sender_id)
-    if gap is not None:
+    if ctx.profile_gap is not None:
+        gap = ctx.profile_gap
         raise ChatError(403, gap.message, code="PROFILE_INCOMPLETE", missingFields=gap.missing_fields)
-    capped = enforce_daily_cap and not selectors.has_active_subscription(user_id=sender_id)
+    capped = enforce_daily_cap and not ctx.premium
     result = _insert(sender_id, match_id, text.strip(), key, temp_id, recipient_id, capped)
     if fan_out and result.created:
         transaction.on_commit(lambda: message_fan_out(result=result))
@@ -146,25 +153,31 @@ def message_send(
 def _insert(
     sender_id: str, match_id: str, text: str, key: str | None, temp_id: Any, recipient_id: str, capped: bool
 ) -> SendResult:
-    with transaction.atomic():
-        if capped:
-            _lock_sender(sender_id)
-            # A concurrent twin of this resend may have committed while we waited for the lock.
-            replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
-            if replay is not None:
-                return replay
-            if _sent_today(sender_id) >= FREE_DAILY_MESSAGES:
-                raise ChatError(429, "Daily message limit reached", **LIMIT_REACHED)
-        msg = Message(match_id=match_id, sender_id=sender_id, text=text, temp_id=key, status="sent", created_at=timezone.now())
-        try:
-            with transaction.atomic():
-                msg.save(force_insert=True)
-        except IntegrityError:
-            # Only the tempId index can collide here (ids are fresh uuids): a concurrent twin won.
-            replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
-            if replay is None:
-                raise
+    msg = Message(match_id=match_id, sender_id=sender_id, text=text, temp_id=key, status="sent")
+    # An uncapped send outside any transaction is one autocommitted INSERT; otherwise a
+    # transaction (or savepoint) holds the cap lock and keeps a failed INSERT from poisoning the
+    # caller's transaction.
+    scope = transaction.atomic() if capped or connection.in_atomic_block else nullcontext()
+    try:
+        with scope:
+            if capped:
+                _lock_sender(sender_id)
+                # A concurrent twin of this resend may have committed while we waited for the lock.
+                replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
+                if replay is not None:
+                    return replay
+                if _sent_today(sender_id) >= FREE_DAILY_MESSAGES:
+                    raise ChatError(429, "Daily message limit reached", **LIMIT_REACHED)
+            msg.created_at = timezone.now()
+            msg.save(force_insert=True)
+    except IntegrityError:
+        # A concurrent twin with the same tempId won the unique index, or the match was deleted.
+        replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
+        if replay is not None:
             return replay
+        if selectors.match_participants(match_id=match_id) is None:
+            raise not_found_match() from None
+        raise
     return SendResult(_wire(msg, temp_id), recipient_id, created=True)
 
 

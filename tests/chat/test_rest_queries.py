@@ -1,0 +1,61 @@
+"""Query counts of the hot paths, pinned (a regression here is a benchmark regression)."""
+from __future__ import annotations
+
+import pytest
+
+from chat import services
+from profiles.models import UserSubscription
+from tests.chat.rest_support import Api, make_match, make_message, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chat_pair():
+    a, b = make_user(), make_user()
+    match_id = make_match(a, b)
+    for i in range(60):
+        make_message(match_id, b, f"m{i}")  # the partner: a keeps a free daily allowance
+    return a, b, match_id
+
+
+def test_history_page_is_two_queries(client, chat_pair, django_assert_num_queries):
+    a, _, match_id = chat_pair
+    api = Api(client, a)
+    with django_assert_num_queries(2):  # membership, then the page
+        status, body = api.get(f"/messages/{match_id}?limit=50")
+    assert (status, len(body["messages"])) == (200, 50)
+
+
+def test_matches_list_is_one_query(client, chat_pair, django_assert_num_queries):
+    a, _, _ = chat_pair
+    for _ in range(5):
+        make_match(a, make_user())
+    with django_assert_num_queries(1):
+        status, body = Api(client, a).get(f"/matches/{a}")
+    assert (status, len(body["matches"])) == (200, 6)
+
+
+def test_free_send_queries(chat_pair, django_assert_num_queries):
+    a, _, match_id = chat_pair
+    # context; savepoint; advisory lock; today's count; insert; release (a BEGIN/COMMIT pair, not
+    # statements, when not nested in the test's transaction).
+    with django_assert_num_queries(6):
+        services.message_send(sender_id=a, match_id=match_id, text="hi")
+
+
+def test_premium_send_queries(chat_pair, django_assert_num_queries):
+    a, _, match_id = chat_pair
+    UserSubscription.objects.create(user_id=a, is_active=True)
+    # context; savepoint; insert; release (outside a transaction: context and one INSERT).
+    with django_assert_num_queries(4):
+        services.message_send(sender_id=a, match_id=match_id, text="hi")
+
+
+def test_send_with_temp_id_adds_the_replay_lookup(chat_pair, django_assert_num_queries):
+    a, _, match_id = chat_pair
+    UserSubscription.objects.create(user_id=a, is_active=True)
+    with django_assert_num_queries(5):
+        services.message_send(sender_id=a, match_id=match_id, text="hi", temp_id="t1")
+    with django_assert_num_queries(2):  # context, replay: nothing written
+        services.message_send(sender_id=a, match_id=match_id, text="hi", temp_id="t1")
