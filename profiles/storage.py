@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from functools import lru_cache
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -36,9 +36,9 @@ class LocalPhotoStorage(FileSystemStorage):
     """MEDIA_ROOT, with URLs that expire like R2's presigned ones (nobody can enumerate photos)."""
 
     def url(self, name: str | None) -> str:
+        key = name or ""
         expires = int(time.time()) + settings.R2_URL_EXPIRY_SECONDS
-        query = urlencode({"expires": expires, "signature": local_signature(name or "", expires)})
-        return f"{super().url(name)}?{query}"
+        return f"{self.base_url}{quote(key, safe='/')}?expires={expires}&signature={local_signature(key, expires)}"
 
 
 def local_signature(key: str, expires: int) -> str:
@@ -76,8 +76,9 @@ def photo_storage() -> Storage:
 
 @receiver(setting_changed)
 def _reset_storage(*, setting: str, **_: object) -> None:
-    if setting.startswith("R2_") or setting in {"MEDIA_ROOT", "MEDIA_URL"}:
+    if setting.startswith("R2_") or setting in {"MEDIA_ROOT", "MEDIA_URL", "SECRET_KEY"}:
         photo_storage.cache_clear()
+        _URL_CACHE.clear()
 
 
 # --- keys --------------------------------------------------------------------------------
@@ -118,16 +119,31 @@ def key_from_value(value: str) -> str | None:
 # --- reads -------------------------------------------------------------------------------
 
 
+# Signed URLs are reused while they have at least 3/4 of their lifetime left: signing (a botocore
+# presign for R2) is the most expensive part of a discovery response, and a stable URL lets the
+# app's image cache work. A cache, not state: any process may sign any key at any time.
+_URL_CACHE: dict[str, tuple[float, str]] = {}
+_URL_CACHE_MAX = 20_000
+
+
 def resolve_url(value: str | None) -> str | None:
     if not value:
         return value
     if is_passthrough(value):
         return value
+    now = time.monotonic()
+    cached = _URL_CACHE.get(value)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     try:
-        return photo_storage().url(value)
+        url = photo_storage().url(value)
     except Exception:  # a signing failure must not break a profile read
         log.exception("photo url resolution failed")
         return value
+    if len(_URL_CACHE) >= _URL_CACHE_MAX:
+        _URL_CACHE.clear()
+    _URL_CACHE[value] = (now + settings.R2_URL_EXPIRY_SECONDS / 4, url)
+    return url
 
 
 def resolve_urls(values: Iterable[str] | None) -> list[str]:

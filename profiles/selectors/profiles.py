@@ -1,15 +1,35 @@
 """Profile and verification-status reads (reference §2.2, §2.4)."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
+from django.db import connection
+
 from profiles.models import Profile, Verification
 
 
-def profile_get(*, user_id: str) -> Profile | None:
-    return (
-        Profile.objects.filter(pk=user_id)
-        .only("user_id", "name", "age", "bio", "photos", "interests", "is_verified", "verified_at")
-        .first()
-    )
+class PublicProfile(NamedTuple):
+    user_id: str
+    name: str | None
+    age: int | None
+    bio: str | None
+    photos: list[str] | None
+    interests: list[str] | None
+    is_verified: bool | None
+    verified_at: datetime | None
+
+
+def profile_get(*, user_id: str) -> PublicProfile | None:
+    """One indexed read; plain SQL because this is the hottest route (no ORM compile per call)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT user_id, name, age, bio, photos, interests, is_verified, verified_at"
+            " FROM profiles WHERE user_id = %s",
+            [user_id],
+        )
+        row = cursor.fetchone()
+    return PublicProfile(*row) if row else None
 
 
 def verification_state(*, user_id: str) -> tuple[Profile, list[Verification]] | None:

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 
 from profiles import limits
 from profiles.models import Profile
-from profiles.selectors.profiles import profile_get
+from profiles.selectors.profiles import PublicProfile, profile_get
 from profiles.services.profiles import profile_create, profile_delete, profile_set_location, profile_update
 from profiles.storage import resolve_urls
 from profiles.validation import storable, validate_profile
@@ -17,7 +17,7 @@ from vlvt.api import ApiError, ValidationFailed, endpoint, iso, json_body, ok
 log = logging.getLogger(__name__)
 
 
-def profile_json(profile: Profile) -> dict:
+def profile_json(profile: Profile | PublicProfile) -> dict:
     return {
         "userId": profile.user_id,
         "name": profile.name,
