@@ -322,7 +322,7 @@ def _half_span(max_a: float, d_lat_degrees: float, cos_product: float, *, outer:
 
 
 def _better(seeker: Seeker, candidate: Seeker, excluded: set[tuple[str, str]], best: Best | None) -> Best | None:
-    if candidate is seeker or not (seeker.accepts_profile(candidate) and candidate.accepts_profile(seeker)):
+    if candidate.user_id == seeker.user_id or not (seeker.accepts_profile(candidate) and candidate.accepts_profile(seeker)):
         return best
     a = _a(seeker, candidate)
     if a > seeker.max_a or a > candidate.max_a:
