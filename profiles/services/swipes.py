@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from profiles.models import new_match_id
 from profiles.push import match_message, push_notify
@@ -40,6 +40,14 @@ def _target_visible(cursor, user_id: str, target_user_id: str) -> bool:
 
 
 def swipe_record(*, user_id: str, target_user_id: str, action: str) -> SwipeResult:
+    try:
+        return _swipe(user_id, target_user_id, action)
+    except IntegrityError:
+        # The caller's `users` row is gone (a still-valid token of a deleted account).
+        raise ApiError(400, "Invalid user reference") from None
+
+
+def _swipe(user_id: str, target_user_id: str, action: str) -> SwipeResult:
     with transaction.atomic(), connection.cursor() as cursor:
         if not _target_visible(cursor, user_id, target_user_id):
             # A block is not revealed: the target is simply not there for this user.

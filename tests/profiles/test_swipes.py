@@ -131,6 +131,13 @@ def test_swipe_validation_errors(api):
     assert not Swipe.objects.exists()
 
 
+def test_caller_without_a_user_row_gets_400(api):
+    make_user("bob")
+    response = api("deleted_account").post("/swipes", {"targetUserId": "bob", "action": "like"})
+    assert (response.status_code, response.json()) == (400, {"success": False, "error": "Invalid user reference"})
+    assert not Swipe.objects.exists()
+
+
 def test_blocks_are_respected_both_ways(api):
     for uid in ("alice", "bob", "carol"):
         make_user(uid)
