@@ -137,12 +137,20 @@ def firebase_configured() -> bool:
     return bool(settings.FIREBASE_PROJECT_ID and settings.FIREBASE_CLIENT_EMAIL and settings.FIREBASE_PRIVATE_KEY)
 
 
+def _firebase_or_noop() -> PushBackend:
+    try:
+        return FirebaseBackend()
+    except Exception:  # e.g. a malformed FIREBASE_PRIVATE_KEY: say so loudly, send nothing
+        log.exception("Firebase initialisation failed: push notifications are disabled")
+        return NoopBackend()
+
+
 def push_backend() -> PushBackend:
     global _backend
     if _backend is None:
         with _lock:
             if _backend is None:
-                _backend = FirebaseBackend() if firebase_configured() else NoopBackend()
+                _backend = _firebase_or_noop() if firebase_configured() else NoopBackend()
     return _backend
 
 

@@ -144,6 +144,17 @@ def firebase(settings):
     set_push_backend(None)
 
 
+def test_malformed_firebase_key_disables_push_loudly(settings, caplog):
+    settings.FIREBASE_PROJECT_ID = "p"
+    settings.FIREBASE_CLIENT_EMAIL = "e@p.iam.gserviceaccount.com"
+    settings.FIREBASE_PRIVATE_KEY = "not a key"
+    set_push_backend(None)
+    with caplog.at_level("ERROR", logger="profiles.push"):
+        assert isinstance(push_backend(), NoopBackend)
+    assert "Firebase initialisation failed" in caplog.text
+    set_push_backend(None)
+
+
 def test_firebase_backend_builds_the_match_message_and_maps_errors(firebase, monkeypatch):
     from firebase_admin import exceptions, messaging
 
