@@ -7,9 +7,15 @@ meant to strip EXIF/GPS but kept it). Bad input is an `ImageRejected` (a 400), n
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 
 import pyvips
+
+# Every upload is a new image: libvips' operation cache would only hold decoded pixels in memory.
+pyvips.cache_set_max(0)
+# libvips reports thread-pool housekeeping at INFO; it is noise in the request log.
+logging.getLogger("pyvips").setLevel(logging.WARNING)
 
 ALLOWED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"})
 # What the client may declare (multer's mimetype), lower-cased; image/jpg is a common alias.
