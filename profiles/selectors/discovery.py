@@ -74,7 +74,9 @@ def _conditions(user_id: str, filters: DiscoveryFilters) -> tuple[list[str], dic
     return conditions, params
 
 
-def _query(user_id: str, filters: DiscoveryFilters, origin: tuple[float, float] | None, radius: float | None):
+def _query(
+    user_id: str, filters: DiscoveryFilters, origin: tuple[float, float] | None, radius: float | None
+) -> list[dict[str, Any]]:
     conditions, params = _conditions(user_id, filters)
     columns = (
         "user_id, name, age, bio, photos, interests, is_verified,"

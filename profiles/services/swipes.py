@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from profiles.models import new_match_id
 from profiles.push import match_message, push_notify
@@ -28,7 +29,7 @@ class SwipeResult:
     match_created: bool = False
 
 
-def _target_visible(cursor, user_id: str, target_user_id: str) -> bool:
+def _target_visible(cursor: CursorWrapper, user_id: str, target_user_id: str) -> bool:
     """The target has a profile and neither user blocked the other (DECISIONS 9)."""
     cursor.execute(
         "SELECT EXISTS (SELECT 1 FROM profiles WHERE user_id = %s) AND NOT EXISTS ("
@@ -70,7 +71,7 @@ def _swipe(user_id: str, target_user_id: str, action: str) -> SwipeResult:
         return _mutual_like(cursor, user_id, target_user_id)
 
 
-def _mutual_like(cursor, user_id: str, target_user_id: str) -> SwipeResult:
+def _mutual_like(cursor: CursorWrapper, user_id: str, target_user_id: str) -> SwipeResult:
     names = _names(cursor, user_id, target_user_id)
     if len(names) < 2:
         # As the original: without both profiles there is no match row and no push.
@@ -85,12 +86,12 @@ def _mutual_like(cursor, user_id: str, target_user_id: str) -> SwipeResult:
     return SwipeResult(action="like", is_match=True, match_id=match_id, match_created=created)
 
 
-def _names(cursor, user_id: str, target_user_id: str) -> dict[str, str]:
+def _names(cursor: CursorWrapper, user_id: str, target_user_id: str) -> dict[str, str]:
     cursor.execute("SELECT user_id, name FROM profiles WHERE user_id IN (%s, %s)", [user_id, target_user_id])
     return {uid: name for uid, name in cursor.fetchall()}
 
 
-def _match_for_pair(cursor, user_id: str, target_user_id: str) -> tuple[str, bool]:
+def _match_for_pair(cursor: CursorWrapper, user_id: str, target_user_id: str) -> tuple[str, bool]:
     """(id, created): insert the pair's match unless one exists in either order."""
     cursor.execute(
         "INSERT INTO matches (id, user_id_1, user_id_2) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
