@@ -155,7 +155,9 @@ def read_bytes(value: str) -> bytes:
     if value.startswith(("http://", "https://")):
         import httpx
 
-        response = httpx.get(value, timeout=10.0, follow_redirects=True)
+        # Profile photo URLs are user input: never fetch from inside the network (SSRF).
+        _require_public_host(value)
+        response = httpx.get(value, timeout=10.0, follow_redirects=False)
         response.raise_for_status()
         return response.content
     key = key_from_value(value)
@@ -163,6 +165,22 @@ def read_bytes(value: str) -> bytes:
         raise FileNotFoundError(value)
     with photo_storage().open(key, "rb") as handle:
         return handle.read()
+
+
+def _require_public_host(url: str) -> None:
+    import ipaddress
+    import socket
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+    except socket.gaierror as exc:
+        raise FileNotFoundError(url) from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise PermissionError(f"refusing to fetch a photo from a non-public address: {host}")
 
 
 # --- writes ------------------------------------------------------------------------------

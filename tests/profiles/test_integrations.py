@@ -86,6 +86,12 @@ def test_r2_delete_failure_is_logged_not_raised(r2):
         assert storage.delete_key("photos/alice/abc.jpg") is False
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1/x.jpg", "http://169.254.169.254/latest/meta-data", "http://localhost:8000/a.jpg", "https://10.0.0.5/p.jpg"])
+def test_reading_a_photo_url_never_reaches_internal_addresses(url):
+    with pytest.raises(PermissionError):
+        storage.read_bytes(url)
+
+
 def test_key_helpers():
     assert storage.thumbnail_key("photos/u/p.jpg") == "photos/u/p_thumb.jpg"
     assert storage.key_from_value("/uploads/a.jpg") is None
