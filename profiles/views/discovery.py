@@ -11,6 +11,7 @@ from profiles import limits
 from profiles.selectors.discovery import DiscoveryFilters, SearchFilters, discover, search_count
 from profiles.storage import resolve_urls
 from profiles.validation import storable
+from profiles.views.errors import on_error
 from vlvt.api import ValidationFailed, endpoint, json_body, ok
 
 _INT_PREFIX = re.compile(r"^\s*([+-]?\d+)")
@@ -60,6 +61,7 @@ def _discovered(row: dict, expanded: bool, original_radius: float | None) -> dic
 
 
 @endpoint("GET", limiters=[limits.discovery])
+@on_error("Failed to retrieve profiles")
 def discover_view(request: HttpRequest) -> HttpResponse:
     errors: list[tuple[str, str]] = []
     filters = DiscoveryFilters(
@@ -101,6 +103,7 @@ def _miles(body: dict, errors: list) -> float | None:
 
 
 @endpoint("POST", limiters=[limits.general])
+@on_error("Failed to search")
 def search_count_view(request: HttpRequest) -> HttpResponse:
     body = json_body(request)
     errors: list[tuple[str, str]] = []

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 
 from profiles.services.cleanup import photos_cleanup_user
 from profiles.signing import SignatureError, verify_request
+from profiles.views.errors import on_error
 from vlvt.api import endpoint, fail, ok
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def _safe_user_id(value: object) -> bool:
 
 
 @endpoint("POST", auth=False)
+@on_error("Photo cleanup failed")
 def cleanup_photos(request: HttpRequest) -> HttpResponse:
     body = _parsed_body(request)
     try:

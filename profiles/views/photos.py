@@ -6,11 +6,13 @@ from django.http import HttpRequest, HttpResponse
 from profiles import images, limits
 from profiles.services.photos import photo_delete, photo_upload, photos_reorder
 from profiles.storage import resolve_url
+from profiles.views.errors import on_error
 from profiles.views.uploads import read_all, single_file
 from vlvt.api import ApiError, endpoint, json_body, ok
 
 
 @endpoint("POST", limiters=[limits.photo_upload])
+@on_error("Failed to upload photo")
 def upload(request: HttpRequest) -> HttpResponse:
     file = single_file(request, "photo", "No file uploaded")
     try:
@@ -25,12 +27,14 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("DELETE", limiters=[limits.general])
+@on_error("Failed to delete photo")
 def delete(request: HttpRequest, photo_id: str) -> HttpResponse:
     total = photo_delete(user_id=request.user_id, photo_id=photo_id)
     return ok(message="Photo deleted", totalPhotos=total)
 
 
 @endpoint("PUT", limiters=[limits.general])
+@on_error("Failed to reorder photos")
 def reorder(request: HttpRequest) -> HttpResponse:
     photos = json_body(request).get("photos")
     if not isinstance(photos, list):

@@ -12,6 +12,7 @@ from profiles.selectors.profiles import PublicProfile, profile_get
 from profiles.services.profiles import profile_create, profile_delete, profile_set_location, profile_update
 from profiles.storage import resolve_urls
 from profiles.validation import storable, validate_profile
+from profiles.views.errors import on_error
 from vlvt.api import ApiError, ValidationFailed, endpoint, iso, json_body, ok
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ def profile_json(profile: Profile | PublicProfile) -> dict:
 
 
 @endpoint("POST", limiters=[limits.profile_creation])
+@on_error("Failed to save profile")
 def create(request: HttpRequest) -> HttpResponse:
     data, errors = validate_profile(json_body(request), partial=False)
     if errors:
@@ -38,6 +40,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("GET", limiters=[limits.general])
+@on_error("Failed to retrieve profile")
 def detail(request: HttpRequest, user_id: str) -> HttpResponse:
     profile = profile_get(user_id=user_id) if storable(user_id) else None
     if profile is None:
@@ -47,6 +50,7 @@ def detail(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 @endpoint("PUT", limiters=[limits.profile_update])
+@on_error("Failed to update profile")
 def update(request: HttpRequest, user_id: str) -> HttpResponse:
     data, errors = validate_profile(json_body(request), partial=True)
     if errors:
@@ -60,6 +64,7 @@ def update(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 @endpoint("DELETE", limiters=[limits.sensitive_action])
+@on_error("Failed to delete profile")
 def delete(request: HttpRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         raise ApiError(403, "Forbidden: Cannot delete other users' profiles")
@@ -80,6 +85,7 @@ def _coordinate(value: object) -> float | None:
 
 
 @endpoint("PUT", limiters=[limits.general])
+@on_error("Failed to update location")
 def location(request: HttpRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         raise ApiError(403, "Forbidden: Cannot update other users' location")

@@ -8,10 +8,12 @@ from profiles.selectors.swipes import likes_received, likes_sent
 from profiles.services.swipes import ACTIONS, swipe_record
 from profiles.storage import resolve_urls
 from profiles.validation import storable
+from profiles.views.errors import on_error
 from vlvt.api import ApiError, endpoint, iso, json_body, ok
 
 
 @endpoint("POST", limiters=[limits.swipe])
+@on_error("Failed to record swipe")
 def swipe(request: HttpRequest) -> HttpResponse:
     body = json_body(request)
     target, action = body.get("targetUserId"), body.get("action")
@@ -29,6 +31,7 @@ def swipe(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("GET", limiters=[limits.general])
+@on_error("Failed to get received likes")
 def received(request: HttpRequest) -> HttpResponse:
     likes = [
         {
@@ -44,6 +47,7 @@ def received(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("GET", limiters=[limits.general])
+@on_error("Failed to get sent likes")
 def sent(request: HttpRequest) -> HttpResponse:
     likes = [
         {

@@ -13,17 +13,20 @@ from profiles.services.verification import (
     random_prompt,
     verification_submit,
 )
+from profiles.views.errors import on_error
 from profiles.views.uploads import form_field, read_all, single_file
 from vlvt.api import ApiError, endpoint, iso, ok
 
 
 @endpoint("GET", limiters=[limits.general])
+@on_error("Failed to get verification prompt")
 def prompt(request: HttpRequest) -> HttpResponse:
     gesture, instruction = random_prompt()
     return ok(prompt={"id": gesture, "instruction": instruction, "timeLimit": 5})
 
 
 @endpoint("POST", limiters=[limits.general])
+@on_error("Failed to submit verification")
 def submit(request: HttpRequest) -> HttpResponse:
     file = single_file(request, "selfie", "No selfie uploaded")
     gesture = form_field(request, "gesturePrompt")
@@ -48,6 +51,7 @@ def submit(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("GET", limiters=[limits.general])
+@on_error("Failed to get verification status")
 def status(request: HttpRequest) -> HttpResponse:
     state = verification_state(user_id=request.user_id)
     if state is None:
