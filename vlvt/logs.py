@@ -15,6 +15,7 @@ import logging
 import re
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 correlation_id: ContextVar[str | None] = ContextVar("vlvt_correlation_id", default=None)
@@ -40,12 +41,21 @@ def scrub(text: str) -> str:
     return _SECRET_TEXT.sub(_REDACTED, text)
 
 
+@lru_cache(maxsize=4096)
 def _sensitive(key: str) -> bool:
     lowered = key.lower()
     return any(part in lowered for part in _SENSITIVE_KEYS)
 
 
+_PLAIN = (int, float, bool, type(None))
+
+
 def _clean(value: Any, depth: int = 0) -> Any:
+    kind = type(value)
+    if kind is str:
+        return scrub(value)
+    if kind in _PLAIN:
+        return value
     if isinstance(value, str):
         return scrub(value)
     if depth > 4:
