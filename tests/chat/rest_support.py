@@ -70,7 +70,7 @@ class Api:
     def call(self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None, raw: bytes | None = None) -> tuple[int, Any]:
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         kwargs: dict[str, Any] = {"headers": self._headers(headers)}
-        if data is not None:
+        if data is not None and method != "GET":
             kwargs.update(data=data, content_type="application/json")
         # Each request's on-commit work (events, pushes) runs as it would after a real commit; the
         # test itself sits inside a transaction that never commits.

@@ -1,0 +1,74 @@
+"""Every chat route checks the token first (reference §1.3), with the original's 401 bodies."""
+from __future__ import annotations
+
+import pytest
+
+from tests.chat.rest_support import Api
+
+pytestmark = pytest.mark.django_db
+
+ROUTES = [
+    ("GET", "/matches/u1"),
+    ("POST", "/matches"),
+    ("DELETE", "/matches/m1"),
+    ("GET", "/matches/u1/unread-counts"),
+    ("GET", "/messages/m1"),
+    ("POST", "/messages"),
+    ("PUT", "/messages/m1/mark-read"),
+    ("POST", "/blocks"),
+    ("GET", "/blocks/u1"),
+    ("DELETE", "/blocks/u1/u2"),
+    ("POST", "/reports"),
+    ("POST", "/fcm/register"),
+    ("POST", "/fcm/unregister"),
+    ("POST", "/dates"),
+    ("GET", "/dates/m1"),
+    ("PUT", "/dates/d1/respond"),
+    ("PUT", "/dates/d1/confirm"),
+    ("DELETE", "/dates/d1"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+@pytest.mark.parametrize(
+    ("header", "error"),
+    [
+        ("Bearer not-a-jwt", "Invalid token"),
+        ("Token abc", "Invalid authorization header format. Use: Bearer <token>"),
+        ("Bearer ", "No token provided"),
+    ],
+)
+def test_bad_tokens_are_401(client, method, path, header, error):
+    got = Api(client).call(method, path, {}, headers={"Authorization": header})
+    if method != "GET" and not header.startswith("Bearer "):
+        # Only a Bearer header exempts a mutating request from the CSRF check, which runs first.
+        assert got == (403, {"success": False, "error": "CSRF token missing", "code": "CSRF_TOKEN_MISSING"})
+    else:
+        assert got == (401, {"success": False, "error": error})
+
+
+@pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r[0] == "GET"])
+def test_no_token_is_401(client, method, path):
+    assert Api(client).call(method, path) == (401, {"success": False, "error": "No authorization header provided"})
+
+
+def test_expired_token_is_401(client):
+    from vlvt.auth import mint_token
+
+    token = mint_token("google_someone", expires_in=-10)
+    assert Api(client).get("/matches/google_someone", headers={"Authorization": f"Bearer {token}"}) == (
+        401,
+        {"success": False, "error": "Token expired"},
+    )
+
+
+def test_token_without_user_id_is_401(client):
+    """DECISIONS 3."""
+    import jwt
+    from django.conf import settings
+
+    token = jwt.encode({"provider": "google"}, settings.JWT_SECRET, algorithm="HS256")
+    assert Api(client).get("/matches/x", headers={"Authorization": f"Bearer {token}"}) == (
+        401,
+        {"success": False, "error": "Invalid token"},
+    )
