@@ -159,3 +159,19 @@ def test_concurrent_identical_blocks_store_one_block():
     assert len(messages) == 5
     assert messages.count("User blocked successfully") == 1
     assert Block.objects.count() == 1
+
+
+def test_concurrent_confirmations_of_one_mutual_like_create_one_match():
+    from profiles.models import Match
+    from tests.chat.rest_support import like
+
+    a, b = make_user(), make_user()
+    like(a, b)
+    like(b, a)
+    results = race(
+        6, lambda i: Api(Client(), (a, b)[i % 2]).post("/matches", {"userId1": (a, b)[i % 2], "userId2": (b, a)[i % 2]})
+    )
+    assert [status for status, _ in results] == [200] * 6
+    match = Match.objects.get()
+    assert {body["match"]["id"] for _, body in results} == {match.id}
+    assert sorted(body.get("alreadyExists", False) for _, body in results) == [False] + [True] * 5
