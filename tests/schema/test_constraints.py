@@ -72,7 +72,9 @@ def test_database_defaults_apply_to_rows_inserted_by_other_services():
     (swipe_id,) = sql("SELECT id FROM swipes")[0]
     assert isinstance(swipe_id, uuid.UUID)
     sql("INSERT INTO fcm_tokens (user_id, token) VALUES ('google_1', 'a'), ('google_1', 'b')")
-    assert sql("SELECT id, is_active FROM fcm_tokens ORDER BY id") == [(1, True), (2, True)]
+    # SERIAL: the sequence numbers them (sequences are not rolled back with the test, hence first + 1).
+    ((first, active_a), (second, active_b)) = sql("SELECT id, is_active FROM fcm_tokens ORDER BY id")
+    assert (second - first, active_a, active_b) == (1, True, True)
     sql("INSERT INTO after_hours_preferences (user_id) VALUES ('google_1')")
     assert sql("SELECT seeking_gender, max_distance_km, min_age, max_age FROM after_hours_preferences") == [
         ("Any", 10, 18, 99)
