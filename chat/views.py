@@ -6,17 +6,44 @@ service says so. Services raise `ChatError` (an ApiError), which `endpoint` rend
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 
 from chat import limits, selectors, services, validation
 from chat.errors import ChatError, not_found_match
-from vlvt.api import endpoint, fail, json_body, json_response, ok
+from vlvt.api import ApiError, ValidationFailed, endpoint, fail, json_body, json_response, ok
+
+logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponse]
+
+
+# Expected outcomes travel as exceptions to `endpoint()`, which answers them; the rest is a 500.
+_PASS_THROUGH = (ApiError, ValidationFailed, RequestDataTooBig, SuspiciousOperation)
+
+
+def on_error(message: str) -> Callable[[View], View]:
+    """The original's per-route 500 message ("Failed to send message", ...) for unexpected errors."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, **kwargs: str) -> HttpResponse:
+            try:
+                return view(request, **kwargs)
+            except _PASS_THROUGH:
+                raise
+            except Exception:
+                logger.exception(message, extra={"path": request.path, "method": request.method})
+                return fail(500, message)
+
+        return wrapper
+
+    return decorate
 
 
 def clean_input(view: View) -> View:
@@ -36,6 +63,7 @@ def clean_input(view: View) -> View:
 
 
 @endpoint("GET", limiters=[limits.general])
+@on_error("Failed to retrieve matches")
 @clean_input
 def matches_list(request: HttpRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
@@ -44,6 +72,7 @@ def matches_list(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.match_create])
+@on_error("Failed to create match")
 @clean_input
 def match_create(request: HttpRequest) -> HttpResponse:
     user_id_1, user_id_2 = validation.match_body(json_body(request))
@@ -54,6 +83,7 @@ def match_create(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("DELETE", limiters=[limits.sensitive_action])
+@on_error("Failed to delete match")
 @clean_input
 def match_delete(request: HttpRequest, match_id: str) -> HttpResponse:
     services.match_delete(user_id=request.user_id, match_id=match_id)
@@ -61,6 +91,7 @@ def match_delete(request: HttpRequest, match_id: str) -> HttpResponse:
 
 
 @endpoint("GET", limiters=[limits.general])
+@on_error("Failed to get unread counts")
 @clean_input
 def unread_counts(request: HttpRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
@@ -72,6 +103,7 @@ def unread_counts(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 @endpoint("GET", limiters=[limits.general])
+@on_error("Failed to retrieve messages")
 @clean_input
 def messages_history(request: HttpRequest, match_id: str) -> HttpResponse:
     limit = validation.history_limit(request.GET.get("limit"))
@@ -84,6 +116,7 @@ def messages_history(request: HttpRequest, match_id: str) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.message_send])
+@on_error("Failed to send message")
 @clean_input
 def message_create(request: HttpRequest) -> HttpResponse:
     text, match_id, sender_id, temp_id = validation.message_body(json_body(request))
@@ -94,6 +127,7 @@ def message_create(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("PUT", limiters=[limits.general])
+@on_error("Failed to mark messages as read")
 @clean_input
 def messages_mark_read(request: HttpRequest, match_id: str) -> HttpResponse:
     body = json_body(request)
@@ -113,6 +147,7 @@ def messages_mark_read(request: HttpRequest, match_id: str) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.block_create])
+@on_error("Failed to block user")
 @clean_input
 def block_create(request: HttpRequest) -> HttpResponse:
     user_id, blocked_user_id, reason = validation.block_body(json_body(request))
@@ -124,6 +159,7 @@ def block_create(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("DELETE", limiters=[limits.general])
+@on_error("Failed to unblock user")
 @clean_input
 def block_delete(request: HttpRequest, user_id: str, blocked_user_id: str) -> HttpResponse:
     if user_id != request.user_id:
@@ -133,6 +169,7 @@ def block_delete(request: HttpRequest, user_id: str, blocked_user_id: str) -> Ht
 
 
 @endpoint("GET", limiters=[limits.general])
+@on_error("Failed to retrieve blocked users")
 @clean_input
 def blocks_list(request: HttpRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
@@ -141,6 +178,7 @@ def blocks_list(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.report_create])
+@on_error("Failed to submit report")
 @clean_input
 def report_create(request: HttpRequest) -> HttpResponse:
     reporter_id, reported_user_id, reason, details = validation.report_body(json_body(request))
@@ -151,6 +189,7 @@ def report_create(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("GET", auth=False, limiters=[limits.general])
+@on_error("Failed to retrieve reports")
 @clean_input
 def reports_list(request: HttpRequest) -> HttpResponse:
     """Moderation listing; the admin key, not a JWT (DECISIONS 28: compared in constant time)."""
@@ -167,6 +206,7 @@ def reports_list(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.general])
+@on_error("Failed to register FCM token")
 @clean_input
 def fcm_register(request: HttpRequest) -> HttpResponse:
     body = json_body(request)
@@ -183,6 +223,7 @@ def fcm_register(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.general])
+@on_error("Failed to unregister FCM token")
 @clean_input
 def fcm_unregister(request: HttpRequest) -> HttpResponse:
     token = json_body(request).get("token")
@@ -198,6 +239,7 @@ def fcm_unregister(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("POST", limiters=[limits.general])
+@on_error("Failed to create date proposal")
 @clean_input
 def date_create(request: HttpRequest) -> HttpResponse:
     body = json_body(request)
@@ -225,12 +267,14 @@ def date_create(request: HttpRequest) -> HttpResponse:
 
 
 @endpoint("GET", limiters=[limits.general])
+@on_error("Failed to get date proposals")
 @clean_input
 def dates_list(request: HttpRequest, match_id: str) -> HttpResponse:
     return ok(proposals=services.date_proposals_list(user_id=request.user_id, match_id=match_id))
 
 
 @endpoint("PUT", limiters=[limits.general])
+@on_error("Failed to respond to date proposal")
 @clean_input
 def date_respond(request: HttpRequest, proposal_id: str) -> HttpResponse:
     body = json_body(request)
@@ -248,12 +292,14 @@ def date_respond(request: HttpRequest, proposal_id: str) -> HttpResponse:
 
 
 @endpoint("PUT", limiters=[limits.general])
+@on_error("Failed to confirm date")
 @clean_input
 def date_confirm(request: HttpRequest, proposal_id: str) -> HttpResponse:
     return ok(**services.date_proposal_confirm(user_id=request.user_id, proposal_id=proposal_id))
 
 
 @endpoint("DELETE", limiters=[limits.general])
+@on_error("Failed to cancel date proposal")
 @clean_input
 def date_cancel(request: HttpRequest, proposal_id: str) -> HttpResponse:
     services.date_proposal_cancel(user_id=request.user_id, proposal_id=proposal_id)

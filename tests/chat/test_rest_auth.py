@@ -72,3 +72,50 @@ def test_token_without_user_id_is_401(client):
         401,
         {"success": False, "error": "Invalid token"},
     )
+
+
+FAILURES = {
+    ("GET", "/matches/u1"): "Failed to retrieve matches",
+    ("POST", "/matches"): "Failed to create match",
+    ("DELETE", "/matches/m1"): "Failed to delete match",
+    ("GET", "/matches/u1/unread-counts"): "Failed to get unread counts",
+    ("GET", "/messages/m1"): "Failed to retrieve messages",
+    ("POST", "/messages"): "Failed to send message",
+    ("PUT", "/messages/m1/mark-read"): "Failed to mark messages as read",
+    ("POST", "/blocks"): "Failed to block user",
+    ("GET", "/blocks/u1"): "Failed to retrieve blocked users",
+    ("DELETE", "/blocks/u1/u2"): "Failed to unblock user",
+    ("POST", "/reports"): "Failed to submit report",
+    ("POST", "/fcm/register"): "Failed to register FCM token",
+    ("POST", "/fcm/unregister"): "Failed to unregister FCM token",
+    ("POST", "/dates"): "Failed to create date proposal",
+    ("GET", "/dates/m1"): "Failed to get date proposals",
+    ("PUT", "/dates/d1/respond"): "Failed to respond to date proposal",
+    ("PUT", "/dates/d1/confirm"): "Failed to confirm date",
+    ("DELETE", "/dates/d1"): "Failed to cancel date proposal",
+}
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_unexpected_errors_answer_the_routes_500_message(client, monkeypatch, method, path):
+    from chat import validation
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(validation, "has_nul", broken)
+    assert Api(client, "google_someone").call(method, path, {}) == (
+        500,
+        {"success": False, "error": FAILURES[(method, path)]},
+    )
+
+
+def test_admin_listing_unexpected_error(client, monkeypatch, settings):
+    from chat import selectors
+
+    settings.ADMIN_API_KEY = "k"
+    monkeypatch.setattr(selectors, "reports_recent", lambda **kw: 1 / 0)
+    assert Api(client).get("/reports", headers={"X-Admin-API-Key": "k"}) == (
+        500,
+        {"success": False, "error": "Failed to retrieve reports"},
+    )
