@@ -7,7 +7,6 @@ HTTP layer renders `exc.status` / `exc.error`.
 from __future__ import annotations
 
 import hashlib
-import logging
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
@@ -20,8 +19,7 @@ from django.utils import timezone
 from chat import events, push, selectors
 from chat.errors import ChatError, not_found_match, not_participant
 from chat.models import Message, ReadReceipt, TypingIndicator
-
-logger = logging.getLogger(__name__)
+from vlvt.api import iso
 
 SOCKET_MAX_LENGTH = 5000
 FREE_DAILY_MESSAGES = 20
@@ -56,8 +54,6 @@ class SendResult:
 
 
 def _wire(msg: Message, temp_id: Any) -> dict[str, Any]:
-    from vlvt.api import iso
-
     body: dict[str, Any] = {
         "id": msg.id,
         "matchId": msg.match_id,
@@ -230,8 +226,6 @@ class ReadResult:
 
     def event(self) -> dict[str, Any]:
         """Payload of `messages_read`, for `notify_user_id` (only worth sending when count > 0)."""
-        from vlvt.api import iso
-
         return {"matchId": self.match_id, "messageIds": self.message_ids, "readBy": self.reader_id, "readAt": iso(self.read_at)}
 
 
