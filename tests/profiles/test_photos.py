@@ -247,3 +247,33 @@ def test_photo_routes_need_a_token(api):
         client.put("/profile/photos/reorder", data='{"photos":[]}', content_type="application/json", headers=empty),
     ):
         assert (response.status_code, response.json()) == (401, {"success": False, "error": "No token provided"})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_uploads_never_make_a_seventh_photo(api, media_root):
+    import threading
+
+    from django.db import connection
+
+    make_user("alice", photos=[f"photos/alice/existing{n}.jpg" for n in range(5)])
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def upload() -> None:
+        try:
+            barrier.wait(timeout=10)
+            statuses.append(api("alice").upload("/profile/photos/upload", {"photo": photo_file(imagegen.png(60, 60))}).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=upload) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    photos = stored_photos("alice")
+    assert len(photos) == 6
+    assert sorted(statuses) == [200, 400]  # the loser is refused and its files are removed again
+    new_key = photos[5]
+    assert files_under(media_root) == sorted([new_key, new_key.replace(".jpg", "_thumb.jpg")])
