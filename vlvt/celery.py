@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vlvt.settings")
 
@@ -11,7 +12,33 @@ app = Celery("vlvt")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# After Hours tasks live in a sub-package of the profiles app, which the default discovery skips.
+app.autodiscover_tasks(["profiles.after_hours"])
+
+from profiles.after_hours.conf import env_seconds as _after_hours_seconds  # noqa: E402
+
 # Every periodic schedule, in one place. Each entry says when it runs.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Every 30 s (AFTER_HOURS_SWEEP_SECONDS): match every waiting After Hours session. A sweep still
+    # queued when the next one is due is dropped rather than run late.
+    "after-hours-matching-sweep": {
+        "task": "after_hours.matching_sweep",
+        "schedule": _after_hours_seconds("AFTER_HOURS_SWEEP_SECONDS"),
+        "options": {"expires": _after_hours_seconds("AFTER_HOURS_SWEEP_SECONDS")},
+    },
+    # Every 60 s (AFTER_HOURS_OVERDUE_SWEEP_SECONDS): close After Hours sessions and time out matches
+    # whose delayed job was lost (a worker died holding it), so nothing stays open past its time.
+    "after-hours-overdue-sweep": {
+        "task": "after_hours.overdue_sweep",
+        "schedule": _after_hours_seconds("AFTER_HOURS_OVERDUE_SWEEP_SECONDS"),
+        "options": {"expires": _after_hours_seconds("AFTER_HOURS_OVERDUE_SWEEP_SECONDS")},
+    },
+    # Daily at 04:00 UTC (CELERY_TIMEZONE): close forgotten After Hours sessions and forget declines
+    # older than 7 days (the original's daily-session-cleanup).
+    "after-hours-daily-cleanup": {
+        "task": "after_hours.daily_cleanup",
+        "schedule": crontab(hour=4, minute=0),
+    },
+}
 
 import vlvt.shutdown.celery  # noqa: E402,F401  (connects shutdown to Celery's hooks; no OS handler)

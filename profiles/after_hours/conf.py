@@ -35,6 +35,13 @@ def seconds(name: str) -> float:
     return float(value) if value not in (None, "") else float(DEFAULTS[name])
 
 
+def env_seconds(name: str) -> float:
+    """The environment's value (else the default) without touching Django settings: for the beat
+    schedule, which is built while the `vlvt` package itself is being imported."""
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else float(DEFAULTS[name])
+
+
 def minute() -> float:
     return seconds("AFTER_HOURS_MINUTE_SECONDS")
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -24,6 +25,14 @@ from profiles.models import (
 )
 from vlvt.auth import mint_token
 from vlvt.redis import sync_redis
+
+
+@pytest.fixture(autouse=True)
+def events_channel(settings) -> str:
+    """A channel of this test's own: Redis pub/sub ignores the database number, so on a shared
+    Redis the real channel would mix our events with other test runs' (and feed their bridges)."""
+    settings.AFTER_HOURS_EVENTS_CHANNEL = f"after_hours:events:test:{uuid.uuid4().hex}"
+    return settings.AFTER_HOURS_EVENTS_CHANNEL
 
 
 @pytest.fixture(autouse=True)
@@ -137,9 +146,9 @@ class Heard:
 class EventListener:
     """A real subscriber on the After Hours channel (subscribed before the test acts)."""
 
-    def __init__(self) -> None:
+    def __init__(self, channel: str) -> None:
         self.pubsub = sync_redis().pubsub(ignore_subscribe_messages=True)
-        self.pubsub.subscribe(settings.AFTER_HOURS_EVENTS_CHANNEL)
+        self.pubsub.subscribe(channel)
         self.pubsub.get_message(timeout=1.0)  # the subscribe confirmation
 
     def drain(self, wait: float = 0.2) -> list[Heard]:
@@ -152,13 +161,23 @@ class EventListener:
             assert set(body) == {"type", "targetUserId", "payload", "timestamp"}
             heard.append(Heard(body["type"], body["targetUserId"], body["payload"], body["timestamp"]))
 
+    def collect(self, until, timeout: float) -> list[Heard]:
+        """Everything heard until `until(heard)` holds (AssertionError after `timeout` seconds)."""
+        deadline = time.monotonic() + timeout
+        heard: list[Heard] = []
+        while not until(heard):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; heard {[(h.type, h.target) for h in heard]}")
+            heard.extend(self.drain(wait=0.1))
+        return heard
+
     def close(self) -> None:
         self.pubsub.close()
 
 
 @pytest.fixture
-def listener():
-    subscriber = EventListener()
+def listener(events_channel):
+    subscriber = EventListener(events_channel)
     yield subscriber
     subscriber.close()
 
