@@ -32,9 +32,16 @@ def async_redis() -> aioredis.Redis:
     """Client for code on the server's event loop (consumers, the After Hours bridge)."""
     global _async
     if _async is None:
-        client = aioredis.Redis.from_url(
-                    settings.REDIS_URL, health_check_interval=30, client_name=settings.DB_APPLICATION_NAME
-                )
+        # A bounded pool that waits for a free connection instead of failing under a burst
+        # (redis-py 8's default pool refuses past 100 connections).
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL,
+            max_connections=200,
+            timeout=10,
+            health_check_interval=30,
+            client_name=settings.DB_APPLICATION_NAME,
+        )
+        client = aioredis.Redis(connection_pool=pool)
         register_closer("redis (async client)", client.aclose, stage=Stage.REDIS)
         _async = client
     return _async

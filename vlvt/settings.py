@@ -163,7 +163,20 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "client_name": DB_APPLICATION_NAME}],
+            # redis-py 8 caps a pool at 100 connections and fails past it; a burst of socket
+            # connects (1,000 clients reconnecting after a deploy) needs more at once.
+            # redis-py 8 reads with a 5 s socket timeout by default, the same as channels_redis's
+            # 5 s BZPOPMIN: an idle consumer's read then fails ("Timeout reading"). Blocking
+            # reads must not time out on the client side.
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "client_name": DB_APPLICATION_NAME,
+                    "max_connections": 4000,
+                    "socket_timeout": None,
+                    "health_check_interval": 30,
+                }
+            ],
             "capacity": 1000,
             "expiry": 60,
             "group_expiry": 86400,

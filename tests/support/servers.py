@@ -58,7 +58,13 @@ class ServerProcess:
         self.args = args
         self.log_file = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=getattr(self, "_pass_fds", ()),
         )
 
     @property
@@ -100,11 +106,23 @@ class ServerProcess:
 
 
 class DaphneProcess(ServerProcess):
-    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
-        self.port = port or free_port()
-        args = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "vlvt.asgi:application"]
+    """`daphne vlvt.asgi:application` on its own port, or on a listening socket shared with other
+    processes (`listen_socket`, passed as `--fd`), as several processes behind one port run."""
+
+    def __init__(self, env: dict[str, str], port: int | None = None, listen_socket: socket.socket | None = None) -> None:
+        if listen_socket is not None:
+            self.port = listen_socket.getsockname()[1]
+            fd = listen_socket.fileno()
+            args = [str(BIN / "daphne"), "--fd", str(fd), "vlvt.asgi:application"]
+            self._pass_fds = (fd,)
+        else:
+            self.port = port or free_port()
+            args = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "vlvt.asgi:application"]
         super().__init__(args, env, name=f"daphne-{self.port}")
-        self._wait_listening()
+        if listen_socket is not None:
+            self.wait_for_log("vlvt: serving")
+        else:
+            self._wait_listening()
 
     @property
     def base_url(self) -> str:
@@ -126,6 +144,16 @@ class DaphneProcess(ServerProcess):
                 time.sleep(0.05)
         self.stop()
         raise AssertionError(f"daphne did not listen on {self.port}:\n{self.log()}")
+
+
+def shared_listening_socket() -> socket.socket:
+    """A listening socket that several Daphne processes serve (the kernel spreads connections)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
 
 
 def start_daphne(**env_overrides: str) -> DaphneProcess:

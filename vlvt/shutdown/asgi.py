@@ -186,10 +186,12 @@ class ShutdownMiddleware:
         if socket.close_scheduled:
             return
         socket.close_scheduled = True
+        # `idle` is set each time the application waits in receive() with nothing queued; the
+        # timeout only guards against a missed wake-up.
         while not socket.is_idle():
             socket.idle.clear()
             try:
-                await asyncio.wait_for(socket.idle.wait(), timeout=0.05)
+                await asyncio.wait_for(socket.idle.wait(), timeout=0.5)
             except TimeoutError:
                 pass
         socket.closing = True

@@ -101,7 +101,9 @@ class GracefulServer(Server):
             openHandshakeTimeout=self.websocket_handshake_timeout,
             maxMessagePayloadSize=self.websocket_max_message_size,
             maxFramePayloadSize=self.websocket_max_frame_size,
-            closeHandshakeTimeout=1,
+            # Time for a client to answer our close frame. Generous: on a loaded machine the frame
+            # itself may leave late, and dropping the connection at this timeout discards it.
+            closeHandshakeTimeout=5,
         )
         if self.verbosity <= 1:
             globalLogBeginner.beginLoggingTo([lambda _: None], redirectStandardIO=False, discardBuffer=True)
@@ -121,7 +123,9 @@ class GracefulServer(Server):
         shutdown.add_reporter("connections", lambda: len(self.connections))
         shutdown.on_shutdown(lambda reason: reactor.callFromThread(self._begin_drain))
         register_process_resources(asynchronous=True)
-        reactor.callWhenRunning(self._install_signal_handlers)
+        # Installed before the first connection is accepted: a signal during start-up is queued
+        # as a drain for when the reactor runs, instead of killing the process outright.
+        self._install_signal_handlers()
         if not self.abort_start:
             if self.ready_callable:
                 self.ready_callable()
@@ -135,7 +139,7 @@ class GracefulServer(Server):
     def _install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
-        logger.info("vlvt: serving, pid %s; SIGTERM/SIGINT drain and exit", _pid())
+        reactor.callWhenRunning(logger.info, "vlvt: serving, pid %s; SIGTERM/SIGINT drain and exit", _pid())
 
     # -- draining ------------------------------------------------------------------------------
     def _begin_drain(self) -> None:
@@ -169,8 +173,10 @@ class GracefulServer(Server):
         started = time.monotonic()
         waited_for = self._busy_applications()
         peak = waited_for
+        poll = _POLL_SECONDS
         while waited_for:
-            await asyncio.sleep(_POLL_SECONDS)
+            await asyncio.sleep(poll)
+            poll = min(poll * 2, 0.05)  # quick for the common short drain, cheap for a long one
             waited_for = self._busy_applications()
         refused = self._refuse_partial_requests()
         await self._wait_connections_closed()

@@ -1,0 +1,105 @@
+"""Socket.IO clients when a server process stops (issue 3, acceptance 3)."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+import redis
+from django.conf import settings
+
+from chat.models import UserStatus
+from profiles.models import Match, User
+from tests.shutdown.conftest import wait_until
+from tests.support.jsclient import JS_DIR, JsClient
+from tests.support.servers import DaphneProcess, server_env, shared_listening_socket
+from vlvt.auth import mint_token
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def group_members() -> set[bytes]:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    members: set[bytes] = set()
+    for key in client.scan_iter("asgi:group:*"):
+        members.update(client.zrange(key, 0, -1))
+    return members
+
+
+def online_users() -> set[str]:
+    return set(UserStatus.objects.filter(is_online=True).values_list("user_id", flat=True))
+
+
+def start(listen, **env: str) -> DaphneProcess:
+    return DaphneProcess(server_env(DJANGO_SETTINGS_MODULE="tests.support.settings", **env), listen_socket=listen)
+
+
+def test_clients_get_a_close_frame_and_reconnect_to_the_other_process(tmp_path):
+    users = [User.objects.create(id=f"user_{n}", provider="email") for n in range(3)]
+    Match.objects.create(user_1=users[0], user_2=users[1])
+    listen = shared_listening_socket()
+    first = start(listen, DB_APPLICATION_NAME="vlvt-first")
+    second = None
+    try:
+        with JsClient() as js:
+            for user in users:
+                result = js.connect(user.id, first.base_url, token=mint_token(user.id), reconnection=True,
+                                    reconnectionDelay=100, reconnectionDelayMax=200)
+                assert result["connected"] is True
+            wait_until(lambda: online_users() == {u.id for u in users}, what="everyone online")
+            first_process_channels = group_members()
+            assert len(first_process_channels) == 3
+
+            second = start(listen, DB_APPLICATION_NAME="vlvt-second")
+            first.signal(signal.SIGTERM)
+            assert first.wait(30) == 0
+
+            for user in users:
+                js.wait_note(user.id, "reconnect", timeout=20)
+                disconnect = next(n for n in js.notes(user.id) if n["kind"] == "disconnect")
+                assert disconnect["reason"] == "transport close"
+                assert disconnect["code"] == 1001
+            # Every group membership of the stopped process is gone; the new ones are the second's.
+            wait_until(lambda: len(group_members()) == 3, what="the reconnected sockets to join")
+            assert group_members().isdisjoint(first_process_channels)
+            wait_until(lambda: online_users() == {u.id for u in users}, what="everyone online again")
+            assert "Traceback" not in first.log()
+        # All clients gone: everyone offline, no membership left.
+        wait_until(lambda: online_users() == set(), what="everyone offline")
+        wait_until(lambda: group_members() == set(), what="no group membership left")
+    finally:
+        if second is not None:
+            assert second.stop() == 0
+        first.stop()
+        listen.close()
+
+
+def test_a_thousand_sockets_are_closed_with_a_code_and_nobody_is_left_online():
+    count = 1000
+    User.objects.bulk_create([User(id=f"many_{n}", provider="email") for n in range(count)])
+    listen = shared_listening_socket()
+    server = start(listen, DB_APPLICATION_NAME="vlvt-many", SHUTDOWN_TIMEOUT="20")
+    tokens = [mint_token(f"many_{n}", expires_in=3600) for n in range(count)]
+    node = subprocess.Popen(
+        ["node", str(JS_DIR / "many.mjs")], cwd=JS_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        node.stdin.write(json.dumps({"url": server.base_url, "tokens": tokens, "timeoutMs": 120000}) + "\n")
+        node.stdin.flush()
+        assert json.loads(node.stdout.readline()) == {"connected": count, "failed": 0}
+        wait_until(lambda: len(online_users()) == count, timeout=60, what="all users online")
+
+        server.signal(signal.SIGTERM)
+        assert server.wait(60) == 0
+        closed = json.loads(node.stdout.readline())
+        assert closed == {"closed": count, "codes": {"1001": count}, "reasons": {"transport close": count}}
+        assert online_users() == set()
+        assert group_members() == set()
+        assert "Traceback" not in server.log()
+    finally:
+        node.kill()
+        server.stop()
+        open("/tmp/many-server.log", "w").write(server.log())
+        listen.close()
