@@ -164,3 +164,6 @@ def start_celery(*args: str, **env_overrides: str) -> ServerProcess:
     """`celery -A vlvt <args>`, e.g. start_celery("worker", "-B", "--pool", "solo")."""
     cmd = [str(BIN / "celery"), "-A", "vlvt", *args]
     return ServerProcess(cmd, server_env(**env_overrides), name=f"celery-{args[0] if args else 'x'}")
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]  # a helper that pytest must not collect
