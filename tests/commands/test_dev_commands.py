@@ -130,3 +130,15 @@ def test_seed_demo_rejects_impossible_numbers_and_writes_nothing():
     with pytest.raises(CommandError, match="--matches 11 is more than the 10 pairs 5 users allow"):
         run("seed_demo", "--users", "5", "--matches", "11", "--no-progress")
     assert counts() == dict.fromkeys(counts(), 0)
+
+
+@pytest.mark.django_db
+def test_mint_token_output_is_accepted_by_an_authenticated_endpoint(client):
+    User.objects.create(id="email_1_minted", provider="email")
+    token = run("mint_token", "email_1_minted").strip()
+    response = client.get("/api/v1/matches/email_1_minted", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    assert response.json() == {"success": True, "matches": []}
+    rejected = client.get("/api/v1/matches/email_1_minted", HTTP_AUTHORIZATION=f"Bearer {token}x")
+    assert rejected.status_code == 401
+    assert rejected.json() == {"success": False, "error": "Invalid token"}
