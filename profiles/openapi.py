@@ -377,6 +377,18 @@ PATHS: dict[str, Any] = {
 }
 
 
+def _inline_path_parameters(paths: dict[str, Any]) -> None:
+    """Each operation carries its own path parameters (as chat/openapi.py): PATHS maps a path to its
+    operations only, so the two apps' descriptions merge the same way."""
+    for ops in paths.values():
+        shared = ops.pop("parameters", [])
+        for op in ops.values():
+            op["parameters"] = [*shared, *op.get("parameters", [])]
+
+
+_inline_path_parameters(PATHS)
+
+
 def document() -> dict[str, Any]:
     """A complete OpenAPI document for the profile routes alone (the docs issue merges PATHS/SCHEMAS)."""
     return {
