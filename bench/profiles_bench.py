@@ -126,7 +126,7 @@ class Servers:
         self.sock.listen(1024)
         self.sock.set_inheritable(True)
         self.port = self.sock.getsockname()[1]
-        self.log = tempfile.NamedTemporaryFile(prefix="bench-daphne-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-daphne-", suffix=".log", delete=False)  # noqa: SIM115 - lives as long as the servers
         fd = self.sock.fileno()
         self.procs = [
             subprocess.Popen(
@@ -210,8 +210,16 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
     return {**best, "runs_rps": [r["rps"] for r in runs], "p99_ms_median": statistics.median(r["p99_ms"] for r in runs)}
 
 
+def flush_redis(url: str) -> None:
+    """The bench's own Redis database: no stale limiter windows before, no queued pushes after."""
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
 def main() -> None:
     args = parse_args()
+    flush_redis(args.redis_url)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     env = server_env(args)
@@ -235,6 +243,7 @@ def main() -> None:
             print(f"  {name}: {results[name]['rps']:.0f} req/s", flush=True)
     finally:
         servers.stop()
+        flush_redis(args.redis_url)
     report(args, results)
 
 
