@@ -55,9 +55,16 @@ def local_signature_valid(key: str, expires: str, signature: str) -> bool:
 @lru_cache(maxsize=1)
 def photo_storage() -> Storage:
     if r2_configured():
+        from botocore.config import Config
         from storages.backends.s3 import S3Storage
 
         return S3Storage(
+            # R2 does not accept every checksum header newer boto3 sends by default.
+            client_config=Config(
+                signature_version="s3v4",
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
             bucket_name=settings.R2_BUCKET_NAME,
             endpoint_url=f"https://{settings.R2_ACCOUNT_ID}.r2.cloudflarestorage.com",
             access_key=settings.R2_ACCESS_KEY_ID,

@@ -236,3 +236,18 @@ def test_rekognition_comparer(settings, monkeypatch):
     assert first.raw == {"FaceMatches": [{"Similarity": 88.1}, {"Similarity": 93.4}], "UnmatchedFaces": []}
     assert none.similarity == 0.0
     set_face_comparer(None)
+
+
+def test_r2_save_puts_the_object_with_its_content_type(r2):
+    from botocore.stub import ANY
+
+    backend = storage.photo_storage()
+    client = backend.connection.meta.client
+    with Stubber(client) as stub:
+        stub.add_response(
+            "put_object",
+            {"ETag": '"abc"'},
+            {"Bucket": "vlvt-images", "Key": "photos/alice/new.jpg", "Body": ANY, "ContentType": "image/jpeg"},
+        )
+        assert storage.save("photos/alice/new.jpg", b"\xff\xd8\xffjpeg") == "photos/alice/new.jpg"
+        stub.assert_no_pending_responses()
