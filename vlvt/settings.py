@@ -64,6 +64,10 @@ FIREBASE_PROJECT_ID = env_str("FIREBASE_PROJECT_ID")
 FIREBASE_CLIENT_EMAIL = env_str("FIREBASE_CLIENT_EMAIL")
 FIREBASE_PRIVATE_KEY = env_str("FIREBASE_PRIVATE_KEY").replace("\\n", "\n")
 SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:  # every process type loads settings: web, worker and beat all report (vlvt/sentry.py)
+    from vlvt.sentry import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", APP_ENV), traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0))
 
 # --- Django -----------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -83,10 +87,10 @@ MIDDLEWARE = [
     "vlvt.middleware.RequestContextMiddleware",
     "vlvt.middleware.CsrfDoubleSubmitMiddleware",
     "vlvt.middleware.ApiVersionMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "vlvt.middleware.AdminOnlyStackMiddleware",  # sessions, auth, messages: /admin/ only
 ]
+# The admin's middleware is present, behind AdminOnlyStackMiddleware.
+SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 
 ROOT_URLCONF = "vlvt.urls"
 ASGI_APPLICATION = "vlvt.asgi.application"
