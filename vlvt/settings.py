@@ -68,10 +68,6 @@ if SENTRY_DSN:  # every process type loads settings: web, worker and beat all re
     from vlvt.sentry import init_sentry
 
     init_sentry(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", APP_ENV), traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0))
-if SENTRY_DSN:  # every process type loads settings: web, worker and beat all report (vlvt/sentry.py)
-    from vlvt.sentry import init_sentry
-
-    init_sentry(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", APP_ENV), traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0))
 
 # --- Django -----------------------------------------------------------------------------
 INSTALLED_APPS = [
