@@ -8,6 +8,7 @@ or a session change that was rolled back.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from vlvt.api import dumps, iso
+from vlvt.api import iso
 from vlvt.redis import sync_redis
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,14 @@ class Event:
     payload: dict[str, Any]
 
 
-def envelope(event: Event, now: datetime) -> bytes:
-    return dumps(
-        {"type": event.type, "targetUserId": event.target_user_id, "payload": event.payload, "timestamp": iso(now)}
-    )
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def envelope(event: Event, now: datetime | str) -> bytes:
+    """The original's envelope. Payloads hold JSON types only (timestamps already as ISO strings)."""
+    timestamp = now if isinstance(now, str) else iso(now)
+    body = {"type": event.type, "targetUserId": event.target_user_id, "payload": event.payload, "timestamp": timestamp}
+    return _encoder.encode(body).encode()
 
 
 def publish(events: list[Event]) -> None:
@@ -51,13 +56,20 @@ def publish(events: list[Event]) -> None:
         transaction.on_commit(lambda: _send(batch), robust=True)
 
 
+# One PUBLISH per event (subscribers expect one envelope per message), but many per round trip:
+# a sweep announces thousands of matches, and one command per event costs more than the sweep.
+_PUBLISH_ALL = "for i = 1, #ARGV do redis.call('PUBLISH', KEYS[1], ARGV[i]) end return #ARGV"
+_BATCH = 1000
+
+
 def _send(events: list[Event]) -> None:
-    now = timezone.now()
+    now = iso(timezone.now())
+    messages = [envelope(event, now) for event in events]
     try:
-        pipe = sync_redis().pipeline(transaction=False)
-        for event in events:
-            pipe.publish(settings.AFTER_HOURS_EVENTS_CHANNEL, envelope(event, now))
-        pipe.execute()
+        client = sync_redis()
+        channel = settings.AFTER_HOURS_EVENTS_CHANNEL
+        for start in range(0, len(messages), _BATCH):
+            client.eval(_PUBLISH_ALL, 1, channel, *messages[start : start + _BATCH])
     except Exception:  # a lost notification must not undo the committed change; clients poll too
         log.exception("after hours event publish failed", extra={"events": len(events)})
 

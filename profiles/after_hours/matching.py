@@ -26,9 +26,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 EARTH_RADIUS_KM = 6371.0
 ANY = "any"
@@ -90,12 +88,11 @@ class Point:
 class Seeker:
     """An open session taking part in matching, with its owner's profile and preferences."""
 
-    session_id: UUID
+    session_id: str
     user_id: str
     lat: float  # fuzzed
     lng: float  # fuzzed
-    expires_at: datetime
-    started_at: datetime
+    started_at: float  # epoch seconds: initiators are served in this order
     gender: str | None  # gender_key() of profiles.gender
     age: int | None
     seeking: str  # gender_key() of seeking_gender; ANY for 'Any'
@@ -145,6 +142,7 @@ Best = tuple[float, str, "Seeker"]  # (a, user id, seeker): sorts by distance, t
 
 @dataclass(slots=True)
 class _Band:
+    cos_edge: float  # the cosine of the band's latitude farthest from the equator
     keys: list[tuple[float, str]] = field(default_factory=list)  # (lng, user id), sorted
     items: list[Any] = field(default_factory=list)  # Seeker or Point, in key order
 
@@ -160,7 +158,10 @@ class BandIndex:
         self.height = band_degrees
         self.bands: dict[int, _Band] = {}
         for seeker in sorted(seekers, key=lambda s: (s.lng, s.user_id)):
-            band = self.bands.setdefault(self._row(seeker.lat), _Band())
+            row = self._row(seeker.lat)
+            band = self.bands.get(row)
+            if band is None:
+                band = self.bands[row] = _Band(self._cos_edge(row))
             band.keys.append((seeker.lng, seeker.user_id))
             band.items.append(seeker)
 
@@ -180,36 +181,38 @@ class BandIndex:
             del band.keys[i]
             del band.items[i]
 
-    def _row_bound_a(self, row: int, lat: float) -> float | None:
-        """Lower bound of `a` from latitude `lat` to any point of band `row` (None: off the globe)."""
-        lo, hi = row * self.height, (row + 1) * self.height
-        if lo > 90 or hi < -90:
-            return None
-        gap = 0.0 if lo <= lat < hi else min(abs(lat - lo), abs(lat - hi))
-        return math.sin(gap * _RAD / 2) ** 2
-
     def _rows_within(self, lat: float, limit: list[float]) -> Iterator[int]:
-        """Band rows nearest first while their bound stays within `limit[0]` (an `a`), which the
-        caller may lower between rows (the nearest search does as candidates turn up)."""
-        home = self._row(lat)
+        """Band rows nearest first while they can hold a point within `limit[0]` (an `a`), which
+        the caller may lower between rows (the nearest search does as candidates turn up).
+
+        A row `d` degrees of latitude away only holds points with a >= sin^2(d / 2).
+        """
+        h = self.height
+        home = math.floor(lat / h)
         yield home
+        seen, reach = -1.0, 0.0
         step, up, down = 1, True, True
         while up or down:
-            for row, going_up in ((home + step, True), (home - step, False)):
-                if not (up if going_up else down):
-                    continue
-                bound = self._row_bound_a(row, lat)
-                if bound is None or bound > limit[0]:
-                    if going_up:
-                        up = False
-                    else:
-                        down = False
-                    continue
-                yield row
+            if up:
+                if limit[0] != seen:
+                    seen, reach = limit[0], _lat_reach(limit[0])
+                row_lo = (home + step) * h
+                if row_lo - lat > reach or row_lo > 90:
+                    up = False
+                else:
+                    yield home + step
+            if down:
+                if limit[0] != seen:
+                    seen, reach = limit[0], _lat_reach(limit[0])
+                row_hi = (home - step + 1) * h
+                if lat - row_hi > reach or row_hi < -90:
+                    down = False
+                else:
+                    yield home - step
             step += 1
 
-    def _cos_min(self, row: int, lat: float) -> float:
-        edge = max(abs(row * self.height), abs((row + 1) * self.height), abs(lat))
+    def _cos_edge(self, row: int) -> float:
+        edge = max(abs(row * self.height), abs((row + 1) * self.height))
         return max(0.0, math.cos(min(90.0, edge) * _RAD))
 
     def nearest(self, seeker: Seeker, excluded: set[tuple[str, str]], best: Best | None = None) -> Best | None:
@@ -219,7 +222,8 @@ class BandIndex:
             band = self.bands.get(row)
             if band is None or not band.items:
                 continue
-            best = self._scan_band(band, seeker, excluded, best, self._cos_min(row, seeker.lat))
+            # The smallest cosine of either point's latitude bounds the longitude term from below.
+            best = self._scan_band(band, seeker, excluded, best, min(band.cos_edge, seeker.cos_lat))
             if best is not None:
                 limit[0] = best[0]
         return best
@@ -291,6 +295,11 @@ class BandIndex:
         in_left = max(left, bisect_left(keys, (lng - inner, "")))
         in_right = min(right, bisect_right(keys, (lng + inner, "\U0010ffff")))
         return band.items[left:in_left] + band.items[in_right:right], in_right - in_left
+
+
+def _lat_reach(bound_a: float) -> float:
+    """The latitude gap (degrees) past which `a` must exceed `bound_a`."""
+    return 2 * math.asin(min(1.0, math.sqrt(bound_a))) / _RAD * (1 + 1e-9) + 1e-12
 
 
 def _gap_limit(bound_a: float, cos_min: float) -> float:

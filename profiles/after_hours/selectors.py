@@ -188,19 +188,26 @@ def nearby_count(*, user_id: str, latitude: float, longitude: float, max_distanc
 
 # --- matching loads (a fixed number of queries per run, whatever the pool size) -------------------
 
-_WAITING_SQL = f"""
-SELECT s.id, s.user_id, s.fuzzed_latitude::float8, s.fuzzed_longitude::float8, s.expires_at, s.started_at,
+# Every open, unexpired session (what `activeUsersNearby` counts), flagged `waiting` when it can be
+# matched: both profiles and preferences, more than the matching margin left, no active match.
+_ACTIVE_SQL = f"""
+SELECT s.id::text, s.user_id, s.fuzzed_latitude::float8, s.fuzzed_longitude::float8,
+       extract(epoch FROM s.started_at)::float8,
        p.gender, p.age, pr.seeking_gender,
-       COALESCE(pr.max_distance_km, {DEFAULT_MAX_DISTANCE_KM}), COALESCE(pr.min_age, {DEFAULT_MIN_AGE}), COALESCE(pr.max_age, {DEFAULT_MAX_AGE})
+       COALESCE(pr.max_distance_km, {DEFAULT_MAX_DISTANCE_KM}), COALESCE(pr.min_age, {DEFAULT_MIN_AGE}),
+       COALESCE(pr.max_age, {DEFAULT_MAX_AGE}),
+       (ahp.user_id IS NOT NULL AND p.user_id IS NOT NULL AND pr.user_id IS NOT NULL
+        AND s.expires_at > %(until)s AND busy.user_id IS NULL) AS waiting
 FROM after_hours_sessions s
-JOIN after_hours_profiles ahp ON ahp.user_id = s.user_id
-JOIN profiles p ON p.user_id = s.user_id
-JOIN after_hours_preferences pr ON pr.user_id = s.user_id
-WHERE s.ended_at IS NULL AND s.expires_at > %(until)s
-  AND NOT EXISTS (SELECT 1 FROM after_hours_matches m
-                  WHERE m.user_id_1 = s.user_id AND m.declined_by IS NULL AND m.expires_at > %(now)s)
-  AND NOT EXISTS (SELECT 1 FROM after_hours_matches m
-                  WHERE m.user_id_2 = s.user_id AND m.declined_by IS NULL AND m.expires_at > %(now)s)
+LEFT JOIN after_hours_profiles ahp ON ahp.user_id = s.user_id
+LEFT JOIN profiles p ON p.user_id = s.user_id
+LEFT JOIN after_hours_preferences pr ON pr.user_id = s.user_id
+LEFT JOIN (
+  SELECT user_id_1 AS user_id FROM after_hours_matches WHERE declined_by IS NULL AND expires_at > %(now)s
+  UNION
+  SELECT user_id_2 FROM after_hours_matches WHERE declined_by IS NULL AND expires_at > %(now)s
+) busy ON busy.user_id = s.user_id
+WHERE s.ended_at IS NULL AND s.expires_at > %(now)s
 """
 
 
@@ -254,65 +261,76 @@ def _seeker(row: tuple) -> Seeker:
         user_id=row[1],
         lat=row[2],
         lng=row[3],
-        expires_at=row[4],
-        started_at=row[5],
-        gender=gender_key(row[6]),
-        age=row[7],
-        seeking=gender_key(row[8]) or ANY,  # 'Any' -> ANY
-        max_distance_km=float(row[9]),
-        min_age=int(row[10]),
-        max_age=int(row[11]),
+        started_at=row[4],
+        gender=gender_key(row[5]),
+        age=row[6],
+        seeking=gender_key(row[7]) or ANY,  # 'Any' -> ANY
+        max_distance_km=float(row[8]),
+        min_age=int(row[9]),
+        max_age=int(row[10]),
     )
 
 
-def waiting_seekers(*, now: datetime, session_ids: list[UUID] | None = None, box: Box | None = None) -> list[Seeker]:
-    """Open sessions with more than the matching margin left, whose users have both profiles
-    and preferences and no active match (optionally only these sessions, or only inside `box`)."""
+def pg_array(values: Any) -> str:
+    """A list parameter as one PostgreSQL array literal. psycopg renders a Python list of 10,000 ids
+    element by element (most of a sweep's binding time) but quotes one string in C; cast in the
+    SQL, the literal is still a constant, so large `= ANY(...)` tests stay hashed."""
+    return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+# SQL for "= ANY(<that list>)", as text and as uuid.
+TEXTS = "{}::text[]"
+UUIDS = "{}::uuid[]"
+
+
+@dataclass(frozen=True, slots=True)
+class Active:
+    """One load of the active sessions: who can be matched, and every active point."""
+
+    seekers: list[Seeker]
+    rows: list[tuple]
+
+    def points(self) -> list[Point]:
+        return [Point(row[1], row[2], row[3]) for row in self.rows]
+
+
+def active_sessions(*, now: datetime, session_ids: list[UUID] | None = None, box: Box | None = None) -> Active:
+    """Open, unexpired sessions (optionally only these, or only inside `box`); `seekers` are the
+    ones waiting to be matched (see `_ACTIVE_SQL`)."""
     params: dict[str, Any] = {"now": now, "until": now + timedelta(seconds=conf.matching_margin())}
-    sql = _WAITING_SQL + _box_sql(box, params)
+    sql = _ACTIVE_SQL + _box_sql(box, params)
     if session_ids is not None:
-        params["ids"] = [str(i) for i in session_ids]
-        sql += " AND s.id = ANY(%(ids)s::uuid[])"
+        params["ids"] = pg_array(str(i) for i in session_ids)
+        sql += " AND s.id = ANY(" + UUIDS.format("%(ids)s") + ")"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [_seeker(row) for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    return Active(seekers=[_seeker(row) for row in rows if row[11]], rows=rows)
 
 
 _EXCLUSIONS_SQL = """
 SELECT user_id, blocked_user_id FROM blocks
- WHERE (user_id = ANY(%(a)s) AND blocked_user_id = ANY(%(b)s)) OR (blocked_user_id = ANY(%(a)s) AND user_id = ANY(%(b)s))
+ WHERE (user_id = ANY({a}) AND blocked_user_id = ANY({b})) OR (blocked_user_id = ANY({a}) AND user_id = ANY({b}))
 UNION ALL
 SELECT user_id, declined_user_id FROM after_hours_declines
  WHERE decline_count < 3
-   AND ((user_id = ANY(%(a)s) AND declined_user_id = ANY(%(b)s)) OR (declined_user_id = ANY(%(a)s) AND user_id = ANY(%(b)s)))
+   AND ((user_id = ANY({a}) AND declined_user_id = ANY({b})) OR (declined_user_id = ANY({a}) AND user_id = ANY({b})))
 UNION ALL
-SELECT user_id_1, user_id_2 FROM after_hours_matches WHERE session_id = ANY(%(sessions)s::uuid[])
-"""
+SELECT user_id_1, user_id_2 FROM after_hours_matches WHERE session_id = ANY({sessions})
+""".format(a=TEXTS.format("%(a)s"), b=TEXTS.format("%(b)s"), sessions=UUIDS.format("%(sessions)s"))
 
 
 def match_exclusions(*, initiators: list[Seeker], pool: list[Seeker]) -> set[tuple[str, str]]:
     """Unordered user pairs that must not be matched: blocks and live declines (either direction,
     reference §5.3 decline memory) and pairs already matched during one of the current sessions."""
     params = {
-        "a": [s.user_id for s in initiators],
-        "b": [s.user_id for s in pool],
-        "sessions": [str(s.session_id) for s in pool],
+        "a": pg_array(s.user_id for s in initiators),
+        "b": pg_array(s.user_id for s in pool),
+        "sessions": pg_array(s.session_id for s in pool),
     }
     with connection.cursor() as cursor:
         cursor.execute(_EXCLUSIONS_SQL, params)
         return {pair_key(a, b) for a, b in cursor.fetchall()}
-
-
-def active_points(*, now: datetime, box: Box | None = None) -> list[Point]:
-    """Every open, unexpired session's fuzzed point (what `activeUsersNearby` counts)."""
-    params: dict[str, Any] = {"now": now}
-    sql = (
-        "SELECT s.user_id, s.fuzzed_latitude::float8, s.fuzzed_longitude::float8 FROM after_hours_sessions s "
-        "WHERE s.ended_at IS NULL AND s.expires_at > %(now)s" + _box_sql(box, params)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [Point(*row) for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +347,8 @@ def cards_get(*, user_ids: list[str]) -> dict[str, Card]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT ahp.user_id, p.name, p.age, ahp.photo_url, ahp.description "
-            "FROM after_hours_profiles ahp JOIN profiles p ON p.user_id = ahp.user_id WHERE ahp.user_id = ANY(%s)",
-            [user_ids],
+            "FROM after_hours_profiles ahp JOIN profiles p ON p.user_id = ahp.user_id "
+            "WHERE ahp.user_id = ANY(" + TEXTS.format("%s") + ")",
+            [pg_array(user_ids)],
         )
         return {row[0]: Card(*row[1:]) for row in cursor.fetchall()}

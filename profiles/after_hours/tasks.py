@@ -116,4 +116,9 @@ def schedule_auto_decline(match_ids: list[UUID]) -> None:
     """One delayed job for every match created in one transaction (they share their creation time)."""
     if match_ids:
         ids = [str(m) for m in match_ids]
-        _after_commit(auto_decline, args=[ids], countdown=conf.seconds("AFTER_HOURS_AUTO_DECLINE_SECONDS"))
+        _after_commit(
+            auto_decline,
+            args=[ids],
+            countdown=conf.seconds("AFTER_HOURS_AUTO_DECLINE_SECONDS"),
+            argsrepr=f"[<{len(ids)} match ids>]",  # Celery's default repr of 5,000 ids is slow and useless
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 import copy
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -26,12 +25,11 @@ def _seeker(rng: random.Random, i: int, lat0: float, lng0: float, spread: float)
     lng = round(lng0 + rng.uniform(-spread * 1.6, spread * 1.6), 3)
     lng = lng - 360 if lng > 180 else lng + 360 if lng < -180 else lng
     return Seeker(
-        session_id=uuid.uuid4(),
+        session_id=str(uuid.uuid4()),
         user_id=f"u{i:05d}",
         lat=round(max(-90.0, min(90.0, lat0 + rng.uniform(-spread, spread))), 3),
         lng=lng,
-        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
-        started_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randint(0, 500)),
+        started_at=1.7e9 + rng.randint(0, 500),
         gender=rng.choice(GENDERS),
         age=rng.choice([None, *range(18, 60)]),
         seeking=rng.choice(SEEKING),

@@ -6,6 +6,7 @@ into `declined_by` (DECISIONS 13), and decline memory is only written by a real 
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from profiles.after_hours import conf, events, tasks
 from profiles.after_hours.matching import Pairing, haversine_km, round1
-from profiles.after_hours.selectors import Card, cards_get, photo_url
+from profiles.after_hours.selectors import TEXTS, UUIDS, Card, cards_get, pg_array, photo_url
 from profiles.models import AfterHoursSession
 from vlvt.api import ApiError, iso
 
@@ -40,20 +41,25 @@ class CreatedMatch:
     distance_km: float
 
 
-_LOCK_SQL = """
-SELECT id, user_id, expires_at FROM after_hours_sessions
-WHERE id = ANY(%s::uuid[]) AND ended_at IS NULL AND expires_at > %s
+_LOCK_SQL = f"""
+SELECT id::text FROM after_hours_sessions
+WHERE id = ANY({UUIDS.format("%s")}) AND ended_at IS NULL AND expires_at > %s
 FOR UPDATE SKIP LOCKED
 """
-_BUSY_SQL = """
+_BUSY_SQL = f"""
 SELECT user_id_1, user_id_2 FROM after_hours_matches
-WHERE declined_by IS NULL AND expires_at > %(now)s AND (user_id_1 = ANY(%(users)s) OR user_id_2 = ANY(%(users)s))
+WHERE declined_by IS NULL AND expires_at > %(now)s
+  AND (user_id_1 = ANY({TEXTS.format("%(users)s")}) OR user_id_2 = ANY({TEXTS.format("%(users)s")}))
 """
+# The expiry is computed here from the sessions just locked, so their latest expiry counts.
 _INSERT_SQL = """
 INSERT INTO after_hours_matches (session_id, user_id_1, user_id_2, expires_at, created_at)
-SELECT * FROM unnest(%s::uuid[], %s::varchar[], %s::varchar[], %s::timestamptz[], %s::timestamptz[])
+SELECT p.session_id, p.user_1, p.user_2, LEAST(mine.expires_at, theirs.expires_at, %(ttl_end)s), %(now)s
+FROM jsonb_to_recordset(%(pairs)s::jsonb) AS p(session_id uuid, user_1 text, user_2 text, partner_session uuid)
+JOIN after_hours_sessions mine ON mine.id = p.session_id
+JOIN after_hours_sessions theirs ON theirs.id = p.partner_session
 ON CONFLICT DO NOTHING
-RETURNING id, session_id, user_id_1, user_id_2, created_at, expires_at
+RETURNING id, user_id_1, user_id_2, expires_at
 """
 
 
@@ -68,48 +74,54 @@ def matches_create(*, pairings: list[Pairing], now: datetime) -> list[CreatedMat
     if not pairings:
         return []
     margin = now + timedelta(seconds=conf.matching_margin())
-    session_ids = [str(s.session_id) for p in pairings for s in (p.initiator, p.candidate)]
-    users = [s.user_id for p in pairings for s in (p.initiator, p.candidate)]
+    session_ids = pg_array(s.session_id for p in pairings for s in (p.initiator, p.candidate))
+    users = pg_array(s.user_id for p in pairings for s in (p.initiator, p.candidate))
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(_LOCK_SQL, [session_ids, margin])
-            locked = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+            locked = {row[0] for row in cursor.fetchall()}
             cursor.execute(_BUSY_SQL, {"now": now, "users": users})
             busy = {user for row in cursor.fetchall() for user in row}
-            rows = _insert_rows(pairings, locked, busy, now)
-            if not rows:
+            kept = [p for p in pairings if _still_free(p, locked, busy)]
+            if not kept:
                 return []
-            cursor.execute(_INSERT_SQL, [list(col) for col in zip(*rows, strict=True)])
+            ttl_end = now + timedelta(seconds=conf.seconds("AFTER_HOURS_MATCH_TTL_SECONDS"))
+            cursor.execute(_INSERT_SQL, {"pairs": _pairs_json(kept), "ttl_end": ttl_end, "now": now})
             inserted = cursor.fetchall()
-        by_pair = {(p.initiator.user_id, p.candidate.user_id): p for p in pairings}
+        by_pair = {(p.initiator.user_id, p.candidate.user_id): p for p in kept}
         created = [
             CreatedMatch(
                 id=match_id,
                 initiator_id=user_1,
                 candidate_id=user_2,
-                created_at=created_at,
+                created_at=now,
                 expires_at=expires_at,
                 distance_km=_distance(by_pair[(user_1, user_2)]),
             )
-            for match_id, _session, user_1, user_2, created_at, expires_at in inserted
+            for match_id, user_1, user_2, expires_at in inserted
         ]
         _announce(created)
         tasks.schedule_auto_decline([m.id for m in created])
     return created
 
 
-def _insert_rows(
-    pairings: list[Pairing], locked: dict[UUID, tuple[str, datetime]], busy: set[str], now: datetime
-) -> list[tuple[str, str, str, datetime, datetime]]:
-    ttl_end = now + timedelta(seconds=conf.seconds("AFTER_HOURS_MATCH_TTL_SECONDS"))
-    rows = []
-    for p in pairings:
-        mine, theirs = locked.get(p.initiator.session_id), locked.get(p.candidate.session_id)
-        if mine is None or theirs is None or p.initiator.user_id in busy or p.candidate.user_id in busy:
-            continue
-        expires_at = min(mine[1], theirs[1], ttl_end)
-        rows.append((str(p.initiator.session_id), p.initiator.user_id, p.candidate.user_id, expires_at, now))
-    return rows
+def _still_free(p: Pairing, locked: set[str], busy: set[str]) -> bool:
+    sessions_held = p.initiator.session_id in locked and p.candidate.session_id in locked
+    return sessions_held and p.initiator.user_id not in busy and p.candidate.user_id not in busy
+
+
+def _pairs_json(pairings: list[Pairing]) -> str:
+    return json.dumps(
+        [
+            {
+                "session_id": p.initiator.session_id,
+                "user_1": p.initiator.user_id,
+                "user_2": p.candidate.user_id,
+                "partner_session": p.candidate.session_id,
+            }
+            for p in pairings
+        ]
+    )
 
 
 def _distance(pairing: Pairing) -> float:
@@ -128,20 +140,25 @@ def _announce(created: list[CreatedMatch]) -> None:
     urls: dict[str, str | None] = {user: photo_url(card.photo_url) for user, card in cards.items()}
     batch: list[events.Event] = []
     for m in created:
+        common = {
+            "matchId": str(m.id),
+            "expiresAt": iso(m.expires_at),
+            "autoDeclineAt": iso(auto_decline_at(m.created_at, m.expires_at)),
+        }
         for target, other in ((m.initiator_id, m.candidate_id), (m.candidate_id, m.initiator_id)):
             card = cards.get(other)
             if card is None:
                 log.warning("after hours match partner has no profile", extra={"match_id": str(m.id)})
                 continue
-            batch.append(events.match_found(target, _match_payload(m, other, card, urls.get(other))))
+            batch.append(events.match_found(target, _match_payload(common, m, other, card, urls.get(other))))
     events.publish(batch)
 
 
-def _match_payload(m: CreatedMatch, other: str, card: Card, url: str | None) -> dict[str, object]:
+def _match_payload(
+    common: dict[str, object], m: CreatedMatch, other: str, card: Card, url: str | None
+) -> dict[str, object]:
     return {
-        "matchId": str(m.id),
-        "expiresAt": iso(m.expires_at),
-        "autoDeclineAt": iso(auto_decline_at(m.created_at, m.expires_at)),
+        **common,
         "profile": {
             "userId": other,
             "name": card.name,

@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 from django.utils import timezone
 
 from profiles.after_hours import events
 from profiles.after_hours.matching import BandIndex, Seeker, plan
-from profiles.after_hours.selectors import (
-    active_points,
-    box_around,
-    match_exclusions,
-    waiting_seekers,
-)
+from profiles.after_hours.selectors import Active, active_sessions, box_around, match_exclusions
 from profiles.after_hours.services.matches import CreatedMatch, matches_create
 
 log = logging.getLogger(__name__)
@@ -42,19 +36,19 @@ def matching_run(*, session_ids: list[UUID] | None = None) -> RunResult:
     """
     now = timezone.now()
     if session_ids is None:
-        pool = waiting_seekers(now=now)
-        initiators = pool
+        active = active_sessions(now=now)
+        initiators = active.seekers
     else:
-        initiators = waiting_seekers(now=now, session_ids=session_ids)
+        initiators = active_sessions(now=now, session_ids=session_ids).seekers
         if not initiators:
             return RunResult(0, [], 0)
-        pool = waiting_seekers(now=now, box=box_around(initiators))
+        active = active_sessions(now=now, box=box_around(initiators))
     if not initiators:
         return RunResult(0, [], 0)
-    excluded = match_exclusions(initiators=initiators, pool=pool)
-    result = plan(initiators, pool, excluded)
+    excluded = match_exclusions(initiators=initiators, pool=active.seekers)
+    result = plan(initiators, active.seekers, excluded)
     created = matches_create(pairings=result.pairings, now=now)
-    _tell_unmatched(result.unmatched, now, whole_pool=session_ids is None)
+    _tell_unmatched(result.unmatched, active)
     log.info(
         "after hours matching run",
         extra={"initiators": len(initiators), "matched": len(created), "unmatched": len(result.unmatched)},
@@ -62,16 +56,18 @@ def matching_run(*, session_ids: list[UUID] | None = None) -> RunResult:
     return RunResult(len(initiators), created, len(result.unmatched))
 
 
-def _tell_unmatched(unmatched: list[Seeker], now: datetime, *, whole_pool: bool) -> None:
-    """after_hours:no_matches with how many other people are active within reach (DECISIONS 16)."""
+def _tell_unmatched(unmatched: list[Seeker], active: Active) -> None:
+    """after_hours:no_matches with how many other people are active within reach (DECISIONS 16).
+
+    The loaded active sessions cover every initiator's reach (the whole table for a sweep, the
+    box around the initiators otherwise), so no further query is needed.
+    """
     if not unmatched:
         return
-    points = active_points(now=now, box=None if whole_pool else box_around(unmatched))
-    index = BandIndex(points)
-    mine = {p.user_id for p in points}
+    index = BandIndex(active.points())
     batch = []
     for seeker in unmatched:
-        count = index.count_within(seeker.lat, seeker.lng, seeker.max_distance_km)
-        others = count - 1 if seeker.user_id in mine else count  # the user's own point is at distance 0
+        # The user's own session is among the points, at distance 0.
+        others = index.count_within(seeker.lat, seeker.lng, seeker.max_distance_km) - 1
         batch.append(events.no_matches(seeker.user_id, max(0, others)))
     events.publish(batch)
