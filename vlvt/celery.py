@@ -12,8 +12,8 @@ app = Celery("vlvt")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# After Hours tasks live in a sub-package of the profiles app, which the default discovery skips.
-app.autodiscover_tasks(["profiles.after_hours"])
+# After Hours tasks live in sub-packages of the profiles and chat apps, which the default discovery skips.
+app.autodiscover_tasks(["profiles.after_hours", "chat.after_hours"])
 
 from profiles.after_hours.conf import env_seconds as _after_hours_seconds  # noqa: E402
 
@@ -38,6 +38,12 @@ app.conf.beat_schedule = {
     "after-hours-daily-cleanup": {
         "task": "after_hours.daily_cleanup",
         "schedule": crontab(hour=4, minute=0),
+    },
+    # Daily at 03:00 UTC (CELERY_TIMEZONE): delete unconverted After Hours chats (matches and their
+    # messages) that expired more than 30 days ago, in short batches (the original's message cleanup).
+    "after-hours-chat-cleanup": {
+        "task": "chat.after_hours_messages_cleanup",
+        "schedule": crontab(hour=3, minute=0),
     },
 }
 

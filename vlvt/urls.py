@@ -18,6 +18,8 @@ urlpatterns = [
     # The admin's CSS and JS straight from the installed apps (no collectstatic step needed).
     re_path(r"^static/(?P<path>.+)$", static_serve, {"insecure": True}),
     path("socket.io/", engineio_http),  # Engine.IO errors for HTTP (WebSocket only)
+    path("after-hours/", include("chat.after_hours.urls")),  # After Hours chat, before the catch-all below
+    path("api/after-hours/", include("chat.after_hours.urls")),
     path("after-hours/", include("profiles.after_hours.urls")),
     path("api/after-hours/", include("profiles.after_hours.urls")),
     path("", include("profiles.urls")),

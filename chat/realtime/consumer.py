@@ -22,6 +22,8 @@ from channels.exceptions import StopConsumer
 from django.conf import settings
 from socketio import packet as sio
 
+import chat.after_hours.socket_handlers  # noqa: F401  (registers the after_hours:* events)
+from chat.after_hours import bridge as after_hours_bridge
 from chat.events import user_group
 from chat.realtime import conf, handlers, presence, protocol, ratelimit
 from chat.realtime.auth import HandshakeRejected, authenticate, origin_allowed
@@ -191,6 +193,7 @@ class SocketIOConsumer(AsyncConsumer):
         self.sid = protocol.new_sid()
         await self.join(user_group(user_id))
         LOCAL_SOCKETS.setdefault(user_id, set()).add(self)
+        after_hours_bridge.ensure_started()  # the process's one subscriber, once it has sockets
         first = await self._presence(presence.socket_added, user_id)
         await self._send(protocol.connect_ok(self.sid))
         if first:
@@ -219,9 +222,13 @@ class SocketIOConsumer(AsyncConsumer):
         await ctx.run_deferred()  # fan-out only after the ack is out
 
     async def socket_emit(self, message: dict[str, Any]) -> None:
-        """A `chat.events` publication on one of this socket's groups."""
-        if self.user_id is not None and not self.closed:
-            await self.emit(message["event"], message["data"])
+        """A `chat.events` publication on one of this socket's groups. A room publication may skip
+        a user's sockets (`skip_user`) or one socket (`skip_channel`) that get the event otherwise."""
+        if self.user_id is None or self.closed:
+            return
+        if message.get("skip_user") == self.user_id or message.get("skip_channel") == self.channel_name:
+            return
+        await self.emit(message["event"], message["data"])
 
     # -- what handlers may use ---------------------------------------------------------------------
     async def emit(self, event: str, *args: Any) -> None:

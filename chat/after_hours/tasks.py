@@ -1,0 +1,25 @@
+"""The daily After Hours chat cleanup (reference §6), scheduled in vlvt/celery.py at 03:00 UTC."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="chat.after_hours_messages_cleanup", acks_late=True, ignore_result=True)
+def after_hours_messages_cleanup() -> None:
+    """Idempotent: a re-run (or two at once: locked rows are skipped) deletes only what is left."""
+    from chat.after_hours.services import expired_matches_purge
+
+    stats = expired_matches_purge()
+    logger.info(
+        "after hours chat cleanup done",
+        extra={
+            "matches": stats.matches,
+            "messages": stats.messages,
+            "batches": len(stats.batch_ms),
+            "longest_batch_ms": round(stats.longest_batch_ms, 1),
+        },
+    )
