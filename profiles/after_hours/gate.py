@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 
 from django.db import DatabaseError
@@ -21,34 +21,37 @@ from vlvt.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
 
-AUTH_REQUIRED = ApiError(401, "Authentication required", code="AUTH_REQUIRED")
-PREMIUM_REQUIRED = ApiError(
+AUTH_REQUIRED = partial(ApiError, 401, "Authentication required", code="AUTH_REQUIRED")
+PREMIUM_REQUIRED = partial(
+    ApiError,
     403, "Premium subscription required for After Hours Mode", code="PREMIUM_REQUIRED", upgrade=True
 )
-VERIFICATION_REQUIRED = ApiError(
+VERIFICATION_REQUIRED = partial(
+    ApiError,
     403, "ID verification required for After Hours Mode", code="VERIFICATION_REQUIRED", requiresVerification=True
 )
-CONSENT_REQUIRED = ApiError(
+CONSENT_REQUIRED = partial(
+    ApiError,
     403, "Location sharing consent required for After Hours Mode", code="CONSENT_REQUIRED", requiresConsent=True
 )
-AUTH_ERROR = ApiError(500, "Unable to verify After Hours access", code="AUTH_ERROR")
+AUTH_ERROR = partial(ApiError, 500, "Unable to verify After Hours access", code="AUTH_ERROR")
 
 
 def require_access(user_id: str | None) -> None:
     """Raise the gate's ApiError unless the user may use After Hours."""
     if not user_id:
-        raise AUTH_REQUIRED
+        raise AUTH_REQUIRED()
     try:
         access = access_get(user_id=user_id)
     except DatabaseError:
         log.exception("after hours access check failed")
-        raise AUTH_ERROR from None
+        raise AUTH_ERROR() from None
     if not access.premium:
-        raise PREMIUM_REQUIRED
+        raise PREMIUM_REQUIRED()
     if not access.id_verified:
-        raise VERIFICATION_REQUIRED
+        raise VERIFICATION_REQUIRED()
     if not access.consent:
-        raise CONSENT_REQUIRED
+        raise CONSENT_REQUIRED()
 
 
 def after_hours(

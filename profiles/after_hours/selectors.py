@@ -221,12 +221,12 @@ class Box:
     lng_hi: float | None
 
 
-def box_around(seekers: list[Seeker], radius_of: Any = None) -> Box:
+def box_around(seekers: list[Seeker]) -> Box:
     """The rectangle holding every point within each seeker's search radius of that seeker."""
     lat_lo, lat_hi, lng_lo, lng_hi = 90.0, -90.0, 180.0, -180.0
     every_longitude = False
     for s in seekers:
-        radius = radius_of(s) if radius_of else s.max_distance_km
+        radius = s.max_distance_km
         d_lat = math.degrees(radius / EARTH_RADIUS_KM) * 1.000001 + 1e-6
         lo, hi = s.lat - d_lat, s.lat + d_lat
         lat_lo, lat_hi = min(lat_lo, lo), max(lat_hi, hi)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import transaction
 from django.utils import timezone
 
@@ -89,8 +90,8 @@ def auto_decline(match_ids: list[str]) -> None:
 # --- enqueueing (after commit) ----------------------------------------------------------------------
 
 
-def _after_commit(fn: object, **options: object) -> None:
-    transaction.on_commit(lambda: fn.apply_async(**options), robust=True)  # type: ignore[attr-defined]
+def _after_commit(task: Task, **options: Any) -> None:
+    transaction.on_commit(lambda: task.apply_async(**options), robust=True)
 
 
 def _seconds_until(when: datetime) -> float:

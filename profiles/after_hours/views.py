@@ -219,7 +219,7 @@ def _match_status(**body: object) -> HttpResponse:
 def nearby_count(request: HttpRequest) -> HttpResponse:
     origin = selectors.nearby_origin_get(user_id=request.user_id)
     if origin is None:
-        raise matches.NO_ACTIVE_SESSION
+        raise matches.NO_ACTIVE_SESSION()
     count = selectors.nearby_count(
         user_id=request.user_id,
         latitude=origin.latitude,

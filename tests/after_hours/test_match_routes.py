@@ -203,3 +203,11 @@ def test_nearby_count_needs_a_session_and_preferences(api, missing):
     response = api("alice").get("/after-hours/nearby/count")
     assert response.status_code == 400
     assert response.json() == {"success": False, "error": "No active session", "code": "NO_ACTIVE_SESSION"}
+
+
+def test_polled_routes_issue_few_queries(api, pair, django_assert_num_queries):
+    client = api("alice")
+    with django_assert_num_queries(3):  # the gate, the caller's session, the match with its partner
+        assert client.get("/after-hours/match/current").json()["status"] == "matched"
+    with django_assert_num_queries(2):  # the gate, the session
+        assert client.get("/after-hours/session").json()["active"] is True

@@ -10,6 +10,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 from django.db import connection, transaction
@@ -23,7 +24,7 @@ from vlvt.api import ApiError, iso
 
 log = logging.getLogger(__name__)
 
-NO_ACTIVE_SESSION = ApiError(400, "No active session", code="NO_ACTIVE_SESSION")
+NO_ACTIVE_SESSION = partial(ApiError, 400, "No active session", code="NO_ACTIVE_SESSION")
 # A delayed time-out that wakes up this much early still applies (timers of processes differ).
 _TIMEOUT_TOLERANCE = timedelta(seconds=1)
 
@@ -191,7 +192,7 @@ def match_decline(*, user_id: str, match_id: str) -> None:
             AfterHoursSession.objects.filter(user_id=user_id, ended_at__isnull=True).values_list("id", flat=True).first()
         )
         if session_id is None:
-            raise NO_ACTIVE_SESSION
+            raise NO_ACTIVE_SESSION()
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT user_id_1, user_id_2 FROM after_hours_matches "

@@ -1,6 +1,7 @@
 """After Hours matching preferences (reference §2.7)."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -10,7 +11,7 @@ from profiles.after_hours.validation import PreferencesInput
 from profiles.models import AfterHoursPreferences
 from vlvt.api import ApiError
 
-ALREADY_EXIST = ApiError(409, "After Hours preferences already exist. Use PATCH to update.")
+ALREADY_EXIST = partial(ApiError, 409, "After Hours preferences already exist. Use PATCH to update.")
 DEFAULTS = {"seeking_gender": "Any", "max_distance_km": 10, "min_age": 18, "max_age": 99}
 
 
@@ -27,7 +28,7 @@ def preferences_create(*, user_id: str, data: PreferencesInput) -> AfterHoursPre
         with transaction.atomic():
             return AfterHoursPreferences.objects.create(user_id=user_id, **values)
     except IntegrityError:
-        raise ALREADY_EXIST from None
+        raise ALREADY_EXIST() from None
 
 
 def preferences_update(*, user_id: str, data: PreferencesInput) -> AfterHoursPreferences | None:

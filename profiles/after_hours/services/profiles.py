@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pyvips
@@ -16,7 +17,7 @@ from vlvt.api import ApiError
 
 log = logging.getLogger(__name__)
 
-PHOTO_NOT_ALLOWED = ApiError(403, "Photo not allowed")
+PHOTO_NOT_ALLOWED = partial(ApiError, 403, "Photo not allowed")
 
 
 def profile_create(*, user_id: str, description: str | None) -> AfterHoursProfile:
@@ -57,7 +58,7 @@ def photo_upload(*, user_id: str, data: bytes) -> StoredPhoto:
     rendition = images.large(images.decode(data, mime))
     photo_hash = _hash(rendition.data)
     if photo_hash is not None and _banned(photo_hash):
-        raise PHOTO_NOT_ALLOWED
+        raise PHOTO_NOT_ALLOWED()
     key = storage.after_hours_photo_key(user_id)
     try:
         storage.save(key, rendition.data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -19,8 +20,8 @@ from vlvt.redis import sync_redis
 
 log = logging.getLogger(__name__)
 
-PROFILE_REQUIRED = ApiError(400, "After Hours profile required before starting session", code="PROFILE_REQUIRED")
-SESSION_ALREADY_ACTIVE = ApiError(409, "Active session already exists", code="SESSION_ALREADY_ACTIVE")
+PROFILE_REQUIRED = partial(ApiError, 400, "After Hours profile required before starting session", code="PROFILE_REQUIRED")
+SESSION_ALREADY_ACTIVE = partial(ApiError, 409, "Active session already exists", code="SESSION_ALREADY_ACTIVE")
 # A job that wakes up this close before its moment re-queues itself for the exact time instead of
 # dropping the work (ETA timers and clocks of different processes are not perfectly aligned).
 _EARLY_TOLERANCE_SECONDS = 5.0
@@ -42,10 +43,10 @@ def session_start(
     """
     with transaction.atomic():
         if not AfterHoursProfile.objects.filter(pk=user_id).exists():
-            raise PROFILE_REQUIRED
+            raise PROFILE_REQUIRED()
         sessions_expire(user_ids=[user_id])
         if AfterHoursSession.objects.filter(user_id=user_id, ended_at__isnull=True).exists():
-            raise SESSION_ALREADY_ACTIVE
+            raise SESSION_ALREADY_ACTIVE()
         fuzzed_lat, fuzzed_lng = fuzz_location(latitude, longitude)
         now = timezone.now()
         try:
@@ -61,7 +62,7 @@ def session_start(
                     fuzzed_longitude=fuzzed_lng,
                 )
         except IntegrityError:
-            raise SESSION_ALREADY_ACTIVE from None
+            raise SESSION_ALREADY_ACTIVE() from None
         if device_fingerprint:
             _fingerprint_store(user_id=user_id, session_id=session.id, fingerprint=device_fingerprint)
         tasks.schedule_session_jobs(session.id, session.expires_at)
