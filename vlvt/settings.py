@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from vlvt.env import (
@@ -112,8 +113,10 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", "postgres://root@127.0.0.1:5432/vlvt", required_in_production=True)
-# The application name identifies this process in pg_stat_activity (the shutdown tests use it).
-DB_APPLICATION_NAME = env_str("DB_APPLICATION_NAME", f"vlvt-{os.getpid()}")
+# The application name identifies this process in pg_stat_activity (the shutdown tests use it, and
+# the shutdown watchdog ends this process's sessions by it). The host name keeps it unique across
+# containers, where every server may be PID 1; its tail, since PostgreSQL keeps 63 characters.
+DB_APPLICATION_NAME = env_str("DB_APPLICATION_NAME", f"vlvt-{os.getpid()}-{socket.gethostname()[-40:]}")
 _db_pool = env_bool("DATABASE_POOL", True)
 DATABASES = {
     "default": {
