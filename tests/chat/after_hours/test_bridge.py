@@ -218,7 +218,7 @@ def test_events_flow_again_after_a_redis_restart(js, throwaway_redis):
             time.sleep(0.5)  # the bridge notices and retries against a closed port
             throwaway_redis.start()
             publisher = redis.Redis(port=throwaway_redis.port)
-            wait_until(lambda: subscribers(publisher, channel) == 1, what="the bridge to subscribe again")
+            wait_until(lambda p=publisher: subscribers(p, channel) == 1, what="the bridge to subscribe again")
             assert server.log().count("after hours bridge: resubscribed to") == restart
             assert publisher.publish(channel, envelope("after_hours:match", user, {"n": 1 + restart})) == 1
             assert js.wait_event("phone", "after_hours:match", count=1 + restart) == [{"n": 1 + restart}]
