@@ -155,3 +155,22 @@ def test_photo_uploads_have_their_own_per_user_limit(api):
     response = client.upload("/after-hours/profile/photo", {})
     assert response.status_code == 429
     assert response.json() == {"success": False, "error": "Too many photo uploads, please try again later"}
+
+
+def test_storage_failure_is_500_and_nothing_changes(api, settings, tmp_path):
+    make_member("alice")
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    settings.MEDIA_ROOT = blocker  # every save fails (a file where the storage root should be)
+    response = api("alice").upload("/after-hours/profile/photo", {"photo": upload_file(imagegen.png())})
+    assert response.status_code == 500
+    assert response.json() == {"success": False, "error": "Failed to upload photo"}
+    assert AfterHoursProfile.objects.get(pk="alice").photo_url == ""
+
+
+def test_file_over_10_mb_is_413(api, media_root):
+    make_member("alice")
+    response = api("alice").upload("/after-hours/profile/photo", {"photo": upload_file(b"\x89PNG" + b"\0" * (10 * 1024 * 1024))})
+    assert response.status_code == 413
+    assert response.json() == {"success": False, "error": "File too large"}  # the project-wide upload limit
+    assert stored_files(media_root) == []
