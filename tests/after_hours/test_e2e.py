@@ -2,9 +2,9 @@
 subprocess, the real broker and a real subscriber on `after_hours:events`.
 
 Timings are shortened through the AFTER_HOURS_* settings (environment of the worker and of this
-process): a session "minute" lasts half a second, so a 15-minute session runs out in 7.5 s, its
-warning comes one second (two "minutes") before the end, and the broker's visibility timeout is a
-few seconds, so delayed messages are redelivered while they wait (and must still act once).
+process): a session "minute" lasts a second, so a 15-minute session runs out in 15 s, its warning
+comes two seconds (two "minutes") before the end, and the broker's visibility timeout is a few
+seconds, so delayed messages are redelivered while they wait (and must still act once).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from vlvt.api import iso
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
-MINUTE = 0.5
+MINUTE = 1.0
 FAST = {
     "AFTER_HOURS_MINUTE_SECONDS": str(MINUTE),
     "AFTER_HOURS_MATCH_DELAY_AFTER_START_SECONDS": "1",
@@ -123,7 +123,7 @@ def test_two_compatible_sessions_are_matched_and_both_hear_it(api, timings, work
         "alice": _match_payload(match, "bob", distance),
         "bob": _match_payload(match, "alice", distance),
     }
-    # 60 "minutes" are 30 s here: the earlier session's end comes before the 120 s match limit.
+    # 60 "minutes" are 60 s here: the earlier session's end comes before the 120 s match limit.
     assert match.expires_at == min(mine.expires_at, theirs.expires_at)
     time.sleep(2)  # a duplicate delivery of the matching job must not match them again
     assert of_type(listener.drain(), "after_hours:match") == []
@@ -143,7 +143,7 @@ def test_the_beat_sweep_matches_waiting_sessions(api, timings, workers, listener
 def test_a_short_session_is_warned_then_expires(api, timings, workers, listener):
     members("alice")
     workers()
-    session = start_session(api, "alice", 52.52, 13.405)  # 15 "minutes" = 7.5 s
+    session = start_session(api, "alice", 52.52, 13.405)  # 15 "minutes" = 15 s
 
     heard = listener.collect(lambda h: of_type(h, "after_hours:session_expired"), timeout=30)
     time.sleep(1.5)  # redelivered copies of either job must stay silent
