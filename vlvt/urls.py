@@ -8,12 +8,15 @@ from django.urls import include, path, re_path
 
 from chat.realtime.http import engineio_http
 from vlvt import views
+from vlvt.openapi.views import docs_page, openapi_json
 
 urlpatterns = [
     path("health", views.health),
     path("ready", views.ready),
     path("csrf-token", views.csrf_token),
     path(".well-known/security.txt", views.security_txt),
+    path("openapi.json", openapi_json),  # the API description (vlvt/openapi/), and browsable:
+    path("docs", docs_page),
     path("admin/", admin.site.urls),
     # The admin's CSS and JS straight from the installed apps (no collectstatic step needed).
     re_path(r"^static/(?P<path>.+)$", static_serve, {"insecure": True}),

@@ -1,0 +1,111 @@
+"""The served OpenAPI description matches the URL resolver: every route documented with its
+methods, nothing documented that is not routed; and it is served as JSON and as a page."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from vlvt.openapi import REF_PREFIX, document
+
+# Not part of the API: the staff admin and its static files (HTML for people, not clients), and the
+# After Hours catch-all that answers 404 for unknown After Hours paths.
+UNDOCUMENTED = {"/admin/", "/static/{}", "/after-hours/{}"}
+# Included twice in vlvt/urls.py: the same routes under a second prefix (said in the description).
+ALIASES = {"/api/after-hours/": "/after-hours/"}
+
+_CONVERTER = re.compile(r"<(?:\w+:)?\w+>")
+_GROUP = re.compile(r"\(\?P<\w+>[^)]*\)")
+_PLACEHOLDER = re.compile(r"{\w+}")
+
+
+def _template(pattern: str) -> str:
+    """A Django route or regex as a path with `{}` for each parameter."""
+    text = _CONVERTER.sub("{}", _GROUP.sub("{}", pattern))
+    return "/" + text.replace("^", "").replace("$", "")
+
+
+def routed() -> dict[str, set[str] | None]:
+    """Every routed path template -> its methods (None: a view that answers any method)."""
+    table: dict[str, set[str] | None] = {}
+
+    def walk(patterns: list, prefix: str) -> None:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                here = _template(prefix + str(entry.pattern))
+                if here in UNDOCUMENTED:
+                    continue
+                walk(entry.url_patterns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern):
+                path = _template(prefix + str(entry.pattern))
+                for alias, canonical in ALIASES.items():
+                    if path.startswith(alias):
+                        path = canonical + path[len(alias) :]
+                if path in UNDOCUMENTED:
+                    continue
+                methods = getattr(entry.callback, "allowed_methods", None)
+                table[path] = None if methods is None else {m.lower() for m in methods} - {"head", "options"}
+
+    walk(get_resolver().url_patterns, "")
+    return table
+
+
+def documented() -> dict[str, set[str]]:
+    return {_PLACEHOLDER.sub("{}", path): set(ops) for path, ops in document()["paths"].items()}
+
+
+def test_every_route_is_documented_and_every_documented_path_is_routed():
+    routes, docs = routed(), documented()
+    assert sorted(set(routes) - set(docs)) == [], "routes missing from the OpenAPI description"
+    assert sorted(set(docs) - set(routes)) == [], "documented paths that no route serves"
+
+
+def test_every_method_is_documented():
+    docs = documented()
+    for path, methods in routed().items():
+        if methods is None:  # e.g. /socket.io/ answers every method the same way
+            assert docs[path], path
+        else:
+            assert docs[path] == methods, path
+
+
+def test_every_operation_has_a_summary_responses_and_resolvable_references():
+    doc = document()
+    text = json.dumps(doc)
+    for name in re.findall(re.escape(REF_PREFIX) + r"([\w.]+)", text):
+        assert name in doc["components"]["schemas"], name
+    for path, operations in doc["paths"].items():
+        names = set(re.findall(r"{(\w+)}", path))
+        for method, op in operations.items():
+            assert op["summary"] and op["responses"], (path, method)
+            assert any(code.startswith("2") or code == "400" for code in op["responses"]), (path, method)
+            declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert declared == names, (path, method)
+
+
+def test_clashing_schema_names_of_two_apps_are_kept_apart():
+    schemas = document()["components"]["schemas"]
+    assert schemas["Failure"] != schemas["chat.Failure"]
+    chat_ops = [op for path, ops in document()["paths"].items() if path.startswith("/messages") for op in ops.values()]
+    assert all(op["responses"]["401"]["content"]["application/json"]["schema"] == {"$ref": REF_PREFIX + "chat.Failure"} for op in chat_ops)
+
+
+@pytest.mark.django_db
+def test_the_description_is_served_as_json_and_as_a_page(client):
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response.json() == json.loads(json.dumps(document()))
+    versioned = client.get("/api/v1/openapi.json")
+    assert versioned.status_code == 200 and versioned.json() == response.json()
+
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert page["Content-Type"] == "text/html; charset=utf-8"
+    html = page.content.decode()
+    assert '<a href="/openapi.json">' in html and "<script" not in html
+    for path in ("/profile/{userId}", "/messages/{matchId}", "/after-hours/session/start", "/health"):
+        assert f"<code>{path}</code>" in html, path
+    assert client.post("/docs", headers={"Authorization": "Bearer x"}).status_code == 405
