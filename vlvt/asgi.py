@@ -5,9 +5,9 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vlvt.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+from vlvt.handlers import get_application  # noqa: E402
 
-django_application = get_asgi_application()
+django_application = get_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
