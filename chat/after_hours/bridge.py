@@ -10,11 +10,15 @@ run (DECISIONS 26). The original relayed through the Socket.IO Redis adapter ins
 instances every event arrived N times; a `group_send` to `user.<id>` here would do the same.
 
 Robustness:
-* Reads use `get_message(timeout=...)`, a timeout of their own: an idle channel is not an error
-  (redis-py's default socket timeout of 5 s would otherwise break a blocking read).
+* Reads block without a read timeout (`get_message(timeout=None)`, which redis-py 8 reads with no
+  timeout at all rather than its default 5 s socket timeout), so an idle channel is not an error.
+  A per-read timeout would cost a timer per message and halve the throughput of a burst. A
+  watchdog instead PINGs an idle connection every 15 s; no reply within 10 s (a half-open
+  connection, a hung server) drops the connection.
 * Any Redis error drops the connection; the bridge reconnects and subscribes again with a
   backoff (0.1 s doubling to 2 s), so events flow again once Redis is back. Events published
   while it is down are lost, as pub/sub is fire-and-forget (clients also poll).
+* RESP2 on its connection: redis-py's pure-Python RESP3 parser is slower for pub/sub pushes.
 * Malformed envelopes (not JSON, not an object, missing or mistyped fields, over 64 KB) and types
   outside the whitelist are dropped and counted; their content is never logged.
 * Shutdown: `close()` is registered with the shutdown coordinator at `Stage.BRIDGE`, so it runs
@@ -52,7 +56,8 @@ WHITELIST = frozenset(
     }
 )
 MAX_ENVELOPE_BYTES = 64 * 1024
-READ_TIMEOUT = 1.0
+PING_INTERVAL = 15.0  # seconds of silence before the watchdog asks the server
+PONG_TIMEOUT = 10.0
 RECONNECT_MIN = 0.1
 RECONNECT_MAX = 2.0
 CLOSE_TIMEOUT = 2.0
@@ -109,6 +114,7 @@ class AfterHoursBridge:
         self._stop = asyncio.Event()
         self._delay = RECONNECT_MIN
         self._failures = 0
+        self._heard_at = 0.0  # loop time of the last reply on the connection
         self.loop: asyncio.AbstractEventLoop | None = None
         self.subscriptions = 0  # confirmed SUBSCRIBEs (1 + resubscriptions)
         self.relayed = 0
@@ -150,22 +156,49 @@ class AfterHoursBridge:
             self.url,
             retry=Retry(NoBackoff(), 0),  # errors come straight here; _run owns reconnecting
             socket_connect_timeout=5,
-            socket_timeout=5,
-            health_check_interval=15,
+            socket_timeout=5,  # for commands; the reads below opt out of it
+            protocol=2,
         )
         self._pubsub = self._client.pubsub()
         await self._pubsub.subscribe(self.channel)
 
     async def _read(self) -> None:
         pubsub = self._pubsub
-        while not self.stopping:
-            message = await pubsub.get_message(timeout=READ_TIMEOUT)
-            if message is None or self.stopping:
+        loop = asyncio.get_running_loop()
+        self._heard_at = loop.time()
+        watchdog = loop.create_task(self._watch(pubsub), name="after-hours-bridge-watchdog")
+        try:
+            while not self.stopping:
+                message = await pubsub.get_message(timeout=None)
+                self._heard_at = loop.time()
+                if message is None or self.stopping:
+                    continue
+                if message["type"] == "message":
+                    await self._relay(message["data"])
+                elif message["type"] == "subscribe":
+                    self._subscribed()
+        finally:
+            watchdog.cancel()
+
+    async def _watch(self, pubsub: Any) -> None:
+        """PING a silent connection; drop it when the answer does not come (the read then fails)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(PING_INTERVAL)
+            if loop.time() - self._heard_at < PING_INTERVAL:
                 continue
-            if message["type"] == "message":
-                await self._relay(message["data"])
-            elif message["type"] == "subscribe":
-                self._subscribed()
+            asked_at = loop.time()
+            try:
+                await asyncio.wait_for(pubsub.ping(), PONG_TIMEOUT)
+                await asyncio.sleep(PONG_TIMEOUT)
+            except Exception:
+                pass
+            if self._heard_at < asked_at:
+                logger.warning("after hours bridge: no answer to PING in %.0f s; reconnecting", PONG_TIMEOUT)
+                connection = pubsub.connection
+                if connection is not None:
+                    await connection.disconnect(nowait=True)
+                return
 
     def _subscribed(self) -> None:
         self.subscriptions += 1
@@ -213,7 +246,7 @@ class AfterHoursBridge:
         task = self._task
         if task is not None and not task.done():
             try:
-                await asyncio.wait_for(asyncio.shield(task), READ_TIMEOUT + CLOSE_TIMEOUT)
+                await asyncio.wait_for(asyncio.shield(task), CLOSE_TIMEOUT)
             except TimeoutError:
                 task.cancel()
                 with contextlib.suppress(BaseException):

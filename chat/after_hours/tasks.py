@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 
@@ -13,6 +14,7 @@ def after_hours_messages_cleanup() -> None:
     """Idempotent: a re-run (or two at once: locked rows are skipped) deletes only what is left."""
     from chat.after_hours.services import expired_matches_purge
 
+    started = time.monotonic()
     stats = expired_matches_purge()
     logger.info(
         "after hours chat cleanup done",
@@ -20,6 +22,8 @@ def after_hours_messages_cleanup() -> None:
             "matches": stats.matches,
             "messages": stats.messages,
             "batches": len(stats.batch_ms),
+            "seconds": round(time.monotonic() - started, 3),
+            "median_batch_ms": round(stats.median_batch_ms, 1),
             "longest_batch_ms": round(stats.longest_batch_ms, 1),
         },
     )

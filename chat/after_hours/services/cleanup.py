@@ -11,6 +11,7 @@ behind the line.
 """
 from __future__ import annotations
 
+import statistics
 import time
 import uuid
 from collections.abc import Callable
@@ -44,6 +45,10 @@ class PurgeStats:
     @property
     def longest_batch_ms(self) -> float:
         return max(self.batch_ms, default=0.0)
+
+    @property
+    def median_batch_ms(self) -> float:
+        return statistics.median(self.batch_ms) if self.batch_ms else 0.0
 
 
 def _within_budget(rows: list[tuple[uuid.UUID, datetime, int]], budget: int) -> list[tuple[uuid.UUID, datetime, int]]:

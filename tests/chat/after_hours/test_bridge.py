@@ -168,7 +168,8 @@ class ThrowawayRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "no", "--enable-debug-command", "local"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -252,3 +253,94 @@ def test_sigterm_closes_the_subscriber_before_the_channel_layer_and_the_database
     assert closed.index("after hours bridge") < closed.index("channel layer") < closed.index("database connections")
     assert log.index("after hours bridge: unsubscribed and closed") < log.index("shutdown: closed after hours bridge")
     assert "Traceback" not in log and "UNSUBSCRIBE failed" not in log
+
+
+# --- in-process: idle reads and closing ------------------------------------------------------------
+
+
+def test_an_idle_subscription_outlives_the_client_socket_timeout(redis_url):
+    """redis-py's default socket timeout is 5 s: the bridge's reads must treat silence as silence."""
+    import asyncio
+
+    from chat.after_hours.bridge import AfterHoursBridge
+
+    channel = f"after_hours:events:test:{uuid.uuid4().hex}"
+    received: list[tuple[str, str, dict]] = []
+
+    async def deliver(user_id: str, event: str, payload: dict) -> int:
+        received.append((user_id, event, payload))
+        return 1
+
+    async def scenario() -> AfterHoursBridge:
+        bridge = AfterHoursBridge(url=redis_url, channel=channel, deliver=deliver)
+        bridge.start()
+        while not bridge.subscriptions:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(7)  # idle, past the 5 s default socket timeout
+        sync_redis().publish(channel, envelope("after_hours:no_matches", "u1", {"activeUsersNearby": 3}))
+        while not received:
+            await asyncio.sleep(0.01)
+        await bridge.close()
+        return bridge
+
+    bridge = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert received == [("u1", "after_hours:no_matches", {"activeUsersNearby": 3})]
+    assert (bridge.subscriptions, bridge.relayed, bridge.dropped) == (1, 1, 0)  # never reconnected
+    assert subscribers(sync_redis(), channel) == 0
+
+
+def test_closing_while_redis_is_unreachable_is_quick():
+    import asyncio
+
+    from chat.after_hours.bridge import AfterHoursBridge
+
+    async def scenario() -> float:
+        bridge = AfterHoursBridge(url=f"redis://127.0.0.1:{free_port()}/0", channel="after_hours:events", deliver=None)
+        bridge.start()
+        await asyncio.sleep(0.5)  # a few refused connection attempts
+        started = time.monotonic()
+        await bridge.close()
+        return time.monotonic() - started
+
+    assert asyncio.run(scenario()) < 1.0
+
+
+def test_a_server_that_stops_answering_is_dropped_and_resubscribed(throwaway_redis, monkeypatch, caplog):
+    """A hung server (or a half-open connection) never closes the socket: the watchdog's PING finds it."""
+    import asyncio
+
+    from chat.after_hours import bridge as bridge_module
+    from chat.after_hours.bridge import AfterHoursBridge
+
+    monkeypatch.setattr(bridge_module, "PING_INTERVAL", 0.3)
+    monkeypatch.setattr(bridge_module, "PONG_TIMEOUT", 0.3)
+    channel = "after_hours:events"
+    server = redis.Redis(port=throwaway_redis.port)
+    received: list[dict] = []
+
+    async def deliver(user_id: str, event: str, payload: dict) -> int:
+        received.append(payload)
+        return 1
+
+    async def until(condition, what: str) -> None:
+        deadline = time.monotonic() + 15
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            await asyncio.sleep(0.02)
+
+    async def scenario() -> AfterHoursBridge:
+        bridge = AfterHoursBridge(url=throwaway_redis.url, channel=channel, deliver=deliver)
+        bridge.start()
+        await until(lambda: bridge.subscriptions == 1, "the subscription")
+        await asyncio.to_thread(server.execute_command, "DEBUG", "SLEEP", "2")  # the server hangs for 2 s
+        await until(lambda: bridge.subscriptions == 2, "the resubscription")
+        server.publish(channel, envelope("after_hours:match", "u1", {"after": "hang"}))
+        await until(lambda: received, "the event")
+        await bridge.close()
+        return bridge
+
+    with caplog.at_level("INFO", logger="vlvt.realtime.after_hours_bridge"):
+        bridge = asyncio.run(asyncio.wait_for(scenario(), 40))
+    assert received == [{"after": "hang"}]
+    assert bridge.relayed == 1
+    assert "no answer to PING" in caplog.text

@@ -418,3 +418,15 @@ def test_nul_characters_are_a_400(client, pair):
 def test_unknown_after_hours_paths_still_reach_the_after_hours_router(client):
     status, _ = Api(client, make_user()).get(f"/after-hours/matches/{uuid.uuid4()}/nothing")
     assert status in (403, 404)  # the After Hours gate, then 404: not one of ours
+
+
+def test_the_routes_share_a_per_user_budget(client, pair):
+    alice, bob, match = pair
+    for _ in range(60):
+        assert Api(client, alice).get(f"/after-hours/messages/{match}")[0] == 200
+    assert Api(client, alice).post(f"/after-hours/matches/{match}/save") == (
+        429,
+        {"success": False, "error": "Too many requests, please slow down"},
+    )
+    assert Api(client, bob).get(f"/after-hours/messages/{match}")[0] == 200  # per user, not per address
+    assert _state(match) == (False, False, None, None)
