@@ -26,7 +26,7 @@ latency at the client: `burst` rounds publish one event per user at once (a matc
 announcing 1,000 matches), `paced` rounds one event every 2 ms. Each socket must receive each event
 exactly once: duplicates and missing events are counted.
 
-Prints the figures and writes JSON (default bench/results/after_hours_chat.json). Needs node,
+Prints the figures and writes JSON (default bench/results/after_hours_bench.json). Needs node,
 PostgreSQL and Redis. Rate limits are off, request logs at WARNING.
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2, help="Daphne processes")
     parser.add_argument("--database", default="vlvt_bench_ahchat")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"))
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "after_hours_chat.json"))
+    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "after_hours_bench.json"))
     return parser.parse_args()
 
 
