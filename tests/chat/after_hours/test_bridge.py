@@ -205,11 +205,14 @@ def throwaway_redis():
 
 @pytest.mark.django_db(transaction=True)
 def test_events_flow_again_after_a_redis_restart(js, throwaway_redis):
+    """The whole server runs on this throwaway Redis (channel layer, presence, the bridge). The socket
+    may or may not survive the outage (that is the consumer's business); it reconnects if not, and
+    events published once the bridge has resubscribed reach it."""
     channel = "after_hours:events"
     user = make_user()
     publisher = redis.Redis(port=throwaway_redis.port)
     with daphne_server(REDIS_URL=throwaway_redis.url, AFTER_HOURS_EVENTS_CHANNEL=channel) as server:
-        js.connect("phone", server.base_url, token=mint_token(user))
+        js.connect("phone", server.base_url, token=mint_token(user), reconnection=True, reconnectionDelay=100, reconnectionDelayMax=300)
         server.wait_for_log(SUBSCRIBED)
         assert publisher.publish(channel, envelope("after_hours:match", user, {"n": 1})) == 1
         assert js.wait_event("phone", "after_hours:match") == [{"n": 1}]
@@ -221,12 +224,25 @@ def test_events_flow_again_after_a_redis_restart(js, throwaway_redis):
             publisher = redis.Redis(port=throwaway_redis.port)
             wait_until(lambda p=publisher: subscribers(p, channel) == 1, what="the bridge to subscribe again")
             assert server.log().count("after hours bridge: resubscribed to") == restart
-            assert publisher.publish(channel, envelope("after_hours:match", user, {"n": 1 + restart})) == 1
-            assert js.wait_event("phone", "after_hours:match", count=1 + restart) == [{"n": 1 + restart}]
+            deliver_until_received(js, publisher, channel, user, n=1 + restart)
 
-        assert bridge_events(js, "phone") == [("after_hours:match", [{"n": n}]) for n in (1, 2, 3)]
-        assert js.state("phone")["connected"] is True
+        assert sorted({args[0]["n"] for _, args in bridge_events(js, "phone")}) == [1, 2, 3]
         assert "after hours bridge: Redis unavailable (ConnectionError)" in server.log()
+
+
+def deliver_until_received(js: JsClient, publisher: redis.Redis, channel: str, user: str, *, n: int) -> None:
+    """Publish event `n` until the socket has it (a socket reconnecting misses what is published meanwhile)."""
+    for _ in range(20):
+        if js.state("phone")["connected"]:
+            publisher.publish(channel, envelope("after_hours:match", user, {"n": n}))
+            deadline = time.monotonic() + 1.5
+            while time.monotonic() < deadline:
+                if any(args[0]["n"] == n for _, args in bridge_events(js, "phone")):
+                    return
+                time.sleep(0.05)
+        else:
+            time.sleep(0.2)
+    raise AssertionError(f"event {n} never reached the socket: {js.notes('phone')}")
 
 
 # --- shutdown --------------------------------------------------------------------------------------
