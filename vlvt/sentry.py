@@ -40,6 +40,24 @@ def init_sentry(dsn: str, *, environment: str, traces_sample_rate: float = 0.0, 
         before_send=before_send,
         before_send_transaction=before_send,
     )
+    _wrap_request_handler()
+
+
+def _wrap_request_handler() -> None:
+    """The Django integration wraps `ASGIHandler.__call__` to attach the request (URL, method,
+    headers) to events; the project's handler (vlvt/handlers.py) defines its own `__call__`, so it
+    gets the same wrapper here."""
+    from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
+
+    from vlvt.handlers import PooledThreadASGIHandler
+
+    inner = PooledThreadASGIHandler.__call__
+
+    async def call(self: PooledThreadASGIHandler, scope: Any, receive: Any, send: Any) -> None:
+        app = SentryAsgiMiddleware(inner.__get__(self, PooledThreadASGIHandler), unsafe_context_data=True)
+        await app._run_asgi3(scope, receive, send)
+
+    PooledThreadASGIHandler.__call__ = call  # type: ignore[method-assign]
 
 
 def before_send(event: Event, hint: dict[str, Any] | None = None) -> Event:
