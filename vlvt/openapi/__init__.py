@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 REF_PREFIX = "#/components/schemas/"
+MUTATING = frozenset({"post", "put", "patch", "delete"})
 
 DESCRIPTION = """\
 The VLVT backend: the profile and chat services of the VLVT dating app in one API.
@@ -109,6 +110,7 @@ def merge(all_sources: list[Source]) -> dict[str, Any]:
             if path in paths:
                 raise ValueError(f"{path} is described twice ({source.tag})")
             paths[path] = _rewrite(operations, source)
+    _add_conventions(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "VLVT API", "version": "1", "description": DESCRIPTION},
@@ -120,6 +122,36 @@ def merge(all_sources: list[Source]) -> dict[str, Any]:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+_HTTP_ERROR = {"$ref": REF_PREFIX + "HttpError"}
+
+
+def _add_conventions(paths: dict[str, Any]) -> None:
+    """The answers `vlvt/middleware.py` gives before any route runs, on every operation they can
+    reach: added where the app's description lacks the status, or allowed next to the app's own
+    answer of that status (a 403 is the route's or the CSRF check's)."""
+    from vlvt.middleware import _CSRF_EXEMPT_PREFIXES
+
+    for path, operations in paths.items():
+        for method, op in operations.items():
+            if method in MUTATING and not path.startswith(_CSRF_EXEMPT_PREFIXES):
+                _allow(op["responses"], "403", "CSRF double-submit check failed (a request without a Bearer token)")
+            if "requestBody" in op:
+                _allow(op["responses"], "400", "Malformed JSON")
+                _allow(op["responses"], "413", "Body over its limit (10 KB JSON, 10 MB upload)")
+
+
+def _allow(responses: dict[str, Any], status: str, description: str) -> None:
+    response = responses.get(status)
+    if response is None:
+        responses[status] = {"description": description, "content": {"application/json": {"schema": _HTTP_ERROR}}}
+        return
+    media = response.setdefault("content", {}).setdefault("application/json", {})
+    schema = media.get("schema")
+    if schema is not None and schema != _HTTP_ERROR:
+        media["schema"] = {"anyOf": [schema, _HTTP_ERROR]}
+    response["description"] = f"{response.get('description', '')}; or: {description}".lstrip("; ")
 
 
 def _tags(paths: dict[str, Any]) -> list[str]:

@@ -34,6 +34,12 @@ _API_VERSIONS = _obj(
 )
 
 SCHEMAS: dict[str, Any] = {
+    "HttpError": {
+        "type": "object",
+        "required": ["success", "error"],
+        "description": "An error answered by the HTTP conventions before any route (CSRF, body limits, malformed JSON)",
+        "properties": {"success": {"const": False}, "error": _STR, "code": _STR},
+    },
     "Health": _obj(
         ["status", "service", "timestamp", "checks", "api"],
         status={"enum": ["ok", "degraded"]},

@@ -50,6 +50,13 @@ class GracefulWebSocketProtocol(WebSocketProtocol):
 
 
 class GracefulWebRequest(WebRequest):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Daphne hands the raw body to the application. Twisted's own multipart parsing (into
+        # `request.args`, unused) would only hold an upload twice in memory and answer a malformed
+        # body with a bare, non-JSON 400 before the application could see it.
+        self._parsePOSTFormSubmission = False
+
     def finish(self) -> None:
         # Twisted decides keep-alive from the request alone; a response that says
         # `Connection: close` (every response while draining) must really end the connection.
