@@ -1,0 +1,372 @@
+#!/usr/bin/env python
+"""Benchmark of graceful shutdown: how fast `daphne vlvt.asgi:application` exits on SIGTERM and
+what happens to the requests around it (issue 7).
+
+    .venv/bin/python bench/shutdown_bench.py            # 5 idle runs, 50 slow requests, 10 s of load
+    .venv/bin/python bench/shutdown_bench.py --idle-runs 2 --load-seconds 4
+
+Runs Daphne with the test settings (`tests.support.settings`, which add the slow route
+`/__test__/sleep?seconds=`) on a database of its own (default `vlvt_bench_shutdown`) and Redis
+database 10, and measures:
+
+* idle: time from SIGTERM to process exit with nothing in flight (median and max of N runs);
+* in_flight: 50 requests of 2 s each in flight when SIGTERM arrives: how many complete with 200,
+  and the exit time beyond the slowest of them (the shutdown's own overhead);
+* steady load (50 client connections with keep-alive, 10 ms requests, SIGTERM half-way), on one
+  process and on two processes sharing one listening socket (as on a production machine): requests
+  answered 200, answered 503 (draining; `Connection: close` + `Retry-After`), refused at connect
+  (nobody listening any more), dropped after being sent (no answer: lost work), and how many still
+  fail when a 503 or refused request is retried once on a new connection.
+
+Prints a table and writes JSON (default bench/results/shutdown_bench.json). The original Node
+services' figures (shared/BENCHMARKS.md): idle exit 19-46 ms; exit about 30 ms after the last
+in-flight request finished.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.profiles_bench import database_url  # noqa: E402
+from tests.support.servers import DaphneProcess, shared_listening_socket  # noqa: E402
+
+ORIGINAL = {
+    "idle": {"exit_ms": "19-46"},
+    "in_flight": {"overhead_ms": 30},
+}
+
+QUICK_ARGS = ["--idle-runs", "2", "--load-seconds", "4"]
+# What `python -m bench` shows of each case (bench/README.md).
+HEADLINE = [
+    "exit_ms_median", "exit_ms_max", "answered_200", "overhead_ms", "answered_503", "refused_at_connect",
+    "dropped_after_send", "failed_after_one_retry", "exit_ms_after_sigterm",
+]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--idle-runs", type=int, default=5)
+    parser.add_argument("--in-flight", type=int, default=50)
+    parser.add_argument("--slow-seconds", type=float, default=2.0)
+    parser.add_argument("--load-seconds", type=float, default=10.0, help="steady load; SIGTERM at half time")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--database", default="vlvt_bench_shutdown")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
+    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "shutdown_bench.json"))
+    return parser.parse_args()
+
+
+def server_env(args: argparse.Namespace) -> dict[str, str]:
+    """Production-like: INFO logs (the default; Daphne announces it is serving at INFO)."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.support.settings",
+        DATABASE_URL=database_url(args.database),
+        REDIS_URL=args.redis_url,
+        RATE_LIMITS_ENABLED="false",
+        LOG_LEVEL="INFO",
+        SHUTDOWN_TIMEOUT="10",
+        SHUTDOWN_DRAIN_DELAY="0",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def prepare_database(args: argparse.Namespace) -> None:
+    import psycopg
+
+    with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database]).fetchone():
+            conn.execute(f'CREATE DATABASE "{args.database}"')
+    env = server_env(args) | {"DJANGO_SETTINGS_MODULE": "vlvt.settings", "LOG_LEVEL": "WARNING"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+# --- servers ---------------------------------------------------------------------------------------
+
+
+def sigterm(server: DaphneProcess) -> float:
+    started = time.perf_counter()
+    server.signal(signal.SIGTERM)
+    return started
+
+
+def wait_exit(server: DaphneProcess) -> tuple[float, int]:
+    code = server.wait(timeout=30)
+    return time.perf_counter(), code
+
+
+def wait_log_count(server: DaphneProcess, text: str, count: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while server.log().count(text) < count:
+        if time.monotonic() > deadline or not server.running():
+            raise SystemExit(f"daphne logged {text!r} fewer than {count} times; log {server.log_file.name}")
+        time.sleep(0.02)
+
+
+def wait_ready(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = asyncio.run(_one_request(port, "/ready"))
+        if status == 200:
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"no /ready on port {port}")
+
+
+# --- a minimal HTTP/1.1 client that tells every failure apart ------------------------------------
+
+
+class Dropped(Exception):
+    """The request was sent and the connection ended without a response."""
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """(status, server asked to close)."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, ConnectionError) as exc:
+        raise Dropped() from exc
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    try:
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            await _read_chunks(reader)
+        else:
+            await reader.readexactly(int(headers.get("content-length", "0")))
+    except (asyncio.IncompleteReadError, ConnectionError, ValueError) as exc:
+        raise Dropped() from exc
+    return status, headers.get("connection", "").lower() == "close"
+
+
+async def _read_chunks(reader: asyncio.StreamReader) -> None:
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        await reader.readexactly(size + 2)  # the chunk and its CRLF (the last one: just the CRLF)
+        if size == 0:
+            return
+
+
+def _request(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n".encode()
+
+
+async def _one_request(port: int, path: str) -> int | None:
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return None
+    try:
+        writer.write(_request(path))
+        await writer.drain()
+        status, _ = await _read_response(reader)
+        return status
+    except (Dropped, OSError):
+        return None
+    finally:
+        writer.close()
+
+
+# --- scenarios -----------------------------------------------------------------------------------
+
+
+def idle(args: argparse.Namespace) -> dict:
+    times, codes = [], []
+    for _ in range(args.idle_runs):
+        server = DaphneProcess(server_env(args))
+        wait_ready(server.port)
+        time.sleep(0.3)  # let the first request's connection close: truly idle
+        started = sigterm(server)
+        ended, code = wait_exit(server)
+        server.stop()
+        times.append((ended - started) * 1000)
+        codes.append(code)
+    return {
+        "runs": len(times),
+        "exit_ms_median": round(statistics.median(times), 1),
+        "exit_ms_max": round(max(times), 1),
+        "exit_codes_nonzero": sum(1 for c in codes if c != 0),
+    }
+
+
+async def _slow_requests(port: int, count: int, seconds: float) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    conns = []
+    for _ in range(count):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(_request(f"/__test__/sleep?seconds={seconds}"))
+        await writer.drain()
+        conns.append((reader, writer))
+    return conns
+
+
+async def _finish(conns: list, started: float) -> list[tuple[int | None, float]]:
+    async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> tuple[int | None, float]:
+        try:
+            status, _ = await _read_response(reader)
+        except Dropped:
+            status = None
+        writer.close()
+        return status, (time.perf_counter() - started) * 1000
+
+    return await asyncio.gather(*(one(r, w) for r, w in conns))
+
+
+def in_flight(args: argparse.Namespace) -> dict:
+    # The test route logs when a request reaches the application: how we know all are in.
+    server = DaphneProcess(server_env(args))
+    wait_ready(server.port)
+
+    async def scenario() -> tuple[list, float, float, int]:
+        conns = await _slow_requests(server.port, args.in_flight, args.slow_seconds)
+        await asyncio.to_thread(wait_log_count, server, "test sleep started", args.in_flight)
+        started = sigterm(server)
+        results, (ended, code) = await asyncio.gather(_finish(conns, started), asyncio.to_thread(wait_exit, server))
+        return results, started, ended, code
+
+    results, started, ended, code = asyncio.run(scenario())
+    server.stop()
+    exit_ms = (ended - started) * 1000
+    slowest = max(ms for _, ms in results)
+    return {
+        "requests": len(results),
+        "answered_200": sum(1 for status, _ in results if status == 200),
+        "slowest_response_ms_after_sigterm": round(slowest, 1),
+        "exit_ms_after_sigterm": round(exit_ms, 1),
+        "overhead_ms": round(exit_ms - slowest, 1),
+        "exit_code": code,
+    }
+
+
+class LoadCounts:
+    def __init__(self) -> None:
+        self.ok = self.answered_503 = self.refused = self.dropped = self.other = 0
+        self.failed_after_retry = 0
+
+
+async def _client(port: int, stop_at: float, counts: LoadCounts) -> None:
+    path = "/__test__/sleep?seconds=0.01"
+    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+    while time.monotonic() < stop_at:
+        outcome, conn = await _attempt(port, path, conn, counts)
+        if outcome in ("503", "refused"):
+            retried, conn = await _attempt(port, path, None, None)
+            if retried != "ok":
+                counts.failed_after_retry += 1
+            if retried == "refused":
+                await asyncio.sleep(0.05)  # nobody listens: do not spin
+    if conn is not None:
+        conn[1].close()
+
+
+async def _attempt(port: int, path: str, conn: tuple | None, counts: LoadCounts | None) -> tuple[str, tuple | None]:
+    """One request, on `conn` or a new connection. Returns (outcome, the connection to reuse)."""
+    if conn is None:
+        try:
+            conn = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return _count(counts, "refused"), None
+    reader, writer = conn
+    try:
+        writer.write(_request(path))
+        await writer.drain()
+        status, close = await _read_response(reader)
+    except (Dropped, OSError):
+        writer.close()
+        return _count(counts, "dropped"), None
+    outcome = "ok" if status == 200 else "503" if status == 503 else "other"
+    if close:
+        writer.close()
+        conn = None
+    return _count(counts, outcome), conn
+
+
+def _count(counts: LoadCounts | None, outcome: str) -> str:
+    if counts is not None:
+        field = {"ok": "ok", "503": "answered_503", "refused": "refused", "dropped": "dropped", "other": "other"}[outcome]
+        setattr(counts, field, getattr(counts, field) + 1)
+    return outcome
+
+
+def steady_load(args: argparse.Namespace, processes: int) -> dict:
+    sock = shared_listening_socket() if processes > 1 else None
+    env = server_env(args)
+    servers = [DaphneProcess(env, listen_socket=sock) for _ in range(processes)]
+    port = servers[0].port
+    wait_ready(port)
+    counts = LoadCounts()
+    victim = servers[0]
+
+    async def scenario() -> tuple[float, float, int]:
+        stop_at = time.monotonic() + args.load_seconds
+        clients = [asyncio.ensure_future(_client(port, stop_at, counts)) for _ in range(args.connections)]
+        await asyncio.sleep(args.load_seconds / 2)
+        started = sigterm(victim)
+        ended, code = await asyncio.to_thread(wait_exit, victim)
+        await asyncio.gather(*clients)
+        return started, ended, code
+
+    try:
+        started, ended, code = asyncio.run(scenario())
+    finally:
+        for server in servers:
+            server.stop()
+        if sock is not None:
+            sock.close()
+    total = counts.ok + counts.answered_503 + counts.refused + counts.dropped + counts.other
+    return {
+        "processes": processes,
+        "requests": total,
+        "answered_200": counts.ok,
+        "answered_503": counts.answered_503,
+        "refused_at_connect": counts.refused,
+        "dropped_after_send": counts.dropped,
+        "other_status": counts.other,
+        "failed_after_one_retry": counts.failed_after_retry,
+        "exit_ms_after_sigterm": round((ended - started) * 1000, 1),
+        "exit_code": code,
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    print(f"preparing {args.database} ...", flush=True)
+    prepare_database(args)
+    results = {}
+    print("  idle exit ...", flush=True)
+    results["idle"] = idle(args)
+    print(f"  {args.in_flight} slow requests in flight ...", flush=True)
+    results["in_flight"] = in_flight(args)
+    print("  steady load, one process ...", flush=True)
+    results["steady_load_1_process"] = steady_load(args, 1)
+    print("  steady load, two processes on one socket ...", flush=True)
+    results["steady_load_2_processes"] = steady_load(args, 2)
+    for name, row in results.items():
+        print(f"{name:<26} " + "  ".join(f"{k}={v}" for k, v in row.items()))
+    payload = {
+        "benchmark": "shutdown",
+        "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "settings": {k: v for k, v in vars(args).items() if k not in {"json"}},
+        "original": ORIGINAL,
+        "headline": HEADLINE,
+        "results": results,
+    }
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"written {args.json}")
+
+
+if __name__ == "__main__":
+    main()
