@@ -5,20 +5,30 @@ packet, server pings, close on a missed pong), the Socket.IO v5 namespace connec
 events with acks, and server events from the channel layer (`socket.emit` messages on the user's
 group, published by `chat.events`).
 
-Everything a socket receives is handled strictly one frame at a time: the Channels dispatch loop
-awaits each handler, and a handler acks before it returns. So while the consumer waits in
-`receive()`, every event it has received has been acked; the shutdown wrapper closes sockets only
-then. Events sent right after CONNECT simply wait in the queue until the connect work is done,
-so none is dropped (DECISIONS 19).
+Everything a socket receives is handled strictly one frame at a time: the consumer's loop awaits
+each handler, and a handler acks before it returns. So while the consumer waits in `receive()`,
+every event it has received has been acked; the shutdown wrapper closes sockets only then. Events
+sent right after CONNECT wait in the queue until the connect work is done, so none is dropped
+(DECISIONS 19).
+
+What follows an ack runs on two ordered queues per socket, so the next event is handled while it
+runs: the handler's events to other users (`ctx.defer`: published in the order of the acks), and
+database follow-ups (`ctx.later`: delivered status or a push, batched; presence transitions). The
+disconnect logic waits for both before it leaves its groups and updates presence.
+
+Channel-layer messages are read by a second task that exists only while the namespace is
+connected: a socket that never authenticates costs no channel and no reader.
 """
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from channels.consumer import AsyncConsumer, get_handler_name
-from channels.exceptions import StopConsumer
+from channels.consumer import AsyncConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from socketio import packet as sio
 
@@ -28,6 +38,7 @@ from chat.events import user_group
 from chat.realtime import conf, handlers, presence, protocol, ratelimit
 from chat.realtime.auth import HandshakeRejected, authenticate, origin_allowed
 from chat.realtime.handlers import EventContext
+from chat.realtime.throttle import redis_slots
 
 logger = logging.getLogger("vlvt.realtime")
 
@@ -36,29 +47,82 @@ LOCAL_SOCKETS: dict[str, set[SocketIOConsumer]] = {}
 
 PAYLOAD_TOO_LARGE = {"success": False, "error": "Payload too large"}
 
+Deferred = Callable[[], Awaitable[Any]]
+
+
+class OrderedTasks:
+    """Callables run one after another on one task, started when there is work (none when idle;
+    the queue too is only allocated while there is work, as most sockets are idle)."""
+
+    __slots__ = ("_queue", "_task", "_what")
+
+    def __init__(self, what: str) -> None:
+        self._queue: collections.deque[Deferred] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._what = what
+
+    def add(self, fn: Deferred) -> None:
+        if self._queue is None:
+            self._queue = collections.deque()
+        self._queue.append(fn)
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                fn = self._queue.popleft()
+                try:
+                    await fn()
+                except Exception:
+                    logger.exception("socket %s failed", self._what)
+        finally:
+            self._task = None
+            self._queue = None
+
+    async def wait(self) -> None:
+        """Until everything queued so far (and queued meanwhile) has run; immune to cancellation."""
+        while self._task is not None:
+            await asyncio.shield(self._task)
+
 
 class SocketIOConsumer(AsyncConsumer):
     def __init__(self) -> None:
-        self.eio_sid = ""
         self.sid = ""  # the Socket.IO socket id, once the namespace is connected
         self.user_id: str | None = None
         self.groups: set[str] = set()
         self.closed = False
+        self.channel_layer: Any = None
+        self.channel_name = ""
+        self._reader: asyncio.Task[None] | None = None
+        self._fanout = OrderedTasks("fan-out")
+        self._later = OrderedTasks("background work")
+        self._sent: list[tuple[str, str]] = []  # (recipient, message id) awaiting delivered-or-push
         self._ping_timer: asyncio.TimerHandle | None = None
         self._pong_timer: asyncio.TimerHandle | None = None
         self._connect_timer: asyncio.TimerHandle | None = None
         self._timer_tasks: set[asyncio.Task[Any]] = set()
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels' default dispatch first runs close_old_connections in a thread for every message;
-        # every database call here goes through database_sync_to_async, which already does that.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """One frame at a time from the client until it goes (no per-message tasks)."""
+        self.scope = scope
+        self.base_send = send
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    await self.websocket_receive(message)
+                elif kind == "websocket.connect":
+                    if not await self.websocket_connect(message):
+                        return
+                elif kind == "websocket.disconnect":
+                    return
+        finally:
+            await self._disconnected()
 
     # -- Engine.IO ---------------------------------------------------------------------------------
-    async def websocket_connect(self, message: dict[str, Any]) -> None:
+    async def websocket_connect(self, message: dict[str, Any]) -> bool:
         code = protocol.handshake_error(protocol.query_params(self.scope), is_upgrade=True)
         if code is None and not origin_allowed(self.scope):
             code = protocol.FORBIDDEN
@@ -67,12 +131,11 @@ class SocketIOConsumer(AsyncConsumer):
             logger.info("socket handshake refused: %s", protocol.ERROR_MESSAGES[code])
             self.closed = True
             await self.send({"type": "websocket.close"})
-            raise StopConsumer
+            return False
         await self.send({"type": "websocket.accept"})
-        self.eio_sid = protocol.new_sid()
         await self._send(
             protocol.open_packet(
-                self.eio_sid,
+                protocol.new_sid(),
                 ping_interval=conf.ping_interval_ms(),
                 ping_timeout=conf.ping_timeout_ms(),
                 max_payload=settings.SOCKET_PAYLOAD_LIMIT,
@@ -81,6 +144,7 @@ class SocketIOConsumer(AsyncConsumer):
         loop = asyncio.get_running_loop()
         self._ping_timer = loop.call_later(conf.ping_interval_ms() / 1000, self._ping)
         self._connect_timer = loop.call_later(conf.connect_timeout_ms() / 1000, self._connect_timeout)
+        return True
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         text = message.get("text")
@@ -101,11 +165,10 @@ class SocketIOConsumer(AsyncConsumer):
         else:  # a v4 client never pings (the server does), and anything else is not Engine.IO
             await self.close("invalid heartbeat direction" if kind == protocol.PING else "parse error")
 
-    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+    async def _disconnected(self) -> None:
         self.closed = True
         self._cancel_timers()
         await self._teardown()
-        raise StopConsumer
 
     # -- heartbeat (timers, not tasks, so an idle socket costs little) ------------------------------
     def _ping(self) -> None:
@@ -145,7 +208,7 @@ class SocketIOConsumer(AsyncConsumer):
         self._ping_timer = self._pong_timer = self._connect_timer = None
 
     async def close(self, reason: str) -> None:
-        """Close the Engine.IO connection; the socket's teardown runs on the disconnect that follows."""
+        """Close the Engine.IO connection; the disconnect logic runs when the disconnect arrives."""
         if self.closed:
             return
         logger.info("socket closed by the server: %s", reason)
@@ -170,12 +233,13 @@ class SocketIOConsumer(AsyncConsumer):
             if packet.type == sio.CONNECT:
                 await self._send(protocol.connect_error("Invalid namespace", packet.namespace))
             return
-        if packet.type == sio.CONNECT:
+        if packet.type == sio.EVENT:
+            if self.user_id is not None:
+                await self._event(packet.data[0], packet.data[1:], packet.ack_id)
+        elif packet.type == sio.CONNECT:
             await self._connect_namespace(packet.data)
         elif packet.type == sio.DISCONNECT:
             await self._teardown()
-        elif packet.type == sio.EVENT and self.user_id is not None:
-            await self._event(packet.data[0], packet.data[1:], packet.ack_id)
         # ACKs: this server never asks the client for one; events before CONNECT are ignored.
 
     async def _connect_namespace(self, auth: Any) -> None:
@@ -191,13 +255,15 @@ class SocketIOConsumer(AsyncConsumer):
             self._connect_timer = None
         self.user_id = user_id
         self.sid = protocol.new_sid()
+        await self._open_channel()
         await self.join(user_group(user_id))
         LOCAL_SOCKETS.setdefault(user_id, set()).add(self)
         after_hours_bridge.ensure_started()  # the process's one subscriber, once it has sockets
         first = await self._presence(presence.socket_added, user_id)
         await self._send(protocol.connect_ok(self.sid))
         if first:
-            await handlers.presence_changed(user_id, online=True, socket_id=self.sid)
+            sid = self.sid
+            self.later(lambda: handlers.presence_changed(user_id, online=True, socket_id=sid))
 
     async def _event(self, name: Any, args: list[Any], ack_id: int | None) -> None:
         spec = handlers.HANDLERS.get(name) if isinstance(name, str) else None
@@ -219,7 +285,10 @@ class SocketIOConsumer(AsyncConsumer):
             result = {"success": False, "error": spec.failure}
         if ack_id is not None and result is not None:
             await self._send(protocol.ack(ack_id, result))
-        await ctx.run_deferred()  # fan-out only after the ack is out
+        for fn in ctx.deferred:  # fan-out only after the ack is out
+            self._fanout.add(fn)
+        for fn in ctx.background:
+            self._later.add(fn)
 
     async def socket_emit(self, message: dict[str, Any]) -> None:
         """A `chat.events` publication on one of this socket's groups. A room publication may skip
@@ -230,6 +299,25 @@ class SocketIOConsumer(AsyncConsumer):
             return
         await self.emit(message["event"], message["data"])
 
+    # -- the channel layer -------------------------------------------------------------------------
+    async def _open_channel(self) -> None:
+        if self.channel_layer is None:
+            self.channel_layer = get_channel_layer()
+            self.channel_name = await self.channel_layer.new_channel()
+            self._reader = asyncio.ensure_future(self._read_channel())
+
+    async def _read_channel(self) -> None:
+        while True:
+            message = await self.channel_layer.receive(self.channel_name)
+            try:
+                handler = getattr(self, message["type"].replace(".", "_"), None)
+                if handler is None or message["type"].startswith(("websocket.", "_")):
+                    logger.warning("no handler for layer message %r", message.get("type"))
+                    continue
+                await handler(message)
+            except Exception:
+                logger.exception("handling a layer message failed")
+
     # -- what handlers may use ---------------------------------------------------------------------
     async def emit(self, event: str, *args: Any) -> None:
         await self._send(protocol.event(event, *args))
@@ -237,12 +325,32 @@ class SocketIOConsumer(AsyncConsumer):
     async def join(self, group: str) -> None:
         if group not in self.groups:
             self.groups.add(group)
-            await self.channel_layer.group_add(group, self.channel_name)
+            async with redis_slots():
+                await self.channel_layer.group_add(group, self.channel_name)
 
     async def leave(self, group: str) -> None:
         if group in self.groups:
             self.groups.discard(group)
-            await self.channel_layer.group_discard(group, self.channel_name)
+            async with redis_slots():
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    def later(self, fn: Deferred) -> None:
+        """Run `fn()` on this socket's background task, after everything queued before it."""
+        self._later.add(fn)
+
+    def note_sent(self, recipient_id: str, message_id: str) -> None:
+        """A message went out to its recipient's sockets: mark it delivered, or push, soon.
+
+        Messages noted while the previous batch is being written form the next batch, so the
+        background work keeps up with any send rate."""
+        self._sent.append((recipient_id, message_id))
+        if len(self._sent) == 1:
+            self.later(self._deliver_sent)
+
+    async def _deliver_sent(self) -> None:
+        sent, self._sent = self._sent, []
+        await handlers.deliver(sent)
+
 
     # -- internals ---------------------------------------------------------------------------------
     async def _send(self, text: str) -> None:
@@ -256,13 +364,19 @@ class SocketIOConsumer(AsyncConsumer):
             return False
 
     async def _teardown(self) -> None:
-        """Leave the namespace: groups, presence. Runs once, on Socket.IO or WebSocket disconnect."""
+        """Leave the namespace: background work finished, groups left, presence updated. Runs once."""
         user_id, self.user_id = self.user_id, None
+        await self._fanout.wait()
+        await self._later.wait()
         for group in list(self.groups):
             try:
                 await self.leave(group)
             except Exception:
                 logger.exception("leaving a group failed")
+        if self._reader is not None:
+            self._reader.cancel()
+            self._reader = None
+            self.channel_layer = None
         if user_id is None:
             return
         local = LOCAL_SOCKETS.get(user_id)

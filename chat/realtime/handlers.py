@@ -4,7 +4,8 @@ A handler is `async def h(ctx, data) -> ack | None`, registered with `@handler(n
 `data` is the event's first argument, whatever the client sent: each handler checks its shape
 before touching a field (DECISIONS 19), so null, a list or a wrong type gets an error ack and the
 socket stays up. Work that must follow the ack (events to other users) goes through
-`ctx.defer(...)`. An exception becomes `{success:false, error:<failure>}`, the original's catch-all.
+`ctx.defer(...)`: it runs after the ack on the socket's fan-out task, in order. An exception
+becomes `{success:false, error:<failure>}`, the original's catch-all.
 
 Shape errors (the original crashed on these; there is no original wording):
 
@@ -21,6 +22,7 @@ The After Hours events register here too, from their own module, with the same d
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -30,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from chat import events
 from chat.realtime import presence
+from chat.realtime.throttle import publish
 from vlvt.api import iso
 
 if TYPE_CHECKING:
@@ -65,17 +67,24 @@ def handler(name: str, *, failure: str) -> Callable[[Handler], Handler]:
 class EventContext:
     """What a handler may do with the socket that sent the event."""
 
-    __slots__ = ("consumer", "user_id", "socket_id", "_deferred")
+    __slots__ = ("consumer", "user_id", "socket_id", "deferred", "background")
 
     def __init__(self, consumer: SocketIOConsumer, user_id: str, socket_id: str) -> None:
         self.consumer = consumer
         self.user_id = user_id
         self.socket_id = socket_id
-        self._deferred: list[Callable[[], Awaitable[Any]]] = []
+        self.deferred: list[Callable[[], Awaitable[Any]]] = []
+        self.background: list[Callable[[], Awaitable[Any]]] = []
 
     def defer(self, fn: Callable[[], Awaitable[Any]]) -> None:
-        """Run `fn()` after the ack has been sent (fan-out, pushes)."""
-        self._deferred.append(fn)
+        """Run `fn()` after the ack (publishing events to others), in order with the socket's
+        other fan-out; the disconnect logic waits for it."""
+        self.deferred.append(fn)
+
+    def later(self, fn: Callable[[], Awaitable[Any]]) -> None:
+        """Run `fn()` after the ack on the socket's background task, in order with the socket's
+        other background work (database follow-ups); the disconnect logic waits for it."""
+        self.background.append(fn)
 
     async def emit(self, event: str, data: Any) -> None:
         """An event to this socket only."""
@@ -86,13 +95,6 @@ class EventContext:
 
     async def leave(self, group: str) -> None:
         await self.consumer.leave(group)
-
-    async def run_deferred(self) -> None:
-        for fn in self._deferred:
-            try:
-                await fn()
-            except Exception:
-                logger.exception("socket fan-out failed")
 
 
 def db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -133,21 +135,42 @@ async def send_message(ctx: EventContext, data: Any) -> Ack:
     )
     if isinstance(result, dict):
         return result
-    if result.created:  # a resend of a known tempId was delivered the first time
-        ctx.defer(lambda: message_fan_out(result))
+    if result.created:  # a resend of a known tempId was fanned out the first time
+
+        async def fan_out() -> None:
+            await publish(result.recipient_id, "new_message", result.message)
+            ctx.consumer.note_sent(result.recipient_id, result.message["id"])
+
+        ctx.defer(fan_out)
     return result.ack()
 
 
-async def message_fan_out(result: Any) -> None:
-    """`new_message` to the recipient's sockets on every process; delivered if online, else a push."""
-    from chat import push
-    from chat.services.messages import message_delivered
+async def deliver(sent: list[tuple[str, str]]) -> None:
+    """After `new_message` went out: delivered status for recipients online anywhere, a push for
+    the others. Batched: one presence check per recipient, one UPDATE for all online ones."""
+    from chat.realtime.status import messages_mark_delivered
 
-    await events.asend_to_user(result.recipient_id, "new_message", result.message)
-    if await presence.is_online(result.recipient_id):
-        await db(message_delivered)(message_id=result.message["id"])
-    else:
-        await db(push.new_message)(recipient_id=result.recipient_id, message_id=result.message["id"])
+    by_recipient: dict[str, list[str]] = {}
+    for recipient_id, message_id in sent:
+        by_recipient.setdefault(recipient_id, []).append(message_id)
+    delivered: list[str] = []
+    offline: list[tuple[str, str]] = []
+    for recipient_id, ids in by_recipient.items():
+        if await presence.is_online(recipient_id):
+            delivered.extend(ids)
+        else:
+            offline.extend((recipient_id, i) for i in ids)
+    if delivered:
+        await db(messages_mark_delivered)(message_ids=delivered)
+    if offline:
+        await db(_push_all)(offline)
+
+
+def _push_all(offline: list[tuple[str, str]]) -> None:
+    from chat import push
+
+    for recipient_id, message_id in offline:
+        push.new_message(recipient_id=recipient_id, message_id=message_id)
 
 
 @handler("mark_read", failure="Failed to mark messages as read")
@@ -163,7 +186,7 @@ async def mark_read(ctx: EventContext, data: Any) -> Ack:
     if isinstance(result, dict):
         return result
     if result.count:
-        ctx.defer(lambda: events.asend_to_user(result.notify_user_id, "messages_read", result.event()))
+        ctx.defer(lambda: publish(result.notify_user_id, "messages_read", result.event()))
     return result.ack()
 
 
@@ -176,7 +199,7 @@ async def typing(ctx: EventContext, data: Any) -> Ack:
     result = await _call(typing_set, user_id=ctx.user_id, match_id=data.get("matchId"), is_typing=data.get("isTyping"))
     if isinstance(result, dict):
         return result
-    ctx.defer(lambda: events.asend_to_user(result.recipient_id, "user_typing", result.payload))
+    ctx.defer(lambda: publish(result.recipient_id, "user_typing", result.payload))
     return result.ack()
 
 
@@ -199,18 +222,60 @@ async def ping(ctx: EventContext, data: Any) -> Ack:
 # --- presence transitions -----------------------------------------------------------------------
 
 
+class _PresenceWrites:
+    """Transitions of all sockets of this process, written in batches: whatever arrived while a
+    batch was being written is the next batch (one upsert and one partner query for all)."""
+
+    MAX_BATCH = 500
+
+    def __init__(self) -> None:
+        self._pending: dict[str, tuple[bool, str | None, list[asyncio.Future[list[str]]]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def record(self, user_id: str, online: bool, socket_id: str | None) -> list[str]:
+        """Write the user's status; returns their match partners."""
+        future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        waiting = self._pending[user_id][2] if user_id in self._pending else []
+        waiting.append(future)
+        self._pending[user_id] = (online, socket_id, waiting)  # the latest transition wins
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        from chat.realtime.status import presence_record_many
+
+        try:
+            while self._pending:
+                users = list(self._pending)[: self.MAX_BATCH]
+                batch = {u: self._pending.pop(u) for u in users}
+                try:
+                    partners = await db(presence_record_many)(changes=[(u, on, sid) for u, (on, sid, _) in batch.items()])
+                except Exception as exc:
+                    for _, _, futures in batch.values():
+                        for f in futures:
+                            if not f.done():
+                                f.set_exception(exc)
+                    continue
+                for user_id, (_, _, futures) in batch.items():
+                    for f in futures:
+                        if not f.done():
+                            f.set_result(partners.get(user_id, []))
+        finally:
+            self._task = None
+
+
+_presence_writes = _PresenceWrites()
+
+
 async def presence_changed(user_id: str, *, online: bool, socket_id: str | None) -> None:
     """Write `user_status` and tell the partners, until the row agrees with Redis (see presence)."""
-    from chat.realtime.status import user_status_record
-    from chat.selectors import match_partner_ids
-
     for _ in range(3):
         try:
-            await db(user_status_record)(user_id=user_id, is_online=online, socket_id=socket_id if online else None)
-            partners = await db(match_partner_ids)(user_id)
+            partners = await _presence_writes.record(user_id, online, socket_id if online else None)
             payload = {"userId": user_id, "isOnline": online, "timestamp": iso(timezone.now())}
             for partner_id in partners:
-                await events.asend_to_user(partner_id, "user_status_changed", payload)
+                await publish(partner_id, "user_status_changed", payload)
             now_online = await presence.live_sockets(user_id) > 0
         except Exception:
             logger.exception("presence transition failed")

@@ -21,6 +21,7 @@ import secrets
 import socket
 import time
 
+from chat.realtime.throttle import redis_slots
 from vlvt.redis import async_redis
 
 logger = logging.getLogger("vlvt.realtime")
@@ -74,7 +75,8 @@ async def _run(user_id: str, op: str, socket_id: str = "") -> int:
     client = async_redis()
     if _script is None:
         _script = client.register_script(_UPDATE)
-    count = await _script(keys=[_user_key(user_id)], args=[_PROC_PREFIX, op, socket_id, PROCESS_ID], client=client)
+    async with redis_slots():
+        count = await _script(keys=[_user_key(user_id)], args=[_PROC_PREFIX, op, socket_id, PROCESS_ID], client=client)
     return int(count)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from chat.realtime.throttle import redis_slots
 from vlvt.redis import async_redis
 
 logger = logging.getLogger("vlvt.realtime")
@@ -71,9 +72,10 @@ async def check(event: str, user_id: str, member_prefix: str) -> int | None:
         _script = client.register_script(_SLIDING_WINDOW)
     member = f"{member_prefix}:{next(_members)}"
     try:
-        allowed, retry_after = await _script(
-            keys=[_key(event, user_id)], args=[limit.window_ms, limit.max_events, member], client=client
-        )
+        async with redis_slots():
+            allowed, retry_after = await _script(
+                keys=[_key(event, user_id)], args=[limit.window_ms, limit.max_events, member], client=client
+            )
     except Exception:
         logger.exception("socket rate limit check failed; allowing the event", extra={"event": event})
         return None

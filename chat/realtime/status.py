@@ -1,13 +1,13 @@
-"""The `user_status` row written on presence transitions (reference §3.6).
+"""Database writes of the realtime layer: `user_status` on presence transitions (reference §3.6)
+and delivered status in batches.
 
-Lives with the realtime code because only presence transitions write it; the reads are
-`chat.selectors.online_statuses`.
+They live here because only the socket layer makes them; the reads are `chat.selectors`.
 """
 from __future__ import annotations
 
 from django.utils import timezone
 
-from chat.models import UserStatus
+from chat.models import Message, UserStatus
 
 
 def user_status_record(*, user_id: str, is_online: bool, socket_id: str | None) -> None:
@@ -19,3 +19,38 @@ def user_status_record(*, user_id: str, is_online: bool, socket_id: str | None) 
         unique_fields=["user"],
         update_fields=["is_online", "last_seen_at", "socket_id", "updated_at"],
     )
+
+
+def messages_mark_delivered(*, message_ids: list[str]) -> int:
+    """`chat.services.messages.message_delivered` for many messages in one UPDATE (the socket
+    fan-out batches them); never downgrades a read message."""
+    now = timezone.now()
+    return Message.objects.filter(pk__in=message_ids, status="sent").update(status="delivered", delivered_at=now)
+
+
+def presence_record_many(*, changes: list[tuple[str, bool, str | None]]) -> dict[str, list[str]]:
+    """Many users' transitions in one statement (connect and disconnect storms: a deploy, a
+    shutdown), and the match partners of each, in one query; returns {user: partners}."""
+    from django.db.models import Q
+
+    from profiles.models import Match
+
+    now = timezone.now()
+    UserStatus.objects.bulk_create(
+        [
+            UserStatus(user_id=user_id, is_online=online, last_seen_at=now, socket_id=socket_id, updated_at=now)
+            for user_id, online, socket_id in changes
+        ],
+        update_conflicts=True,
+        unique_fields=["user"],
+        update_fields=["is_online", "last_seen_at", "socket_id", "updated_at"],
+    )
+    users = [user_id for user_id, _, _ in changes]
+    partners: dict[str, list[str]] = {user_id: [] for user_id in users}
+    pairs = Match.objects.filter(Q(user_1_id__in=users) | Q(user_2_id__in=users)).values_list("user_1_id", "user_2_id")
+    for a, b in pairs:
+        if a in partners and b not in partners[a]:
+            partners[a].append(b)
+        if b in partners and a not in partners[b]:
+            partners[b].append(a)
+    return partners

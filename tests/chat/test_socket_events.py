@@ -194,7 +194,10 @@ def test_online_status_of_matched_users_only(daphne, js, pair):
     make_match(carol, alice)
     stranger = make_user("Stranger")
     _connect(js, daphne, alice=alice, bob=bob, stranger=stranger)
-    js.emit("bob", "ping")  # bob's connect (and its presence write) is done
+    deadline = time.monotonic() + 10
+    while not UserStatus.objects.filter(pk=bob, is_online=True).exists():  # bob's presence write
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
 
     ack = js.emit("alice", "get_online_status", {"userIds": [bob, carol, stranger, "nobody", 42]})
 

@@ -55,7 +55,10 @@ def test_eleventh_typing_in_ten_seconds_is_refused_and_not_handled(daphne, js, p
 
     _assert_limited(js, "alice", ack, "typing", 10, 10_000)
     assert [e for e, _ in js.received("alice") if e != "user_status_changed"] == ["rate_limit_error"]
-    js.emit("bob", "ping")
+    js.wait_event("bob", "user_typing", count=10)
+    # a message fanned out after them all: once bob has it, any 11th user_typing would have come
+    js.emit("alice", "send_message", {"matchId": match, "text": "barrier"})
+    js.wait_event("bob", "new_message")
     assert len(js.events("bob", "user_typing")) == 10
     assert TypingIndicator.objects.get().is_typing is True  # the refused one changed nothing
     assert js.state("alice")["connected"] is True

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 
 import pytest
 
@@ -56,7 +57,28 @@ def _wire(row: Message, temp_id=None) -> dict:
 
 def _received(js: JsClient, name: str) -> list[tuple[str, list]]:
     """What a socket received, leaving out presence (partners come online around these tests)."""
-    return [(e, a) for e, a in js.received(name) if e != "user_status_changed"]
+    return [(e, a) for e, a in js.received(name) if e not in ("user_status_changed", "user_typing")]
+
+
+def wait_until(condition, timeout: float = 10, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def fanned_out(js: JsClient, sender: str, recipient: str, match: str) -> None:
+    """Wait until everything `sender`'s socket fanned out to `recipient` so far has arrived.
+
+    Fan-out runs after the ack, in order, on one task per socket: a typing event sent now reaches
+    the recipient after all of it.
+    """
+    seen = len(js.events(recipient, "user_typing"))
+    js.emit(sender, "typing", {"matchId": match, "isTyping": False})
+    js.wait_event(recipient, "user_typing", count=seen + 1)
 
 
 def _push_tasks() -> list[tuple[str, str]]:
@@ -85,7 +107,7 @@ def test_send_acks_the_stored_message_and_the_recipient_alone_receives_it(daphne
     assert ack == {"success": True, "message": _wire(row, "t-1")}
     assert row.text == "Hello Bob" and row.sender_id == alice and row.match_id == match
     assert js.wait_event("bob", "new_message") == [_wire(row, "t-1")]
-    js.emit("bob", "ping")  # a round trip on each socket: anything sent to them has arrived
+    fanned_out(js, "alice", "bob", match)
     js.emit("alice2", "ping")
     js.emit("carol", "ping")
     assert _received(js, "bob") == [("new_message", [_wire(row, "t-1")])]
@@ -99,11 +121,10 @@ def test_online_recipient_gets_delivered_status_and_no_push(daphne, js, pair):
 
     ack = js.emit("alice", "send_message", {"matchId": match, "text": "hi"})
     js.wait_event("bob", "new_message")
-    js.emit("alice", "ping")  # the fan-out ran before the next event was handled
 
-    row = Message.objects.get()
+    row = wait_until(lambda: Message.objects.filter(status="delivered").first(), what="delivered")
     assert ack["message"]["status"] == "sent" and "tempId" not in ack["message"]
-    assert row.status == "delivered" and row.delivered_at is not None
+    assert row.delivered_at is not None
     assert _push_tasks() == []
 
 
@@ -112,12 +133,12 @@ def test_offline_recipient_stays_sent_and_gets_a_push(daphne, js, pair):
     js.connect("alice", daphne.base_url, token=mint_token(alice))
 
     ack = js.emit("alice", "send_message", {"matchId": match, "text": "are you there?"})
-    js.emit("alice", "ping")
 
+    tasks = wait_until(_push_tasks, what="the push task")
     row = Message.objects.get()
     assert ack == {"success": True, "message": _wire(row)}
     assert row.status == "sent" and row.delivered_at is None
-    assert _push_tasks() == [(bob, row.id)]
+    assert tasks == [(bob, row.id)]
 
 
 def test_resend_with_the_same_temp_id_acks_the_original_and_fans_out_once(daphne, js, pair):
@@ -126,9 +147,10 @@ def test_resend_with_the_same_temp_id_acks_the_original_and_fans_out_once(daphne
     js.connect("bob", daphne.base_url, token=mint_token(bob))
 
     first = js.emit("alice", "send_message", {"matchId": match, "text": "once", "tempId": "same"})
+    js.wait_event("bob", "new_message")
+    wait_until(lambda: Message.objects.filter(status="delivered").exists(), what="delivered")
     again = js.emit("alice", "send_message", {"matchId": match, "text": "once", "tempId": "same"})
-    js.emit("alice", "ping")
-    js.emit("bob", "ping")
+    fanned_out(js, "alice", "bob", match)
 
     assert Message.objects.count() == 1
     # the stored original, as it is now: bob was online, so it has been delivered meanwhile

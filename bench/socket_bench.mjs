@@ -1,0 +1,127 @@
+// Socket.IO measurements with the official client (driven by bench/socket_bench.py).
+//
+// stdin: one JSON line {url, matchId, senderToken, recipientToken, messages, pipelines:[1,50],
+//        idleTokens:[...]}; later, one line "continue" after the parent has measured memory.
+// stdout: JSON lines: {"phase":"send","pipeline":N,...figures} per pipeline, then
+//         {"phase":"idle-connected","sockets":N} (the parent measures, then writes "continue"),
+//         then {"phase":"done"}.
+import { createRequire } from "node:module";
+import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+
+const require = createRequire(new URL("../tests/js/package.json", import.meta.url));
+const { io } = require("socket.io-client");
+
+const lines = createInterface({ input: process.stdin });
+const queue = [];
+const waiters = [];
+lines.on("line", (line) => (waiters.length ? waiters.shift()(line) : queue.push(line)));
+const nextLine = () => new Promise((resolve) => (queue.length ? resolve(queue.shift()) : waiters.push(resolve)));
+const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+// tempIds must be new on every run: a known tempId is a resend, acked with the stored original
+// and not fanned out again.
+const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+function connect(url, token) {
+  return new Promise((resolve, reject) => {
+    const socket = io(url, { transports: ["websocket"], reconnection: false, forceNew: true, auth: { token } });
+    socket.once("connect", () => resolve(socket));
+    socket.once("connect_error", (err) => reject(new Error(`connect_error: ${err.message}`)));
+  });
+}
+
+function percentile(sorted, p) {
+  if (!sorted.length) return null;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx];
+}
+
+function summary(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const round = (v) => (v === null ? null : Math.round(v * 100) / 100);
+  return { p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)), max_ms: round(sorted[sorted.length - 1]) };
+}
+
+async function sendPhase(cfg, sender, recipient, pipeline, label) {
+  const sentAt = new Map();
+  const ackMs = [];
+  const recvMs = [];
+  let received = 0;
+  let failures = 0;
+  const onMessage = (msg) => {
+    const t0 = sentAt.get(msg.tempId);
+    if (t0 !== undefined) {
+      recvMs.push(performance.now() - t0);
+      received += 1;
+    }
+  };
+  recipient.on("new_message", onMessage);
+  const total = cfg.messages;
+  let next = 0;
+  const started = performance.now();
+  await new Promise((resolve) => {
+    let acked = 0;
+    const sendOne = () => {
+      const i = next++;
+      const tempId = `${RUN}-${label}-${i}`;
+      const t0 = performance.now();
+      sentAt.set(tempId, t0);
+      sender.emit("send_message", { matchId: cfg.matchId, text: `bench ${i}`, tempId }, (ack) => {
+        ackMs.push(performance.now() - t0);
+        if (!ack || ack.success !== true) failures += 1;
+        acked += 1;
+        if (next < total) sendOne();
+        if (acked === total) resolve();
+      });
+    };
+    for (let k = 0; k < Math.min(pipeline, total); k++) sendOne();
+  });
+  const ackedAt = performance.now();
+  const deadline = ackedAt + 10000;
+  while (received < total - failures && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  recipient.off("new_message", onMessage);
+  const seconds = (ackedAt - started) / 1000;
+  return {
+    phase: "send",
+    pipeline,
+    messages: total,
+    failures,
+    received,
+    msgs_per_s: Math.round((total / seconds) * 10) / 10,
+    ack: summary(ackMs),
+    recipient: summary(recvMs),
+  };
+}
+
+async function main() {
+  const cfg = JSON.parse(await nextLine());
+  const sender = await connect(cfg.url, cfg.senderToken);
+  const recipient = await connect(cfg.url, cfg.recipientToken);
+  // warm-up: connection pools, code paths
+  await sendPhase({ ...cfg, messages: 200 }, sender, recipient, 10, "warm");
+  for (const pipeline of cfg.pipelines) {
+    out(await sendPhase(cfg, sender, recipient, pipeline, `p${pipeline}`));
+  }
+  sender.close();
+  recipient.close();
+  await new Promise((r) => setTimeout(r, 1000));
+  out({ phase: "before-idle" });
+  await nextLine();
+
+  const idle = [];
+  const batch = 50;
+  for (let i = 0; i < cfg.idleTokens.length; i += batch) {
+    idle.push(...(await Promise.all(cfg.idleTokens.slice(i, i + batch).map((t) => connect(cfg.url, t)))));
+  }
+  await new Promise((r) => setTimeout(r, 2000)); // presence broadcasts settle
+  out({ phase: "idle-connected", sockets: idle.filter((s) => s.connected).length });
+  await nextLine();
+  for (const s of idle) s.close();
+  out({ phase: "done" });
+  setTimeout(() => process.exit(0), 100);
+}
+
+main().catch((err) => {
+  out({ phase: "error", error: String(err && err.stack ? err.stack : err) });
+  process.exit(1);
+});
