@@ -40,7 +40,7 @@ def test_request_blocked_on_a_row_lock_completes_after_sigterm_and_exit_is_0(sta
     wait_until(lambda: backend_waiting_on_lock(pg, server.app_name), what="the write to block on the lock")
 
     server.signal(signal.SIGTERM)
-    server.wait_for_log("shutdown: draining (SIGTERM)")
+    server.wait_for_log("shutdown: stopped listening")
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2)
     assert server.running()
@@ -68,7 +68,7 @@ def test_keep_alive_connection_gets_503_while_draining_and_new_connections_are_r
     server.wait_for_log("test sleep started")
 
     server.signal(signal.SIGTERM)
-    server.wait_for_log("shutdown: draining (SIGTERM)")
+    server.wait_for_log("shutdown: stopped listening")
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2)
 

@@ -179,6 +179,7 @@ class GracefulServer(Server):
                     logger.warning("shutdown: accepting the backlog failed: %r", exc)
             port.stopListening()
         self.ports.clear()
+        logger.info("shutdown: stopped listening")
         # Keep-alive connections stay open while requests are in flight: a request arriving on
         # one is answered 503 + `Connection: close` by the ASGI wrapper. They are closed when
         # the drain is over.
