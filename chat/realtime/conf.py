@@ -20,3 +20,9 @@ def ping_timeout_ms() -> int:
 def connect_timeout_ms() -> int:
     """How long an Engine.IO connection may stay without a Socket.IO CONNECT (`connectTimeout`)."""
     return env_int("SOCKET_CONNECT_TIMEOUT_MS", 45_000)
+
+
+@cache
+def refresh_ms() -> int:
+    """How often a connected socket re-asserts its Redis state (group memberships, presence)."""
+    return env_int("SOCKET_REFRESH_MS", 60_000)

@@ -16,8 +16,8 @@ runs: the handler's events to other users (`ctx.defer`: published in the order o
 database follow-ups (`ctx.later`: delivered status or a push, batched; presence transitions). The
 disconnect logic waits for both before it leaves its groups and updates presence.
 
-Channel-layer messages are read by a second task that exists only while the namespace is
-connected: a socket that never authenticates costs no channel and no reader.
+Channel-layer messages reach the socket through the process's one reader (`pump`); the socket
+gets its channel only once its namespace is connected.
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from chat.events import user_group
 from chat.realtime import conf, handlers, presence, protocol, ratelimit
 from chat.realtime.auth import HandshakeRejected, authenticate, origin_allowed
 from chat.realtime.handlers import EventContext
+from chat.realtime.pump import LayerPump, pump_for
 from chat.realtime.throttle import redis_slots
 
 logger = logging.getLogger("vlvt.realtime")
@@ -94,7 +95,9 @@ class SocketIOConsumer(AsyncConsumer):
         self.closed = False
         self.channel_layer: Any = None
         self.channel_name = ""
-        self._reader: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None  # only when the layer has no pump
+        self._pump: LayerPump | None = None
+        self._inbox = OrderedTasks("layer message")
         self._fanout = OrderedTasks("fan-out")
         self._later = OrderedTasks("background work")
         self._sent: list[tuple[str, str]] = []  # (recipient, message id) awaiting delivered-or-push
@@ -102,6 +105,7 @@ class SocketIOConsumer(AsyncConsumer):
         self._pong_timer: asyncio.TimerHandle | None = None
         self._connect_timer: asyncio.TimerHandle | None = None
         self._timer_tasks: set[asyncio.Task[Any]] = set()
+        self._refreshed = 0.0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """One frame at a time from the client until it goes (no per-message tasks)."""
@@ -185,7 +189,29 @@ class SocketIOConsumer(AsyncConsumer):
             return  # an unsolicited pong changes nothing
         self._pong_timer.cancel()
         self._pong_timer = None
-        self._ping_timer = asyncio.get_running_loop().call_later(conf.ping_interval_ms() / 1000, self._ping)
+        loop = asyncio.get_running_loop()
+        self._ping_timer = loop.call_later(conf.ping_interval_ms() / 1000, self._ping)
+        # Re-asserting Redis state rides on the heartbeat, so idle sockets do it too.
+        if self.user_id is not None and loop.time() - self._refreshed >= conf.refresh_ms() / 1000:
+            self._refreshed = loop.time()
+            self.later(self._refresh)
+
+    async def _refresh(self) -> None:
+        """Assert again what Redis holds for this socket: its group memberships (channels_redis
+        forgets them after `group_expiry`, a day) and its presence entry. Both come back after
+        Redis lost its data (a restart without persistence). Runs on the background queue, which
+        the disconnect logic waits for, so it never re-adds a socket that has gone."""
+        user_id = self.user_id
+        if user_id is None or self.channel_layer is None:
+            return
+        try:
+            async with redis_slots():
+                for group in list(self.groups):
+                    await self.channel_layer.group_add(group, self.channel_name)
+            if await presence.socket_added(user_id, self.sid):  # Redis had lost the user
+                await handlers.presence_changed(user_id, online=True, socket_id=self.sid)
+        except Exception:
+            logger.warning("refreshing a socket's groups and presence failed", exc_info=True)
 
     def _missed_pong(self) -> None:
         self._pong_timer = None
@@ -255,6 +281,7 @@ class SocketIOConsumer(AsyncConsumer):
             self._connect_timer = None
         self.user_id = user_id
         self.sid = protocol.new_sid()
+        self._refreshed = asyncio.get_running_loop().time()
         await self._open_channel()
         await self.join(user_group(user_id))
         LOCAL_SOCKETS.setdefault(user_id, set()).add(self)
@@ -301,22 +328,41 @@ class SocketIOConsumer(AsyncConsumer):
 
     # -- the channel layer -------------------------------------------------------------------------
     async def _open_channel(self) -> None:
-        if self.channel_layer is None:
-            self.channel_layer = get_channel_layer()
+        if self.channel_layer is not None:
+            return
+        self.channel_layer = get_channel_layer()
+        self._pump = pump_for(self.channel_layer)
+        if self._pump is not None:  # the process's one reader hands us our messages
+            self.channel_name = await self._pump.register(self._layer_message)
+        else:
             self.channel_name = await self.channel_layer.new_channel()
             self._reader = asyncio.ensure_future(self._read_channel())
 
+    def _layer_message(self, message: dict[str, Any]) -> None:
+        self._inbox.add(lambda: self._handle_layer_message(message))
+
     async def _read_channel(self) -> None:
         while True:
-            message = await self.channel_layer.receive(self.channel_name)
             try:
-                handler = getattr(self, message["type"].replace(".", "_"), None)
-                if handler is None or message["type"].startswith(("websocket.", "_")):
-                    logger.warning("no handler for layer message %r", message.get("type"))
-                    continue
-                await handler(message)
+                message = await self.channel_layer.receive(self.channel_name)
+            except asyncio.CancelledError:
+                raise
             except Exception:
-                logger.exception("handling a layer message failed")
+                logger.exception("channel layer receive failed; retrying")
+                await asyncio.sleep(0.5)
+                continue
+            await self._handle_layer_message(message)
+
+    async def _handle_layer_message(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        handler = getattr(self, kind.replace(".", "_"), None) if isinstance(kind, str) else None
+        if handler is None or kind.startswith(("websocket.", "_")):
+            logger.warning("no handler for layer message %r", kind)
+            return
+        try:
+            await handler(message)
+        except Exception:
+            logger.exception("handling a layer message failed")
 
     # -- what handlers may use ---------------------------------------------------------------------
     async def emit(self, event: str, *args: Any) -> None:
@@ -351,7 +397,6 @@ class SocketIOConsumer(AsyncConsumer):
         sent, self._sent = self._sent, []
         await handlers.deliver(sent)
 
-
     # -- internals ---------------------------------------------------------------------------------
     async def _send(self, text: str) -> None:
         await self.send({"type": "websocket.send", "text": text})
@@ -373,10 +418,13 @@ class SocketIOConsumer(AsyncConsumer):
                 await self.leave(group)
             except Exception:
                 logger.exception("leaving a group failed")
+        if self._pump is not None:
+            self._pump.unregister(self.channel_name)
+            self._pump = None
         if self._reader is not None:
             self._reader.cancel()
             self._reader = None
-            self.channel_layer = None
+        self.channel_layer = None
         if user_id is None:
             return
         local = LOCAL_SOCKETS.get(user_id)

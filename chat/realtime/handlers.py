@@ -3,9 +3,10 @@
 A handler is `async def h(ctx, data) -> ack | None`, registered with `@handler(name, failure=...)`.
 `data` is the event's first argument, whatever the client sent: each handler checks its shape
 before touching a field (DECISIONS 19), so null, a list or a wrong type gets an error ack and the
-socket stays up. Work that must follow the ack (events to other users) goes through
-`ctx.defer(...)`: it runs after the ack on the socket's fan-out task, in order. An exception
-becomes `{success:false, error:<failure>}`, the original's catch-all.
+socket stays up. Work that must follow the ack goes through `ctx.defer(...)` (events to other
+users: the socket's fan-out task, in order) or `ctx.later(...)` (database follow-ups: the socket's
+background task, in order); the next event does not wait for either. An exception becomes
+`{success:false, error:<failure>}`, the original's catch-all.
 
 Shape errors (the original crashed on these; there is no original wording):
 

@@ -122,3 +122,20 @@ def test_socketio_disconnect_packet_runs_the_disconnect_logic(daphne, js):
         "timestamp": js.events("bob", "user_status_changed")[1][0]["timestamp"],
     }
     assert js.wait_disconnect("alice")["reason"] == "io client disconnect"
+
+
+def test_groups_and_presence_come_back_after_redis_loses_its_data():
+    alice, bob = make_user("Alice"), make_user("Bob")
+    match = make_match(alice, bob)
+    with daphne_server(SOCKET_PING_INTERVAL_MS="100", SOCKET_REFRESH_MS="300") as server, JsClient() as js:
+        js.connect("bob", server.base_url, token=mint_token(bob))
+        js.connect("alice", server.base_url, token=mint_token(alice))
+        js.wait_event("bob", "user_status_changed")
+
+        sync_redis().flushdb()  # a Redis restart without persistence: groups and presence are gone
+
+        # each socket adds itself to its groups, then to presence, on its next refresh
+        wait_until(lambda: live_sockets(alice) == 1 and live_sockets(bob) == 1, what="presence back")
+        sent = js.emit("alice", "send_message", {"matchId": match, "text": "still here"})
+        assert js.wait_event("bob", "new_message") == [sent["message"]]
+        assert js.state("alice")["connected"] and js.state("bob")["connected"]
