@@ -9,9 +9,12 @@
 //       listener, i.e. the instant the client is connected; acks arrive as "ack" notifications.
 //   {"id":2,"op":"emit","socket":"a","event":"send_message","args":[{...}],"ack":true,"timeoutMs":5000}
 //       with ack: the reply value is the server's ack (first argument); without: {sent:true}.
-//   {"id":3,"op":"disconnect","socket":"a"}       socket.disconnect() (client-side close)
-//   {"id":4,"op":"state","socket":"a"}            {connected, id, active}
-//   {"id":5,"op":"exit"}
+//   {"id":3,"op":"emitAll","emits":[{"socket":"a","event":"send_message","args":[...]},...],"timeoutMs":5000}
+//       every emit at once (same tick), each with an ack; the value is the acks in order
+//       (an ack that timed out is {"timeout":true}).
+//   {"id":4,"op":"disconnect","socket":"a"}       socket.disconnect() (client-side close)
+//   {"id":5,"op":"state","socket":"a"}            {connected, id, active}
+//   {"id":6,"op":"exit"}
 // Replies: {"re":<id>,"ok":true,"value":...} or {"re":<id>,"ok":false,"error":"..."}.
 // Notifications, as they happen:
 //   {"socket":"a","kind":"connect","sid":"..."}
@@ -107,9 +110,20 @@ async function emit(req) {
   return await socket.timeout(req.timeoutMs ?? 5000).emitWithAck(req.event, ...args);
 }
 
+async function emitAll(req) {
+  const pending = req.emits.map((e) =>
+    need(e.socket)
+      .timeout(req.timeoutMs ?? 5000)
+      .emitWithAck(e.event, ...(e.args || []))
+      .catch(() => ({ timeout: true })),
+  );
+  return await Promise.all(pending);
+}
+
 const ops = {
   connect,
   emit,
+  emitAll,
   disconnect: async (req) => {
     need(req.socket).disconnect();
     return { disconnected: true };

@@ -119,6 +119,16 @@ class JsClient:
             "emit", timeout=timeout + 10, socket=name, event=event, args=list(args), ack=ack, timeoutMs=int(timeout * 1000)
         )
 
+    def emit_all(self, emits: list[tuple[str, str, list[Any]]], *, timeout: float = 5) -> list[Any]:
+        """Emit every (socket, event, args) in the same instant, each with an ack; the acks in
+        order ({"timeout": True} for one that never came)."""
+        return self.request(
+            "emitAll",
+            timeout=timeout + 10,
+            emits=[{"socket": s, "event": e, "args": list(a)} for s, e, a in emits],
+            timeoutMs=int(timeout * 1000),
+        )
+
     def disconnect(self, name: str) -> None:
         self.request("disconnect", socket=name)
 

@@ -1,0 +1,65 @@
+"""Sends racing on many sockets of one user: the daily cap and tempId idempotency hold."""
+from __future__ import annotations
+
+import pytest
+
+from chat.models import Message
+from tests.support.jsclient import JsClient
+from tests.support.sockets import daphne_server, make_match, make_user
+from vlvt.auth import mint_token
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LIMIT_REACHED = {
+    "success": False,
+    "error": "Daily message limit reached",
+    "code": "MESSAGE_LIMIT_REACHED",
+    "message": "You've used all 20 messages for today. Upgrade to premium for unlimited messaging!",
+}
+
+
+@pytest.fixture
+def daphne():
+    with daphne_server() as server:
+        yield server
+
+
+@pytest.fixture
+def js():
+    with JsClient() as client:
+        yield client
+
+
+def test_25_sends_at_once_on_25_sockets_of_a_free_user_store_exactly_20(daphne, js):
+    alice, bob = make_user("Alice"), make_user("Bob")
+    match = make_match(alice, bob)
+    token = mint_token(alice)
+    for i in range(25):
+        js.connect(f"s{i}", daphne.base_url, token=token)
+    js.connect("bob", daphne.base_url, token=mint_token(bob))
+
+    acks = js.emit_all([(f"s{i}", "send_message", [{"matchId": match, "text": f"m{i}"}]) for i in range(25)])
+
+    assert sorted(a["success"] for a in acks) == [False] * 5 + [True] * 20
+    assert [a for a in acks if not a["success"]] == [LIMIT_REACHED] * 5
+    assert Message.objects.filter(sender_id=alice).count() == 20
+    stored = {m["message"]["id"] for m in acks if m["success"]}
+    assert stored == set(Message.objects.values_list("id", flat=True))
+    received = js.wait_note("bob", "event", event="new_message", count=20)
+    assert {n["args"][0]["id"] for n in received} == stored
+
+
+def test_one_temp_id_sent_at_once_from_two_sockets_stores_one_message(daphne, js):
+    alice, bob = make_user("Alice"), make_user("Bob")
+    match = make_match(alice, bob)
+    token = mint_token(alice)
+    js.connect("phone", daphne.base_url, token=token)
+    js.connect("tablet", daphne.base_url, token=token)
+    payload = {"matchId": match, "text": "once", "tempId": "same-temp-id"}
+
+    first, second = js.emit_all([("phone", "send_message", [payload]), ("tablet", "send_message", [payload])])
+
+    row = Message.objects.get()
+    assert first["success"] and second["success"]
+    assert first["message"]["id"] == second["message"]["id"] == row.id
+    assert first["message"]["tempId"] == second["message"]["tempId"] == "same-temp-id"
