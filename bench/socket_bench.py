@@ -17,7 +17,7 @@ socket, and runs bench/socket_bench.mjs (socket.io-client from tests/js):
 
 Rate limits are off for the run (the original's figures were taken without its per-socket limits
 getting in the way), request logs at WARNING. Prints the figures and the ratios to the original Node
-service and writes JSON (default bench/results/socket.json). Needs node, PostgreSQL and Redis.
+service and writes JSON (default bench/results/socket_bench.json). Needs node, PostgreSQL and Redis.
 """
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed-messages", type=int, default=50000)
     parser.add_argument("--database", default="vlvt_bench_socket")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"))
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "socket.json"))
+    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "socket_bench.json"))
     return parser.parse_args()
 
 
