@@ -139,3 +139,17 @@ def test_groups_and_presence_come_back_after_redis_loses_its_data():
         sent = js.emit("alice", "send_message", {"matchId": match, "text": "still here"})
         assert js.wait_event("bob", "new_message") == [sent["message"]]
         assert js.state("alice")["connected"] and js.state("bob")["connected"]
+
+
+def test_a_token_of_a_user_without_a_row_does_not_spoil_anyone_elses_presence(daphne, js):
+    alice, bob = make_user("Alice"), make_user("Bob")
+    make_match(alice, bob)
+    js.connect("bob", daphne.base_url, token=mint_token(bob))
+    # connected in the same instant: their presence writes share a batch
+    js.connect("ghost", daphne.base_url, token=mint_token("email_deleted_user"), wait=False)
+    js.connect("alice", daphne.base_url, token=mint_token(alice), wait=False)
+
+    assert js.wait_event("bob", "user_status_changed")[0]["userId"] == alice
+    assert wait_until(lambda: UserStatus.objects.filter(pk=alice, is_online=True).exists(), what="alice online")
+    assert not UserStatus.objects.filter(pk="email_deleted_user").exists()
+    assert "presence transition failed" not in daphne.log()
