@@ -114,7 +114,7 @@ def _error(message: str) -> Ack:
 
 async def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
     """Run a service; a ChatError becomes its ack (returned, not raised)."""
-    from chat.services.errors import ChatError
+    from chat.errors import ChatError
 
     try:
         return await db(fn)(**kwargs)
