@@ -8,6 +8,7 @@ import pytest
 from chat.models import UserStatus
 from tests.support.jsclient import JsClient
 from tests.support.sockets import daphne_server, make_match, make_user
+from tests.support.wait import wait_until
 from vlvt.auth import mint_token
 from vlvt.redis import sync_redis
 
@@ -26,14 +27,6 @@ def js():
         yield client
 
 
-def wait_until(condition, timeout: float = 10, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def live_sockets(user_id: str) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import time
 
 import pytest
 
@@ -12,6 +11,7 @@ from chat.models import Message
 from profiles.models import Block, UserSubscription
 from tests.support.jsclient import JsClient
 from tests.support.sockets import daphne_server, make_match, make_user
+from tests.support.wait import wait_until
 from vlvt.auth import mint_token
 from vlvt.redis import sync_redis
 
@@ -60,14 +60,6 @@ def _received(js: JsClient, name: str) -> list[tuple[str, list]]:
     return [(e, a) for e, a in js.received(name) if e not in ("user_status_changed", "user_typing")]
 
 
-def wait_until(condition, timeout: float = 10, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def fanned_out(js: JsClient, sender: str, recipient: str, match: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 from chat.models import Message, UserStatus
 from tests.support.jsclient import JsClient
 from tests.support.sockets import daphne_server, make_match, make_user
+from tests.support.wait import wait_until
 from vlvt.auth import mint_token
 from vlvt.redis import sync_redis
 
@@ -33,14 +34,6 @@ def pair():
     return alice, bob, make_match(alice, bob)
 
 
-def wait_until(condition, timeout: float = 10, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def statuses(js: JsClient, name: str) -> list[tuple[str, bool]]:

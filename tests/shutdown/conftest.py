@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -64,13 +63,6 @@ def probe_value(pg: psycopg.Connection) -> str:
     return pg.execute("SELECT value FROM shutdown_probe WHERE id = 1").fetchone()[0]
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 15, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def backend_waiting_on_lock(pg: psycopg.Connection, app_name: str) -> bool:

@@ -9,9 +9,9 @@ import uuid
 import pytest
 from django.db import connection
 
-from tests.shutdown.conftest import wait_until
 from tests.support.servers import start_celery
 from tests.support.tasks import probe_task
+from tests.support.wait import wait_until
 from vlvt.redis import sync_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)

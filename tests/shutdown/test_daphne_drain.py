@@ -13,7 +13,8 @@ import pytest
 import redis
 from django.conf import settings
 
-from tests.shutdown.conftest import backend_waiting_on_lock, probe_value, request, wait_until
+from tests.shutdown.conftest import backend_waiting_on_lock, probe_value, request
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,8 +10,9 @@ import psycopg
 import pytest
 
 from profiles.models import Profile, User
-from tests.shutdown.conftest import backend_waiting_on_lock, wait_until
+from tests.shutdown.conftest import backend_waiting_on_lock
 from tests.support.servers import test_database_url
+from tests.support.wait import wait_until
 from vlvt.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 
 import pytest
 import redis
@@ -12,9 +11,9 @@ from django.conf import settings
 
 from chat.models import UserStatus
 from profiles.models import Match, User
-from tests.shutdown.conftest import wait_until
 from tests.support.jsclient import JS_DIR, JsClient
 from tests.support.servers import DaphneProcess, server_env, shared_listening_socket
+from tests.support.wait import wait_until
 from vlvt.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,6 +18,7 @@ from tests.chat.after_hours.conftest import make_user
 from tests.support.jsclient import JsClient
 from tests.support.servers import free_port
 from tests.support.sockets import daphne_server
+from tests.support.wait import wait_until
 from vlvt.auth import mint_token
 from vlvt.redis import sync_redis
 
@@ -38,13 +39,6 @@ def bridge_events(js: JsClient, name: str) -> list[tuple[str, list]]:
     return [(e, a) for e, a in js.received(name) if e.startswith("after_hours:")]
 
 
-def wait_until(condition, timeout: float = 15, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def subscribers(client: redis.Redis, channel: str) -> int:
