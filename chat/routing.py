@@ -2,7 +2,15 @@
 from django.urls import path
 
 from chat.realtime.consumer import SocketIOConsumer
+from chat.realtime.http import refuse_upgrade
 
 websocket_urlpatterns = [
     path("socket.io/", SocketIOConsumer.as_asgi()),
 ]
+
+# Checks the Daphne server runs on a WebSocket upgrade to the path before any application starts:
+# check(scope) returns the raw HTTP response refusing the upgrade, or None to go on. The consumer
+# makes the same checks (a bare 403) when the application runs on another server.
+websocket_upgrade_checks = {
+    "/socket.io/": refuse_upgrade,
+}

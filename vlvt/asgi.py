@@ -11,11 +11,12 @@ django_application = get_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.routing import websocket_upgrade_checks, websocket_urlpatterns  # noqa: E402
 from vlvt.shutdown import daphne as graceful_daphne  # noqa: E402
 from vlvt.shutdown.asgi import ShutdownMiddleware  # noqa: E402
 
-graceful_daphne.install()  # Daphne's CLI builds our GracefulServer; no signal handler on import
+# Daphne's CLI builds our GracefulServer (answers refused upgrades itself); no signal handler on import
+graceful_daphne.install(upgrade_checks=websocket_upgrade_checks)
 
 application = ShutdownMiddleware(
     ProtocolTypeRouter(

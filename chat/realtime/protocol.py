@@ -70,6 +70,21 @@ def error_body(code: int) -> dict[str, Any]:
     return {"code": code, "message": ERROR_MESSAGES[code]}
 
 
+_REASONS = {400: "Bad Request", 403: "Forbidden"}
+
+
+def upgrade_refusal(status: int, code: int) -> bytes:
+    """The raw HTTP response refusing a WebSocket upgrade, byte for byte what `engine.io`'s
+    `abortUpgrade` writes on the socket: the error message as a text body (not the JSON of the
+    polling answers), then the connection is closed."""
+    body = ERROR_MESSAGES[code].encode()
+    head = (
+        f"HTTP/1.1 {status} {_REASONS[status]}\r\nConnection: close\r\nContent-type: text/html\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
 def open_packet(sid: str, *, ping_interval: int, ping_timeout: int, max_payload: int) -> str:
     data = {
         "sid": sid,

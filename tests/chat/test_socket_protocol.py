@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import time
 
 import pytest
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from asgiref.sync import async_to_sync
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
+from chat.routing import websocket_urlpatterns
 from tests.support.jsclient import JsClient
 from tests.support.sockets import daphne_server, make_match, make_user
 from vlvt.auth import mint_token
@@ -73,21 +78,77 @@ def test_open_packet_carries_sid_and_the_heartbeat_settings(daphne):
         )
 
 
+def upgrade(server, target: str, *headers: str, until_closed: bool = True) -> bytes:
+    """The bytes the server writes back to a raw WebSocket upgrade request, until it closes the
+    connection (or, with `until_closed=False`, the first chunk after the response head)."""
+    request = (
+        f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        + "".join(f"{h}\r\n" for h in headers)
+        + "\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(request.encode())
+        received = b""
+        while chunk := sock.recv(65536):  # a socket.timeout fails the test: the server kept it open
+            received += chunk
+            if not until_closed and b"\r\n\r\n" in received and received.split(b"\r\n\r\n", 1)[1]:
+                break
+        return received
+
+
+def node_refusal(status_line: str, message: str) -> bytes:
+    """What the official server (`engine.io` `abortUpgrade`) writes on the socket, and nothing else."""
+    return (
+        f"{status_line}\r\nConnection: close\r\nContent-type: text/html\r\n"
+        f"Content-Length: {len(message)}\r\n\r\n{message}"
+    ).encode()
+
+
 @pytest.mark.parametrize(
-    "query",
+    "query, message",
     [
-        "/socket.io/?EIO=3&transport=websocket",
-        "/socket.io/?transport=websocket",
-        "/socket.io/?EIO=4&transport=polling",
-        "/socket.io/?EIO=4",
-        "/socket.io/?EIO=4&transport=websocket&sid=abc",
+        ("?EIO=3&transport=websocket", "Unsupported protocol version"),
+        ("?transport=websocket", "Unsupported protocol version"),
+        ("?EIO=5&transport=websocket", "Unsupported protocol version"),
+        ("?EIO=4&transport=polling", "Transport unknown"),
+        ("?EIO=4&transport=bogus", "Transport unknown"),
+        ("?EIO=4", "Transport unknown"),
+        ("?EIO=4&transport=websocket&sid=abc", "Session ID unknown"),
     ],
 )
-def test_other_protocol_revisions_and_transports_are_refused_at_the_handshake(daphne, query):
-    with pytest.raises(InvalidStatus) as refused:
-        raw(daphne, query)
-    # Daphne can only refuse an upgrade with 403 (the Node server writes 400 on the raw socket).
-    assert refused.value.response.status_code == 403
+def test_a_refused_upgrade_gets_the_official_servers_400_before_any_application_starts(daphne, query, message):
+    answer = upgrade(daphne, "/socket.io/" + query)
+
+    assert answer == node_refusal("HTTP/1.1 400 Bad Request", message)
+    log = daphne.log()
+    assert f"socket upgrade refused: {message} (400)" in log
+    assert "WSCONNECTING" not in log  # Daphne never created an application instance
+    assert "socket handshake refused" not in log  # (the consumer's own check, the fallback)
+
+
+def test_a_good_upgrade_still_switches_protocols_and_opens(daphne):
+    answer = upgrade(daphne, WS_QUERY, until_closed=False)
+
+    head, frame = answer.split(b"\r\n\r\n", 1)
+    assert head.split(b"\r\n")[0] == b"HTTP/1.1 101 Switching Protocols"
+    assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head.split(b"\r\n")
+    assert frame[:1] == b"\x81"  # a text frame: the Engine.IO open packet
+    assert frame[2:4] == b'0{'
+    assert "socket upgrade refused" not in daphne.log()
+
+
+def test_the_consumer_still_refuses_a_bad_handshake_on_a_server_without_the_upgrade_checks():
+    app = URLRouter(websocket_urlpatterns)
+
+    async def connect(query: str):
+        communicator = WebsocketCommunicator(app, "/socket.io/" + query)
+        connected, _ = await communicator.connect()
+        await communicator.disconnect()
+        return connected
+
+    assert async_to_sync(connect)("?EIO=3&transport=websocket") is False
+    assert async_to_sync(connect)("?EIO=4&transport=websocket&sid=abc") is False
 
 
 @pytest.mark.parametrize(
@@ -111,9 +172,8 @@ def test_http_long_polling_gets_the_engineio_error(daphne, query, body):
 
 
 def test_origin_is_checked_only_when_present(daphne):
-    with pytest.raises(InvalidStatus) as refused:
-        raw(daphne, origin="https://evil.example")
-    assert refused.value.response.status_code == 403
+    refused = upgrade(daphne, WS_QUERY, "Origin: https://evil.example")
+    assert refused == node_refusal("HTTP/1.1 403 Forbidden", "Forbidden")
 
     with raw(daphne, origin="http://localhost:19006") as ws:  # the configured CORS_ORIGIN
         assert ws.recv(timeout=5)[0] == "0"

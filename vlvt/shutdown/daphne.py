@@ -10,6 +10,10 @@ exits 1 at SHUTDOWN_TIMEOUT whatever the event loop is doing.
 Stock Daphne, for contrast: Twisted's own SIGTERM handler stops the reactor, in-flight
 applications are cancelled, sockets are dropped without a close frame, and the listening socket
 keeps accepting until the reactor is gone.
+
+The server also answers WebSocket upgrades that the application would refuse (`install`'s
+`upgrade_checks`, by path) with the check's own HTTP response, before any application starts:
+through ASGI, Daphne can only refuse an upgrade with a bare 403.
 """
 from __future__ import annotations
 
@@ -17,8 +21,11 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
+from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
@@ -39,7 +46,49 @@ _REFUSED = (
 _POLL_SECONDS = 0.005
 
 
+# An upgrade check: (a scope with the upgrade's `query_string` and `headers`) -> the raw HTTP
+# response refusing it, or None to start the application.
+UpgradeCheck = Callable[[dict[str, Any]], bytes | None]
+_upgrade_checks: dict[str, UpgradeCheck] = {}
+
+
 class GracefulWebSocketProtocol(WebSocketProtocol):
+    _refusal: bytes | None = None
+
+    def onConnect(self, request: ConnectionRequest) -> Any:
+        refusal = self._upgrade_refusal(request)
+        if refusal is not None:
+            self._refusal = refusal
+            raise ConnectionDeny(ConnectionDeny.BAD_REQUEST)  # autobahn calls failHandshake
+        return super().onConnect(request)
+
+    def _upgrade_refusal(self, request: ConnectionRequest) -> bytes | None:
+        path = unquote(request.path)
+        root_path = self.factory.server_class.root_path
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :]
+        check = _upgrade_checks.get(path)
+        if check is None:
+            return None
+        try:
+            headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()]
+            return check({"query_string": self._raw_query_string, "headers": headers})
+        except Exception:  # the application makes its own checks
+            logger.exception("WebSocket upgrade check failed")
+            return None
+
+    def failHandshake(self, reason: str, code: int = 400, responseHeaders: Any = None) -> None:
+        if self._refusal is None:
+            super().failHandshake(reason, code, responseHeaders)
+            return
+        self.wasNotCleanReason = reason
+        self.sendData(self._refusal)
+        self.dropConnection(abort=False)
+
+    def onClose(self, wasClean: bool, code: int, reason: str) -> None:
+        if self._refusal is None:  # a refused upgrade had no application and no server entry
+            super().onClose(wasClean, code, reason)
+
     def serverClose(self, code: int | None = None) -> None:
         # autobahn's sendClose() only takes 1000 and 3000-4999; 1001 (going away) and 1012
         # (service restart) are the right codes for a server that stops, so send the frame directly.
@@ -238,8 +287,11 @@ def _pid() -> int:
     return os.getpid()
 
 
-def install() -> None:
-    """Make `daphne vlvt.asgi:application` build a GracefulServer. Installs no signal handler."""
+def install(upgrade_checks: Mapping[str, UpgradeCheck] | None = None) -> None:
+    """Make `daphne vlvt.asgi:application` build a GracefulServer, which runs `upgrade_checks`
+    (path -> check) on WebSocket upgrades. Installs no signal handler."""
     from daphne import cli
 
+    _upgrade_checks.clear()
+    _upgrade_checks.update(upgrade_checks or {})
     cli.CommandLineInterface.server_class = GracefulServer
