@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from chat import events, push, selectors
 from chat.errors import ChatError, not_found_match, not_participant
-from chat.models import Message, ReadReceipt, TypingIndicator
+from chat.models import Message, ReadReceipt, TypingIndicator, new_message_id
 from vlvt.api import iso
 
 SOCKET_MAX_LENGTH = 5000
@@ -54,13 +54,19 @@ class SendResult:
 
 
 def _wire(msg: Message, temp_id: Any) -> dict[str, Any]:
+    return _wire_fields(msg.id, msg.match_id, msg.sender_id, msg.text, msg.status, msg.created_at, temp_id)
+
+
+def _wire_fields(
+    message_id: str, match_id: str, sender_id: str, text: str, status: str | None, created_at: datetime | None, temp_id: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": msg.id,
-        "matchId": msg.match_id,
-        "senderId": msg.sender_id,
-        "text": msg.text,
-        "status": msg.status,
-        "createdAt": iso(msg.created_at),
+        "id": message_id,
+        "matchId": match_id,
+        "senderId": sender_id,
+        "text": text,
+        "status": status,
+        "createdAt": iso(created_at),
     }
     if temp_id is not None:
         body["tempId"] = temp_id
@@ -115,8 +121,9 @@ def message_send(
     """The send pipeline, in the reference's order (§3.4).
 
     validation -> membership -> blocks both ways -> profile gate -> free-tier daily cap -> insert.
-    A resend with a tempId this sender already used in this match returns the stored original
-    (checked right after membership, so a resend is answered even once the cap is reached).
+    A resend with a tempId this sender already used in this match returns the stored original,
+    even once blocked, gated or capped (the unique index answers it on insert; the rejections
+    and the cap look for it first).
     With `fan_out`, the recipient hears about it after the commit (the REST path); the socket
     consumer acks first and fans out itself.
     """
@@ -131,9 +138,12 @@ def message_send(
     if sender_id not in ctx.participants:
         raise not_participant()
     recipient_id = ctx.participants[1] if ctx.participants[0] == sender_id else ctx.participants[0]
-    replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
-    if replay is not None:
-        return replay
+    if ctx.blocked or ctx.profile_gap is not None:
+        # A resend of a message stored before the block (or the profile change) still gets its
+        # original; the rejection is for new messages only.
+        replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
+        if replay is not None:
+            return replay
     if ctx.blocked:
         raise ChatError(403, "Unable to send message - user blocked", ack_error="Unable to send message")
     if ctx.profile_gap is not None:
@@ -146,13 +156,23 @@ def message_send(
     return result
 
 
+# An uncapped send is this one statement: a resend with a known tempId meets the partial unique
+# index and inserts nothing (no row returned), so the common case needs no look-up first.
+_INSERT = """
+INSERT INTO messages (id, match_id, sender_id, text, created_at, status, temp_id)
+VALUES (%s, %s, %s, %s, %s, 'sent', %s)
+ON CONFLICT (match_id, sender_id, temp_id) WHERE temp_id IS NOT NULL DO NOTHING
+RETURNING id
+"""
+
+
 def _insert(
     sender_id: str, match_id: str, text: str, key: str | None, temp_id: Any, recipient_id: str, capped: bool
 ) -> SendResult:
-    msg = Message(match_id=match_id, sender_id=sender_id, text=text, temp_id=key, status="sent")
-    # An uncapped send outside any transaction is one autocommitted INSERT; otherwise a
-    # transaction (or savepoint) holds the cap lock and keeps a failed INSERT from poisoning the
-    # caller's transaction.
+    message_id = new_message_id()
+    # A capped send holds the cap lock in a transaction; an uncapped one outside any transaction
+    # is one autocommitted INSERT; inside the caller's transaction a savepoint keeps a failed
+    # INSERT from poisoning it.
     scope = transaction.atomic() if capped or connection.in_atomic_block else nullcontext()
     try:
         with scope:
@@ -164,17 +184,21 @@ def _insert(
                     return replay
                 if _sent_today(sender_id) >= FREE_DAILY_MESSAGES:
                     raise ChatError(429, "Daily message limit reached", **LIMIT_REACHED)
-            msg.created_at = timezone.now()
-            msg.save(force_insert=True)
+            created_at = timezone.now()
+            with connection.cursor() as cursor:
+                cursor.execute(_INSERT, [message_id, match_id, sender_id, text, created_at, key])
+                inserted = cursor.fetchone() is not None
     except IntegrityError:
-        # A concurrent twin with the same tempId won the unique index, or the match was deleted.
-        replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
-        if replay is not None:
-            return replay
+        # The match was deleted meanwhile (the foreign key).
         if selectors.match_participants(match_id=match_id) is None:
             raise not_found_match() from None
         raise
-    return SendResult(_wire(msg, temp_id), recipient_id, created=True)
+    if not inserted:  # this tempId is stored already: the resend gets the original
+        replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
+        if replay is None:  # deleted with its match between the two statements
+            raise not_found_match()
+        return replay
+    return SendResult(_wire_fields(message_id, match_id, sender_id, text, "sent", created_at, temp_id), recipient_id, created=True)
 
 
 def _lock_sender(sender_id: str) -> None:
@@ -188,15 +212,26 @@ def _sent_today(sender_id: str) -> int:
     return Message.objects.filter(sender_id=sender_id, created_at__gte=midnight).count()
 
 
-def message_fan_out(*, result: SendResult, recipient_online: bool | None = None) -> None:
-    """After the ack: `new_message` to the recipient's sockets, then delivered if they are online,
-    otherwise a push. `recipient_online` comes from the caller's presence when it has it."""
+# Delivered when the recipient is online (their `user_status`), in one round trip that also says
+# which it was; never downgrades a read message.
+_DELIVER_IF_ONLINE = """
+WITH online AS (SELECT EXISTS (SELECT 1 FROM user_status WHERE user_id = %(recipient)s AND is_online) AS yes),
+     marked AS (UPDATE messages SET status = 'delivered', delivered_at = %(now)s
+                 WHERE id = %(message)s AND status = 'sent' AND (SELECT yes FROM online) RETURNING 1)
+SELECT yes FROM online
+"""
+
+
+def message_fan_out(*, result: SendResult) -> None:
+    """After the commit of a REST send: `new_message` to the recipient's sockets, then delivered
+    if they are online, otherwise a push."""
     message = result.message
     events.send_to_user(result.recipient_id, "new_message", message)
-    online = recipient_online if recipient_online is not None else selectors.is_online(user_id=result.recipient_id)
-    if online:
-        message_delivered(message_id=message["id"])
-    else:
+    with connection.cursor() as cursor:
+        params = {"recipient": result.recipient_id, "now": timezone.now(), "message": message["id"]}
+        cursor.execute(_DELIVER_IF_ONLINE, params)
+        online = cursor.fetchone()[0]
+    if not online:
         push.new_message(recipient_id=result.recipient_id, message_id=message["id"])
 
 

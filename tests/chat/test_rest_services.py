@@ -166,9 +166,10 @@ def test_the_socket_send_itself_publishes_nothing(pair):
 def test_fan_out_to_an_online_recipient(pair):
     a, b, match_id = pair
     probe = EventProbe(a, b)
+    UserStatus.objects.create(user_id=b, is_online=True, socket_id="s1")
     result = services.message_send(sender_id=a, match_id=match_id, text="hi", temp_id="t9")
     with TestCase.captureOnCommitCallbacks(execute=True):
-        services.message_fan_out(result=result, recipient_online=True)
+        services.message_fan_out(result=result)
     assert probe.events(b) == [("new_message", result.message)]
     assert probe.events(a, wait=0.05) == []
     msg = Message.objects.get()
@@ -181,11 +182,26 @@ def test_fan_out_to_an_offline_recipient_queues_a_push(pair, monkeypatch):
     a, b, match_id = pair
     queued = []
     monkeypatch.setattr(tasks.push_new_message, "delay", lambda *args: queued.append(args))
+    UserStatus.objects.create(user_id=b, is_online=False)  # was online once
     result = services.message_send(sender_id=a, match_id=match_id, text="hi")
     with TestCase.captureOnCommitCallbacks(execute=True):
-        services.message_fan_out(result=result, recipient_online=False)
+        services.message_fan_out(result=result)
     assert queued == [(b, result.message["id"])]
     assert Message.objects.get().status == "sent"
+
+
+def test_fan_out_never_downgrades_a_message_read_meanwhile(pair, monkeypatch):
+    from chat import tasks
+
+    a, b, match_id = pair
+    queued = []
+    monkeypatch.setattr(tasks.push_new_message, "delay", lambda *args: queued.append(args))
+    UserStatus.objects.create(user_id=b, is_online=True, socket_id="s1")
+    result = services.message_send(sender_id=a, match_id=match_id, text="hi")
+    Message.objects.filter(pk=result.message["id"]).update(status="read")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.message_fan_out(result=result)
+    assert (Message.objects.get().status, Message.objects.get().delivered_at, queued) == ("read", None, [])
 
 
 def test_message_push_is_skipped_without_a_sender_name(pair, monkeypatch):
