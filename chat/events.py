@@ -18,6 +18,8 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 EMIT_TYPE = "socket.emit"
+# Several events in one layer message, emitted in order (a socket's queued sends fan out so).
+EMIT_MANY_TYPE = "socket.emit_many"
 # Channels group names: ASCII letters, digits, hyphen, underscore, period; under 100 characters.
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -54,6 +56,21 @@ async def asend_to_user(user_id: str, event: str, data: dict[str, Any]) -> None:
         await layer.group_send(user_group(user_id), emit_message(event, data))
     except Exception:  # a lost realtime hint must never fail the write that caused it
         logger.exception("chat event publish failed", extra={"event": event})
+
+
+async def asend_many_to_user(user_id: str, emits: list[tuple[str, Any]]) -> None:
+    """`asend_to_user` for several events at once, in order: one layer message. A single event
+    goes as `socket.emit`, which every process version understands."""
+    if len(emits) == 1:
+        await asend_to_user(user_id, *emits[0])
+        return
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(user_group(user_id), {"type": EMIT_MANY_TYPE, "emits": [list(e) for e in emits]})
+    except Exception:
+        logger.exception("chat event publish failed", extra={"event": emits[0][0]})
 
 
 def _publish(user_id: str, event: str, data: dict[str, Any]) -> None:

@@ -5,11 +5,14 @@ packet, server pings, close on a missed pong), the Socket.IO v5 namespace connec
 events with acks, and server events from the channel layer (`socket.emit` messages on the user's
 group, published by `chat.events`).
 
-Everything a socket receives is handled strictly one frame at a time: the consumer's loop awaits
-each handler, and a handler acks before it returns. So while the consumer waits in `receive()`,
-every event it has received has been acked; the shutdown wrapper closes sockets only then. Events
-sent right after CONNECT wait in the queue until the connect work is done, so none is dropped
-(DECISIONS 19).
+The consumer's loop reads frames one at a time and hands each event to the socket's event queue,
+whose one task handles them in arrival order, each acked before the next starts; consecutive
+events with a batch handler (`send_message`) that queued up while the task was busy go to the
+database together and are acked in order. So a client with many events outstanding gets them
+handled back to back, never reordered. The shutdown wrapper closes a socket only while it waits
+in `receive()` with its event queue empty (the consumer reports its queue's start and end through
+the scope's `ACTIVITY` object), so every event received has been acked. Events sent right after
+CONNECT wait until the connect work is done, so none is dropped (DECISIONS 19).
 
 What follows an ack runs on two ordered queues per socket, so the next event is handled while it
 runs: the handler's events to other users (`ctx.defer`: published in the order of the acks), and
@@ -40,6 +43,7 @@ from chat.realtime.auth import HandshakeRejected, authenticate, origin_allowed
 from chat.realtime.handlers import EventContext
 from chat.realtime.pump import LayerPump, pump_for
 from chat.realtime.throttle import redis_slots
+from vlvt.shutdown.asgi import ACTIVITY
 
 logger = logging.getLogger("vlvt.realtime")
 
@@ -47,6 +51,8 @@ logger = logging.getLogger("vlvt.realtime")
 LOCAL_SOCKETS: dict[str, set[SocketIOConsumer]] = {}
 
 PAYLOAD_TOO_LARGE = {"success": False, "error": "Payload too large"}
+# The most queued events of one name handled by one batch call.
+MAX_BATCH = 64
 
 Deferred = Callable[[], Awaitable[Any]]
 
@@ -106,11 +112,15 @@ class SocketIOConsumer(AsyncConsumer):
         self._connect_timer: asyncio.TimerHandle | None = None
         self._timer_tasks: set[asyncio.Task[Any]] = set()
         self._refreshed = 0.0
+        self._events: collections.deque[tuple[handlers.HandlerSpec, str, Any, int | None]] | None = None
+        self._events_task: asyncio.Task[None] | None = None
+        self._activity: Any = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """One frame at a time from the client until it goes (no per-message tasks)."""
         self.scope = scope
         self.base_send = send
+        self._activity = scope.get(ACTIVITY)
         try:
             while True:
                 message = await receive()
@@ -172,6 +182,7 @@ class SocketIOConsumer(AsyncConsumer):
     async def _disconnected(self) -> None:
         self.closed = True
         self._cancel_timers()
+        await self._events_done()
         await self._teardown()
 
     # -- heartbeat (timers, not tasks, so an idle socket costs little) ------------------------------
@@ -261,10 +272,11 @@ class SocketIOConsumer(AsyncConsumer):
             return
         if packet.type == sio.EVENT:
             if self.user_id is not None:
-                await self._event(packet.data[0], packet.data[1:], packet.ack_id)
+                self._event(packet.data[0], packet.data[1:], packet.ack_id)
         elif packet.type == sio.CONNECT:
             await self._connect_namespace(packet.data)
         elif packet.type == sio.DISCONNECT:
+            await self._events_done()
             await self._teardown()
         # ACKs: this server never asks the client for one; events before CONNECT are ignored.
 
@@ -292,27 +304,76 @@ class SocketIOConsumer(AsyncConsumer):
             sid = self.sid
             self.later(lambda: handlers.presence_changed(user_id, online=True, socket_id=sid))
 
-    async def _event(self, name: Any, args: list[Any], ack_id: int | None) -> None:
+    def _event(self, name: Any, args: list[Any], ack_id: int | None) -> None:
         spec = handlers.HANDLERS.get(name) if isinstance(name, str) else None
         if spec is None:
             return  # no listener: the official server drops it, and never acks
-        assert self.user_id is not None
-        retry_after = await ratelimit.check(name, self.user_id, self.sid)
-        if retry_after is not None:
+        if self._events is None:
+            self._events = collections.deque()
+        self._events.append((spec, name, args[0] if args else None, ack_id))
+        if self._events_task is None:
+            if self._activity is not None:
+                self._activity.begin()
+            self._events_task = asyncio.ensure_future(self._handle_events())
+
+    async def _handle_events(self) -> None:
+        """The socket's event queue, in order; runs while there are events (no task when idle)."""
+        try:
+            queue = self._events
+            while queue:
+                spec, name, data, ack_id = queue.popleft()
+                if spec.batch is None or not queue or queue[0][0] is not spec:
+                    await self._handle([(data, ack_id)], spec, name)
+                    continue
+                run = [(data, ack_id)]
+                while queue and queue[0][0] is spec and len(run) < MAX_BATCH:
+                    _, _, data, ack_id = queue.popleft()
+                    run.append((data, ack_id))
+                await self._handle(run, spec, name)
+        finally:
+            self._events_task = None
+            self._events = None
+            if self._activity is not None:
+                self._activity.end()
+
+    async def _events_done(self) -> None:
+        """Until every event received so far has been handled and acked."""
+        while self._events_task is not None:
+            await asyncio.shield(self._events_task)
+
+    async def _handle(self, run: list[tuple[Any, int | None]], spec: handlers.HandlerSpec, name: str) -> None:
+        """Events of one name (several only with a batch handler): rate limits, handler, acks in
+        order, then the fan-out and background work they left."""
+        user_id = self.user_id
+        if user_id is None:  # the namespace was left meanwhile
+            return
+        allowed: list[tuple[Any, int | None]] = []
+        for data, ack_id in run:
+            retry_after = await ratelimit.check(name, user_id, self.sid)
+            if retry_after is None:
+                allowed.append((data, ack_id))
+                continue
             logger.info("Socket rate limit exceeded for user", extra={"event": name})
             await self.emit("rate_limit_error", ratelimit.error_payload(name, retry_after))
             if ack_id is not None:
                 await self._send(protocol.ack(ack_id, ratelimit.error_ack(retry_after)))
+        if not allowed:
             return
-        ctx = EventContext(self, self.user_id, self.sid)
+        ctx = EventContext(self, user_id, self.sid)
+        failure = {"success": False, "error": spec.failure}
         try:
-            result = await spec.fn(ctx, args[0] if args else None)
+            if len(allowed) == 1:
+                results: list[Any] = [await spec.fn(ctx, allowed[0][0])]
+            else:
+                assert spec.batch is not None
+                results = await spec.batch(ctx, [data for data, _ in allowed])
         except Exception:
             logger.exception("socket event handler failed", extra={"event": name})
-            result = {"success": False, "error": spec.failure}
-        if ack_id is not None and result is not None:
-            await self._send(protocol.ack(ack_id, result))
-        for fn in ctx.deferred:  # fan-out only after the ack is out
+            results = [failure] * len(allowed)
+        for (_, ack_id), result in zip(allowed, results, strict=True):
+            if ack_id is not None and result is not None:
+                await self._send(protocol.ack(ack_id, result))
+        for fn in ctx.deferred:  # fan-out only after the acks are out
             self._fanout.add(fn)
         for fn in ctx.background:
             self._later.add(fn)
@@ -325,6 +386,15 @@ class SocketIOConsumer(AsyncConsumer):
         if message.get("skip_user") == self.user_id or message.get("skip_channel") == self.channel_name:
             return
         await self.emit(message["event"], message["data"])
+
+    async def socket_emit_many(self, message: dict[str, Any]) -> None:
+        """Several events of one publication (`chat.events.asend_many_to_user`), in order."""
+        if self.user_id is None or self.closed:
+            return
+        if message.get("skip_user") == self.user_id or message.get("skip_channel") == self.channel_name:
+            return
+        for event, data in message["emits"]:
+            await self.emit(event, data)
 
     # -- the channel layer -------------------------------------------------------------------------
     async def _open_channel(self) -> None:

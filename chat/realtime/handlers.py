@@ -34,7 +34,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from chat.realtime import presence
-from chat.realtime.throttle import publish
+from chat.realtime.throttle import publish, publish_many
 from vlvt.api import iso
 
 if TYPE_CHECKING:
@@ -44,22 +44,28 @@ logger = logging.getLogger("vlvt.realtime")
 
 Ack = dict[str, Any]
 Handler = Callable[["EventContext", Any], Awaitable[Ack | None]]
+BatchHandler = Callable[["EventContext", list[Any]], Awaitable[list[Ack]]]
 
 
 @dataclass(frozen=True, slots=True)
 class HandlerSpec:
     fn: Handler
     failure: str  # the ack when the handler raises
+    batch: BatchHandler | None = None  # several queued events of this name at once, in order
 
 
 HANDLERS: dict[str, HandlerSpec] = {}
 
 
-def handler(name: str, *, failure: str) -> Callable[[Handler], Handler]:
-    """Register `fn` for client event `name` (rate limits are looked up by name in ratelimit.LIMITS)."""
+def handler(name: str, *, failure: str, batch: BatchHandler | None = None) -> Callable[[Handler], Handler]:
+    """Register `fn` for client event `name` (rate limits are looked up by name in ratelimit.LIMITS).
+
+    With `batch`, consecutive events of this name that queued up on one socket are handled by one
+    `batch(ctx, [data, ...])` call, which returns their acks in order; it must mean exactly what
+    calling `fn` for each in turn means."""
 
     def register(fn: Handler) -> Handler:
-        HANDLERS[name] = HandlerSpec(fn, failure)
+        HANDLERS[name] = HandlerSpec(fn, failure, batch)
         return fn
 
     return register
@@ -125,25 +131,65 @@ async def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
 # --- regular chat (reference §3.4) ---------------------------------------------------------------
 
 
-@handler("send_message", failure="Failed to send message")
-async def send_message(ctx: EventContext, data: Any) -> Ack:
+async def send_messages(ctx: EventContext, items: list[Any]) -> list[Ack]:
+    """`send_message` for events queued on one socket: one trip to a database thread for all of
+    them, each sent in turn exactly as alone; the created ones fan out after the acks, in order,
+    one publication per recipient."""
+    results = await db(_send_each)(ctx.user_id, items)
+    created = [r for r in results if not isinstance(r, dict) and r.created]
+    if created:  # a resend of a known tempId was fanned out the first time
+
+        async def fan_out() -> None:
+            by_recipient: dict[str, list[tuple[str, Any]]] = {}
+            for r in created:
+                by_recipient.setdefault(r.recipient_id, []).append(("new_message", r.message))
+            for recipient_id, emits in by_recipient.items():
+                await publish_many(recipient_id, emits)
+            for r in created:
+                ctx.consumer.note_sent(r.recipient_id, r.message["id"])
+
+        ctx.defer(fan_out)
+    return [r if isinstance(r, dict) else r.ack() for r in results]
+
+
+def _send_each(sender_id: str, items: list[Any]) -> list[Any]:
+    """Several sends commit together (one WAL flush instead of one per message; nothing is acked
+    before the commit), each in a savepoint of its own so a rejected one changes nothing else."""
+    from django.db import transaction
+
+    if len(items) == 1:
+        return [_send_one(sender_id, items[0])]
+    try:
+        with transaction.atomic():
+            results = []
+            for data in items:
+                try:
+                    with transaction.atomic():
+                        results.append(_send_one(sender_id, data))
+                except Exception:  # this one's savepoint is rolled back; the others stand
+                    logger.exception("socket event handler failed", extra={"event": "send_message"})
+                    results.append(_error("Failed to send message"))
+            return results
+    except Exception:  # the commit failed: nothing of the batch was stored
+        logger.exception("socket event handler failed", extra={"event": "send_message"})
+        return [_error("Failed to send message")] * len(items)
+
+
+def _send_one(sender_id: str, data: Any) -> Any:
+    from chat.errors import ChatError
     from chat.services.messages import message_send
 
     if not isinstance(data, dict):
         return _error("Invalid message data")
-    result = await _call(
-        message_send, sender_id=ctx.user_id, match_id=data.get("matchId"), text=data.get("text"), temp_id=data.get("tempId")
-    )
-    if isinstance(result, dict):
-        return result
-    if result.created:  # a resend of a known tempId was fanned out the first time
+    try:
+        return message_send(sender_id=sender_id, match_id=data.get("matchId"), text=data.get("text"), temp_id=data.get("tempId"))
+    except ChatError as exc:
+        return exc.ack()
 
-        async def fan_out() -> None:
-            await publish(result.recipient_id, "new_message", result.message)
-            ctx.consumer.note_sent(result.recipient_id, result.message["id"])
 
-        ctx.defer(fan_out)
-    return result.ack()
+@handler("send_message", failure="Failed to send message", batch=send_messages)
+async def send_message(ctx: EventContext, data: Any) -> Ack:
+    return (await send_messages(ctx, [data]))[0]
 
 
 async def deliver(sent: list[tuple[str, str]]) -> None:

@@ -27,3 +27,9 @@ async def publish(user_id: str, event: str, data: Any) -> None:
     """`chat.events.asend_to_user`, within the cap."""
     async with redis_slots():
         await events.asend_to_user(user_id, event, data)
+
+
+async def publish_many(user_id: str, emits: list[tuple[str, Any]]) -> None:
+    """Several events for one user in one publication (`chat.events.asend_many_to_user`)."""
+    async with redis_slots():
+        await events.asend_many_to_user(user_id, emits)

@@ -102,3 +102,40 @@ def test_a_thousand_sockets_are_closed_with_a_code_and_nobody_is_left_online():
         server.stop()
         open("/tmp/many-server.log", "w").write(server.log())
         listen.close()
+
+
+def test_events_queued_on_a_socket_are_all_acked_before_its_close_frame():
+    """A client with hundreds of sends outstanding when SIGTERM arrives: every one is stored and
+    acked, then the socket gets its close frame (the consumer reports its event queue busy)."""
+    import threading
+
+    from chat.models import Message
+    from profiles.models import UserSubscription
+    from tests.support.sockets import make_match, make_user
+
+    alice, bob = make_user("Alice"), make_user("Bob")
+    UserSubscription.objects.create(user_id=alice, is_active=True)
+    match = make_match(alice, bob)
+    listen = shared_listening_socket()
+    server = start(listen, RATE_LIMITS_ENABLED="false")  # 300 sends in a second, far over 30/min
+    try:
+        with JsClient() as js:
+            js.connect("alice", server.base_url, token=mint_token(alice))
+            emits = [("alice", "send_message", [{"matchId": match, "text": f"m{i}", "tempId": f"t{i}"}]) for i in range(300)]
+            acks: list = []
+            sender = threading.Thread(target=lambda: acks.extend(js.emit_all(emits, timeout=20)))
+            sender.start()
+            wait_until(lambda: Message.objects.exists(), what="the first batch to commit")
+            server.signal(signal.SIGTERM)
+            sender.join(30)
+            assert server.wait(30) == 0
+            disconnect = js.wait_note("alice", "disconnect")[0]
+        stored = list(Message.objects.order_by("created_at").values_list("id", "text"))
+        assert len(stored) == 300
+        assert [a.get("success") for a in acks] == [True] * 300
+        assert [(a["message"]["id"], a["message"]["text"]) for a in acks] == stored
+        assert (disconnect["reason"], disconnect["code"]) == ("transport close", 1001)
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()
+        listen.close()

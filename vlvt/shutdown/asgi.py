@@ -4,7 +4,8 @@ While running it only counts. Once the coordinator starts draining (after the op
 delay) it answers new HTTP requests with 503 + `Connection: close` + `Retry-After`, refuses new
 WebSocket handshakes, marks responses of in-flight requests `Connection: close`, and closes every
 WebSocket with a real close frame (1001, going away) as soon as its application is idle in
-`receive()` -- i.e. every event it received has been handled and acked. The close handshake then
+`receive()` with no event in hand (see `ACTIVITY`) -- i.e. every event it received has been handled
+and acked. The close handshake then
 delivers `websocket.disconnect`, so each consumer's disconnect logic (groups, presence) runs.
 """
 from __future__ import annotations
@@ -26,14 +27,19 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 GOING_AWAY = 1001
+# Scope key of a WebSocket's activity reporter: an application that handles received events on
+# tasks of its own calls `begin()` when it starts such work and `end()` when it has none left, so
+# the socket counts as idle only when it waits in receive() with no event in hand.
+ACTIVITY = "vlvt.activity"
 RETRY_AFTER_SECONDS = b"5"
 _REFUSED_BODY = b'{"success":false,"error":"Server is shutting down, please retry"}'
 
 
 class _Socket:
-    """One open WebSocket: whether its application waits in receive() with nothing queued."""
+    """One open WebSocket: whether its application waits in receive() with nothing queued and no
+    event in hand (its `ACTIVITY` reports)."""
 
-    __slots__ = ("send", "queue", "waiting", "idle", "close_scheduled", "closing")
+    __slots__ = ("send", "queue", "waiting", "busy", "idle", "close_scheduled", "closing")
 
     def __init__(self, send: Send, receive: Receive) -> None:
         self.send = send
@@ -41,12 +47,22 @@ class _Socket:
         # arrived but are not consumed yet.
         self.queue: asyncio.Queue[Any] | None = getattr(receive, "__self__", None)
         self.waiting = 0
+        self.busy = 0
         self.idle = asyncio.Event()
         self.close_scheduled = False
         self.closing = False
 
     def is_idle(self) -> bool:
-        return self.waiting > 0 and (self.queue is None or self.queue.empty())
+        return self.waiting > 0 and self.busy == 0 and (self.queue is None or self.queue.empty())
+
+    def begin(self) -> None:
+        self.busy += 1
+        self.idle.clear()
+
+    def end(self) -> None:
+        self.busy -= 1
+        if self.is_idle():
+            self.idle.set()
 
 
 class ShutdownMiddleware:
@@ -149,6 +165,7 @@ class ShutdownMiddleware:
                 await send({"type": "websocket.close", "code": GOING_AWAY})
             return
         socket = _Socket(send, receive)
+        scope[ACTIVITY] = socket
         key = id(socket)
         self.sockets[key] = socket
 
