@@ -6,7 +6,9 @@ from django.contrib import admin
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import include, path, re_path
 
+from chat import urls as chat_urls
 from chat.realtime.http import engineio_http
+from profiles import urls as profiles_urls
 from vlvt import views
 from vlvt.openapi.views import docs_page, openapi_json
 
@@ -25,8 +27,10 @@ urlpatterns = [
     path("api/after-hours/", include("chat.after_hours.urls")),
     path("after-hours/", include("profiles.after_hours.urls")),
     path("api/after-hours/", include("profiles.after_hours.urls")),
-    path("", include("profiles.urls")),
-    path("", include("chat.urls")),
+    # The two services' routes inline rather than under include(""): a nested resolver that misses
+    # lists every pattern it tried, which cost a chat request a tenth of its CPU.
+    *profiles_urls.urlpatterns,
+    *chat_urls.urlpatterns,
 ]
 
 handler400 = "vlvt.views.bad_request"
