@@ -45,9 +45,3 @@ def async_redis() -> aioredis.Redis:
         register_closer("redis (async client)", client.aclose, stage=Stage.REDIS)
         _async = client
     return _async
-
-
-def reset_clients_for_tests() -> None:
-    global _sync, _async
-    _sync = None
-    _async = None

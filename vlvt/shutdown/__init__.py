@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from vlvt.shutdown.coordinator import Closer, ShutdownCoordinator, Stage, State
 
-__all__ = ["Stage", "State", "ShutdownCoordinator", "coordinator", "register_closer", "reset_coordinator"]
+__all__ = ["Stage", "State", "ShutdownCoordinator", "coordinator", "register_closer"]
 
 _lock = threading.Lock()
 _coordinator: ShutdownCoordinator | None = None
@@ -33,9 +33,3 @@ def coordinator() -> ShutdownCoordinator:
 
 def register_closer(name: str, fn: Closer, *, stage: Stage | int) -> Callable[[], None]:
     return coordinator().register(name, fn, stage=stage)
-
-
-def reset_coordinator() -> None:
-    """Tests only: forget the process coordinator (its closers are not run)."""
-    global _coordinator
-    _coordinator = None
