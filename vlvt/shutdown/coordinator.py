@@ -10,6 +10,7 @@ it enforces the deadline even when the event loop is stuck.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import inspect
 import logging
@@ -255,15 +256,11 @@ def _log(level: int, message: str) -> None:
 
 def _flush() -> None:
     for handler in logging.getLogger().handlers + logger.handlers:
-        try:
+        with contextlib.suppress(Exception):
             handler.flush()
-        except Exception:
-            pass
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(Exception):
             stream.flush()
-        except Exception:
-            pass
 
 
 def _run_coroutine(awaitable: Awaitable[Any]) -> Any:
