@@ -5,12 +5,13 @@ delay) it answers new HTTP requests with 503 + `Connection: close` + `Retry-Afte
 WebSocket handshakes, marks responses of in-flight requests `Connection: close`, and closes every
 WebSocket with a real close frame (1001, going away) as soon as its application is idle in
 `receive()` with no event in hand (see `ACTIVITY`) -- i.e. every event it received has been handled
-and acked. The close handshake then
-delivers `websocket.disconnect`, so each consumer's disconnect logic (groups, presence) runs.
+and acked. The close handshake then delivers `websocket.disconnect`, so each consumer's disconnect
+logic (groups, presence) runs.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -207,10 +208,8 @@ class ShutdownMiddleware:
         # timeout only guards against a missed wake-up.
         while not socket.is_idle():
             socket.idle.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(socket.idle.wait(), timeout=0.5)
-            except TimeoutError:
-                pass
         socket.closing = True
         try:
             await socket.send({"type": "websocket.close", "code": GOING_AWAY})
