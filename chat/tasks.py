@@ -1,7 +1,12 @@
 """Celery tasks of the chat app. They take ids only and are safe to re-run."""
 from __future__ import annotations
 
+import logging
+import time
+
 from celery import shared_task
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -22,3 +27,26 @@ def push_new_message(recipient_id: str, message_id: str) -> None:
         match_id=msg["match_id"], sender_id=msg["sender_id"], sender_name=name, text=msg["text"]
     )
     push_send_to_user(user_id=recipient_id, message=notification)
+
+
+@shared_task(name="chat.presence_sweep", acks_late=True, ignore_result=True)
+def presence_sweep() -> None:
+    """Mark offline the users whose sockets were on a process that died without disconnecting them
+    (chat.realtime.sweep); scheduled in vlvt/celery.py. A re-run finishes what a dead one left."""
+    from chat.realtime import sweep, worker_loop
+
+    started = time.monotonic()
+    result = worker_loop.run(sweep.presence_sweep())
+    if result is None:
+        logger.info("presence sweep skipped: another run holds the lock")
+        return
+    logger.info(
+        "presence sweep done",
+        extra={
+            "sockets_deleted": result.sockets_deleted,
+            "users_offline": result.users_offline,
+            "users_back": result.users_back,
+            "users_pending": result.users_pending,
+            "seconds": round(time.monotonic() - started, 3),
+        },
+    )

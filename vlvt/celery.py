@@ -15,6 +15,7 @@ app.autodiscover_tasks()
 # After Hours tasks live in sub-packages of the profiles and chat apps, which the default discovery skips.
 app.autodiscover_tasks(["profiles.after_hours", "chat.after_hours"])
 
+from chat.realtime.conf import presence_sweep_seconds  # noqa: E402
 from profiles.after_hours.conf import env_seconds as _after_hours_seconds  # noqa: E402
 
 # Every periodic schedule, in one place. Each entry says when it runs.
@@ -44,6 +45,14 @@ app.conf.beat_schedule = {
     "after-hours-chat-cleanup": {
         "task": "chat.after_hours_messages_cleanup",
         "schedule": crontab(hour=3, minute=0),
+    },
+    # Every 60 s (PRESENCE_SWEEP_SECONDS): mark offline, and tell their match partners, the users
+    # whose sockets were on a Daphne process that died without disconnecting them (its presence
+    # liveness key expired). A sweep still queued when the next one is due is dropped.
+    "presence-sweep": {
+        "task": "chat.presence_sweep",
+        "schedule": presence_sweep_seconds(),
+        "options": {"expires": presence_sweep_seconds()},
     },
 }
 

@@ -1,9 +1,10 @@
-"""Engine.IO timings. The defaults are the original server's; tests shorten them by environment."""
+"""Engine.IO and presence timings. The defaults are the original server's (Engine.IO) or ours; tests
+shorten them by environment."""
 from __future__ import annotations
 
 from functools import cache
 
-from vlvt.env import env_int
+from vlvt.env import env_float, env_int
 
 
 @cache
@@ -26,3 +27,15 @@ def connect_timeout_ms() -> int:
 def refresh_ms() -> int:
     """How often a connected socket re-asserts its Redis state (group memberships, presence)."""
     return env_int("SOCKET_REFRESH_MS", 60_000)
+
+
+@cache
+def process_ttl_ms() -> int:
+    """How long a process's presence liveness key lives without a refresh: its sockets count as
+    connected until then. Refreshed on socket heartbeats, so it must exceed the ping interval well."""
+    return env_int("PRESENCE_PROCESS_TTL_MS", 90_000)
+
+
+def presence_sweep_seconds() -> float:
+    """How often beat runs the presence sweep (read when the schedule is built, not cached)."""
+    return env_float("PRESENCE_SWEEP_SECONDS", 60.0)

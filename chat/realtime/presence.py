@@ -6,10 +6,15 @@ offline when it loses its last one, wherever that socket was; only those transit
 `user_status` and tell the user's match partners (`user_status_changed`).
 
 Each process keeps `presence:proc:<process id>` alive while it serves sockets (every add sets it,
-and socket heartbeats refresh it). Sockets of a process whose key has expired (it crashed: no
-disconnect ran) are pruned whenever the user's hash is next touched, so a crash cannot leave a
-user "connected" in Redis for ever. Every connected socket adds itself again every minute (see the
-consumer's refresh), so the hashes come back if Redis loses its data.
+and socket heartbeats refresh it; PRESENCE_PROCESS_TTL_MS). Sockets of a process whose key has
+expired (it crashed: no disconnect ran) are dead: they never count, and they are deleted by the
+next add or remove on the user's hash, or by the periodic sweep (`sweep_dead_sockets`,
+chat.realtime.sweep), which finds the users they kept online. Whoever deletes entries reports the
+transition it causes (a count only leaves dead entries out), so a crash's offline transition is
+never lost: add and remove report to their socket's consumer, the sweep through
+`presence:offline_pending`. Every connected socket adds itself again every minute (see the
+consumer's refresh), so the hashes come back if Redis loses its data, and a process that was only
+slow (its key expired while it stalled) puts its users back online.
 
 The database write and the broadcast happen after the Redis change, so two transitions of one
 user (a disconnect here, a connect elsewhere) can reach PostgreSQL in the other order; each writer
@@ -17,12 +22,14 @@ therefore re-reads the socket count after writing and writes again until the row
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
 import socket
 import time
 
+from chat.realtime import conf
 from chat.realtime.throttle import redis_slots
 from vlvt.redis import async_redis
 
@@ -30,29 +37,42 @@ logger = logging.getLogger("vlvt.realtime")
 
 PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 _PROC_PREFIX = "presence:proc:"
-_PROC_TTL_SECONDS = 90
-_PROC_REFRESH_SECONDS = 20
+_USER_PREFIX = "presence:user:"
+OFFLINE_PENDING = "presence:offline_pending"  # users the sweep left without sockets, to mark offline
 _last_refresh = 0.0
 
-# KEYS[1] the user's socket hash. ARGV[1] process key prefix, ARGV[2] op ('add'|'remove'|'count'),
-# ARGV[3] socket id, ARGV[4] process id, ARGV[5] process key TTL. An add proves the process alive
-# (its key is set first, so its own sockets are never pruned). Prunes sockets of dead processes,
-# applies the op and returns {live sockets now, whether the op changed the hash}.
+# KEYS[1] the user's socket hash, KEYS[2] OFFLINE_PENDING. ARGV[1] process key prefix, ARGV[2] op
+# ('add'|'remove'|'count'|'prune'), ARGV[3] socket id (for 'prune' the user id), ARGV[4] process id,
+# ARGV[5] process key TTL in ms. An add proves the process alive (its key is set first, so its own
+# sockets are never dead). Sockets of processes without a key are dead: 'count' leaves them out,
+# the other ops delete them. A prune that deletes a user's last sockets adds the user to KEYS[2],
+# in the same step, so exactly one sweep sees that transition. Returns {live sockets now, whether
+# the op changed the hash (for 'prune': how many sockets it deleted)}.
 _UPDATE = """
 if ARGV[2] == 'add' then
-  redis.call('SET', ARGV[1] .. ARGV[4], '1', 'EX', tonumber(ARGV[5]))
+  redis.call('SET', ARGV[1] .. ARGV[4], '1', 'PX', tonumber(ARGV[5]))
 end
 local fields = redis.call('HGETALL', KEYS[1])
+local live, dead = 0, 0
 for i = 1, #fields, 2 do
-  if redis.call('EXISTS', ARGV[1] .. fields[i + 1]) == 0 then
-    redis.call('HDEL', KEYS[1], fields[i])
+  if redis.call('EXISTS', ARGV[1] .. fields[i + 1]) == 1 then
+    live = live + 1
+  elseif ARGV[2] ~= 'count' then
+    dead = dead + redis.call('HDEL', KEYS[1], fields[i])
   end
 end
 local changed = 0
-if ARGV[2] == 'add' then
+if ARGV[2] == 'count' then
+  return {live, 0}
+elseif ARGV[2] == 'add' then
   changed = redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
 elseif ARGV[2] == 'remove' then
   changed = redis.call('HDEL', KEYS[1], ARGV[3])
+elseif ARGV[2] == 'prune' then
+  changed = dead
+  if dead > 0 and live == 0 then
+    redis.call('SADD', KEYS[2], ARGV[3])
+  end
 end
 return {redis.call('HLEN', KEYS[1]), changed}
 """
@@ -60,42 +80,44 @@ _script = None
 
 
 def _user_key(user_id: str) -> str:
-    return f"presence:user:{user_id}"
+    return _USER_PREFIX + user_id
 
 
 async def keep_process_alive(force: bool = False) -> None:
-    """Refresh this process's liveness key (called from socket heartbeats, at most every 20 s)."""
+    """Refresh this process's liveness key (called from socket heartbeats, at most every 20 s, or
+    a quarter of the key's life if that is shorter)."""
     global _last_refresh
     now = time.monotonic()
-    if not force and now - _last_refresh < _PROC_REFRESH_SECONDS:
+    ttl_ms = conf.process_ttl_ms()
+    if not force and now - _last_refresh < min(20.0, ttl_ms / 4000):
         return
     _last_refresh = now
     try:
-        await async_redis().set(_PROC_PREFIX + PROCESS_ID, "1", ex=_PROC_TTL_SECONDS)
+        await async_redis().set(_PROC_PREFIX + PROCESS_ID, "1", px=ttl_ms)
     except Exception:
         _last_refresh = 0.0
         logger.exception("presence: process liveness refresh failed")
 
 
-async def _run(user_id: str, op: str, socket_id: str = "") -> tuple[int, bool]:
+async def _run(user_id: str, op: str, socket_id: str = "") -> tuple[int, int]:
     global _script
     client = async_redis()
     if _script is None:
         _script = client.register_script(_UPDATE)
     async with redis_slots():
         count, changed = await _script(
-            keys=[_user_key(user_id)],
-            args=[_PROC_PREFIX, op, socket_id, PROCESS_ID, _PROC_TTL_SECONDS],
+            keys=[_user_key(user_id), OFFLINE_PENDING],
+            args=[_PROC_PREFIX, op, socket_id, PROCESS_ID, conf.process_ttl_ms()],
             client=client,
         )
-    return int(count), bool(changed)
+    return int(count), int(changed)
 
 
 async def socket_added(user_id: str, socket_id: str) -> bool:
     """Register a live socket (again: idempotent); True when that made it the user's first, i.e.
     the user came online."""
     count, added = await _run(user_id, "add", socket_id)
-    return added and count == 1
+    return bool(added) and count == 1
 
 
 async def socket_removed(user_id: str, socket_id: str) -> bool:
@@ -117,3 +139,35 @@ async def is_online(user_id: str) -> bool:
     except Exception:
         logger.exception("presence: lookup failed; treating the user as offline")
         return False
+
+
+async def sweep_dead_sockets(batch: int = 200) -> int:
+    """Delete every socket entry of a dead process; users left without sockets join
+    OFFLINE_PENDING (see `offline_pending`). Returns how many entries were deleted.
+
+    Safe at any time and to repeat: each user's hash is checked and pruned in one atomic step, and a
+    process that is alive keeps its key, so its sockets are never touched."""
+    client = async_redis()
+    pruned = 0
+    users: list[str] = []
+    async for key in client.scan_iter(match=_USER_PREFIX + "*", count=500):
+        users.append(key.decode()[len(_USER_PREFIX) :])
+        if len(users) >= batch:
+            pruned += await _prune(users)
+            users = []
+    return pruned + await _prune(users)
+
+
+async def _prune(users: list[str]) -> int:
+    results = await asyncio.gather(*(_run(user_id, "prune", user_id) for user_id in users))
+    return sum(deleted for _, deleted in results)
+
+
+async def offline_pending() -> list[str]:
+    """Users whose last sockets the sweep deleted, not yet marked offline."""
+    return [member.decode() for member in await async_redis().smembers(OFFLINE_PENDING)]
+
+
+async def offline_done(user_ids: list[str]) -> None:
+    if user_ids:
+        await async_redis().srem(OFFLINE_PENDING, *user_ids)

@@ -1,7 +1,8 @@
 """Database writes of the realtime layer: `user_status` on presence transitions (reference §3.6)
 and delivered status in batches.
 
-They live here because only the socket layer makes them; the reads are `chat.selectors`.
+They live here because only the socket layer makes them; the reads are `chat.selectors`, but for
+the presence sweep's check of its own writes.
 """
 from __future__ import annotations
 
@@ -60,3 +61,8 @@ def _upsert(rows: list[UserStatus]) -> None:
             unique_fields=["user"],
             update_fields=["is_online", "last_seen_at", "socket_id", "updated_at"],
         )
+
+
+def users_marked_online(*, user_ids: list[str]) -> set[str]:
+    """Those of `user_ids` whose `user_status` row says online."""
+    return set(UserStatus.objects.filter(user_id__in=user_ids, is_online=True).values_list("user_id", flat=True))
