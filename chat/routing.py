@@ -4,9 +4,12 @@ from django.urls import path
 from chat.realtime.consumer import SocketIOConsumer
 from chat.realtime.http import refuse_upgrade
 
-websocket_urlpatterns = [
-    path("socket.io/", SocketIOConsumer.as_asgi()),
-]
+# Exact paths (vlvt.routing.PathRouter, which `vlvt/asgi.py` serves); the same as Django URL
+# patterns for Channels' URLRouter.
+websocket_routes = {
+    "socket.io/": SocketIOConsumer.as_asgi(),
+}
+websocket_urlpatterns = [path(route, application) for route, application in websocket_routes.items()]
 
 # Checks the Daphne server runs on a WebSocket upgrade to the path before any application starts:
 # check(scope) returns the raw HTTP response refusing the upgrade, or None to go on. The consumer

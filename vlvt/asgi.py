@@ -9,20 +9,20 @@ from vlvt.handlers import get_application  # noqa: E402
 
 django_application = get_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-
-from chat.routing import websocket_upgrade_checks, websocket_urlpatterns  # noqa: E402
+from chat.routing import websocket_routes, websocket_upgrade_checks  # noqa: E402
+from vlvt.routing import PathRouter, ProtocolRouter  # noqa: E402
 from vlvt.shutdown import daphne as graceful_daphne  # noqa: E402
 from vlvt.shutdown.asgi import ShutdownMiddleware  # noqa: E402
 
 # Daphne's CLI builds our GracefulServer (answers refused upgrades itself); no signal handler on import
 graceful_daphne.install(upgrade_checks=websocket_upgrade_checks)
 
+# The routers return the application's own coroutine (no routing frames kept per connection).
 application = ShutdownMiddleware(
-    ProtocolTypeRouter(
+    ProtocolRouter(
         {
             "http": django_application,
-            "websocket": URLRouter(websocket_urlpatterns),
+            "websocket": PathRouter(websocket_routes),
         }
     )
 )

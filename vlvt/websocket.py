@@ -1,0 +1,564 @@
+"""WebSockets on our Daphne server: one small object per connection instead of autobahn's.
+
+Stock Daphne hands an upgrade to autobahn's `WebSocketServerProtocol` and keeps the upgraded HTTP
+request alive beside it; with Daphne's per-connection `asyncio.Queue` that came to about 17 KB of
+the 28 KB an idle Socket.IO connection cost (an instance dict of ~100 attributes, traffic
+statistics, a UTF-8 validator and maskers, the parsed handshake, Deferreds, four deques). Here
+the upgraded connection is one slotted `WebSocketConnection`, the application's inbox is an
+`Inbox`, and the HTTP request is dropped once it has handed over its transport.
+
+What is implemented is what Daphne offered through autobahn: RFC 6455 version 13 only, no
+extensions (Daphne negotiated none), text and binary messages (fragmented or not), ping/pong,
+the close handshake, Daphne's limits (message and frame size -> 1009, invalid UTF-8 -> 1007,
+protocol errors -> 1002), its timeouts (the application must accept within
+`websocket_connect_timeout`; an idle connection is pinged every `ping_interval` and dropped
+without a pong within `ping_timeout`; `websocket_timeout` closes it; a close frame unanswered for
+`CLOSE_TIMEOUT` drops it), checked by Daphne's 2-second `timeout_checker` instead of one timer
+per connection, and Daphne's protocol interface (`handle_reply`, `check_timeouts`,
+`handle_exception`) and access-log actions.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from twisted.internet.interfaces import IProtocol
+from zope.interface import implementer
+
+logger = logging.getLogger("vlvt.websocket")
+
+CONNECTING, OPEN, CLOSING, CLOSED = range(4)
+CLOSE_TIMEOUT = 5.0  # seconds for the client to answer our close frame
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_VALID_CLOSE_CODES = frozenset((1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014))
+ASGI_VERSION = {"version": "3.0"}  # one dict for every scope (Daphne made one per connection)
+_NO_SUBPROTOCOLS: tuple[str, ...] = ()
+
+# Values that repeat across connections (header names, the path, the query string, the server
+# address, the common headers) are kept once for the process instead of once per socket: every
+# scope holds them for the life of its connection.
+_SHARED_MAX = 2048
+_SHARED_VALUE_MAX = 256
+_shared: dict[Any, Any] = {}
+_SHARED_HEADER_VALUES = frozenset(
+    (b"host", b"connection", b"upgrade", b"sec-websocket-version", b"sec-websocket-extensions", b"origin",
+     b"user-agent", b"accept-encoding", b"accept-language", b"cache-control", b"pragma")
+)  # fmt: skip
+
+
+def _share(value: Any, size: int) -> Any:
+    """The process's copy of `value` (`size` bytes long): at most _SHARED_MAX short values are
+    kept, so clients sending ever new values cannot grow the cache."""
+    if size <= _SHARED_VALUE_MAX and len(_shared) < _SHARED_MAX:
+        return _shared.setdefault(value, value)
+    return _shared.get(value, value)
+
+
+class Inbox:
+    """What Daphne's `asyncio.Queue` is to an application instance (`put_nowait`, `get`,
+    `empty`, `qsize`), without its four deques (3 KB per connection). Items never leave it
+    except through a `get()` that returns them, so a cancelled `get()` loses nothing."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Any] | None = None
+        # The future a waiting get() sleeps on; a list of them only when several wait at once.
+        self._waiter: asyncio.Future[None] | list[asyncio.Future[None]] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = [item]
+        else:
+            self._items.append(item)
+        waiter, self._waiter = self._waiter, None
+        for future in waiter if isinstance(waiter, list) else (waiter,):
+            if future is not None and not future.done():
+                future.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            waiter = asyncio.get_running_loop().create_future()
+            current = self._waiter
+            if current is None:
+                self._waiter = waiter
+            elif isinstance(current, list):
+                current.append(waiter)
+            else:
+                self._waiter = [current, waiter]
+            try:
+                await waiter
+            finally:
+                self._forget(waiter)
+        items = self._items
+        item = items.pop(0)
+        if not items:
+            self._items = None
+        return item
+
+    def _forget(self, waiter: asyncio.Future[None]) -> None:
+        current = self._waiter
+        if current is waiter:
+            self._waiter = None
+        elif isinstance(current, list) and waiter in current:
+            current.remove(waiter)
+            if not current:
+                self._waiter = None
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items) if self._items else 0
+
+    def idle(self) -> bool:
+        """Whether the application waits in `get()` with nothing queued (what the shutdown
+        wrapper waits for before it closes a socket)."""
+        return self._waiter is not None and not self._items
+
+
+def _header_values(request: Any, name: bytes) -> list[bytes]:
+    return request.requestHeaders.getRawHeaders(name) or []
+
+
+def _tokens(values: list[bytes]) -> set[bytes]:
+    return {token.strip().lower() for value in values for token in value.split(b",")}
+
+
+def handshake_error(request: Any) -> tuple[int, str, list[tuple[str, str]]] | None:
+    """(status, reason, headers) refusing an invalid RFC 6455 upgrade request, or None."""
+    if request.method != b"GET":
+        return 405, "Method Not Allowed", [("Allow", "GET")]
+    if request.clientproto != b"HTTP/1.1":
+        return 505, "HTTP Version Not Supported", []
+    if not _header_values(request, b"host"):
+        return 400, "Bad Request", []
+    if b"upgrade" not in _tokens(_header_values(request, b"connection")):
+        return 400, "Bad Request", []
+    if _header_values(request, b"sec-websocket-version") != [b"13"]:
+        return 400, "Bad Request", [("Sec-WebSocket-Version", "13")]
+    keys = _header_values(request, b"sec-websocket-key")
+    try:
+        if len(keys) != 1 or len(base64.b64decode(keys[0], validate=True)) != 16:
+            return 400, "Bad Request", []
+    except ValueError:
+        return 400, "Bad Request", []
+    return None
+
+
+def error_response(status: int, reason: str, headers: list[tuple[str, str]] = ()) -> bytes:  # type: ignore[assignment]
+    """The bare HTTP error autobahn wrote for a refused handshake."""
+    lines = [f"HTTP/1.1 {status} {reason}"] + [f"{k}: {v}" for k, v in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def scope_headers(request: Any) -> tuple[list[tuple[bytes, bytes]], str | None]:
+    """The ASGI headers (lower-case names, one pair per value, none with `_`: CVE-2015-0219, as
+    Daphne) and a `Daphne-Root-Path` if the request had one."""
+    headers = []
+    root_path = None
+    for raw_name, values in request.requestHeaders.getAllRawHeaders():
+        name = raw_name.lower()
+        if b"_" in name:
+            continue
+        if name == b"daphne-root-path":
+            root_path = unquote(values[-1].decode("latin-1"))
+            continue
+        name = _share(name, len(name))
+        shared = name in _SHARED_HEADER_VALUES
+        for value in values:
+            headers.append(_share((name, value), len(value)) if shared else (name, value))
+    return headers, root_path
+
+
+def subprotocols(headers: list[tuple[bytes, bytes]]) -> list[str] | tuple[str, ...]:
+    offered: list[str] = []
+    for name, value in headers:
+        if name == b"sec-websocket-protocol":
+            offered = [p.strip() for p in unquote(value.decode("ascii")).split(",")]
+    return offered or _NO_SUBPROTOCOLS
+
+
+def _unmask(mask: bytes, payload: bytes) -> bytes:
+    n = len(payload)
+    if not n:
+        return b""
+    key = int.from_bytes(mask * (n // 4) + mask[: n % 4], "little")
+    return (int.from_bytes(payload, "little") ^ key).to_bytes(n, "little")
+
+
+def _frame(opcode: int, payload: bytes) -> bytes:
+    n = len(payload)
+    if n < 126:
+        return bytes((0x80 | opcode, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x80 | opcode, 126, n) + payload
+    return struct.pack("!BBQ", 0x80 | opcode, 127, n) + payload
+
+
+class ProtocolViolation(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+@implementer(IProtocol)
+class WebSocketConnection:
+    """One upgraded connection: the Twisted protocol of its transport and Daphne's protocol object
+    for it (its entry in `server.connections`, `handle_reply`, `check_timeouts`)."""
+
+    __slots__ = (
+        "server", "transport", "state", "path", "inbox", "opened", "last_seen", "deadline",
+        "close_code", "_key", "_buffer", "_fragments", "_fragment_opcode",
+    )  # fmt: skip
+
+    def __init__(self, server: Any, path: str, key: bytes) -> None:
+        self.server = server
+        self.transport: Any = None
+        self.state = CONNECTING
+        self.path = path
+        self.inbox: Inbox | None = None
+        self.opened = self.last_seen = time.time()
+        self.deadline: float | None = None  # a pong or a close frame is due by then
+        self.close_code: int | None = None  # what the client's close frame said
+        self._key: bytes | None = key  # Sec-WebSocket-Key, until the handshake is answered
+        self._buffer: bytes | None = None  # an incomplete frame
+        self._fragments: list[bytes] | None = None  # a fragmented message so far
+        self._fragment_opcode = 0
+
+    # -- Twisted IProtocol ------------------------------------------------------------------------
+    def makeConnection(self, transport: Any) -> None:
+        self.transport = transport
+        self.connectionMade()
+
+    def connectionMade(self) -> None:
+        pass
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._buffer is not None:
+            data = self._buffer + data
+            self._buffer = None
+        if self.state == CONNECTING:  # frames before our 101: kept until the handshake is answered
+            self._buffer = data or None
+            return
+        try:
+            consumed = self._parse(data)
+        except ProtocolViolation as exc:
+            self._fail(exc.code, str(exc))
+            return
+        if consumed < len(data) and self.state in (OPEN, CLOSING):
+            self._buffer = data[consumed:]
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.state = CLOSED
+        self._buffer = self._fragments = None
+        server = self.server
+        if self in server.connections:
+            server.protocol_disconnected(self)
+        if self.inbox is not None:
+            code = self.close_code if self.close_code is not None else 1006
+            self.inbox.put_nowait({"type": "websocket.disconnect", "code": code})
+        self._log("disconnected")
+        self.transport = None
+
+    # -- Daphne's protocol interface --------------------------------------------------------------
+    async def asgi_send(self, message: dict[str, Any]) -> None:
+        """The application's `send`: messages after the connection is gone are ignored, as Daphne's."""
+        if self.state != CLOSED:
+            self.handle_reply(message)
+
+    def handle_reply(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "websocket.send":
+            self._send_message(message)
+        elif kind == "websocket.accept":
+            self._accept(message.get("subprotocol"))
+        elif kind == "websocket.close":
+            if self.state == CONNECTING:
+                self.reject()
+            else:
+                self.close(message.get("code"), message.get("reason"))
+        elif kind is None:
+            raise ValueError("Message has no type defined")
+        else:
+            raise ValueError(f"Cannot handle message type {kind}!")
+
+    def handle_exception(self, exception: BaseException) -> None:
+        """The application raised: 500 before the handshake is answered, 1011 after."""
+        if self.state == CONNECTING:
+            self.reject(500, "Internal server error")
+        elif self.state == OPEN:
+            self.close(1011)
+
+    def check_timeouts(self) -> None:
+        server = self.server
+        now = time.time()
+        if self.state == CONNECTING:
+            if now - self.opened > server.websocket_connect_timeout:
+                self.reject()
+        elif self.state == OPEN:
+            if 0 <= server.websocket_timeout < now - self.opened:
+                self.close(1000)
+            elif self.deadline is not None:
+                if now > self.deadline:  # no pong
+                    self._abort()
+            elif now - self.last_seen > server.ping_interval:
+                self.last_seen = now
+                self.transport.write(_frame(0x9, b""))
+                if server.ping_timeout:
+                    self.deadline = now + server.ping_timeout
+        elif self.state == CLOSING and self.deadline is not None and now > self.deadline:
+            self._abort()
+
+    # -- what the application asks for ----------------------------------------------------------
+    def _accept(self, subprotocol: str | None) -> None:
+        if self.state != CONNECTING or self._key is None:
+            return
+        accept = base64.b64encode(hashlib.sha1(self._key + _GUID).digest())
+        self._key = None
+        head = [b"HTTP/1.1 101 Switching Protocols"]
+        if self.server.server_name:
+            head.append(b"Server: " + self.server.server_name.encode("latin-1"))
+        head += [b"Upgrade: WebSocket", b"Connection: Upgrade"]
+        if subprotocol:
+            head.append(b"Sec-WebSocket-Protocol: " + subprotocol.encode("latin-1"))
+        head.append(b"Sec-WebSocket-Accept: " + accept)
+        self.transport.write(b"\r\n".join(head) + b"\r\n\r\n")
+        self.state = OPEN
+        self.last_seen = time.time()
+        self._log("connected")
+        if self._buffer is not None:
+            self.dataReceived(b"")
+
+    def _send_message(self, message: dict[str, Any]) -> None:
+        if self.state == CONNECTING:
+            raise ValueError("Socket has not been accepted, so cannot send over it")
+        data, text = message.get("bytes"), message.get("text")
+        if data and text:
+            raise ValueError(f"Got invalid WebSocket reply message on {message!r}: both bytes and text")
+        if self.state != OPEN:  # our close frame is out: nothing may follow it
+            return
+        if data:
+            self.transport.write(_frame(0x2, data))
+        if text:
+            self.transport.write(_frame(0x1, text.encode("utf-8")))
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Start the close handshake; the client's close frame (or CLOSE_TIMEOUT) ends the
+        connection, and its disconnect reaches the application."""
+        if self.state != OPEN:
+            return
+        code = 1000 if code is None else code
+        if not (code in _VALID_CLOSE_CODES or 3000 <= code <= 4999):
+            raise ValueError(f"invalid WebSocket close code {code}")
+        payload = code.to_bytes(2, "big") + (reason or "").encode("utf-8")[:123]
+        self.transport.write(_frame(0x8, payload))
+        self.state = CLOSING
+        self.deadline = time.time() + CLOSE_TIMEOUT
+
+    def reject(self, status: int = 403, reason: str = "Access denied") -> None:
+        """Refuse the handshake (the application closed before accepting), as Daphne did."""
+        if self.state != CONNECTING:
+            return
+        self.state = CLOSED
+        self._key = None
+        self.transport.write(error_response(status, reason))
+        self.transport.loseConnection()
+        self.server.protocol_disconnected(self)
+        self._log("rejected")
+
+    # -- frames -----------------------------------------------------------------------------------
+    def _parse(self, data: bytes) -> int:
+        """Handle every complete frame in `data`; how many bytes that consumed."""
+        pos, end = 0, len(data)
+        server = self.server
+        while self.state in (OPEN, CLOSING) and end - pos >= 2:
+            b0, b1 = data[pos], data[pos + 1]
+            opcode, length, start = b0 & 0x0F, b1 & 0x7F, pos + 2
+            if b0 & 0x70:
+                raise ProtocolViolation(1002, "reserved bits set (no extension was negotiated)")
+            if not b1 & 0x80:
+                raise ProtocolViolation(1002, "unmasked client frame")
+            if length == 126:
+                if end - start < 2:
+                    break
+                length, start = int.from_bytes(data[start : start + 2], "big"), start + 2
+            elif length == 127:
+                if end - start < 8:
+                    break
+                length, start = int.from_bytes(data[start : start + 8], "big"), start + 8
+            if opcode >= 0x8:
+                if length > 125 or not b0 & 0x80:
+                    raise ProtocolViolation(1002, "invalid control frame")
+            else:
+                limit = server.websocket_max_frame_size
+                pending = sum(map(len, self._fragments)) if self._fragments else 0
+                if (limit and length > limit) or (
+                    server.websocket_max_message_size and pending + length > server.websocket_max_message_size
+                ):
+                    raise ProtocolViolation(1009, "message too big")
+            if end - start < 4 + length:
+                break
+            payload = _unmask(data[start : start + 4], data[start + 4 : start + 4 + length])
+            pos = start + 4 + length
+            self._frame_received(bool(b0 & 0x80), opcode, payload)
+        return pos
+
+    def _frame_received(self, fin: bool, opcode: int, payload: bytes) -> None:
+        if opcode == 0x0:
+            if self._fragments is None:
+                raise ProtocolViolation(1002, "continuation frame without a message")
+            self._fragments.append(payload)
+            if fin:
+                payload, self._fragments = b"".join(self._fragments), None
+                self._message(self._fragment_opcode, payload)
+        elif opcode in (0x1, 0x2):
+            if self._fragments is not None:
+                raise ProtocolViolation(1002, "new message inside a fragmented one")
+            if fin:
+                self._message(opcode, payload)
+            else:
+                self._fragments, self._fragment_opcode = [payload], opcode
+        elif opcode == 0x8:
+            self._close_received(payload)
+        elif opcode == 0x9:
+            if self.state == OPEN:
+                self.transport.write(_frame(0xA, payload))
+        elif opcode == 0xA:
+            if self.state == OPEN:
+                self.deadline = None
+        else:
+            raise ProtocolViolation(1002, f"reserved opcode {opcode}")
+
+    def _message(self, opcode: int, payload: bytes) -> None:
+        if opcode == 0x1:
+            try:
+                message = {"type": "websocket.receive", "text": payload.decode("utf-8")}
+            except UnicodeDecodeError:
+                raise ProtocolViolation(1007, "invalid UTF-8 in a text message") from None
+        else:
+            message = {"type": "websocket.receive", "bytes": payload}
+        if self.state == OPEN and self.inbox is not None:  # after our close frame, nothing more
+            self.last_seen = time.time()
+            self.inbox.put_nowait(message)
+
+    def _close_received(self, payload: bytes) -> None:
+        if len(payload) == 1:
+            raise ProtocolViolation(1002, "close frame with a one-byte payload")
+        code = 1005
+        if payload:
+            code = int.from_bytes(payload[:2], "big")
+            if not (code in _VALID_CLOSE_CODES or 3000 <= code <= 4999):
+                raise ProtocolViolation(1002, f"invalid close code {code}")
+            try:
+                payload[2:].decode("utf-8")
+            except UnicodeDecodeError:
+                raise ProtocolViolation(1007, "invalid UTF-8 in the close reason") from None
+        self.close_code = code
+        if self.state == OPEN:  # the client closes: answer, then the server ends the TCP connection
+            self.transport.write(_frame(0x8, payload[:2]))
+        self.state = CLOSING
+        self.deadline = time.time() + CLOSE_TIMEOUT
+        self.transport.loseConnection()
+
+    def _fail(self, code: int, reason: str) -> None:
+        logger.info("WebSocket connection failed (%d): %s", code, reason)
+        if self.state == OPEN:
+            self.transport.write(_frame(0x8, code.to_bytes(2, "big")))
+        self.close_code = code
+        self.state = CLOSING
+        self.deadline = time.time() + CLOSE_TIMEOUT
+        self._buffer = self._fragments = None
+        self.transport.loseConnection()
+
+    def _abort(self) -> None:
+        self.state = CLOSING
+        self.deadline = None
+        self.transport.abortConnection()
+
+    def _log(self, action: str) -> None:
+        if self.server.action_logger is None or self.transport is None:
+            return
+        peer = self.transport.getPeer()
+        client = f"{peer.host}:{peer.port}" if hasattr(peer, "host") and hasattr(peer, "port") else None
+        self.server.log_action("websocket", action, {"path": self.path, "client": client})
+
+    def __repr__(self) -> str:
+        return f"<WebSocketConnection path={self.path!r} state={self.state}>"
+
+
+def hand_over(request: Any, refuse: Callable[[dict[str, Any]], bytes | None] | None = None) -> None:
+    """Turn a Daphne WebRequest that asks for a WebSocket upgrade into a WebSocketConnection and
+    start the application; the request and its HTTP channel are left with nothing to hold on to.
+
+    `refuse(scope)` may answer the upgrade with its own raw HTTP response instead (no
+    application is started then)."""
+    server = request.server
+    transport = request.transport
+    error = handshake_error(request)
+    scope = None if error else _scope(request)
+    refusal = None
+    if scope is not None and refuse is not None:
+        refusal = refuse(scope)
+    request.transport = None
+    producer = _release(request)
+    if error is not None or refusal is not None:
+        transport.write(refusal if refusal is not None else error_response(*error))
+        transport.loseConnection()
+        return
+    key = request.requestHeaders.getRawHeaders(b"sec-websocket-key")[0]
+    connection = WebSocketConnection(server, scope["path"], key)
+    if hasattr(transport, "wrappedProtocol"):  # TLS: the wrapper is the transport
+        transport.wrappedProtocol = connection
+    else:
+        transport.protocol = connection
+    connection.makeConnection(transport)
+    server.protocol_connected(connection)
+    connection.inbox = server.create_application(connection, scope)
+    if connection.inbox is not None:
+        connection.inbox.put_nowait({"type": "websocket.connect"})
+        connection._log("connecting")
+    if producer is not None:  # Daphne's upgrade resumed it too: the HTTP channel may have paused it
+        producer.resumeProducing()
+
+
+def _scope(request: Any) -> dict[str, Any]:
+    headers, root_path = scope_headers(request)
+    raw_path = _share(request.path, len(request.path))
+    path = unquote(raw_path.decode("ascii"))
+    return {
+        "type": "websocket",
+        "path": _share(path, len(path)),
+        "raw_path": raw_path,
+        "root_path": root_path if root_path is not None else request.server.root_path,
+        "headers": headers,
+        "query_string": _share(request.query_string, len(request.query_string)),
+        "client": tuple(request.client_addr) if request.client_addr else None,
+        "server": _share(tuple(request.server_addr), 0) if request.server_addr else None,
+        "subprotocols": subprotocols(headers),
+        "asgi": ASGI_VERSION,
+    }
+
+
+def _release(request: Any) -> Any:
+    """The upgraded request is done: out of Daphne's connections, off its HTTP channel, and the
+    channel no longer the transport's producer (the channel and request are then garbage).
+    Returns the transport's producer interface."""
+    request.server.protocol_disconnected(request)
+    channel = request.channel
+    if channel is None:
+        return None
+    producer = getattr(channel, "_networkProducer", None)
+    if producer is not None and getattr(producer, "producer", None) is not None:
+        producer.unregisterProducer()
+    if request in channel.requests:
+        channel.requests.remove(request)
+    request.channel = None
+    return producer
