@@ -7,15 +7,21 @@ statistics, a UTF-8 validator and maskers, the parsed handshake, Deferreds, four
 the upgraded connection is one slotted `WebSocketConnection`, the application's inbox is an
 `Inbox`, and the HTTP request is dropped once it has handed over its transport.
 
+The RFC 6455 framing (parsing, unmasking, UTF-8 validation, close codes, serialising) is
+wsproto's sans-IO `Connection` in server mode, created when the application accepts; this module
+only writes the 101 answer (Daphne already parsed the upgrade request), moves bytes between the
+transport and wsproto, and maps wsproto's events to the application's messages.
+
 What is implemented is what Daphne offered through autobahn: RFC 6455 version 13 only, no
 extensions (Daphne negotiated none), text and binary messages (fragmented or not), ping/pong,
-the close handshake, Daphne's limits (message and frame size -> 1009, invalid UTF-8 -> 1007,
-protocol errors -> 1002), its timeouts (the application must accept within
-`websocket_connect_timeout`; an idle connection is pinged every `ping_interval` and dropped
-without a pong within `ping_timeout`; `websocket_timeout` closes it; a close frame unanswered for
-`CLOSE_TIMEOUT` drops it), checked by Daphne's 2-second `timeout_checker` instead of one timer
-per connection, and Daphne's protocol interface (`handle_reply`, `check_timeouts`,
-`handle_exception`) and access-log actions.
+the close handshake, Daphne's limits (message and frame size -> 1009, checked here as wsproto
+hands over the payload; invalid UTF-8 -> 1007 and protocol errors -> 1002, from wsproto), its
+timeouts (the application must accept within `websocket_connect_timeout`; an idle connection
+is pinged every `ping_interval` and dropped without a pong within `ping_timeout`;
+`websocket_timeout` closes it; a close frame unanswered for `CLOSE_TIMEOUT` drops it), checked
+by Daphne's 2-second `timeout_checker` instead of one timer per connection, and Daphne's
+protocol interface (`handle_reply`, `check_timeouts`, `handle_exception`) and access-log
+actions.
 """
 from __future__ import annotations
 
@@ -23,18 +29,22 @@ import asyncio
 import base64
 import hashlib
 import logging
-import struct
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
 from twisted.internet.interfaces import IProtocol
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import CloseConnection, Message, Ping, Pong
 from zope.interface import implementer
 
 logger = logging.getLogger("vlvt.websocket")
 
-CONNECTING, OPEN, CLOSING, CLOSED = range(4)
+CONNECTING = ConnectionState.CONNECTING
+OPEN = ConnectionState.OPEN
+CLOSED = ConnectionState.CLOSED
+_RECEIVING = (ConnectionState.OPEN, ConnectionState.LOCAL_CLOSING)  # wsproto still parses frames
 CLOSE_TIMEOUT = 5.0  # seconds for the client to answer our close frame
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _VALID_CLOSE_CODES = frozenset((1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014))
@@ -186,52 +196,37 @@ def subprotocols(headers: list[tuple[bytes, bytes]]) -> list[str] | tuple[str, .
     return offered or _NO_SUBPROTOCOLS
 
 
-def _unmask(mask: bytes, payload: bytes) -> bytes:
-    n = len(payload)
-    if not n:
-        return b""
-    key = int.from_bytes(mask * (n // 4) + mask[: n % 4], "little")
-    return (int.from_bytes(payload, "little") ^ key).to_bytes(n, "little")
-
-
-def _frame(opcode: int, payload: bytes) -> bytes:
-    n = len(payload)
-    if n < 126:
-        return bytes((0x80 | opcode, n)) + payload
-    if n < 65536:
-        return struct.pack("!BBH", 0x80 | opcode, 126, n) + payload
-    return struct.pack("!BBQ", 0x80 | opcode, 127, n) + payload
-
-
-class ProtocolViolation(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-
-
 @implementer(IProtocol)
 class WebSocketConnection:
     """One upgraded connection: the Twisted protocol of its transport and Daphne's protocol object
     for it (its entry in `server.connections`, `handle_reply`, `check_timeouts`)."""
 
     __slots__ = (
-        "server", "transport", "state", "path", "inbox", "opened", "last_seen", "deadline",
-        "close_code", "_key", "_buffer", "_fragments", "_fragment_opcode",
+        "server", "transport", "ws", "path", "inbox", "opened", "last_seen", "deadline",
+        "close_code", "_key", "_buffer", "_fragments", "_frame_size", "_message_size",
     )  # fmt: skip
 
     def __init__(self, server: Any, path: str, key: bytes) -> None:
         self.server = server
         self.transport: Any = None
-        self.state = CONNECTING
+        self.ws: Connection | None = None  # wsproto's, from the accept until the transport is lost
         self.path = path
         self.inbox: Inbox | None = None
         self.opened = self.last_seen = time.time()
         self.deadline: float | None = None  # a pong or a close frame is due by then
         self.close_code: int | None = None  # what the client's close frame said
-        self._key: bytes | None = key  # Sec-WebSocket-Key, until the handshake is answered
-        self._buffer: bytes | None = None  # an incomplete frame
-        self._fragments: list[bytes] | None = None  # a fragmented message so far
-        self._fragment_opcode = 0
+        self._key: bytes | None = key  # Sec-WebSocket-Key, until the handshake is answered or refused
+        self._buffer: bytes | None = None  # bytes received before the handshake was answered
+        self._fragments: list[Any] | None = None  # a message so far (wsproto hands payload over as it comes)
+        self._frame_size = 0  # bytes of the current frame so far
+        self._message_size = 0  # bytes of the current message so far
+
+    @property
+    def state(self) -> ConnectionState:
+        """wsproto's state once accepted; CONNECTING until then, CLOSED once refused or lost."""
+        if self.ws is not None:
+            return self.ws.state
+        return CONNECTING if self._key is not None else CLOSED
 
     # -- Twisted IProtocol ------------------------------------------------------------------------
     def makeConnection(self, transport: Any) -> None:
@@ -242,23 +237,18 @@ class WebSocketConnection:
         pass
 
     def dataReceived(self, data: bytes) -> None:
-        if self._buffer is not None:
-            data = self._buffer + data
-            self._buffer = None
-        if self.state == CONNECTING:  # frames before our 101: kept until the handshake is answered
-            self._buffer = data or None
+        ws = self.ws
+        if ws is None:  # frames before our 101: kept until the handshake is answered
+            if self._key is not None and data:
+                self._buffer = data if self._buffer is None else self._buffer + data
             return
-        try:
-            consumed = self._parse(data)
-        except ProtocolViolation as exc:
-            self._fail(exc.code, str(exc))
+        if ws.state not in _RECEIVING:
             return
-        if consumed < len(data) and self.state in (OPEN, CLOSING):
-            self._buffer = data[consumed:]
+        ws.receive_data(data)
+        self._handle_events(ws)
 
     def connectionLost(self, reason: Any = None) -> None:
-        self.state = CLOSED
-        self._buffer = self._fragments = None
+        self.ws = self._key = self._buffer = self._fragments = None
         server = self.server
         if self in server.connections:
             server.protocol_disconnected(self)
@@ -271,7 +261,7 @@ class WebSocketConnection:
     # -- Daphne's protocol interface --------------------------------------------------------------
     async def asgi_send(self, message: dict[str, Any]) -> None:
         """The application's `send`: messages after the connection is gone are ignored, as Daphne's."""
-        if self.state != CLOSED:
+        if self.ws is not None or self._key is not None:  # neither refused nor lost
             self.handle_reply(message)
 
     def handle_reply(self, message: dict[str, Any]) -> None:
@@ -281,7 +271,7 @@ class WebSocketConnection:
         elif kind == "websocket.accept":
             self._accept(message.get("subprotocol"))
         elif kind == "websocket.close":
-            if self.state == CONNECTING:
+            if self.state is CONNECTING:
                 self.reject()
             else:
                 self.close(message.get("code"), message.get("reason"))
@@ -292,18 +282,19 @@ class WebSocketConnection:
 
     def handle_exception(self, exception: BaseException) -> None:
         """The application raised: 500 before the handshake is answered, 1011 after."""
-        if self.state == CONNECTING:
+        if self.state is CONNECTING:
             self.reject(500, "Internal server error")
-        elif self.state == OPEN:
+        elif self.state is OPEN:
             self.close(1011)
 
     def check_timeouts(self) -> None:
         server = self.server
         now = time.time()
-        if self.state == CONNECTING:
+        state = self.state
+        if state is CONNECTING:
             if now - self.opened > server.websocket_connect_timeout:
                 self.reject()
-        elif self.state == OPEN:
+        elif state is OPEN:
             if 0 <= server.websocket_timeout < now - self.opened:
                 self.close(1000)
             elif self.deadline is not None:
@@ -311,15 +302,15 @@ class WebSocketConnection:
                     self._abort()
             elif now - self.last_seen > server.ping_interval:
                 self.last_seen = now
-                self.transport.write(_frame(0x9, b""))
+                self.transport.write(self.ws.send(Ping()))
                 if server.ping_timeout:
                     self.deadline = now + server.ping_timeout
-        elif self.state == CLOSING and self.deadline is not None and now > self.deadline:
-            self._abort()
+        elif self.transport is not None and self.deadline is not None and now > self.deadline:
+            self._abort()  # our close frame or the client's went unanswered by the TCP close
 
     # -- what the application asks for ----------------------------------------------------------
     def _accept(self, subprotocol: str | None) -> None:
-        if self.state != CONNECTING or self._key is None:
+        if self.state is not CONNECTING:
             return
         accept = base64.b64encode(hashlib.sha1(self._key + _GUID).digest())
         self._key = None
@@ -331,156 +322,122 @@ class WebSocketConnection:
             head.append(b"Sec-WebSocket-Protocol: " + subprotocol.encode("latin-1"))
         head.append(b"Sec-WebSocket-Accept: " + accept)
         self.transport.write(b"\r\n".join(head) + b"\r\n\r\n")
-        self.state = OPEN
+        self.ws = Connection(ConnectionType.SERVER)
         self.last_seen = time.time()
         self._log("connected")
-        if self._buffer is not None:
-            self.dataReceived(b"")
+        buffered, self._buffer = self._buffer, None
+        if buffered:
+            self.dataReceived(buffered)
 
     def _send_message(self, message: dict[str, Any]) -> None:
-        if self.state == CONNECTING:
+        if self.state is CONNECTING:
             raise ValueError("Socket has not been accepted, so cannot send over it")
         data, text = message.get("bytes"), message.get("text")
         if data and text:
             raise ValueError(f"Got invalid WebSocket reply message on {message!r}: both bytes and text")
-        if self.state != OPEN:  # our close frame is out: nothing may follow it
+        ws = self.ws
+        if ws is None or ws.state is not OPEN:  # our close frame is out: nothing may follow it
             return
         if data:
-            self.transport.write(_frame(0x2, data))
+            self.transport.write(ws.send(Message(data=data)))
         if text:
-            self.transport.write(_frame(0x1, text.encode("utf-8")))
+            self.transport.write(ws.send(Message(data=text)))
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         """Start the close handshake; the client's close frame (or CLOSE_TIMEOUT) ends the
         connection, and its disconnect reaches the application."""
-        if self.state != OPEN:
+        ws = self.ws
+        if ws is None or ws.state is not OPEN:
             return
         code = 1000 if code is None else code
         if not (code in _VALID_CLOSE_CODES or 3000 <= code <= 4999):
             raise ValueError(f"invalid WebSocket close code {code}")
-        payload = code.to_bytes(2, "big") + (reason or "").encode("utf-8")[:123]
-        self.transport.write(_frame(0x8, payload))
-        self.state = CLOSING
+        self.transport.write(ws.send(CloseConnection(code, reason or None)))  # reason cut to 123 bytes
         self.deadline = time.time() + CLOSE_TIMEOUT
 
     def reject(self, status: int = 403, reason: str = "Access denied") -> None:
         """Refuse the handshake (the application closed before accepting), as Daphne did."""
-        if self.state != CONNECTING:
+        if self.state is not CONNECTING:
             return
-        self.state = CLOSED
-        self._key = None
+        self._key = self._buffer = None
         self.transport.write(error_response(status, reason))
         self.transport.loseConnection()
         self.server.protocol_disconnected(self)
         self._log("rejected")
 
-    # -- frames -----------------------------------------------------------------------------------
-    def _parse(self, data: bytes) -> int:
-        """Handle every complete frame in `data`; how many bytes that consumed."""
-        pos, end = 0, len(data)
+    # -- frames (wsproto's events) -----------------------------------------------------------
+    def _handle_events(self, ws: Connection) -> None:
         server = self.server
-        while self.state in (OPEN, CLOSING) and end - pos >= 2:
-            b0, b1 = data[pos], data[pos + 1]
-            opcode, length, start = b0 & 0x0F, b1 & 0x7F, pos + 2
-            if b0 & 0x70:
-                raise ProtocolViolation(1002, "reserved bits set (no extension was negotiated)")
-            if not b1 & 0x80:
-                raise ProtocolViolation(1002, "unmasked client frame")
-            if length == 126:
-                if end - start < 2:
-                    break
-                length, start = int.from_bytes(data[start : start + 2], "big"), start + 2
-            elif length == 127:
-                if end - start < 8:
-                    break
-                length, start = int.from_bytes(data[start : start + 8], "big"), start + 8
-            if opcode >= 0x8:
-                if length > 125 or not b0 & 0x80:
-                    raise ProtocolViolation(1002, "invalid control frame")
-            else:
-                limit = server.websocket_max_frame_size
-                pending = sum(map(len, self._fragments)) if self._fragments else 0
-                if (limit and length > limit) or (
-                    server.websocket_max_message_size and pending + length > server.websocket_max_message_size
+        for event in ws.events():
+            if isinstance(event, Message):  # TextMessage or BytesMessage, a frame or part of one
+                data = event.data
+                size = len(data) if not isinstance(data, str) or data.isascii() else len(data.encode("utf-8"))
+                self._frame_size += size
+                self._message_size += size
+                frame_limit, message_limit = server.websocket_max_frame_size, server.websocket_max_message_size
+                if (frame_limit and self._frame_size > frame_limit) or (
+                    message_limit and self._message_size > message_limit
                 ):
-                    raise ProtocolViolation(1009, "message too big")
-            if end - start < 4 + length:
-                break
-            payload = _unmask(data[start : start + 4], data[start + 4 : start + 4 + length])
-            pos = start + 4 + length
-            self._frame_received(bool(b0 & 0x80), opcode, payload)
-        return pos
+                    self._fail(1009, "message too big")
+                    return
+                if event.frame_finished:
+                    self._frame_size = 0
+                if event.message_finished:
+                    if self._fragments is not None:
+                        self._fragments.append(data)
+                        data = data[:0].join(self._fragments)
+                        self._fragments = None
+                    self._message_size = 0
+                    self._message(data)
+                elif self._fragments is None:
+                    self._fragments = [data]
+                else:
+                    self._fragments.append(data)
+            elif isinstance(event, Ping):
+                if ws.state is OPEN:
+                    self.transport.write(ws.send(event.response()))
+            elif isinstance(event, Pong):
+                if ws.state is OPEN:
+                    self.deadline = None
+            elif isinstance(event, CloseConnection):
+                if ws.state in _RECEIVING:  # no close frame: wsproto could not parse what came
+                    self._fail(int(event.code), event.reason or "")
+                else:
+                    self._close_received(ws, event.code)
+                return
 
-    def _frame_received(self, fin: bool, opcode: int, payload: bytes) -> None:
-        if opcode == 0x0:
-            if self._fragments is None:
-                raise ProtocolViolation(1002, "continuation frame without a message")
-            self._fragments.append(payload)
-            if fin:
-                payload, self._fragments = b"".join(self._fragments), None
-                self._message(self._fragment_opcode, payload)
-        elif opcode in (0x1, 0x2):
-            if self._fragments is not None:
-                raise ProtocolViolation(1002, "new message inside a fragmented one")
-            if fin:
-                self._message(opcode, payload)
-            else:
-                self._fragments, self._fragment_opcode = [payload], opcode
-        elif opcode == 0x8:
-            self._close_received(payload)
-        elif opcode == 0x9:
-            if self.state == OPEN:
-                self.transport.write(_frame(0xA, payload))
-        elif opcode == 0xA:
-            if self.state == OPEN:
-                self.deadline = None
+    def _message(self, data: str | bytes) -> None:
+        if isinstance(data, str):
+            message = {"type": "websocket.receive", "text": data}
         else:
-            raise ProtocolViolation(1002, f"reserved opcode {opcode}")
-
-    def _message(self, opcode: int, payload: bytes) -> None:
-        if opcode == 0x1:
-            try:
-                message = {"type": "websocket.receive", "text": payload.decode("utf-8")}
-            except UnicodeDecodeError:
-                raise ProtocolViolation(1007, "invalid UTF-8 in a text message") from None
-        else:
-            message = {"type": "websocket.receive", "bytes": payload}
-        if self.state == OPEN and self.inbox is not None:  # after our close frame, nothing more
+            message = {"type": "websocket.receive", "bytes": data}
+        if self.state is OPEN and self.inbox is not None:  # after our close frame, nothing more
             self.last_seen = time.time()
             self.inbox.put_nowait(message)
 
-    def _close_received(self, payload: bytes) -> None:
-        if len(payload) == 1:
-            raise ProtocolViolation(1002, "close frame with a one-byte payload")
-        code = 1005
-        if payload:
-            code = int.from_bytes(payload[:2], "big")
-            if not (code in _VALID_CLOSE_CODES or 3000 <= code <= 4999):
-                raise ProtocolViolation(1002, f"invalid close code {code}")
-            try:
-                payload[2:].decode("utf-8")
-            except UnicodeDecodeError:
-                raise ProtocolViolation(1007, "invalid UTF-8 in the close reason") from None
-        self.close_code = code
-        if self.state == OPEN:  # the client closes: answer, then the server ends the TCP connection
-            self.transport.write(_frame(0x8, payload[:2]))
-        self.state = CLOSING
+    def _close_received(self, ws: Connection, code: int) -> None:
+        self.close_code = int(code)
+        if ws.state is ConnectionState.REMOTE_CLOSING:  # the client closes: answer with its code
+            # (wsproto's own CloseReason for 1005, which it answers with an empty close frame)
+            self.transport.write(ws.send(CloseConnection(code)))
         self.deadline = time.time() + CLOSE_TIMEOUT
-        self.transport.loseConnection()
+        self.transport.loseConnection()  # the server ends the TCP connection
 
     def _fail(self, code: int, reason: str) -> None:
         logger.info("WebSocket connection failed (%d): %s", code, reason)
-        if self.state == OPEN:
-            self.transport.write(_frame(0x8, code.to_bytes(2, "big")))
+        ws = self.ws
+        if ws is not None and ws.state is OPEN:
+            self.transport.write(ws.send(CloseConnection(code)))
         self.close_code = code
-        self.state = CLOSING
         self.deadline = time.time() + CLOSE_TIMEOUT
-        self._buffer = self._fragments = None
+        self._fragments = None
+        self._frame_size = self._message_size = 0
         self.transport.loseConnection()
 
     def _abort(self) -> None:
-        self.state = CLOSING
         self.deadline = None
+        if self.ws is not None and self.ws.state is not CLOSED:
+            self.ws.receive_data(None)  # wsproto: the connection is gone (CLOSED)
         self.transport.abortConnection()
 
     def _log(self, action: str) -> None:
