@@ -81,8 +81,9 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict:
     import psycopg
 
     with psycopg.connect(pb.database_url("postgres"), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database]).fetchone():
-            conn.execute(f'CREATE DATABASE "{args.database}"')
+        # A fresh database every run: sends of earlier runs would otherwise grow the data set.
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{args.database}"')
     pb.manage(env, "migrate", "--no-input")
     pb.manage(
         env, "seed_demo", "--users", str(args.users), "--matches", str(args.matches),

@@ -234,7 +234,11 @@ class WebSocketConnection:
         self.connectionMade()
 
     def connectionMade(self) -> None:
-        pass
+        # As autobahn did (tcpNoDelay): small frames such as acks leave at once, without Nagle's
+        # wait for the client's delayed ACK.
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            set_no_delay(True)
 
     def dataReceived(self, data: bytes) -> None:
         ws = self.ws
