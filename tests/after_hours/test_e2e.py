@@ -20,7 +20,7 @@ from django.utils import timezone
 from profiles.after_hours.matching import haversine_km, round1
 from profiles.models import AfterHoursMatch, AfterHoursSession
 from tests.after_hours.conftest import make_member
-from tests.support.servers import start_celery
+from tests.support.servers import beat_workers
 from vlvt.api import iso
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
@@ -48,8 +48,6 @@ def timings(settings):
 
 @pytest.fixture
 def workers(tmp_path, events_channel):
-    started = []
-
     def start(**overrides: str):
         env = {
             **FAST,
@@ -58,17 +56,10 @@ def workers(tmp_path, events_channel):
             "DB_APPLICATION_NAME": f"vlvt-ah-celery-{uuid.uuid4().hex[:8]}",
             **overrides,
         }
-        schedule = tmp_path / f"beat-{len(started)}"
-        process = start_celery(
-            "worker", "-B", "-s", str(schedule), "--concurrency", "2", "--loglevel", "INFO", **env
-        )
-        started.append(process)
-        process.wait_for_log("vlvt: worker serving", timeout=30)
-        return process
+        return start_worker("--concurrency", "2", **env)
 
-    yield start
-    for process in started:
-        process.stop()
+    with beat_workers(tmp_path) as start_worker:
+        yield start
 
 
 def members(*names: str) -> None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from chat.models import UserStatus
 from tests.support.jsclient import JsClient
-from tests.support.servers import start_celery
+from tests.support.servers import beat_workers
 from tests.support.sockets import daphne_server, make_match, make_user
 from tests.support.wait import wait_until
 from vlvt.auth import mint_token
@@ -37,21 +37,10 @@ def js():
 @pytest.fixture
 def sweeper(tmp_path):
     """Starts `celery -A vlvt worker -B` with the sweep every 0.5 s; stopped (SIGTERM) after."""
-    started = []
-
-    def start(*pool: str):
-        process = start_celery(
-            "worker", "-B", "-s", str(tmp_path / "beat"), *pool, "--loglevel", "INFO",
-            PRESENCE_SWEEP_SECONDS="0.5",
-            DB_APPLICATION_NAME=f"vlvt-sweep-{uuid.uuid4().hex[:8]}",
+    with beat_workers(tmp_path) as start:
+        yield lambda *pool: start(
+            *pool, PRESENCE_SWEEP_SECONDS="0.5", DB_APPLICATION_NAME=f"vlvt-sweep-{uuid.uuid4().hex[:8]}"
         )
-        started.append(process)
-        process.wait_for_log("vlvt: worker serving", timeout=30)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
 
 
 def statuses(js: JsClient, name: str) -> list[tuple[str, bool]]:

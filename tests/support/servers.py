@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -164,6 +166,27 @@ def start_celery(*args: str, **env_overrides: str) -> ServerProcess:
     """`celery -A vlvt <args>`, e.g. start_celery("worker", "-B", "--pool", "solo")."""
     cmd = [str(BIN / "celery"), "-A", "vlvt", *args]
     return ServerProcess(cmd, server_env(**env_overrides), name=f"celery-{args[0] if args else 'x'}")
+
+
+@contextmanager
+def beat_workers(directory: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """A starter of `celery -A vlvt worker -B` processes (each with its own schedule file in
+    `directory`, serving once it returns); every one started is stopped (SIGTERM) at the end.
+    `start(*args, **env_overrides)` passes `args` to the worker."""
+    started: list[ServerProcess] = []
+
+    def start(*args: str, **env_overrides: str) -> ServerProcess:
+        schedule = directory / f"beat-{len(started)}"
+        process = start_celery("worker", "-B", "-s", str(schedule), *args, "--loglevel", "INFO", **env_overrides)
+        started.append(process)
+        process.wait_for_log("vlvt: worker serving", timeout=30)
+        return process
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            process.stop()
 
 
 test_database_url.__test__ = False  # type: ignore[attr-defined]  # a helper that pytest must not collect
