@@ -46,12 +46,19 @@ async function sendPhase(cfg, sender, recipient, pipeline, label) {
   const sentAt = new Map();
   const ackMs = [];
   const recvMs = [];
+  const ackAt = new Map();
+  const gapMs = [];
+  let beforeAck = 0;
   let received = 0;
   let failures = 0;
   const onMessage = (msg) => {
     const t0 = sentAt.get(msg.tempId);
     if (t0 !== undefined) {
       recvMs.push(performance.now() - t0);
+      // how long after the sender's ack the recipient had it (before it: the ack came second)
+      const acked = ackAt.get(msg.tempId);
+      if (acked !== undefined) gapMs.push(performance.now() - acked);
+      else beforeAck += 1;
       received += 1;
     }
   };
@@ -67,7 +74,9 @@ async function sendPhase(cfg, sender, recipient, pipeline, label) {
       const t0 = performance.now();
       sentAt.set(tempId, t0);
       sender.emit("send_message", { matchId: cfg.matchId, text: `bench ${i}`, tempId }, (ack) => {
-        ackMs.push(performance.now() - t0);
+        const now = performance.now();
+        ackMs.push(now - t0);
+        ackAt.set(tempId, now);
         if (!ack || ack.success !== true) failures += 1;
         acked += 1;
         if (next < total) sendOne();
@@ -90,6 +99,8 @@ async function sendPhase(cfg, sender, recipient, pipeline, label) {
     msgs_per_s: Math.round((total / seconds) * 10) / 10,
     ack: summary(ackMs),
     recipient: summary(recvMs),
+    ack_to_recipient: summary(gapMs),
+    recipient_before_ack: beforeAck,
   };
 }
 

@@ -143,7 +143,7 @@ def main() -> None:
             event = json.loads(line)
             if event["phase"] == "send":
                 results[f"pipeline_{event['pipeline']}"] = event
-                print(f"  pipeline {event['pipeline']}: {event['msgs_per_s']} msg/s, ack {event['ack']}, recipient {event['recipient']}, received {event['received']}, failures {event['failures']}", flush=True)
+                print(f"  pipeline {event['pipeline']}: {event['msgs_per_s']} msg/s, ack {event['ack']}, recipient {event['recipient']}, received {event['received']}, failures {event['failures']}, ack to recipient {event['ack_to_recipient']}", flush=True)
             elif event["phase"] == "before-idle":
                 time.sleep(1)
                 baseline = rss_bytes(pids)

@@ -168,7 +168,7 @@ SESSION_COOKIE_SECURE = IS_PRODUCTION
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "chat.realtime.layer.ChannelLayer",
         "CONFIG": {
             # redis-py 8 caps a pool at 100 connections and fails past it; a burst of socket
             # connects (1,000 clients reconnecting after a deploy) needs more at once.

@@ -13,6 +13,11 @@ in the process may still `receive()` on channels of its own: those keep channels
 
 The pump runs while sockets are registered and stops with the last one, so a process that shuts
 down has no pump left once its sockets are closed.
+
+The pump also knows which of its sockets are in which group (the layer's `group_add` and
+`group_discard` tell it, `chat.realtime.layer`), so that a `group_send` from this process reaches
+them at once (`deliver_to_group`), before and without any Redis round trip, as socket.io's Redis
+adapter broadcasts to its local sockets before publishing to the others.
 """
 from __future__ import annotations
 
@@ -32,12 +37,13 @@ _TOMBSTONE_SECONDS = 120
 
 class _Direct:
     """A socket's entry in `receive_buffer`; channels_redis only calls `put_nowait` on it, as
-    nobody `receive()`s on the socket's channel."""
+    nobody `receive()`s on the socket's channel. `groups` are the local groups it is in."""
 
-    __slots__ = ("deliver",)
+    __slots__ = ("deliver", "groups")
 
     def __init__(self, deliver: Deliver) -> None:
         self.deliver = deliver
+        self.groups: list[str] | None = None
 
     def put_nowait(self, message: dict[str, Any]) -> None:
         self.deliver(message)
@@ -50,9 +56,13 @@ def _drop(message: dict[str, Any]) -> None:
 class LayerPump:
     def __init__(self, layer: Any) -> None:
         self.layer = layer
+        # The loop the sockets live on (Daphne's); set by the first register().
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.channel: str | None = None
         self.sockets = 0
         self._task: asyncio.Task[None] | None = None
+        # group -> this process's socket channels in it
+        self.members: dict[str, list[str]] = {}
 
     @staticmethod
     def supported(layer: Any) -> bool:
@@ -65,6 +75,7 @@ class LayerPump:
     async def register(self, deliver: Deliver) -> str:
         """A new channel for a socket, whose messages go to `deliver`."""
         channel = await self.layer.new_channel()
+        self.loop = asyncio.get_running_loop()
         self.layer.receive_buffer[channel] = _Direct(deliver)
         self.sockets += 1
         if self._task is None:
@@ -75,6 +86,10 @@ class LayerPump:
 
     def unregister(self, channel: str) -> None:
         buffers = self.layer.receive_buffer
+        entry = buffers.get(channel)
+        if type(entry) is _Direct and entry.groups:
+            for group in tuple(entry.groups):
+                self.leave(group, channel)
         buffers[channel] = _Direct(_drop)
         asyncio.get_running_loop().call_later(_TOMBSTONE_SECONDS, buffers.pop, channel, None)
         self.sockets -= 1
@@ -82,6 +97,31 @@ class LayerPump:
             self.sockets = 0
             self._task.cancel()
             self._task = None
+
+    def join(self, group: str, channel: str) -> None:
+        entry = self.layer.receive_buffer.get(channel)
+        if type(entry) is not _Direct or entry.deliver is _drop:
+            return  # not a live socket of this pump: its messages go through Redis
+        # Lists, not sets: a socket is in a group or two, a group has a socket or two here.
+        if entry.groups is None:
+            entry.groups = [group]
+        elif group not in entry.groups:
+            entry.groups.append(group)
+        members = self.members.get(group)
+        if members is None:
+            self.members[group] = [channel]
+        elif channel not in members:
+            members.append(channel)
+
+    def leave(self, group: str, channel: str) -> None:
+        entry = self.layer.receive_buffer.get(channel)
+        if type(entry) is _Direct and entry.groups and group in entry.groups:
+            entry.groups.remove(group)
+        members = self.members.get(group)
+        if members is not None and channel in members:
+            members.remove(channel)
+            if not members:
+                del self.members[group]
 
     async def _run(self) -> None:
         assert self.channel is not None
@@ -107,3 +147,53 @@ def pump_for(layer: Any) -> LayerPump | None:
             return None
         pump = _pumps[id(layer)] = LayerPump(layer)
     return pump
+
+
+def is_local(layer: Any, channel: str) -> bool:
+    """A socket channel of this process's pump (live or closed): never delivered through Redis."""
+    return type(layer.receive_buffer.get(channel)) is _Direct
+
+
+def deliver_to_group(layer: Any, group: str, message: dict[str, Any]) -> None:
+    """Give `message` (a copy each) to this process's sockets in `group`, in the order of the
+    calls, as their Redis delivery would. From a thread other than the sockets' loop (an
+    `async_to_sync` publisher on a loop of its own) the hand-over goes through that loop."""
+    pump = _pumps.get(id(layer))
+    if pump is None or pump.loop is None:
+        return
+    channels = pump.members.get(group)
+    if not channels:
+        return
+    buffers = layer.receive_buffer
+    loop = pump.loop
+    same_loop = _running_loop() is loop
+    for name in tuple(channels):
+        entry = buffers.get(name)
+        if type(entry) is not _Direct:
+            continue
+        if same_loop:
+            entry.put_nowait(dict(message))
+        else:
+            try:
+                loop.call_soon_threadsafe(entry.put_nowait, dict(message))
+            except RuntimeError:  # that loop is closed: so are its sockets
+                return
+
+
+def join(layer: Any, group: str, channel: str) -> None:
+    pump = _pumps.get(id(layer))
+    if pump is not None:
+        pump.join(group, channel)
+
+
+def leave(layer: Any, group: str, channel: str) -> None:
+    pump = _pumps.get(id(layer))
+    if pump is not None:
+        pump.leave(group, channel)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
