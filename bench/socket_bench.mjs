@@ -1,10 +1,15 @@
 // Socket.IO measurements with the official client (driven by bench/socket_bench.py).
 //
 // stdin: one JSON line {url, matchId, senderToken, recipientToken, messages, pipelines:[1,50],
-//        idleTokens:[...]}; later, one line "continue" after the parent has measured memory.
-// stdout: JSON lines: {"phase":"send","pipeline":N,...figures} per pipeline, then
-//         {"phase":"idle-connected","sockets":N} (the parent measures, then writes "continue"),
-//         then {"phase":"done"}.
+//        idleTokens:[...]}, then commands, one a line (see stdout).
+// stdout: JSON lines:
+//   {"phase":"connected","sender":sid,"recipient":sid} when both sockets are up; the parent then
+//     writes "reconnect" (the recipient connects again: the kernel picks a server process anew),
+//     "send <placement>" (a warm-up, then {"phase":"send","placement":...,"pipeline":N,...figures}
+//     per pipeline, then "connected" again) or "idle";
+//   after "idle": {"phase":"before-idle"} (the parent measures memory, then writes "continue"),
+//     {"phase":"idle-connected","sockets":N} (the parent measures, then writes "continue"),
+//     then {"phase":"done"}.
 import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
@@ -42,7 +47,7 @@ function summary(values) {
   return { p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)), max_ms: round(sorted[sorted.length - 1]) };
 }
 
-async function sendPhase(cfg, sender, recipient, pipeline, label) {
+async function sendPhase(cfg, sender, recipient, pipeline, label, placement) {
   const sentAt = new Map();
   const ackMs = [];
   const recvMs = [];
@@ -92,6 +97,7 @@ async function sendPhase(cfg, sender, recipient, pipeline, label) {
   const seconds = (ackedAt - started) / 1000;
   return {
     phase: "send",
+    placement,
     pipeline,
     messages: total,
     failures,
@@ -107,11 +113,22 @@ async function sendPhase(cfg, sender, recipient, pipeline, label) {
 async function main() {
   const cfg = JSON.parse(await nextLine());
   const sender = await connect(cfg.url, cfg.senderToken);
-  const recipient = await connect(cfg.url, cfg.recipientToken);
-  // warm-up: connection pools, code paths
-  await sendPhase({ ...cfg, messages: 200 }, sender, recipient, 10, "warm");
-  for (const pipeline of cfg.pipelines) {
-    out(await sendPhase(cfg, sender, recipient, pipeline, `p${pipeline}`));
+  let recipient = await connect(cfg.url, cfg.recipientToken);
+  for (;;) {
+    out({ phase: "connected", sender: sender.id, recipient: recipient.id });
+    const command = await nextLine();
+    if (command === "idle") break;
+    if (command === "reconnect") {
+      recipient.close();
+      recipient = await connect(cfg.url, cfg.recipientToken);
+      continue;
+    }
+    const placement = command.replace(/^send /, "");
+    // warm-up: connection pools, code paths
+    await sendPhase({ ...cfg, messages: 200 }, sender, recipient, 10, `warm-${placement}`, placement);
+    for (const pipeline of cfg.pipelines) {
+      out(await sendPhase(cfg, sender, recipient, pipeline, `${placement}-p${pipeline}`, placement));
+    }
   }
   sender.close();
   recipient.close();

@@ -12,6 +12,13 @@ very process then takes its message back out of Redis through the receive loop. 
 - writes what is left, for other processes, in one round trip: the queue trim moves into the
   script, which runs by its SHA (`EVALSHA`, loaded once).
 
+And the process's sockets read what other processes sent them with `receive_local`: up to 100
+messages per `BZMPOP` (Redis 7; `BZPOPMIN` before it), without channels_redis's in-flight backup
+(a `ZADD` before and a `ZPOPMIN` after every message, and a script before every read). That
+backup lets a cancelled `receive()` hand its message to the next one; the pump
+(`chat.realtime.pump`) is only cancelled when the process's last socket has gone, and a message
+for a socket that has gone is dropped either way.
+
 A message reaches each member channel exactly as before: capacity and expiry still hold on the
 Redis path, members on other processes read it as before, and a member of this process that is
 not a pump socket (a plain `receive()` caller) still gets it through Redis. A local member gets a
@@ -25,6 +32,7 @@ from typing import Any
 
 from channels_redis.core import RedisChannelLayer
 from channels_redis.core import logger as channels_redis_logger
+from redis.exceptions import ResponseError
 
 from chat.realtime import pump
 
@@ -47,7 +55,12 @@ return over_capacity
 """
 
 
+RECEIVE_BATCH = 100
+
+
 class ChannelLayer(RedisChannelLayer):
+    _bzmpop = True  # until Redis says it does not know it (before 7.0)
+
     async def group_add(self, group: str, channel: str) -> None:
         pump.join(self, group, channel)
         await super().group_add(group, channel)
@@ -77,3 +90,34 @@ class ChannelLayer(RedisChannelLayer):
             over = await script(keys=keys, args=args)
             if over > 0:  # channels_redis's own logger and words
                 channels_redis_logger.info("%s of %s channels over capacity in group %s", over, len(channel_names), group)
+
+    async def receive_local(self) -> list[tuple[list[str], dict[str, Any]]]:
+        """The next messages for this process's channels (`new_channel()`'s, which share one Redis
+        key), oldest first, each with the channels it is for; waits up to `brpop_timeout` seconds
+        for the first, and returns none when none came."""
+        name = f"specific.{self.client_prefix}!"
+        key = self.prefix + name
+        connection = self.connection(self.consistent_hash(name))
+        if self._bzmpop:
+            try:
+                popped = await connection.bzmpop(self.brpop_timeout, 1, [key], min=True, count=RECEIVE_BATCH)
+            except ResponseError as exc:
+                if "unknown command" not in str(exc).lower():
+                    raise
+                self._bzmpop = False
+                return []
+            contents = [content for content, _ in popped[1]] if popped else []
+        else:
+            popped = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+            contents = [popped[1]] if popped else []
+        received = []
+        for content in contents:
+            try:
+                message = self.deserialize(content)
+            except Exception:
+                channels_redis_logger.exception("undecodable channel layer message dropped")
+                continue
+            channels = message.pop("__asgi_channel__", None)
+            if channels:  # a list from group_send, one name from send()
+                received.append((channels if isinstance(channels, list) else [channels], message))
+        return received

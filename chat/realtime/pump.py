@@ -1,15 +1,17 @@
 """One channel-layer reader per process instead of one per socket.
 
-channels_redis delivers the messages of all of a process's channels from one Redis key, through
-one receive loop, into a per-channel queue (`receive_buffer`) that each channel's `receive()`
-waits on; a waiting `receive()` costs a task, two helper tasks and a wait, and every message two
-new tasks. Here one pump task per process waits on a channel of its own, which keeps that receive
-loop running, and each socket's `receive_buffer` entry is a `_Direct` object that hands the
-message straight to the socket (in order) instead of queueing it for a reader.
+channels_redis keeps the messages of all of a process's channels under one Redis key and hands
+them out through one receive loop into a per-channel queue (`receive_buffer`) that each channel's
+`receive()` waits on; a waiting `receive()` costs a task, two helper tasks and a wait, and every
+message two new tasks. Here one pump task per process reads that key in batches
+(`ChannelLayer.receive_local`, chat.realtime.layer), and each socket's `receive_buffer` entry is a
+`_Direct` object that hands the message straight to the socket (in order) instead of queueing it
+for a reader.
 
 This leans on channels_redis internals (`receive_buffer`, `new_channel`'s shared prefix; the
 version is pinned); with another channel layer the consumer reads its channel itself. Other code
-in the process may still `receive()` on channels of its own: those keep channels_redis's queues.
+in the process may still `receive()` on channels of its own: what the pump reads for them goes to
+their channels_redis queues.
 
 The pump runs while sockets are registered and stops with the last one, so a process that shuts
 down has no pump left once its sockets are closed.
@@ -58,7 +60,6 @@ class LayerPump:
         self.layer = layer
         # The loop the sockets live on (Daphne's); set by the first register().
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.channel: str | None = None
         self.sockets = 0
         self._task: asyncio.Task[None] | None = None
         # group -> this process's socket channels in it
@@ -66,11 +67,7 @@ class LayerPump:
 
     @staticmethod
     def supported(layer: Any) -> bool:
-        try:
-            from channels_redis.core import RedisChannelLayer
-        except ImportError:
-            return False
-        return isinstance(layer, RedisChannelLayer) and hasattr(layer, "receive_buffer")
+        return hasattr(layer, "receive_local") and hasattr(layer, "receive_buffer")
 
     async def register(self, deliver: Deliver) -> str:
         """A new channel for a socket, whose messages go to `deliver`."""
@@ -79,8 +76,6 @@ class LayerPump:
         self.layer.receive_buffer[channel] = _Direct(deliver)
         self.sockets += 1
         if self._task is None:
-            if self.channel is None:
-                self.channel = await self.layer.new_channel()
             self._task = asyncio.ensure_future(self._run())
         return channel
 
@@ -124,16 +119,19 @@ class LayerPump:
                 del self.members[group]
 
     async def _run(self) -> None:
-        assert self.channel is not None
+        buffers = self.layer.receive_buffer
         while True:
             try:
-                message = await self.layer.receive(self.channel)
-                logger.debug("pump channel message ignored: %r", message.get("type"))
+                received = await self.layer.receive_local()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("channel layer receive failed; retrying")
                 await asyncio.sleep(0.5)
+                continue
+            for channels, message in received:
+                for channel in channels:
+                    buffers[channel].put_nowait(message)
 
 
 _pumps: dict[int, LayerPump] = {}

@@ -112,6 +112,9 @@ def test_members_on_two_processes_each_get_it_once_in_order(prefix):
         assert await remote.wait_for(5) == sent
         await asyncio.sleep(0.2)
         assert (local.messages, remote.messages) == (sent, sent)
+        # Read without channels_redis's in-flight backup: nothing left behind in Redis.
+        assert redis_queue_size(there) == 0
+        assert list(sync_redis().scan_iter(f"{prefix}*inflight")) == []
         # And the other way round: the remote process's own socket directly, ours through Redis.
         back = {"type": "socket.emit", "event": "typing", "data": {}}
         await there.group_send("user.bob", back)
@@ -183,3 +186,21 @@ def test_the_redis_path_keeps_channels_redis_capacity(prefix, caplog):
     with caplog.at_level("INFO", logger="channels_redis.core"):
         asyncio.run(scenario())
     assert "1 of 1 channels over capacity in group user.erin" in caplog.text
+
+
+def test_a_plain_receiver_in_a_process_with_sockets_still_gets_its_messages(prefix):
+    async def scenario() -> None:
+        here, there = make_layer(prefix), make_layer(prefix)
+        socket = await Socket().open(there)  # the pump of `there` reads its Redis key
+        plain = await there.new_channel()
+        await here.group_add("user.fay", plain)
+        await here.group_add("user.fay", socket.channel)
+
+        await here.group_send("user.fay", {"type": "socket.emit", "event": "e", "data": 7})
+
+        received = await asyncio.wait_for(there.receive(plain), 5)
+        assert received == {"type": "socket.emit", "event": "e", "data": 7}
+        assert await socket.wait_for(1) == [received]
+        await close(here, there)
+
+    asyncio.run(scenario())
