@@ -53,6 +53,8 @@ class Message(models.Model):
             models.Index(fields=["status"], name="idx_messages_status"),
             models.Index(fields=["delivered_at"], name="idx_messages_delivered_at"),
             models.Index(fields=["read_at"], name="idx_messages_read_at"),
+            # Migration 0003: the history page, newest first, without sorting the whole match.
+            models.Index(fields=["match", "created_at", "id"], name="idx_messages_match_created_at"),
         ]
 
 

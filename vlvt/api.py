@@ -43,8 +43,9 @@ def iso(value: datetime | None) -> str | None:
     """UTC ISO-8601 with milliseconds and Z, as node serialises a Date."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat truncates to the millisecond as Date does; "+00:00" becomes "Z". (strftime cost
+    # 5% of a history page's CPU.)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _default(value: Any) -> Any:

@@ -136,7 +136,8 @@ def fix_state(db: ScratchDatabase) -> dict[str, object]:
             r[0]
             for r in db.sql(
                 "SELECT indexname FROM pg_indexes WHERE indexname IN ('ticket_ledger_one_time_award_unique', "
-                "'matches_unordered_pair_unique', 'messages_match_sender_temp_id_unique')"
+                "'matches_unordered_pair_unique', 'messages_match_sender_temp_id_unique', "
+                "'idx_messages_match_created_at')"
             )
         ),
         "converted_to_match_rule": db.sql(
@@ -159,6 +160,7 @@ def recorded_migrations(db: ScratchDatabase) -> list[tuple]:
 ALL_VLVT_MIGRATIONS = [
     ("chat", "0001_initial"),
     ("chat", "0002_message_temp_id"),
+    ("chat", "0003_message_history_index"),
     ("profiles", "0001_initial"),
     ("profiles", "0002_fix_one_time_ticket_awards"),
     ("profiles", "0003_fix_unordered_match_pairs"),
@@ -196,6 +198,7 @@ def test_adopts_an_original_database_without_touching_its_data(scratch_db):
     assert scratch_db.sql("SELECT id, temp_id FROM messages") == [("msg_1", None)]
     assert fix_state(scratch_db) == {
         "indexes": [
+            "idx_messages_match_created_at",
             "matches_unordered_pair_unique",
             "messages_match_sender_temp_id_unique",
             "ticket_ledger_one_time_award_unique",

@@ -439,7 +439,11 @@ PLAIN_INDEXES = {
     "after_hours_declines": [["session_id"], ["user_id", "declined_user_id", "decline_count"]],
     "device_fingerprints": [["device_id"], ["user_id"]],
     "banned_photo_hashes": [["photo_hash"]],
-    "messages": [["created_at"], ["delivered_at"], ["match_id"], ["read_at"], ["sender_id"], ["status"]],
+    "messages": [
+        ["created_at"], ["delivered_at"], ["match_id"],
+        ["match_id", "created_at", "id"],  # ours: the history page (chat.0003)
+        ["read_at"], ["sender_id"], ["status"],
+    ],  # fmt: skip
     "read_receipts": [["message_id"], ["user_id"]],
     "user_status": [["is_online"], ["last_seen_at"]],
     "date_proposals": [["match_id"], ["proposed_date"], ["proposer_id"], ["status"]],
