@@ -1,4 +1,4 @@
-"""Django's ASGI handler with reusable request threads.
+"""Django's ASGI handler with reusable request threads and one thread hop per request.
 
 Django runs each request's synchronous work (sync views, sync middleware, signal receivers) on a
 thread of its own: the stock handler enters a fresh `ThreadSensitiveContext`, for which asgiref
@@ -7,19 +7,34 @@ borrows a single-thread executor from a free list and returns it afterwards, so 
 no thread start-up; the semantics are the same (one thread per request at a time, and
 thread-local state such as database connections is closed at the end of the request, since
 CONN_MAX_AGE is 0).
+
+The stock handler then crosses to that thread three times per request (the `request_started`
+receivers, the view, `response.close()` with the `request_finished` receivers) and runs two tasks
+(the response, and a watch for the client going away that cancels it). Every middleware of the
+project is sync-capable and every view is sync, so here the middleware chain is built for sync
+use and a request crosses once: `request_started`, the chain and the view, and the close of a
+complete response, in that order, on the request's thread; only reading the body and sending the
+response happen on the event loop. (A streaming response is closed after it was sent, as Django
+does.) A client that goes away meanwhile no longer cancels anything: a sync view runs to its end
+in any case, and Daphne drops a response for a closed connection.
 """
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from asgiref.sync import ThreadSensitiveContext
-from django.core.handlers.asgi import ASGIHandler
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import HttpResponseBase
+from django.urls import set_script_prefix
 
 
 class PooledThreadASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
+        self.load_middleware(is_async=False)  # in place of the async chain ASGIHandler built
         self._idle: list[ThreadPoolExecutor] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -31,6 +46,31 @@ class PooledThreadASGIHandler(ASGIHandler):
                 await self.handle(scope, receive, send)
         finally:
             self._idle.append(executor)
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
+            await self.send_response(response, send)
+            if response.streaming:
+                await sync_to_async(response.close, thread_sensitive=True)()
+        finally:
+            body_file.close()
+
+    def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
+        """On the request's thread: what Django's handler does between reading and sending."""
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__
+        if not response.streaming:
+            response.close()  # request_finished: the request's database connection goes back
+        return response
 
 
 def get_application() -> PooledThreadASGIHandler:

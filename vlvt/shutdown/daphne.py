@@ -16,6 +16,12 @@ The server also answers WebSocket upgrades that the application would refuse (`i
 through ASGI, Daphne can only refuse an upgrade with a bare 403. Accepted upgrades become
 vlvt.websocket connections instead of autobahn protocols, and every application instance reads
 from a vlvt.websocket.Inbox instead of an asyncio.Queue: a third of the memory per idle socket.
+
+Several processes sharing one listening socket (`--fd`) take its connections one at a time:
+Twisted accepts up to a hundred per wake-up, so the first process to wake took a whole burst (50
+keep-alive clients connecting at once could all land on one process, leaving the other core idle
+for as long as they stayed connected); one accept per wake-up lets the other processes, woken by
+the same readiness, take their share.
 """
 from __future__ import annotations
 
@@ -67,6 +73,11 @@ def _upgrade_refusal(scope: dict[str, Any]) -> bytes | None:
     except Exception:  # the application makes its own checks
         logger.exception("WebSocket upgrade check failed")
         return None
+
+
+# At most this many connections are taken from the backlog when listening stops (the kernel's
+# backlog is capped by somaxconn, 4,096 by default).
+_BACKLOG_ACCEPTS = 10_000
 
 
 class GracefulWebRequest(WebRequest):
@@ -214,6 +225,15 @@ class GracefulServer(Server):
 
     def listen_success(self, port: Any) -> None:
         self.ports.append(port)
+        if hasattr(port, "numberAccepts") and hasattr(port, "doRead"):
+            accept = port.doRead
+
+            def accept_one() -> Any:
+                port.numberAccepts = 1  # Twisted raises it again after every accept
+                return accept()
+
+            port.doRead = accept_one
+            port.accept_backlog = accept
         super().listen_success(port)
 
     # -- signals ------------------------------------------------------------------------------
@@ -248,7 +268,8 @@ class GracefulServer(Server):
             # socket would reset them. Take them first; their requests get a proper 503.
             if getattr(port, "connected", False) and hasattr(port, "doRead"):
                 try:
-                    port.doRead()
+                    port.numberAccepts = _BACKLOG_ACCEPTS
+                    getattr(port, "accept_backlog", port.doRead)()
                 except Exception as exc:
                     logger.warning("shutdown: accepting the backlog failed: %r", exc)
             port.stopListening()

@@ -1,0 +1,125 @@
+"""The ASGI handler (vlvt.handlers.PooledThreadASGIHandler) driven through ASGI, as Daphne does:
+one crossing to the request's thread for `request_started`, the middleware, the view and the
+close of a complete response (`request_finished`, before the response goes out); a streaming
+response closed after its body; threads reused."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Any
+
+import pytest
+from django.core import signals
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.test import override_settings
+from django.urls import path
+
+from vlvt.api import endpoint, ok
+from vlvt.handlers import PooledThreadASGIHandler
+
+EVENTS: list[tuple[str, int]] = []
+
+
+@endpoint("GET", "POST", auth=False)
+def where(request: HttpRequest) -> HttpResponse:
+    EVENTS.append(("view", threading.get_ident()))
+    return ok(method=request.method, length=len(request.body))
+
+
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    def parts():
+        yield b"one,"
+        EVENTS.append(("streaming", threading.get_ident()))
+        yield b"two"
+
+    return StreamingHttpResponse(parts(), content_type="text/plain")
+
+
+urlpatterns = [path("where", where), path("stream", stream)]
+
+
+def scope(method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": headers or [(b"host", b"testserver")], "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+    }  # fmt: skip
+
+
+async def call(handler: PooledThreadASGIHandler, scope: dict[str, Any], body: bytes = b"") -> list[dict[str, Any]]:
+    incoming = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.Event().wait()  # the client stays
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        EVENTS.append((message["type"], threading.get_ident()))
+        sent.append(message)
+
+    await handler(scope, receive, send)
+    return sent
+
+
+@pytest.fixture
+def events():
+    def started(**kwargs: Any) -> None:
+        EVENTS.append(("request_started", threading.get_ident()))
+
+    def finished(**kwargs: Any) -> None:
+        EVENTS.append(("request_finished", threading.get_ident()))
+
+    EVENTS.clear()
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    with override_settings(ROOT_URLCONF=__name__):
+        yield EVENTS
+    signals.request_started.disconnect(started)
+    signals.request_finished.disconnect(finished)
+
+
+@pytest.mark.django_db
+def test_a_request_crosses_to_its_thread_once(events):
+    async def scenario() -> tuple[list[dict[str, Any]], int]:
+        sent = await call(PooledThreadASGIHandler(), scope("GET", "/where"), b'{"a": 1}')
+        return sent, threading.get_ident()
+
+    sent, loop_thread = asyncio.run(scenario())
+
+    assert sent[0]["status"] == 200
+    assert json.loads(sent[1]["body"]) == {"success": True, "method": "GET", "length": 8}
+    names = [name for name, _ in events]
+    assert names == ["request_started", "view", "request_finished", "http.response.start", "http.response.body"]
+    request_thread = events[0][1]
+    assert request_thread != loop_thread
+    assert {thread for name, thread in events if not name.startswith("http.")} == {request_thread}
+    assert {thread for name, thread in events if name.startswith("http.")} == {loop_thread}
+
+
+@pytest.mark.django_db
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
+def test_a_streaming_response_is_closed_after_its_body(events):
+    sent = asyncio.run(call(PooledThreadASGIHandler(), scope("GET", "/stream")))
+
+    assert sent[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"one,two"
+    names = [name for name, _ in events]
+    assert names[0] == "request_started"
+    assert names[-1] == "request_finished"
+    assert names.index("streaming") < names.index("request_finished")
+
+
+@pytest.mark.django_db
+def test_request_threads_are_reused(events):
+    async def scenario() -> None:
+        handler = PooledThreadASGIHandler()
+        for _ in range(3):
+            await call(handler, scope("GET", "/where"))
+
+    asyncio.run(scenario())
+
+    assert len({thread for name, thread in events if name == "view"}) == 1
