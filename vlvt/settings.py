@@ -193,6 +193,8 @@ CHANNEL_LAYERS = {
 
 # --- Celery (every scheduler of the original) --------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+# kombu's Redis transport without a new client per published message (vlvt/broker.py).
+CELERY_BROKER_TRANSPORT = "vlvt.broker:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True
