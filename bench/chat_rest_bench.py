@@ -105,6 +105,7 @@ def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> dict:
     out = subprocess.run([sys.executable, "-c", PICK], cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"picking the benchmark data failed:\n{out.stderr}")
+    pb.settle(args.database)  # after PICK, which adds the long conversation
     return json.loads(out.stdout)
 
 

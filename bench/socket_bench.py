@@ -104,6 +104,7 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict:
     out = subprocess.run([sys.executable, "-c", PICK], cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"picking the benchmark data failed:\n{out.stderr}")
+    pb.settle(args.database)
     return json.loads(out.stdout)
 
 
