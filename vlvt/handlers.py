@@ -27,14 +27,16 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.core.handlers.base import BaseHandler
 from django.http import HttpResponseBase
 from django.urls import set_script_prefix
 
 
 class PooledThreadASGIHandler(ASGIHandler):
     def __init__(self) -> None:
-        super().__init__()
-        self.load_middleware(is_async=False)  # in place of the async chain ASGIHandler built
+        # ASGIHandler.__init__ would build the async middleware chain, only to be replaced.
+        BaseHandler.__init__(self)
+        self.load_middleware(is_async=False)
         self._idle: list[ThreadPoolExecutor] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

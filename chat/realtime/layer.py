@@ -60,6 +60,7 @@ RECEIVE_BATCH = 100
 
 class ChannelLayer(RedisChannelLayer):
     _bzmpop = True  # until Redis says it does not know it (before 7.0)
+    _group_send_script: Any = None  # one redis-py Script (its SHA computed once), run on any connection
 
     async def group_add(self, group: str, channel: str) -> None:
         pump.join(self, group, channel)
@@ -86,8 +87,10 @@ class ChannelLayer(RedisChannelLayer):
         by_connection, messages, capacities = self._map_channel_keys_to_connection(channel_names, message)
         for index, keys in by_connection.items():
             args = [*(messages[k] for k in keys), *(capacities[k] for k in keys), time.time(), self.expiry]
-            script = self.connection(index).register_script(_GROUP_SEND)
-            over = await script(keys=keys, args=args)
+            connection = self.connection(index)
+            if self._group_send_script is None:
+                self._group_send_script = connection.register_script(_GROUP_SEND)
+            over = await self._group_send_script(keys=keys, args=args, client=connection)
             if over > 0:  # channels_redis's own logger and words
                 channels_redis_logger.info("%s of %s channels over capacity in group %s", over, len(channel_names), group)
 

@@ -63,6 +63,13 @@ class Socket:
         return self.messages
 
 
+async def joined(layer: ChannelLayer, group: str) -> Socket:
+    """A socket of `layer`'s process, in `group`."""
+    socket = await Socket().open(layer)
+    await layer.group_add(group, socket.channel)
+    return socket
+
+
 def redis_queue_size(layer: ChannelLayer) -> int:
     """Messages waiting in Redis for the layer's process (all its channels share one key)."""
     return sync_redis().zcard(f"{layer.prefix}specific.{layer.client_prefix}!")
@@ -79,8 +86,7 @@ async def close(*layers: ChannelLayer) -> None:
 def test_a_socket_of_this_process_gets_the_message_without_redis(prefix):
     async def scenario() -> None:
         layer = make_layer(prefix)
-        socket = await Socket().open(layer)
-        await layer.group_add("user.alice", socket.channel)
+        socket = await joined(layer, "user.alice")
         message = {"type": "socket.emit", "event": "new_message", "data": {"id": "m1"}}
 
         await layer.group_send("user.alice", message)
@@ -99,10 +105,7 @@ def test_a_socket_of_this_process_gets_the_message_without_redis(prefix):
 def test_members_on_two_processes_each_get_it_once_in_order(prefix):
     async def scenario() -> None:
         here, there = make_layer(prefix), make_layer(prefix)
-        local = await Socket().open(here)
-        remote = await Socket().open(there)
-        for layer, socket in ((here, local), (there, remote)):
-            await layer.group_add("user.bob", socket.channel)
+        local, remote = await joined(here, "user.bob"), await joined(there, "user.bob")
         sent = [{"type": "socket.emit", "event": "new_message", "data": {"n": n}} for n in range(5)]
 
         for message in sent:
@@ -152,8 +155,7 @@ def test_a_socket_that_left_the_group_or_closed_gets_nothing(prefix):
 def test_a_publisher_on_another_thread_reaches_the_sockets_loop(prefix):
     async def scenario() -> None:
         layer = make_layer(prefix)
-        socket = await Socket().open(layer)
-        await layer.group_add("user.dan", socket.channel)
+        socket = await joined(layer, "user.dan")
         message = {"type": "socket.emit", "event": "new_message", "data": {"id": "m2"}}
 
         # A synchronous publisher (a REST request's on_commit) with an event loop of its own.
