@@ -1,4 +1,5 @@
-"""HTTP rate limits of chat-service (reference §1.6), stored in Redis so they hold across processes.
+"""HTTP rate limits of chat-service, stored in Redis so they hold across processes (docs/contract.md,
+"Rate limits").
 
 `general` is ONE bucket per client IP shared by every route that uses it, including the After Hours
 chat routes (the original mounted them behind the same limiter instance). Its name differs from

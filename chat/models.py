@@ -30,7 +30,7 @@ class Message(models.Model):
     status = models.CharField(max_length=20, null=True, db_default="sent")  # sent|delivered|read|failed
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
-    # Migration 0002 (DECISIONS 20): the client's tempId, so a resend returns the stored message.
+    # Migration 0002 (docs/contract.md, D20): the client's tempId, so a resend returns the stored message.
     temp_id = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:

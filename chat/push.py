@@ -1,4 +1,5 @@
-"""Chat's push notifications (reference §7), sent through the project's push interface.
+"""Chat's push notifications, sent through the project's push interface (docs/contract.md, "Push
+notifications").
 
 Nothing is sent inside a request or an ack: these enqueue Celery work after the commit, and the
 message push task reads the text from the database rather than carrying it through the broker.

@@ -2,7 +2,7 @@
 
 Failures collect `(field, message)` pairs, raised together as `ValidationFailed` (400
 `{success:false, errors:[{field,message}]}`); one field can fail twice (required and length).
-Anything of the wrong type is a 400 here rather than a database error later (DECISIONS 1).
+Anything of the wrong type is a 400 here rather than a database error later (docs/contract.md, D1).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""chat-service's REST API (reference §2.2-2.6): parse, call one service or selector, shape.
+"""chat-service's REST API (docs/contract.md, "Chat"): parse, call one service or selector, shape.
 
-Statuses, bodies and messages are the original's; where DECISIONS.md changes behaviour the
-service says so. Services raise `ChatError` (an ApiError), which `endpoint` renders.
+Statuses, bodies and messages are the original's; where this project changes behaviour (docs/contract.md,
+"Differences") the service says so. Services raise `ChatError` (an ApiError), which `endpoint` renders.
 """
 from __future__ import annotations
 
@@ -192,7 +192,7 @@ def report_create(request: HttpRequest) -> HttpResponse:
 @on_error("Failed to retrieve reports")
 @clean_input
 def reports_list(request: HttpRequest) -> HttpResponse:
-    """Moderation listing; the admin key, not a JWT (DECISIONS 28: compared in constant time)."""
+    """Moderation listing; the admin key, not a JWT (contract D28: compared in constant time)."""
     expected = settings.ADMIN_API_KEY
     if not expected:
         return fail(503, "Admin endpoints not available")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 View = Callable[..., HttpResponse]
 
-# API versions (DECISIONS 5: advertise only the versions that are served).
+# API versions: advertise only the versions that are served (docs/contract.md, D5).
 CURRENT_API_VERSION = 1
 MINIMUM_API_VERSION = 1
 SUPPORTED_API_VERSIONS: tuple[int, ...] = (1,)

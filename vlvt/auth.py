@@ -52,7 +52,7 @@ def _verify(secret: str, token: str) -> tuple[TokenUser, int | None]:
     except jwt.PyJWTError:
         raise TokenError("invalid") from None
     user_id = claims.get("userId")
-    # DECISIONS 3: a token that verifies but carries no usable userId is not an access token.
+    # A token that verifies but carries no usable userId is not an access token (docs/contract.md, D3).
     if not isinstance(user_id, str) or not user_id:
         raise TokenError("invalid")
     expires = int(claims["exp"]) if "exp" in claims else None  # PyJWT checked it is a number

@@ -1,6 +1,7 @@
 """Settings from the environment.
 
-A production setting that is missing stops start-up with one line naming it (DESIGN: fail fast).
+A production setting that is missing stops start-up with one line naming it (fail fast; the
+README's "Configuration").
 """
 from __future__ import annotations
 

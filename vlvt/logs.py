@@ -1,4 +1,4 @@
-"""Log lines on stdout: one JSON object a line (LOG_FORMAT=json) or readable text (DECISIONS 6).
+"""Log lines on stdout: one JSON object a line (LOG_FORMAT=json) or readable text (docs/contract.md, D6).
 
 The request middleware puts the correlation id in `correlation_id` (a contextvar, so it follows the
 request into views, services and Django's own error log, on threads and on the event loop alike);

@@ -1,4 +1,4 @@
-"""HTTP conventions shared by both apps (reference §1, DESIGN "HTTP conventions").
+"""HTTP conventions shared by both apps (docs/contract.md, "Conventions").
 
 Three middleware, in settings order, stand in for the original's Express chain:
 
@@ -85,7 +85,7 @@ SECURITY_HEADERS = _entries(
     ("X-Permitted-Cross-Domain-Policies", "none"),
     ("X-XSS-Protection", "0"),
 )
-CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"  # DECISIONS 4: PATCH added
+CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"  # PATCH added (docs/contract.md, D4)
 CORS_HEADERS = "Content-Type,Authorization,X-Admin-API-Key,X-CSRF-Token"
 _CORS_CREDENTIALS = _entries(("Access-Control-Allow-Credentials", "true"))
 _CORS_PREFLIGHT = _entries(

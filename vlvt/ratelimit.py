@@ -1,4 +1,4 @@
-"""Fixed-window rate limits in Redis, shared by every process (DECISIONS 2).
+"""Fixed-window rate limits in Redis, shared by every process (docs/contract.md, D2).
 
 Behaves like express-rate-limit's store: a window opens on the first hit of a key, every request
 counts (failed ones too), draft-6 `RateLimit-*` headers on every response of a limited route

@@ -3,11 +3,11 @@
 `vlvt/settings.py` calls `init_sentry` once per process (settings load in Daphne, Celery workers
 and beat alike), with the Django and Celery integrations.
 
-What leaves the machine follows the logging rule (DECISIONS 6: no token, no secret, no message
-text): `before_send` drops request bodies, query strings (a token or a signed URL can sit there),
-cookies and the Authorization / Cookie / X-CSRF-Token headers, strips query strings from URLs in
-breadcrumbs, drops Celery task arguments, and masks tokens in messages and exception texts the
-way log lines are masked. Stack frames carry no local variables (a message being sent is a local
+What leaves the machine follows the logging rule (docs/contract.md, D6: no token, no secret, no
+message text): `before_send` drops request bodies, query strings (a token or a signed URL can sit
+there), cookies and the Authorization / Cookie / X-CSRF-Token headers, strips query strings from
+URLs in breadcrumbs, drops Celery task arguments, and masks tokens in messages and exception texts
+the way log lines are masked. Stack frames carry no local variables (a message being sent is a local
 variable somewhere), and the SDK never reads a request body in the first place.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Infrastructure endpoints (reference §2.1) and the JSON error handlers.
+"""Infrastructure endpoints (docs/contract.md, "Infrastructure routes") and the JSON error handlers.
 
-/health checks PostgreSQL and Redis and advertises the served API versions (DECISIONS 5); /ready
+/health checks PostgreSQL and Redis and advertises the served API versions (contract D5); /ready
 is the load balancer's readiness probe, 503 from the moment the process starts draining.
 """
 from __future__ import annotations

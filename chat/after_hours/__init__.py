@@ -1,4 +1,4 @@
-"""After Hours chat (reference chat-service §4, §6; DECISIONS 25, 26).
+"""After Hours chat (docs/contract.md, "After Hours chat", D25 and D26).
 
 selectors        reads: a match's state in one statement, the history page, read-receipt ids
 services/        writes: messages (send, typing and read relays), conversion (the save vote),

@@ -6,7 +6,7 @@ when its first socket connects, and relays each whitelisted event (named after i
 unchanged) to the target user's sockets *in this process only*, straight from the process's socket
 registry (`chat.realtime.consumer.LOCAL_SOCKETS`). Every process hears every event and each
 delivers to its own sockets, so each socket gets each event exactly once however many processes
-run (DECISIONS 26). The original relayed through the Socket.IO Redis adapter instead, so with N
+run (docs/contract.md, D26). The original relayed through the Socket.IO Redis adapter instead, so with N
 instances every event arrived N times; a `group_send` to `user.<id>` here would do the same.
 
 Robustness:

@@ -1,4 +1,4 @@
-"""Rate limits of the After Hours chat routes (DECISIONS 2), per user in Redis.
+"""Rate limits of the After Hours chat routes (docs/contract.md, D2), per user in Redis.
 
 The original put these routes behind the one per-IP general limiter; a per-user budget holds
 across processes and behind carrier NAT. Block and report also count against the same per-user

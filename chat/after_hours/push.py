@@ -1,4 +1,5 @@
-"""The two After Hours save pushes (reference §7), queued after commit through profiles.push."""
+"""The two After Hours save pushes, queued after commit through profiles.push (docs/contract.md,
+"Push notifications")."""
 from __future__ import annotations
 
 from profiles.push import PushMessage, push_notify

@@ -15,7 +15,7 @@ from chat.models import AfterHoursMessage
 from vlvt.api import iso
 
 HISTORY_PAGE = 50
-# The original's check (reference §4.2): any 8-4-4-4-12 hex string, case-insensitive.
+# The original's check (docs/contract.md, "After Hours chat"): any 8-4-4-4-12 hex string, case-insensitive.
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
@@ -128,7 +128,7 @@ def messages_history(*, match_id: str, before: datetime | None) -> dict[str, Any
 
 def partner_message_ids(*, match_id: str, sender_id: str, ids: list[str]) -> list[str]:
     """The ids among `ids` (in their order, once each) of messages `sender_id` sent in this match:
-    what a read receipt may relay (DECISIONS 25: never ids of other matches)."""
+    what a read receipt may relay (contract D25: never ids of other matches)."""
     wanted = list(dict.fromkeys(i for i in (parse_uuid(x) for x in ids) if i is not None))
     if not wanted:
         return []

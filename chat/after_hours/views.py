@@ -1,4 +1,5 @@
-"""After Hours chat REST (reference §4.4): parse, call one service or selector, shape.
+"""After Hours chat REST: parse, call one service or selector, shape (docs/contract.md, "After Hours
+chat routes").
 
 Every route needs a JWT and a UUID `:matchId` (400 `Invalid match ID format`); chat-service never
 applied the After Hours gate (premium, verification, consent) here, and neither do we.

@@ -1,4 +1,4 @@
-"""DECISIONS 20: `send_message` with a tempId already used by the same sender in the same match
+"""docs/contract.md, D20: `send_message` with a tempId already used by the same sender in the same match
 returns the original message instead of storing a duplicate.
 
 Adds the nullable `messages.temp_id VARCHAR(64)` and the partial unique index

@@ -35,7 +35,7 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
 
 
 def origin_allowed(scope: dict[str, Any]) -> bool:
-    """DECISIONS 4: an upgrade that carries an Origin must come from a configured CORS origin.
+    """docs/contract.md, D4: an upgrade that carries an Origin must come from a configured CORS origin.
 
     Native clients (the mobile app) send no Origin and are not affected.
     """

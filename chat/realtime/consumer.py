@@ -12,7 +12,7 @@ database together and are acked in order. So a client with many events outstandi
 handled back to back, never reordered. The shutdown wrapper closes a socket only while it waits
 in `receive()` with its event queue empty (the consumer reports its queue's start and end through
 the scope's `ACTIVITY` object), so every event received has been acked. Events sent right after
-CONNECT wait until the connect work is done, so none is dropped (DECISIONS 19).
+CONNECT wait until the connect work is done, so none is dropped (docs/contract.md, D19).
 
 What follows an ack runs on two ordered queues per socket, so the next event is handled while it
 runs: the handler's events to other users (`ctx.defer`: published in the order of the acks), and

@@ -2,7 +2,7 @@
 
 A handler is `async def h(ctx, data) -> ack | None`, registered with `@handler(name, failure=...)`.
 `data` is the event's first argument, whatever the client sent: each handler checks its shape
-before touching a field (DECISIONS 19), so null, a list or a wrong type gets an error ack and the
+before touching a field (docs/contract.md, D19), so null, a list or a wrong type gets an error ack and the
 socket stays up. Work that must follow the ack goes through `ctx.defer(...)` (events to other
 users: the socket's fan-out task, in order) or `ctx.later(...)` (database follow-ups: the socket's
 background task, in order); the next event does not wait for either. An exception becomes
@@ -128,7 +128,7 @@ async def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
         return exc.ack()
 
 
-# --- regular chat (reference §3.4) ---------------------------------------------------------------
+# --- regular chat (docs/contract.md, "Chat socket events") -----------------------------------------
 
 
 async def send_messages(ctx: EventContext, items: list[Any]) -> list[Ack]:

@@ -1,4 +1,4 @@
-"""Presence per user across sockets and processes (DECISIONS 22).
+"""Presence per user across sockets and processes (docs/contract.md, D22).
 
 Redis holds the truth: `presence:user:<id>` is a hash of the user's live socket ids, each mapped to
 the id of the process serving it. A user goes online when the hash gets its first socket and

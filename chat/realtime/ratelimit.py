@@ -1,4 +1,4 @@
-"""Socket event rate limits: a sliding window per user and event name, in Redis (DECISIONS 21).
+"""Socket event rate limits: a sliding window per user and event name, in Redis (docs/contract.md, D21).
 
 The window semantics are the original `socket-rate-limiter`'s (a log of event times; an event is
 allowed while fewer than `max_events` fall in the last `window_ms`; denied events are not recorded;
@@ -26,7 +26,8 @@ class SocketLimit:
     window_ms: int
 
 
-# reference §3.7; `ping`, `after_hours:join_chat` and `after_hours:leave_chat` have no limit.
+# docs/contract.md, "Socket rate limits"; `ping`, `after_hours:join_chat` and `after_hours:leave_chat`
+# have no limit.
 LIMITS: dict[str, SocketLimit] = {
     "send_message": SocketLimit(30, 60_000),
     "typing": SocketLimit(10, 10_000),

@@ -1,5 +1,5 @@
-"""Database writes of the realtime layer: `user_status` on presence transitions (reference §3.6)
-and delivered status in batches.
+"""Database writes of the realtime layer: `user_status` on presence transitions (docs/contract.md,
+"Presence") and delivered status in batches.
 
 They live here because only the socket layer makes them; the reads are `chat.selectors`, but for
 the presence sweep's check of its own writes.

@@ -1,8 +1,8 @@
 """Presence after a crash: the periodic sweep (Celery beat, task `chat.presence_sweep`).
 
 A Daphne process that dies without its disconnect logic (SIGKILL, out of memory, a lost machine)
-leaves its sockets in Redis presence and its users online in `user_status` (reference §3.6: the
-original never corrects that). Its liveness key expires PRESENCE_PROCESS_TTL_MS after its last
+leaves its sockets in Redis presence and its users online in `user_status` (docs/contract.md, "Presence":
+the original never corrects that). Its liveness key expires PRESENCE_PROCESS_TTL_MS after its last
 heartbeat; the sweep then deletes its sockets and, for each user left without a socket anywhere,
 does what a last-socket disconnect does: `handlers.presence_changed` (user_status offline,
 `user_status_changed` to the match partners).

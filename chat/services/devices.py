@@ -1,4 +1,4 @@
-"""Push token registration (reference §2.5)."""
+"""Push token registration (docs/contract.md, "Push tokens")."""
 from __future__ import annotations
 
 from django.db import IntegrityError

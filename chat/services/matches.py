@@ -26,7 +26,7 @@ def _mutual_like(user_a: str, user_b: str) -> bool:
 
 
 def match_confirm(*, user_id: str, user_id_1: str, user_id_2: str) -> MatchConfirmation:
-    """POST /matches (DECISIONS 24): the existing match of the pair, or one a mutual like earned.
+    """POST /matches (docs/contract.md, D24): the existing match of the pair, or one a mutual like earned.
 
     It never creates a match with an arbitrary user or across a block, whichever side blocked.
     """

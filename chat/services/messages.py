@@ -118,7 +118,7 @@ def message_send(
     enforce_daily_cap: bool = True,
     fan_out: bool = False,
 ) -> SendResult:
-    """The send pipeline, in the reference's order (§3.4).
+    """The send pipeline, in the original's order (docs/contract.md, "Chat socket events").
 
     validation -> membership -> blocks both ways -> profile gate -> free-tier daily cap -> insert.
     A resend with a tempId this sender already used in this match returns the stored original,

@@ -1,4 +1,4 @@
-"""Blocks and reports (reference §2.4)."""
+"""Blocks and reports (docs/contract.md, "Blocks and reports")."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction

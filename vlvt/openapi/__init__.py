@@ -36,7 +36,7 @@ The VLVT backend: the profile and chat services of the VLVT dating app in one AP
   over its limit 413, unknown path 404, wrong method 405, rate limit 429 (with `RateLimit-*` and
   `Retry-After` headers).
 * **Realtime.** `/socket.io/` is a Socket.IO v5 endpoint over WebSocket (Engine.IO v4); its events
-  are described in the reference documents, not here.
+  are described in the repository's docs/contract.md, not here.
 """
 
 

@@ -1,4 +1,4 @@
-"""Graceful shutdown: one coordinator per process (see DESIGN.md, "Graceful shutdown").
+"""Graceful shutdown: one coordinator per process (docs/architecture.md, "Shutdown").
 
 Code that opens a resource registers its closer right there:
 

@@ -1,4 +1,4 @@
-"""The daily purge of After Hours chat data (reference §6), in short transactions.
+"""The daily purge of After Hours chat data (docs/contract.md, "Schedules"), in short transactions.
 
 Unconverted matches that expired more than 30 days ago go, with their messages; converted ones
 (and their After Hours messages) stay. The original ran two unbounded DELETEs; here each

@@ -1,7 +1,8 @@
-"""The save vote and the conversion of an After Hours match into a permanent one (reference §4.5).
+"""The save vote and the conversion of an After Hours match into a permanent one (docs/contract.md,
+"After Hours chat routes").
 
 One transaction with the After Hours row locked (`FOR UPDATE`), so concurrent votes are taken one
-after the other and a match converts exactly once. The fixes of DECISIONS 25:
+after the other and a match converts exactly once. The fixes of docs/contract.md, D25:
 
 * a declined or blocked match cannot be saved (409);
 * copied messages keep their order and their original `created_at` (the original gave them all

@@ -1,6 +1,7 @@
 """After Hours messages: send (stored); typing and read receipts (relayed only, as the original).
 
-Checks run in the reference's order (§4.2) and raise `ChatError`; `exc.ack()` is the socket ack.
+Checks run in the original's order (docs/contract.md, "After Hours socket events") and raise
+`ChatError`; `exc.ack()` is the socket ack.
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def message_send(*, sender_id: str, match_id: Any, text: Any, temp_id: Any = ABS
     """Store a message of an active match (not declined, not expired, no block either way).
 
     The match row is share-locked until the insert commits, so a block, report or decline that
-    committed first is always seen (DECISIONS 25) and none can slip in between check and insert.
+    committed first is always seen (docs/contract.md, D25) and none can slip in between check and insert.
     A message in a match already converted into a permanent one is also written there, so the
     permanent chat keeps the whole conversation.
     """

@@ -1,4 +1,4 @@
-"""Block and report from an After Hours chat (reference §4.6, DECISIONS 25).
+"""Block and report from an After Hours chat (docs/contract.md, "After Hours chat routes" and D25).
 
 Everything happens in one transaction with the After Hours row locked: the block (the same block
 as `POST /blocks`: permanent matches of the pair are deleted too, which the original's After Hours
