@@ -192,7 +192,7 @@ def report_create(request: HttpRequest) -> HttpResponse:
 @on_error("Failed to retrieve reports")
 @clean_input
 def reports_list(request: HttpRequest) -> HttpResponse:
-    """Moderation listing; the admin key, not a JWT (contract D28: compared in constant time)."""
+    """Moderation listing; the admin key, not a JWT (docs/contract.md, D28: compared in constant time)."""
     expected = settings.ADMIN_API_KEY
     if not expected:
         return fail(503, "Admin endpoints not available")

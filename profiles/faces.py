@@ -1,4 +1,4 @@
-"""Face comparison behind one small interface (reference §2.4).
+"""Face comparison behind one small interface (docs/contract.md, "Verification").
 
 AWS Rekognition `CompareFaces` when REKOGNITION_ENABLED; otherwise `UnavailableComparer`, which
 refuses honestly: the caller records the attempt and nobody is ever marked verified by default.

@@ -1,7 +1,7 @@
 """The project's one image pipeline (pyvips): content sniffing, decoding and clean JPEG renditions.
 
 Shared by main profile photos, verification selfies and After Hours photos. Every rendition is
-auto-rotated, converted to sRGB and written with no metadata at all (DECISIONS 8: the original
+auto-rotated, converted to sRGB and written with no metadata at all (docs/contract.md, D8: the original
 meant to strip EXIF/GPS but kept it). Bad input is an `ImageRejected` (a 400), never a 500.
 """
 from __future__ import annotations
@@ -145,7 +145,8 @@ def _png_is_animated(data: bytes) -> bool:
 
 
 def check_content(data: bytes) -> str:
-    """The magic-byte check of reference §6.2: the detected MIME type, or ImageRejected."""
+    """The magic-byte check (docs/contract.md, "Images and storage"): the detected MIME type, or
+    ImageRejected."""
     mime = sniff(data[:4100])
     if mime is None:
         raise ImageRejected(MSG_UNDETECTABLE)
@@ -155,7 +156,7 @@ def check_content(data: bytes) -> str:
 
 
 def check_declared(content_type: str | None, size: int) -> None:
-    """validateImage (§6.1): the client's declared size and MIME type."""
+    """The original's validateImage: the client's declared size and MIME type."""
     if size > MAX_UPLOAD_BYTES:
         raise ImageRejected(MSG_TOO_LARGE)
     if (content_type or "").lower() not in ALLOWED_DECLARED_TYPES:

@@ -182,7 +182,7 @@ class Match(models.Model):
         constraints = [
             # The original's order-sensitive constraint, kept for ON CONFLICT (user_id_1, user_id_2).
             models.UniqueConstraint(fields=["user_1", "user_2"], name="matches_user_id_1_user_id_2_key"),
-            # Migration 0003 (DECISIONS 9): one match per unordered pair.
+            # Migration 0003 (docs/contract.md, D9): one match per unordered pair.
             models.UniqueConstraint(
                 Least("user_1", "user_2"), Greatest("user_1", "user_2"), name="matches_unordered_pair_unique"
             ),
@@ -226,7 +226,7 @@ class TicketLedger(models.Model):
     class Meta:
         db_table = "ticket_ledger"
         constraints = [
-            # Migration 0002 (DECISIONS 10): one-time awards cannot be paid twice, even under races.
+            # Migration 0002 (docs/contract.md, D10): one-time awards cannot be paid twice, even under races.
             models.UniqueConstraint(
                 fields=["user", "reason"],
                 condition=Q(reason__in=["verification", "first_match"]),
@@ -359,7 +359,7 @@ class AfterHoursMatch(models.Model):
     expires_at = models.DateTimeField()
     user1_save_vote = models.BooleanField(null=True, db_default=False)
     user2_save_vote = models.BooleanField(null=True, db_default=False)
-    # Original: no ON DELETE action; migration 0004 makes it SET NULL (DECISIONS 25).
+    # Original: no ON DELETE action; migration 0004 makes it SET NULL (docs/contract.md, D25).
     converted_to_match = _fk(Match, "converted_to_match_id", null=True)
     declined_by = _fk(User, "declined_by", null=True)  # NULL = active; SET NULL when that user goes
     declined_at = models.DateTimeField(null=True, blank=True)

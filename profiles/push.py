@@ -1,4 +1,4 @@
-"""Push notifications behind one small interface (reference §2.8), reused by chat.
+"""Push notifications behind one small interface (docs/contract.md, "Push notifications"), reused by chat.
 
 Firebase Cloud Messaging when FIREBASE_PROJECT_ID, FIREBASE_CLIENT_EMAIL and FIREBASE_PRIVATE_KEY
 are all set; otherwise a logged no-op that reports nothing as sent. Sending never happens inside a

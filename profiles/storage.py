@@ -1,4 +1,4 @@
-"""Where photos live, through Django's storage API (reference §6.6).
+"""Where photos live, through Django's storage API (docs/contract.md, "Images and storage").
 
 Cloudflare R2 (S3 API, django-storages) when the three R2 settings are present, otherwise the
 local filesystem under MEDIA_ROOT. The database stores keys (`photos/<uid>/<id>.jpg`); a key is
@@ -92,7 +92,7 @@ def _reset_storage(*, setting: str, **_: object) -> None:
 
 
 def photo_keys(user_id: str) -> tuple[str, str]:
-    """(large key, thumbnail key) for a new main profile photo (§6.3)."""
+    """(large key, thumbnail key) for a new main profile photo (1200 px and 200 px renditions)."""
     photo_id = uuid.uuid4()
     return f"photos/{user_id}/{photo_id}.jpg", f"photos/{user_id}/{photo_id}_thumb.jpg"
 
@@ -234,7 +234,7 @@ def delete_user_files(user_id: str, extra_values: Iterable[str] = ()) -> tuple[i
     """Every object of the user (listed values, their thumbnails and the user's prefixes).
 
     Returns (deleted, failed). Listing the prefixes also catches replaced After Hours photos and
-    selfies that no row points to any more (DECISIONS 17).
+    selfies that no row points to any more (docs/contract.md, D17).
     """
     keys: dict[str, None] = {}
     for value in extra_values:

@@ -1,6 +1,6 @@
 """Infrastructure endpoints (docs/contract.md, "Infrastructure routes") and the JSON error handlers.
 
-/health checks PostgreSQL and Redis and advertises the served API versions (contract D5); /ready
+/health checks PostgreSQL and Redis and advertises the served API versions (docs/contract.md, D5); /ready
 is the load balancer's readiness probe, 503 from the moment the process starts draining.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What After Hours chat tells sockets, through the chat funnel (chat.events); the events are in
 docs/contract.md, "After Hours socket events".
 
-`after_hours:new_message` reaches each socket once (contract D25): every socket of the recipient
+`after_hours:new_message` reaches each socket once (docs/contract.md, D25): every socket of the recipient
 through their user group, and through the match room only the sender's *other* sockets that have
 the chat open (the recipient's sockets and the sending socket skip the room copy; the sender has
 its ack). The original sent both copies to everyone in the room.

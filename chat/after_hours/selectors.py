@@ -128,7 +128,7 @@ def messages_history(*, match_id: str, before: datetime | None) -> dict[str, Any
 
 def partner_message_ids(*, match_id: str, sender_id: str, ids: list[str]) -> list[str]:
     """The ids among `ids` (in their order, once each) of messages `sender_id` sent in this match:
-    what a read receipt may relay (contract D25: never ids of other matches)."""
+    what a read receipt may relay (docs/contract.md, D25: never ids of other matches)."""
     wanted = list(dict.fromkeys(i for i in (parse_uuid(x) for x in ids) if i is not None))
     if not wanted:
         return []

@@ -1,7 +1,7 @@
 """The After Hours client events, registered on import with `@handler` (docs/contract.md, "After
 Hours socket events").
 
-Each parses the payload (a null, a list or a wrong type gets an error ack, contract D19), calls
+Each parses the payload (a null, a list or a wrong type gets an error ack, docs/contract.md, D19), calls
 one service, acks, and fans out after the ack (`ctx.defer`). Acks and their wording are the
 original's; the shape errors have no original wording:
 

@@ -37,7 +37,7 @@ def refuse_upgrade(scope: dict[str, Any]) -> bytes | None:
     Engine.IO revision other than 4, which the official server checks only after it has sent 101
     Switching Protocols (it then writes the same 400 onto the upgraded socket and drops it); here
     the 400 comes instead of the 101, and clients see a failed handshake either way. An Origin not
-    in CORS_ORIGIN (contract D4, not in the original) gets 403 with the message "Forbidden".
+    in CORS_ORIGIN (docs/contract.md, D4, not in the original) gets 403 with the message "Forbidden".
     """
     code = protocol.handshake_error(protocol.query_params(scope), is_upgrade=True)
     status = 400

@@ -1,7 +1,7 @@
 """Date proposals (docs/contract.md, "Dates"): propose, respond (with a counter-proposal), confirm, cancel.
 
 Every state change locks the proposal row first, so concurrent calls see each other's writes:
-two people confirming at the same moment complete the date exactly once (contract D27).
+two people confirming at the same moment complete the date exactly once (docs/contract.md, D27).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The one way After Hours events leave: Redis pub/sub on `settings.AFTER_HOURS_EVENTS_CHANNEL`.
 
-Each message is the original's JSON envelope `{type, targetUserId, payload, timestamp}` (reference
-§4.5, §5.4); every server process's After Hours bridge relays it to the target's sockets, and the
+Each message is the original's JSON envelope `{type, targetUserId, payload, timestamp}` (docs/contract.md,
+"After Hours events"); every server process's After Hours bridge relays it to the target's sockets, and the
 Node chat-service can consume the same channel. Events are queued with the transaction that
 caused them and published in one pipeline after it commits, so nobody hears of a match, an expiry
 or a session change that was rolled back.
@@ -74,7 +74,7 @@ def _send(events: list[Event]) -> None:
         log.exception("after hours event publish failed", extra={"events": len(events)})
 
 
-# --- the catalogue (reference §5.4) ---------------------------------------------------------------
+# --- the catalogue (docs/contract.md, "After Hours events") -----------------------------------------
 
 
 def match_expired(match_id: str, target_user_id: str, reason: str = "timeout") -> Event:

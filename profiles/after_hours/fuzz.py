@@ -1,4 +1,5 @@
-"""Location fuzzing for After Hours sessions (reference §8.1), bit-compatible with the original.
+"""Location fuzzing for After Hours sessions, bit-compatible with the original (docs/contract.md,
+"Location fuzzing").
 
 A session stores the exact point and a fuzzed one; matching, distances and everything another user
 can see use only the fuzzed pair. The fuzzed point is a uniform random point of a 0.5 km disc around

@@ -1,4 +1,5 @@
-"""The After Hours gate (reference §2.7): in front of every After Hours route, after the JWT check.
+"""The After Hours gate: in front of every After Hours route, after the JWT check (docs/contract.md,
+"After Hours gate").
 
 Checks run in the original's order and the first failure answers: an authenticated user id,
 an active subscription, `users.id_verified` (the KYC flag, not `profiles.is_verified`), then

@@ -1,4 +1,4 @@
-"""Rate limits of the After Hours routes (DECISIONS 2: the original had none), per user in Redis.
+"""Rate limits of the After Hours routes (docs/contract.md, D2: the original had none), per user in Redis.
 
 `general` is one budget per user across every After Hours route; clients poll the current match
 and the session, so it is generous. Photo uploads (image processing, storage) get their own.

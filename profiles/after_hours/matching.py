@@ -1,6 +1,6 @@
 """The After Hours matching engine: who is matched with whom in one run (pure, no database).
 
-Rules (reference §5.3 with DECISIONS 12): a candidate is another waiting session whose user
+Rules (docs/contract.md, "Matching" and D12): a candidate is another waiting session whose user
 
 * is within the initiator's maximum distance **and** has the initiator within theirs,
 * is of a gender the initiator seeks **and** seeks the initiator's gender ('Any' accepts all; a
@@ -122,7 +122,7 @@ def _a(s: Seeker, t: Seeker) -> float:
 
 
 def compatible(a: Seeker, b: Seeker, distance_km: float) -> bool:
-    """Every filter, both ways (DECISIONS 12)."""
+    """Every filter, both ways (docs/contract.md, D12)."""
     return (
         distance_km <= a.max_distance_km
         and distance_km <= b.max_distance_km

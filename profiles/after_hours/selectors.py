@@ -163,7 +163,7 @@ def nearby_origin_get(*, user_id: str) -> NearbyOrigin | None:
 
 def nearby_count(*, user_id: str, latitude: float, longitude: float, max_distance_km: float) -> int:
     """Other users with an open, unexpired session within `max_distance_km` of the point
-    (DECISIONS 16: the caller is not counted). Clamped law of cosines, as the original."""
+    (docs/contract.md, D16: the caller is not counted). Clamped law of cosines, as the original."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -322,7 +322,8 @@ SELECT user_id_1, user_id_2 FROM after_hours_matches WHERE session_id = ANY({ses
 
 def match_exclusions(*, initiators: list[Seeker], pool: list[Seeker]) -> set[tuple[str, str]]:
     """Unordered user pairs that must not be matched: blocks and live declines (either direction,
-    reference §5.3 decline memory) and pairs already matched during one of the current sessions."""
+    the decline memory of docs/contract.md, "Matching") and pairs already matched during one of the
+    current sessions."""
     params = {
         "a": pg_array(s.user_id for s in initiators),
         "b": pg_array(s.user_id for s in pool),

@@ -1,4 +1,5 @@
-"""Celery work of After Hours: every BullMQ queue of the original (DESIGN "Scheduling").
+"""Celery work of After Hours: every BullMQ queue of the original (docs/contract.md,
+"Schedules").
 
 Tasks take ids and JSON primitives, re-read the database and act only on what is still due, so a
 duplicate delivery (acks_late, a worker that died) or a job left over from before an extension is
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="after_hours.matching_sweep", ignore_result=True)
 def matching_sweep() -> None:
-    """Match every waiting session (reference §5.3's 30 s cycle), in one set-based run."""
+    """Match every waiting session (the original's 30 s cycle), in one set-based run."""
     from profiles.after_hours.services.matching import matching_run
 
     matching_run()
@@ -34,7 +35,7 @@ def matching_sweep() -> None:
 
 @shared_task(name="after_hours.overdue_sweep", ignore_result=True)
 def overdue_sweep() -> None:
-    """Close sessions and time out matches whose delayed job was lost (DECISIONS 15)."""
+    """Close sessions and time out matches whose delayed job was lost (docs/contract.md, D15)."""
     from profiles.after_hours.services.matches import matches_auto_decline
     from profiles.after_hours.services.sessions import sessions_expire
 
@@ -44,7 +45,7 @@ def overdue_sweep() -> None:
 
 @shared_task(name="after_hours.daily_cleanup", ignore_result=True)
 def daily_cleanup() -> None:
-    """The original's 04:00 UTC job: close forgotten sessions, forget old declines (reference §4.3)."""
+    """The original's 04:00 UTC job: close forgotten sessions, forget old declines ("Schedules")."""
     from profiles.after_hours.services.sessions import sessions_daily_cleanup
 
     sessions_daily_cleanup()
@@ -81,7 +82,7 @@ def session_warn(session_id: str) -> None:
 
 @shared_task(name="after_hours.auto_decline", ignore_result=True)
 def auto_decline(match_ids: list[str]) -> None:
-    """Time out these matches if still unanswered (DECISIONS 13)."""
+    """Time out these matches if still unanswered (docs/contract.md, D13)."""
     from profiles.after_hours.services.matches import matches_auto_decline
 
     matches_auto_decline(match_ids=[UUID(m) for m in match_ids])

@@ -1,4 +1,4 @@
-"""After Hours routes, included at `after-hours/` and `api/after-hours/` (DECISIONS 7; the
+"""After Hours routes, included at `after-hours/` and `api/after-hours/` (docs/contract.md, D7; the
 versioning middleware maps `/api/v1/after-hours/...` onto the first)."""
 from django.urls import path, re_path
 

@@ -1,4 +1,5 @@
-"""After Hours HTTP routes (reference §2.7): thin views behind the gate and a per-user limit."""
+"""After Hours HTTP routes: thin views behind the gate and a per-user limit (docs/contract.md, "After
+Hours")."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,4 @@
-"""DECISIONS 10: one-time ticket awards (`verification`, `first_match`) cannot be paid twice.
+"""docs/contract.md, D10: one-time ticket awards (`verification`, `first_match`) cannot be paid twice.
 
 The original has no unique constraint on ticket_ledger (user_id, reason), so two concurrent
 requests could both award the same one-time bonus. This migration

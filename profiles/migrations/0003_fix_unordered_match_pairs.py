@@ -1,4 +1,4 @@
-"""DECISIONS 9: a match between two users exists at most once, whatever the order of the pair.
+"""docs/contract.md, D9: a match between two users exists at most once, whatever the order of the pair.
 
 The original's UNIQUE(user_id_1, user_id_2) is order-sensitive, so (A, B) and (B, A) could both
 exist. This migration

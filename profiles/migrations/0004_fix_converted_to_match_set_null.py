@@ -1,4 +1,4 @@
-"""DECISIONS 25: `after_hours_matches.converted_to_match_id` no longer blocks deleting a match.
+"""docs/contract.md, D25: `after_hours_matches.converted_to_match_id` no longer blocks deleting a match.
 
 The original foreign key has no ON DELETE action, so unmatching a pair whose match came from an
 After Hours conversion failed. It becomes ON DELETE SET NULL. The existing constraint is found by

@@ -1,4 +1,4 @@
-"""Discovery and search count (reference §2.5, DECISIONS 11).
+"""Discovery and search count (docs/contract.md, "Discovery" and D11).
 
 Distances use the spherical law of cosines as the original, with the acos argument clamped to
 [-1, 1] so identical coordinates give 0 instead of a PostgreSQL range error. The original's unused

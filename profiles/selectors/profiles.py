@@ -1,4 +1,4 @@
-"""Profile and verification-status reads (reference §2.2, §2.4)."""
+"""Profile and verification-status reads (docs/contract.md, "Profile", "Verification")."""
 from __future__ import annotations
 
 from datetime import datetime

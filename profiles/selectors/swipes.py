@@ -1,4 +1,4 @@
-"""Likes received and sent (reference §2.6). No block filter, as the original."""
+"""Likes received and sent (docs/contract.md, "Swipes"). No block filter, as the original."""
 from __future__ import annotations
 
 from typing import Any

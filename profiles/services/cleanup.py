@@ -1,7 +1,8 @@
-"""Account-erasure cleanup of stored images (called by auth-service, reference §2.1).
+"""Account-erasure cleanup of stored images (called by auth-service; docs/contract.md,
+"Internal routes").
 
 Deletes the listed photo keys, their thumbnails, and everything under the user's photo, After Hours
-photo and selfie prefixes (DECISIONS 17: the original left thumbnails, After Hours photos and
+photo and selfie prefixes (docs/contract.md, D17: the original left thumbnails, After Hours photos and
 selfies behind, a GDPR gap).
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Main profile photos: upload, delete, reorder (reference §2.3, §6.3)."""
+"""Main profile photos: upload, delete, reorder (docs/contract.md, "Photos")."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""Main profile writes: create, update, delete, location (reference §2.2)."""
+"""Main profile writes: create, update, delete, location (docs/contract.md, "Profile")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,7 +69,7 @@ def profile_update(*, user_id: str, data: ProfileInput) -> Profile | None:
 
 
 def profile_delete(*, user_id: str) -> bool:
-    """Delete the row, then its photos and their thumbnails after commit (DECISIONS 17)."""
+    """Delete the row, then its photos and their thumbnails after commit (docs/contract.md, D17)."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM profiles WHERE user_id = %s RETURNING photos", [user_id])

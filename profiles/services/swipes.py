@@ -1,4 +1,4 @@
-"""Swipes and the classic matches they create (reference §2.6, DECISIONS 9 and 10).
+"""Swipes and the classic matches they create (docs/contract.md, "Swipes", D9 and D10).
 
 Both users' swipes on one pair are serialised by a transaction-scoped advisory lock on the
 unordered pair: whichever like commits second sees the first and creates the match, so two users
@@ -30,7 +30,7 @@ class SwipeResult:
 
 
 def _target_visible(cursor: CursorWrapper, user_id: str, target_user_id: str) -> bool:
-    """The target has a profile and neither user blocked the other (DECISIONS 9)."""
+    """The target has a profile and neither user blocked the other (docs/contract.md, D9)."""
     cursor.execute(
         "SELECT EXISTS (SELECT 1 FROM profiles WHERE user_id = %s) AND NOT EXISTS ("
         " SELECT 1 FROM blocks WHERE (user_id = %s AND blocked_user_id = %s)"

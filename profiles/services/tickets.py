@@ -1,4 +1,4 @@
-"""One-time ticket awards (DECISIONS 10): paid at most once per user and reason, even under races.
+"""One-time ticket awards (docs/contract.md, D10): paid at most once per user and reason, even under races.
 
 The partial unique index `ticket_ledger_one_time_award_unique` on (user_id, reason) for
 'verification' and 'first_match' makes the insert itself the check; a losing racer inserts nothing.

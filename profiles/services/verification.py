@@ -1,6 +1,6 @@
-"""Selfie verification (reference §2.4) with the face comparison behind `profiles.faces`.
+"""Selfie verification (docs/contract.md, "Verification") with the face comparison behind `profiles.faces`.
 
-The selfie is re-encoded like every stored image (no EXIF/GPS, DECISIONS 8), stored at
+The selfie is re-encoded like every stored image (no EXIF/GPS, docs/contract.md, D8), stored at
 `verifications/<uid>/<ms>.jpg`, and recorded as a `verifications` row before the comparison. The
 comparison runs outside any transaction (it is a network call); the approval, the profile flag and
 the one-time ticket are written together afterwards.

@@ -1,4 +1,4 @@
-"""Discovery and search count (reference §2.5)."""
+"""Discovery and search count (docs/contract.md, "Discovery")."""
 from __future__ import annotations
 
 import math
@@ -19,7 +19,8 @@ _FLOAT_PREFIX = re.compile(r"^\s*([+-]?(?:Infinity|\d+\.?\d*(?:[eE][+-]?\d+)?|\.
 
 
 def _query_number(request: HttpRequest, name: str, pattern: re.Pattern[str], errors: list) -> Any:
-    """parseInt/parseFloat of a query value (an empty value is absent); garbage is a 400 (DECISIONS 1)."""
+    """parseInt/parseFloat of a query value (an empty value is absent); garbage is a 400
+    (docs/contract.md, D1)."""
     raw = request.GET.get(name)
     if not raw:
         return None

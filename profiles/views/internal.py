@@ -1,4 +1,4 @@
-"""Service-to-service routes: account-erasure photo cleanup (reference §2.1)."""
+"""Service-to-service routes: account-erasure photo cleanup (docs/contract.md, "Internal routes")."""
 from __future__ import annotations
 
 import json

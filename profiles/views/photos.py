@@ -1,4 +1,4 @@
-"""Main profile photo routes (reference §2.3)."""
+"""Main profile photo routes (docs/contract.md, "Photos")."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse

@@ -1,4 +1,4 @@
-"""Main profile routes (reference §2.2)."""
+"""Main profile routes (docs/contract.md, "Profile")."""
 from __future__ import annotations
 
 import logging
@@ -100,7 +100,7 @@ def location(request: HttpRequest, user_id: str) -> HttpResponse:
     saved = profile_set_location(user_id=user_id, latitude=latitude, longitude=longitude) if storable(user_id) else None
     if saved is None:
         raise ApiError(404, "Profile not found")
-    # City-level precision only in logs (reference §8.2).
+    # City-level precision only in logs (docs/contract.md, "Logging").
     log.info("location updated", extra={"latitude": round(latitude, 2), "longitude": round(longitude, 2)})
     return ok(
         location={

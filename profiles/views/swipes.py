@@ -1,4 +1,4 @@
-"""Swipe routes (reference §2.6)."""
+"""Swipe routes (docs/contract.md, "Swipes")."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse

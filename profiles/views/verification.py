@@ -1,4 +1,4 @@
-"""Selfie verification routes (reference §2.4)."""
+"""Selfie verification routes (docs/contract.md, "Verification")."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse

@@ -2,7 +2,7 @@
 
 A match is active while `declined_by IS NULL AND expires_at > now`. Ending one without a decline
 (a time-out, or a session that ended) sets `expires_at` to now: no fake user id is ever written
-into `declined_by` (DECISIONS 13), and decline memory is only written by a real decline.
+into `declined_by` (docs/contract.md, D13), and decline memory is only written by a real decline.
 """
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def auto_decline_at(created_at: datetime, expires_at: datetime) -> datetime:
 
 
 def _announce(created: list[CreatedMatch]) -> None:
-    """after_hours:match to both users, each describing the other (reference §5.4)."""
+    """after_hours:match to both users, each describing the other ("After Hours events")."""
     cards = cards_get(user_ids=[u for m in created for u in (m.initiator_id, m.candidate_id)])
     urls: dict[str, str | None] = {user: photo_url(card.photo_url) for user, card in cards.items()}
     batch: list[events.Event] = []
@@ -185,7 +185,7 @@ ON CONFLICT (user_id, declined_user_id) DO UPDATE SET
 
 def match_decline(*, user_id: str, match_id: str) -> None:
     """Decline a match of the caller (silently for the other user, as the original), remember the
-    decline (reference §5.3: it hides the pair both ways until the daily purge after 7 days) and
+    decline (docs/contract.md, "Matching": it hides the pair both ways until the daily purge after 7 days) and
     look for someone else after the decline delay."""
     with transaction.atomic():
         session_id = (
@@ -243,7 +243,7 @@ def matches_auto_decline(*, match_ids: list[UUID] | None = None) -> list[UUID]:
 
 
 def matches_end_for_users(*, user_ids: list[str], reason: str) -> list[UUID]:
-    """End the active matches of users whose session ended; each partner is told (DECISIONS 14)
+    """End the active matches of users whose session ended; each partner is told (docs/contract.md, D14)
     with after_hours:match_expired and is matched again after the auto-decline delay."""
     with connection.cursor() as cursor:
         cursor.execute(

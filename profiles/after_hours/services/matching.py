@@ -57,7 +57,7 @@ def matching_run(*, session_ids: list[UUID] | None = None) -> RunResult:
 
 
 def _tell_unmatched(unmatched: list[Seeker], active: Active) -> None:
-    """after_hours:no_matches with how many other people are active within reach (DECISIONS 16).
+    """after_hours:no_matches with how many other people are active within reach (docs/contract.md, D16).
 
     The loaded active sessions cover every initiator's reach (the whole table for a sweep, the
     box around the initiators otherwise), so no further query is needed.

@@ -1,4 +1,4 @@
-"""After Hours matching preferences (reference §2.7)."""
+"""After Hours matching preferences (docs/contract.md, "After Hours preferences")."""
 from __future__ import annotations
 
 from functools import partial

@@ -1,4 +1,4 @@
-"""After Hours profiles and their single photo (reference §2.7, §6.4, §6.5)."""
+"""After Hours profiles and their single photo (docs/contract.md, "After Hours profile")."""
 from __future__ import annotations
 
 import logging
@@ -49,7 +49,7 @@ def photo_upload(*, user_id: str, data: bytes) -> StoredPhoto:
     """Content check, profile check, one clean 1200 px JPEG, the banned-hash check, storage.
 
     The hash is taken of the processed JPEG, as the original, so it compares with hashes the
-    original stored. Hashing or ban-lookup failures fail open (reference §2.7). The replaced photo
+    original stored. Hashing or ban-lookup failures fail open, as in the original. The replaced photo
     is deleted once the row no longer points at it (the original left it behind).
     """
     mime = images.check_content(data)

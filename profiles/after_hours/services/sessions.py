@@ -38,7 +38,7 @@ def session_start(
     """Open a session at a fuzzed point; 400 without an After Hours profile, 409 while one is open.
 
     The partial unique index decides between concurrent starts (409, never a 500). An open
-    session that already ran out is closed here first (DECISIONS 15: a lost expiry job must not
+    session that already ran out is closed here first (docs/contract.md, D15: a lost expiry job must not
     lock the user out until the next sweep).
     """
     with transaction.atomic():
@@ -74,8 +74,8 @@ _FINGERPRINT_FIELDS = (("deviceId", "device_id", 255), ("deviceModel", "device_m
 
 
 def _fingerprint_store(*, user_id: str, session_id: UUID, fingerprint: dict[str, Any]) -> None:
-    """Reference §8.3: falsy fields become NULL. Over-long values are cut to the column instead of
-    failing the insert, and a failure never fails the session start."""
+    """As the original's storeDeviceFingerprint: falsy fields become NULL. Over-long values are cut
+    to the column instead of failing the insert, and a failure never fails the session start."""
     values: dict[str, str | None] = {}
     for key, column, length in _FINGERPRINT_FIELDS:
         value = fingerprint.get(key)
@@ -88,7 +88,8 @@ def _fingerprint_store(*, user_id: str, session_id: UUID, fingerprint: dict[str,
 
 
 def session_end(*, user_id: str) -> UUID:
-    """Close the user's open session now; its match ends and the partner hears of it (DECISIONS 14)."""
+    """Close the user's open session now; its match ends and the partner hears of it
+    (docs/contract.md, D14)."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -202,8 +203,8 @@ class CleanupReport:
 
 
 def sessions_daily_cleanup() -> CleanupReport:
-    """Reference §4.3: close forgotten sessions, forget declines older than the retention, and drop
-    fingerprints of sessions that no longer exist."""
+    """The daily job (docs/contract.md, "Schedules"): close forgotten sessions, forget declines
+    older than the retention, and drop fingerprints of sessions that no longer exist."""
     closed = sessions_expire()
     retention = timedelta(days=conf.seconds("AFTER_HOURS_DECLINE_RETENTION_DAYS"))
     with connection.cursor() as cursor:

@@ -9,7 +9,7 @@
   ON DELETE rules) against what the initial migrations create. Every difference is printed; on any
   error the command exits non-zero and changes nothing. When it matches it runs
   `migrate --fake-initial`: the initial migrations are recorded without running, the later
-  migrations (the DECISIONS fixes) run for real. `--check` stops after the comparison.
+  migrations (the fix migrations of docs/database.md) run for real. `--check` stops after the comparison.
 """
 
 from __future__ import annotations
