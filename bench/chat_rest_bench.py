@@ -36,7 +36,7 @@ _spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" 
 pb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pb)
 
-# The original chat-service on this class of machine (shared/BENCHMARKS.md).
+# The original chat-service on this class of machine (same seed, measured beside ours).
 ORIGINAL = {
     "GET /messages/:matchId?limit=50": {"rps": 268, "p50_ms": 172, "p99_ms": 910},
     "GET /matches/:userId": {"rps": 460, "p50_ms": 110, "p99_ms": 774},

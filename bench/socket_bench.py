@@ -39,7 +39,7 @@ _spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" 
 pb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pb)
 
-# The original chat-service on this class of machine (shared/BENCHMARKS.md).
+# The original chat-service on this class of machine (same seed, measured beside ours).
 # One Node process: sender and recipient always on the same one. Our sockets across two processes
 # are held to the same figures.
 _NODE_1 = {"msgs_per_s": 149, "ack_p50_ms": 6.3, "ack_p99_ms": 11.9, "recipient_p50_ms": 6.9}

@@ -1,4 +1,5 @@
-"""Location fuzzing (reference §8.1): the original's algorithm and its half-up rounding."""
+"""Location fuzzing (docs/contract.md, "Location fuzzing"): the original's algorithm and its half-up
+rounding."""
 from __future__ import annotations
 
 import math

@@ -1,5 +1,5 @@
-"""The After Hours gate (reference §2.7): JWT, then subscription, ID verification, consent; the
-paths it answers at (DECISIONS 7) and the per-user rate limit (DECISIONS 2)."""
+"""The After Hours gate (docs/contract.md, "After Hours gate"): JWT, then subscription, ID
+verification, consent; the paths it answers at (D7) and the per-user rate limit (D2)."""
 from __future__ import annotations
 
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""Match routes: decline, current match, nearby count (reference §2.7, DECISIONS 16)."""
+"""Match routes: decline, current match, nearby count (docs/contract.md, "After Hours matches", D16)."""
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,4 @@
-"""The matching engine on seeded sessions at known coordinates (reference §5.3, DECISIONS 12)."""
+"""The matching engine on seeded sessions at known coordinates (docs/contract.md, "Matching", D12)."""
 from __future__ import annotations
 
 import threading

@@ -9,7 +9,8 @@ import pytest
 
 from profiles.after_hours.phash import grey32, hamming, is_banned, phash_from_grey, phash_image
 
-# A copy of ../shared/testdata/phash-vectors.json (see its README there).
+# Computed by the original service's library (its `generator` field) on synthetic images: the PNG,
+# its 32x32 grey matrix, the original's hash, and the upload pipeline's JPEG with its hash.
 VECTORS = json.loads((Path(__file__).parent / "data" / "phash-vectors.json").read_text())["vectors"]
 IDS = [v["name"] for v in VECTORS]
 

@@ -1,4 +1,4 @@
-"""After Hours profile and preferences routes (reference §2.7)."""
+"""After Hours profile and preferences routes (docs/contract.md, "After Hours")."""
 from __future__ import annotations
 
 import pytest

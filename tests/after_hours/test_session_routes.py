@@ -1,4 +1,4 @@
-"""Session routes: start, end, extend, get (reference §2.7, DECISIONS 14-15)."""
+"""Session routes: start, end, extend, get (docs/contract.md, "After Hours sessions", D14-D15)."""
 from __future__ import annotations
 
 import threading

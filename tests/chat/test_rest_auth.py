@@ -1,4 +1,5 @@
-"""Every chat route checks the token first (reference §1.3), with the original's 401 bodies."""
+"""Every chat route checks the token first, with the original's 401 bodies (docs/contract.md,
+"Authentication")."""
 from __future__ import annotations
 
 import pytest
@@ -63,7 +64,7 @@ def test_expired_token_is_401(client):
 
 
 def test_token_without_user_id_is_401(client):
-    """DECISIONS 3."""
+    """docs/contract.md, D3."""
     import jwt
     from django.conf import settings
 

@@ -105,7 +105,7 @@ def test_a_resend_after_the_cap_is_reached_still_returns_the_original():
 
 
 def test_concurrent_confirmations_complete_the_date_exactly_once():
-    """DECISIONS 27: the original could leave both flags set and the date never completed."""
+    """docs/contract.md, D27: the original could leave both flags set and the date never completed."""
     rounds = 8
     proposer, recipient = make_user(), make_user()
     match_id = make_match(proposer, recipient)

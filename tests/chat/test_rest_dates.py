@@ -229,7 +229,7 @@ def test_decline_with_a_counter_proposal(couple):
     ],
 )
 def test_a_bad_counter_proposal_writes_nothing(couple, counter, error):
-    """DECISIONS 27: the original declined first and validated after."""
+    """docs/contract.md, D27: the original declined first and validated after."""
     _, recipient_api, proposer, _, match_id = couple
     p = proposal(match_id, proposer)
     assert recipient_api.put(f"/dates/{p.id}/respond", {"response": "declined", **counter}) == (

@@ -1,4 +1,4 @@
-"""REST push token registration (reference §2.5)."""
+"""REST push token registration (docs/contract.md, "Push tokens")."""
 from __future__ import annotations
 
 import pytest

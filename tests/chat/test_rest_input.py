@@ -1,4 +1,4 @@
-"""Bad input never reaches the database as a 500 (DECISIONS 1): NUL characters, wrong shapes."""
+"""Bad input never reaches the database as a 500 (docs/contract.md, D1): NUL characters, wrong shapes."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""REST matches: list, confirm a mutual like (DECISIONS 24), unmatch, unread counts (DECISIONS 18)."""
+"""REST matches: list, confirm a mutual like (contract D24), unmatch, unread counts (D18)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -139,7 +139,7 @@ NO_MUTUAL = (403, {"success": False, "error": "Forbidden: A match requires a mut
 
 @pytest.mark.parametrize("likes", [[], [("me", "them")], [("them", "me")], [("me", "them", "pass"), ("them", "me")]])
 def test_confirm_without_a_mutual_like_creates_nothing(client, likes):
-    """DECISIONS 24: no match with an arbitrary user."""
+    """docs/contract.md, D24: no match with an arbitrary user."""
     ids = {"me": make_user(), "them": make_user()}
     for entry in likes:
         like(ids[entry[0]], ids[entry[1]], *entry[2:])
@@ -230,7 +230,7 @@ def test_unmatch_deletes_the_match_and_everything_under_it(client):
 
 
 def test_unmatch_of_a_converted_after_hours_match(client):
-    """DECISIONS 25: `converted_to_match_id` no longer blocks deleting the permanent match."""
+    """docs/contract.md, D25: `converted_to_match_id` no longer blocks deleting the permanent match."""
     me, them = make_user(), make_user()
     match_id = make_match(me, them, source="after_hours")
     session = AfterHoursSession.objects.create(

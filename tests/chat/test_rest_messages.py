@@ -378,7 +378,7 @@ LIMIT_BODY = {
 
 
 def test_rest_send_enforces_the_free_daily_cap(pair):
-    """DECISIONS 23: the REST send no longer bypasses the paywall."""
+    """docs/contract.md, D23: the REST send no longer bypasses the paywall."""
     api, alice, bob, match_id = pair
     for i in range(20):
         make_message(match_id, alice, f"m{i}")

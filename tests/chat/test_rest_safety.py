@@ -307,7 +307,7 @@ def test_admin_listing_unavailable_without_a_key(client, settings):
 
 
 def test_admin_key_compare_is_constant_time(monkeypatch, client, settings):
-    """DECISIONS 28: the comparison goes through hmac.compare_digest."""
+    """docs/contract.md, D28: the comparison goes through hmac.compare_digest."""
     import hmac
 
     from chat import views

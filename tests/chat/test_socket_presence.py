@@ -1,4 +1,4 @@
-"""Presence per user across sockets (DECISIONS 22): transitions only, to match partners only."""
+"""Presence per user across sockets (docs/contract.md, D22): transitions only, to match partners only."""
 from __future__ import annotations
 
 import time

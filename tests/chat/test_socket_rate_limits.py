@@ -1,4 +1,4 @@
-"""Socket rate limits: per user and event, across sockets and reconnects (DECISIONS 21)."""
+"""Socket rate limits: per user and event, across sockets and reconnects (docs/contract.md, D21)."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""CSRF double-submit cookie (reference chat §1.4, profile §1.4) and GET /csrf-token."""
+"""CSRF double-submit cookie (docs/contract.md, "CSRF and CORS") and GET /csrf-token."""
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,4 @@
-"""Errors are JSON everywhere, never HTML, and bad input is never a 500 (DECISIONS 1)."""
+"""Errors are JSON everywhere, never HTML, and bad input is never a 500 (docs/contract.md, D1)."""
 from __future__ import annotations
 
 import logging

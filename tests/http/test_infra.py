@@ -1,4 +1,5 @@
-"""Infrastructure routes: /health, /ready, /.well-known/security.txt (reference §2.1; DECISIONS 5)."""
+"""Infrastructure routes: /health, /ready, /.well-known/security.txt (docs/contract.md,
+"Infrastructure routes" and D5)."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Structured logs (DECISIONS 6): one JSON object a line on stdout, the correlation id on every line
+"""Structured logs (docs/contract.md, D6): one JSON object a line on stdout, the correlation id on every line
 of a request, and never a token, a secret or a body."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rate limits in Redis (reference §1.5/§1.6; DECISIONS 2): headers, 429, keys, windows, processes."""
+"""Rate limits in Redis (docs/contract.md, "Rate limits" and D2): headers, 429, keys, windows, processes."""
 from __future__ import annotations
 
 import http.client

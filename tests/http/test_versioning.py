@@ -1,4 +1,4 @@
-"""API versioning (reference profile §1.2, chat §1.5; DECISIONS 5)."""
+"""API versioning (docs/contract.md, "Paths and versions" and D5)."""
 from __future__ import annotations
 
 import pytest

@@ -94,7 +94,7 @@ def test_no_expansion_at_or_past_200_km_or_with_enough_results(api):
 
 def test_identical_coordinates_give_distance_zero(api):
     # For this point the unclamped acos argument is 1.0000000000000002: PostgreSQL raised
-    # "input is out of range" in the original (DECISIONS 11).
+    # "input is out of range" in the original (docs/contract.md, D11).
     seed("me", 25.01105393, latitude=47.13762075)
     seed("twin", 25.01105393, latitude=47.13762075)
     seed("twin2", 25.01105393, latitude=47.13762075)

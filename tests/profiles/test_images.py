@@ -1,4 +1,5 @@
-"""The image pipeline: magic bytes (reference §6.2), renditions (§6.3), no metadata (DECISIONS 8)."""
+"""The image pipeline: magic bytes, renditions, no metadata (docs/contract.md,
+"Images and storage", D8)."""
 from __future__ import annotations
 
 import pytest

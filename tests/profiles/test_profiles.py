@@ -1,4 +1,5 @@
-"""POST /profile, GET/PUT/DELETE /profile/:userId, PUT /profile/:userId/location (reference §2.2)."""
+"""POST /profile, GET/PUT/DELETE /profile/:userId, PUT /profile/:userId/location (docs/contract.md,
+"Profile")."""
 from __future__ import annotations
 
 from decimal import Decimal

@@ -1,4 +1,5 @@
-"""Rate limits of reference §1.5, kept in Redis: budgets, shared buckets, per-user keys, messages."""
+"""Rate limits of profile-service (docs/contract.md, "Rate limits"), kept in Redis: budgets, shared
+buckets, per-user keys, messages."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""POST /swipes, GET /swipes/received, GET /swipes/sent (reference §2.6, DECISIONS 9, 10)."""
+"""POST /swipes, GET /swipes/received, GET /swipes/sent (docs/contract.md, "Swipes", D9, D10)."""
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
-"""GET /verification/prompt, POST /verification/submit, GET /verification/status (reference §2.4)."""
+"""GET /verification/prompt, POST /verification/submit, GET /verification/status
+(docs/contract.md, "Verification")."""
 from __future__ import annotations
 
 import re

@@ -1,7 +1,7 @@
 """The migrated schema, read back from the PostgreSQL catalogue, is the VLVT schema of the
-references (profile-service.md §3.2, chat-service.md §5.2) plus the DECISIONS fix migrations.
+original services' migrations (docs/database.md) plus the fix migrations.
 
-The expectations below are written from the references, not generated from the models."""
+The expectations below are written from the original schema, not generated from the models."""
 
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "status": ("character varying(20)", False, "'sent'::character varying"),
         "delivered_at": (TSTZ, False, None),
         "read_at": (TSTZ, False, None),
-        "temp_id": ("character varying(64)", False, None),  # chat 0002 (DECISIONS 20)
+        "temp_id": ("character varying(64)", False, None),  # chat 0002 (docs/contract.md, D20)
     },
     "read_receipts": {
         "message_id": (V255, True, None),
@@ -304,7 +304,7 @@ FOREIGN_KEYS = {
     ("after_hours_matches", "session_id"): ("after_hours_sessions", "c"),
     ("after_hours_matches", "user_id_1"): ("users", "c"),
     ("after_hours_matches", "user_id_2"): ("users", "c"),
-    ("after_hours_matches", "converted_to_match_id"): ("matches", "n"),  # profiles 0004 (DECISIONS 25)
+    ("after_hours_matches", "converted_to_match_id"): ("matches", "n"),  # profiles 0004 (contract D25)
     ("after_hours_matches", "declined_by"): ("users", "n"),
     ("after_hours_declines", "session_id"): ("after_hours_sessions", "c"),
     ("after_hours_declines", "user_id"): ("users", "c"),
@@ -425,7 +425,7 @@ PARTIAL_INDEXES = {
     "messages_match_sender_temp_id_unique": UNIQUE_INDEXES["messages_match_sender_temp_id_unique"],
 }
 
-# Plain (non-unique, non-partial) indexes the references list: table -> sorted column lists.
+# Plain (non-unique, non-partial) indexes of the original schema: table -> sorted column lists.
 PLAIN_INDEXES = {
     "users": [["email"], ["referred_by"]],
     "profiles": [["age"], ["gender"], ["intent"], ["sexual_preference"]],

@@ -1,4 +1,4 @@
-"""The After Hours bridge (reference §4.1, DECISIONS 26) with real Daphne processes, real Redis
+"""The After Hours bridge (docs/contract.md, D26) with real Daphne processes, real Redis
 pub/sub and the official socket.io-client: once per socket whatever the number of processes,
 nobody else, malformed and unknown events dropped, back after a Redis restart, closed first on
 SIGTERM."""

@@ -1,4 +1,4 @@
-"""Save votes under concurrency (real transactions on several connections, DECISIONS 25): a match
+"""Save votes under concurrency (real transactions on several connections, contract D25): a match
 converts exactly once, messages keep their order and original timestamps, a pair keeps one match,
 and a send never slips in after a decline."""
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""After Hours chat REST (reference §4.4-4.6, DECISIONS 25): history, save vote, block, report."""
+"""After Hours chat REST: history, save vote, block, report (docs/contract.md, "After Hours chat
+routes", D25)."""
 from __future__ import annotations
 
 import uuid

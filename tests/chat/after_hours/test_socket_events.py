@@ -1,5 +1,6 @@
-"""The `after_hours:*` socket events (reference §4.2-4.3, DECISIONS 19, 25) with the official
-socket.io-client against a real Daphne: every ack and error, the emitted events and who gets them."""
+"""The `after_hours:*` socket events (docs/contract.md, "After Hours socket events", D19, D25) with
+the official socket.io-client against a real Daphne: every ack and error, the emitted events and
+who gets them."""
 from __future__ import annotations
 
 import time
