@@ -151,6 +151,16 @@ PATHS: dict[str, Any] = {
                     tempId={"type": ["string", "integer"], "description": "client id; a resend returns the stored message"},
                 )
             ),
+            parameters=[
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "description": "the tempId, as a header (a retry with the same key returns the stored message; "
+                    "must equal `tempId` when both are sent)",
+                }
+            ],
         ),
     },
     "/messages/{matchId}": {

@@ -82,6 +82,21 @@ def message_body(body: dict[str, Any]) -> tuple[str, str, str, Any]:
     return text, match_id, sender_id, body.get("tempId")
 
 
+IDEMPOTENCY_KEY_MAX = 255
+
+
+def idempotency_key(header: str | None, temp_id: Any) -> Any:
+    """The send's tempId: the body's, or the `Idempotency-Key` header's (400 when the two differ,
+    or the header is empty or longer than 255 characters)."""
+    if header is None:
+        return temp_id
+    if not header.strip() or len(header) > IDEMPOTENCY_KEY_MAX:
+        raise ChatError(400, "Invalid Idempotency-Key header")
+    if temp_id is not None and str(temp_id) != header:
+        raise ChatError(400, "Idempotency-Key and tempId differ")
+    return temp_id if temp_id is not None else header
+
+
 def match_body(body: dict[str, Any]) -> tuple[str, str]:
     checks = Checks(body)
     user_id_1 = checks.required_id("userId1")

@@ -122,6 +122,9 @@ def message_create(request: HttpRequest) -> HttpResponse:
     text, match_id, sender_id, temp_id = validation.message_body(json_body(request))
     if sender_id != request.user_id:
         return fail(403, "Forbidden: Cannot send messages as another user")
+    # A client that timed out retries with the same key; the send's tempId mechanism (one row per
+    # match, sender and key) makes the retry return the stored message instead of a second one.
+    temp_id = validation.idempotency_key(request.headers.get("Idempotency-Key"), temp_id)
     result = services.message_send(sender_id=sender_id, match_id=match_id, text=text, temp_id=temp_id, fan_out=True)
     return ok(message=result.rest())
 

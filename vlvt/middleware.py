@@ -86,7 +86,7 @@ SECURITY_HEADERS = _entries(
     ("X-XSS-Protection", "0"),
 )
 CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"  # PATCH added (docs/contract.md, D4)
-CORS_HEADERS = "Content-Type,Authorization,X-Admin-API-Key,X-CSRF-Token"
+CORS_HEADERS = "Content-Type,Authorization,X-Admin-API-Key,X-CSRF-Token,Idempotency-Key"
 _CORS_CREDENTIALS = _entries(("Access-Control-Allow-Credentials", "true"))
 _CORS_PREFLIGHT = _entries(
     ("Access-Control-Allow-Methods", CORS_METHODS), ("Access-Control-Allow-Headers", CORS_HEADERS)

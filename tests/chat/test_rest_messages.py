@@ -252,6 +252,33 @@ def test_rest_send_with_a_known_temp_id_returns_the_original(pair):
     assert Message.objects.count() == 1
 
 
+def test_rest_send_retried_with_the_same_idempotency_key_stores_once(pair):
+    api, alice, _, match_id = pair
+    body = {"matchId": match_id, "senderId": alice, "text": "once"}
+    first = api.post("/messages", body, headers={"Idempotency-Key": "retry-1"})
+    again = api.post("/messages", body, headers={"Idempotency-Key": "retry-1"})
+    assert first == again
+    assert first[0] == 200
+    assert list(Message.objects.values_list("text", "temp_id")) == [("once", "retry-1")]
+    # The header is the socket's tempId: a send with that tempId is the same message.
+    assert api.post("/messages", {**body, "tempId": "retry-1"}) == first
+
+
+@pytest.mark.parametrize(
+    ("headers", "temp_id", "error"),
+    [
+        ({"Idempotency-Key": "a"}, "b", "Idempotency-Key and tempId differ"),
+        ({"Idempotency-Key": " "}, None, "Invalid Idempotency-Key header"),
+        ({"Idempotency-Key": "k" * 256}, None, "Invalid Idempotency-Key header"),
+    ],
+)
+def test_rest_send_with_a_bad_idempotency_key_is_400_and_stores_nothing(pair, headers, temp_id, error):
+    api, alice, _, match_id = pair
+    body = {"matchId": match_id, "senderId": alice, "text": "hi", **({"tempId": temp_id} if temp_id else {})}
+    assert api.post("/messages", body, headers=headers) == (400, {"success": False, "error": error})
+    assert Message.objects.count() == 0
+
+
 @pytest.mark.parametrize(
     ("body", "errors"),
     [

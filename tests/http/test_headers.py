@@ -114,7 +114,7 @@ def test_preflight_is_answered_204_before_routing_and_csrf(api):
         "Access-Control-Allow-Origin": APP_ORIGIN,
         "Access-Control-Allow-Credentials": "true",
         "Access-Control-Allow-Methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
-        "Access-Control-Allow-Headers": "Content-Type,Authorization,X-Admin-API-Key,X-CSRF-Token",
+        "Access-Control-Allow-Headers": "Content-Type,Authorization,X-Admin-API-Key,X-CSRF-Token,Idempotency-Key",
         "Vary": "Origin",
     }
 
