@@ -1,4 +1,5 @@
 """After Hours reads: the gate, the routes' reads, and the matching engine's set-based loads."""
+
 from __future__ import annotations
 
 import logging
@@ -20,6 +21,7 @@ from profiles.models import (
     AfterHoursPreferences,
     AfterHoursProfile,
     AfterHoursSession,
+    Profile,
     User,
     UserSubscription,
 )
@@ -90,6 +92,18 @@ def profile_get(*, user_id: str) -> ProfileView | None:
     if profile is None:
         return None
     return ProfileView(profile=profile, name=profile.main_name, age=profile.main_age)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class MainProfile:
+    name: str | None
+    age: int | None
+
+
+def main_profile_get(*, user_id: str) -> MainProfile:
+    """The main profile's name and age (both None without a main profile)."""
+    row = Profile.objects.filter(pk=user_id).values_list("name", "age").first()
+    return MainProfile(*row) if row else MainProfile(None, None)
 
 
 def preferences_get(*, user_id: str) -> AfterHoursPreferences | None:
@@ -294,7 +308,9 @@ class Active:
         return [Point(row[1], row[2], row[3]) for row in self.rows]
 
 
-def active_sessions(*, now: datetime, session_ids: list[UUID] | None = None, box: Box | None = None) -> Active:
+def active_sessions(
+    *, now: datetime, session_ids: list[UUID] | None = None, box: Box | None = None
+) -> Active:
     """Open, unexpired sessions (optionally only these, or only inside `box`); `seekers` are the
     ones waiting to be matched (see `_ACTIVE_SQL`)."""
     params: dict[str, Any] = {"now": now, "until": now + timedelta(seconds=conf.matching_margin())}

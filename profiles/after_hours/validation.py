@@ -5,6 +5,7 @@ Every failing rule of a chain is reported (no `.bail()` in the original), in cha
 15, 30, or 60 minutes". `optional()` skips only an absent key; a null is validated (and fails).
 Values are compared as JavaScript prints them, so "30" passes `isIn([15, 30, 60])`.
 """
+
 from __future__ import annotations
 
 import re
@@ -68,11 +69,63 @@ def _description_length(text: str) -> int:
     return len(text) - text.count("\ufe0f") - text.count("\ufe0e")
 
 
+# --- the mobile app's spellings -------------------------------------------------------------------
+
+# The Flutter app sends these names where the original server reads the camelCase ones. Both are
+# accepted; an alias is folded into its original field, and both with different values is a 400.
+PROFILE_ALIASES = (("bio", "description"),)
+PREFERENCES_ALIASES = (
+    ("gender_seeking", "seekingGender"),
+    ("max_distance_km", "maxDistanceKm"),
+    ("min_age", "minAge"),
+    ("max_age", "maxAge"),
+)
+# The app offers 'male', 'female' and 'any'; the stored (and answered) values are capitalised.
+_GENDER_CASE = {g.lower(): g for g in SEEKING_GENDERS}
+
+
+def _app_gender(value: Any) -> Any:
+    return _GENDER_CASE.get(value.lower(), value) if isinstance(value, str) else value
+
+
+def _same(a: Any, b: Any) -> bool:
+    # 50 and 50.0 are one JSON number for the app (Dart sends doubles); strings compare exactly.
+    if (
+        isinstance(a, int | float)
+        and isinstance(b, int | float)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def fold_aliases(
+    body: dict[str, Any], aliases: tuple[tuple[str, str], ...], errors: Errors
+) -> dict[str, Any]:
+    """The body with each alias's value under its original name (the body itself is unchanged)."""
+    folded = dict(body)
+    for alias, original in aliases:
+        if alias not in folded:
+            continue
+        value = folded.pop(alias)
+        if alias == "gender_seeking":
+            value = _app_gender(value)
+        if original in folded and not _same(folded[original], value):
+            errors.append((alias, f"{alias} and {original} must not differ"))
+            continue
+        folded[original] = value
+    return folded
+
+
 # --- profile --------------------------------------------------------------------------------------
 
 
 def description(body: dict[str, Any], errors: Errors) -> str | None | Any:
-    """The trimmed description, or MISSING when the key is absent."""
+    """The trimmed description (sent as `description` or the app's `bio`), or MISSING when absent."""
+    body = fold_aliases(body, PROFILE_ALIASES, errors)
+    if errors:
+        return MISSING
     value = body.get("description", MISSING)
     if value is MISSING:
         return MISSING
@@ -97,8 +150,12 @@ class PreferencesInput:
 
 
 def preferences(body: dict[str, Any]) -> tuple[PreferencesInput, Errors]:
+    """camelCase fields or the app's snake_case ones (`gender_seeking` in any letter case)."""
     errors: Errors = []
     data = PreferencesInput()
+    body = fold_aliases(body, PREFERENCES_ALIASES, errors)
+    if errors:
+        return data, errors
     seeking = body.get("seekingGender", MISSING)
     if seeking is not MISSING:
         if _is_in(seeking, SEEKING_GENDERS):
@@ -128,7 +185,9 @@ def preferences(body: dict[str, Any]) -> tuple[PreferencesInput, Errors]:
     return data, errors
 
 
-def _optional_int(body: dict[str, Any], field: str, low: int, high: int, message: str, errors: Errors) -> int | None:
+def _optional_int(
+    body: dict[str, Any], field: str, low: int, high: int, message: str, errors: Errors
+) -> int | None:
     value = body.get(field, MISSING)
     if value is MISSING:
         return None
@@ -197,11 +256,12 @@ def session_extend(body: dict[str, Any]) -> tuple[tuple[int, Any] | None, Errors
     return (int(_text(value)), _as_sent(value)), errors
 
 
-def match_decline(body: dict[str, Any]) -> tuple[str | None, Errors]:
-    errors: Errors = []
+def match_decline(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(matchId, None) or (None, the error): the original checked this route by hand and answered
+    one `error` (falsy id: required; anything else but a UUID string: invalid)."""
     value = body.get("matchId", MISSING)
-    if _text(value) == "":
-        errors.append(("matchId", "matchId is required"))
-    if isinstance(value, list | dict) or not _UUID.match(_text(value)):
-        errors.append(("matchId", "matchId must be a valid UUID"))
-    return (None if errors else _text(value)), errors
+    if value is MISSING or value is None or value is False or value == "" or value == 0:
+        return None, "matchId is required"
+    if not isinstance(value, str) or not _UUID.match(value):
+        return None, "matchId must be a valid UUID"
+    return value, None

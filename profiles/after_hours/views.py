@@ -1,5 +1,6 @@
 """After Hours HTTP routes: thin views behind the gate and a per-user limit (docs/contract.md, "After
 Hours")."""
+
 from __future__ import annotations
 
 import math
@@ -19,13 +20,22 @@ from vlvt.api import ApiError, ValidationFailed, iso, json_body, json_response, 
 # --- profile --------------------------------------------------------------------------------------
 
 
-def _profile_json(profile: AfterHoursProfile, photo_url: str | None) -> dict[str, object]:
+def _profile_json(
+    profile: AfterHoursProfile, photo_url: str | None, name: str | None, age: int | None
+) -> dict[str, object]:
+    """The original's fields, the main profile's name and age, and the app's spellings (`id`,
+    `bio`, `photo_url`), each always equal to its original field."""
     return {
         "userId": profile.user_id,
+        "name": name,
+        "age": age,
         "photoUrl": photo_url,
         "description": profile.description,
         "createdAt": iso(profile.created_at),
         "updatedAt": iso(profile.updated_at),
+        "id": profile.user_id,
+        "bio": profile.description,
+        "photo_url": photo_url,
     }
 
 
@@ -37,13 +47,18 @@ def _description(request: HttpRequest) -> object:
     return value
 
 
+def _with_main_profile(profile: AfterHoursProfile, photo_url: str | None) -> dict[str, object]:
+    main = selectors.main_profile_get(user_id=profile.user_id)
+    return _profile_json(profile, photo_url, main.name, main.age)
+
+
 @after_hours("POST")
 def profile_create(request: HttpRequest) -> HttpResponse:
     description = _description(request)
     profile = profiles.profile_create(
         user_id=request.user_id, description=None if description is validation.MISSING else description
     )
-    return ok(201, profile=_profile_json(profile, profile.photo_url or None))
+    return ok(201, profile=_with_main_profile(profile, profile.photo_url or None))
 
 
 @after_hours("GET")
@@ -51,8 +66,11 @@ def profile_get(request: HttpRequest) -> HttpResponse:
     found = selectors.profile_get(user_id=request.user_id)
     if found is None:
         raise ApiError(404, "After Hours profile not found")
-    body = _profile_json(found.profile, selectors.photo_url(found.profile.photo_url))
-    return ok(profile={"userId": body["userId"], "name": found.name, "age": found.age, **body})
+    return ok(
+        profile=_profile_json(
+            found.profile, selectors.photo_url(found.profile.photo_url), found.name, found.age
+        )
+    )
 
 
 @after_hours("PATCH")
@@ -63,7 +81,7 @@ def profile_update(request: HttpRequest) -> HttpResponse:
     )
     if profile is None:
         raise ApiError(404, "After Hours profile not found")
-    return ok(profile=_profile_json(profile, selectors.photo_url(profile.photo_url)))
+    return ok(profile=_with_main_profile(profile, selectors.photo_url(profile.photo_url)))
 
 
 @after_hours("POST", limiters=(limits.general, limits.photo_upload))
@@ -74,19 +92,26 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
         stored = profiles.photo_upload(user_id=request.user_id, data=read_all(file))
     except images.ImageRejected as exc:
         raise ApiError(400, exc.message) from None
-    return ok(photo={"url": selectors.photo_url(stored.key), "key": stored.key})
+    url = selectors.photo_url(stored.key)
+    return ok(photo={"url": url, "key": stored.key}, photo_url=url)  # photo_url: the app's spelling
 
 
 # --- preferences ----------------------------------------------------------------------------------
 
 
 def _preferences_json(prefs: AfterHoursPreferences) -> dict[str, object]:
+    """The original's camelCase fields, then the app's snake_case ones with the same values."""
     return {
         "seekingGender": prefs.seeking_gender,
         "maxDistanceKm": prefs.max_distance_km,
         "minAge": prefs.min_age,
         "maxAge": prefs.max_age,
         "sexualOrientation": prefs.sexual_orientation,
+        "id": prefs.user_id,
+        "gender_seeking": prefs.seeking_gender,
+        "max_distance_km": prefs.max_distance_km,
+        "min_age": prefs.min_age,
+        "max_age": prefs.max_age,
     }
 
 
@@ -156,7 +181,9 @@ def session_extend(request: HttpRequest) -> HttpResponse:
         raise ValidationFailed(errors)
     minutes, as_sent = extension
     extended = sessions.session_extend(user_id=request.user_id, minutes=minutes)
-    return ok(session={"id": str(extended.id), "expiresAt": iso(extended.expires_at), "extendedByMinutes": as_sent})
+    return ok(
+        session={"id": str(extended.id), "expiresAt": iso(extended.expires_at), "extendedByMinutes": as_sent}
+    )
 
 
 @after_hours("GET")
@@ -179,9 +206,9 @@ def session_get(request: HttpRequest) -> HttpResponse:
 
 @after_hours("POST")
 def match_decline(request: HttpRequest) -> HttpResponse:
-    match_id, errors = validation.match_decline(json_body(request))
+    match_id, error = validation.match_decline(json_body(request))
     if match_id is None:
-        raise ValidationFailed(errors)
+        raise ApiError(400, error or "matchId is required")
     matches.match_decline(user_id=request.user_id, match_id=match_id)
     return ok(message="Match declined")
 
@@ -194,7 +221,9 @@ def match_current(request: HttpRequest) -> HttpResponse:
     match = selectors.current_match_get(user_id=request.user_id)
     if match is None:
         return _match_status(active=True, status="searching", match=None)
-    distance = haversine_km(float(own.fuzzed_latitude), float(own.fuzzed_longitude), match.latitude, match.longitude)
+    distance = haversine_km(
+        float(own.fuzzed_latitude), float(own.fuzzed_longitude), match.latitude, match.longitude
+    )
     profile = {
         "name": match.name,
         "age": match.age,

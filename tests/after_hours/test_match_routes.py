@@ -1,4 +1,5 @@
 """Match routes: decline, current match, nearby count (docs/contract.md, "After Hours matches", D16)."""
+
 from __future__ import annotations
 
 import uuid
@@ -44,8 +45,18 @@ def test_decline(api, pair, listener):
     match.refresh_from_db()
     assert match.declined_by_id == "alice" and match.declined_at is not None
     decline = AfterHoursDecline.objects.get()
-    assert (decline.user_id, decline.declined_user_id, decline.session_id, decline.decline_count, decline.last_session_id) == (
-        "alice", "bob", mine.id, 1, mine.id,
+    assert (
+        decline.user_id,
+        decline.declined_user_id,
+        decline.session_id,
+        decline.decline_count,
+        decline.last_session_id,
+    ) == (
+        "alice",
+        "bob",
+        mine.id,
+        1,
+        mine.id,
     )
     assert listener.drain() == []  # silent for the other user, as the original
     [task] = queued_tasks()
@@ -71,18 +82,22 @@ def test_decline_count_cycles_back_to_one_after_three(api, pair):
     assert AfterHoursDecline.objects.get().decline_count == 1
 
 
-def test_decline_validation(api, pair):
-    response = api("alice").post("/after-hours/match/decline", {})
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({}, "matchId is required"),
+        ({"matchId": ""}, "matchId is required"),
+        ({"matchId": None}, "matchId is required"),
+        ({"matchId": "match_123"}, "matchId must be a valid UUID"),
+        ({"matchId": 123}, "matchId must be a valid UUID"),
+        ({"matchId": ["4b6c1f9e-5b43-4b1a-9d36-0a4f3c1d2e5f"]}, "matchId must be a valid UUID"),
+    ],
+)
+def test_decline_validation_answers_the_original_single_error(api, pair, body, error):
+    """The original validated this route by hand: one `error`, not express-validator's `errors`."""
+    response = api("alice").post("/after-hours/match/decline", body)
     assert response.status_code == 400
-    assert response.json() == {
-        "success": False,
-        "errors": [
-            {"field": "matchId", "message": "matchId is required"},
-            {"field": "matchId", "message": "matchId must be a valid UUID"},
-        ],
-    }
-    response = api("alice").post("/after-hours/match/decline", {"matchId": "match_123"})
-    assert response.json()["errors"] == [{"field": "matchId", "message": "matchId must be a valid UUID"}]
+    assert response.json() == {"success": False, "error": error}
     assert not AfterHoursDecline.objects.exists()
 
 
@@ -114,7 +129,10 @@ def test_decline_unknown_foreign_or_declined_match_is_404(api, pair):
 def test_current_without_session(api):
     make_member("alice")
     assert api("alice").get("/after-hours/match/current").json() == {
-        "success": True, "active": False, "status": "no_session", "match": None,
+        "success": True,
+        "active": False,
+        "status": "no_session",
+        "match": None,
     }
 
 
@@ -122,7 +140,10 @@ def test_current_while_searching(api):
     make_member("alice")
     open_session("alice", 52.52, 13.405)
     assert api("alice").get("/after-hours/match/current").json() == {
-        "success": True, "active": True, "status": "searching", "match": None,
+        "success": True,
+        "active": True,
+        "status": "searching",
+        "match": None,
     }
 
 
@@ -151,7 +172,9 @@ def test_auto_decline_time_is_capped_by_the_expiry(api, pair):
     _, _, match = pair
     AfterHoursMatch.objects.filter(pk=match.pk).update(expires_at=match.created_at + timedelta(minutes=3))
     match.refresh_from_db()
-    assert api("alice").get("/after-hours/match/current").json()["match"]["autoDeclineAt"] == iso(match.expires_at)
+    assert api("alice").get("/after-hours/match/current").json()["match"]["autoDeclineAt"] == iso(
+        match.expires_at
+    )
 
 
 @pytest.mark.parametrize("change", ["declined", "expired", "partner_left"])
@@ -184,7 +207,9 @@ def test_nearby_count_counts_other_active_users_within_reach(api):
         if state == "ended":
             AfterHoursSession.objects.filter(pk=session.pk).update(ended_at=timezone.now())
         if state == "expired":
-            AfterHoursSession.objects.filter(pk=session.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+            AfterHoursSession.objects.filter(pk=session.pk).update(
+                expires_at=timezone.now() - timedelta(seconds=1)
+            )
     response = api("alice").get("/after-hours/nearby/count")
     assert (response.status_code, response.json()) == (200, {"success": True, "count": 2, "maxDistanceKm": 5})
 
@@ -192,7 +217,11 @@ def test_nearby_count_counts_other_active_users_within_reach(api):
 def test_nearby_count_alone_is_zero(api):
     make_member("alice", prefs={})
     open_session("alice", 52.52, 13.405)
-    assert api("alice").get("/after-hours/nearby/count").json() == {"success": True, "count": 0, "maxDistanceKm": 10}
+    assert api("alice").get("/after-hours/nearby/count").json() == {
+        "success": True,
+        "count": 0,
+        "maxDistanceKm": 10,
+    }
 
 
 @pytest.mark.parametrize("missing", ["session", "preferences"])

@@ -1,4 +1,5 @@
 """POST /after-hours/profile/photo: one clean 1200 px JPEG, its perceptual hash, banned photos."""
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,13 @@ from tests.profiles import imagegen
 
 pytestmark = pytest.mark.django_db
 
-VECTORS = {v["name"]: v for v in json.loads((Path(__file__).parent / "data" / "phash-vectors.json").read_text())["vectors"]}
-KEY_RE = re.compile(r"^after-hours-photos/alice/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}\.jpg$")
+VECTORS = {
+    v["name"]: v
+    for v in json.loads((Path(__file__).parent / "data" / "phash-vectors.json").read_text())["vectors"]
+}
+KEY_RE = re.compile(
+    r"^after-hours-photos/alice/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}\.jpg$"
+)
 
 
 def upload_file(data: bytes, name: str = "photo.png", content_type: str = "image/png") -> SimpleUploadedFile:
@@ -40,7 +46,9 @@ def test_upload_stores_one_jpeg_with_the_originals_hash(api, media_root, name):
     body = response.json()
     profile = AfterHoursProfile.objects.get(pk="alice")
     assert KEY_RE.match(profile.photo_url)
-    assert body == {"success": True, "photo": {"url": body["photo"]["url"], "key": profile.photo_url}}
+    url = body["photo"]["url"]
+    # photo_url: the top-level URL the mobile app reads, always the same as photo.url
+    assert body == {"success": True, "photo": {"url": url, "key": profile.photo_url}, "photo_url": url}
     assert body["photo"]["url"].startswith(f"/uploads/{profile.photo_url}?expires=")
     assert stored_files(media_root) == [profile.photo_url]
     jpeg = (media_root / profile.photo_url).read_bytes()
@@ -59,7 +67,8 @@ def _fitted(vector: dict) -> tuple[int, int]:
 def test_upload_strips_metadata_and_rotates(api, media_root):
     make_member("alice")
     response = api("alice").upload(
-        "/after-hours/profile/photo", {"photo": upload_file(imagegen.jpeg_with_gps(1600, 1000), "a.jpg", "image/jpeg")}
+        "/after-hours/profile/photo",
+        {"photo": upload_file(imagegen.jpeg_with_gps(1600, 1000), "a.jpg", "image/jpeg")},
     )
     assert response.status_code == 200
     jpeg = (media_root / response.json()["photo"]["key"]).read_bytes()
@@ -75,7 +84,9 @@ def test_banned_photo_is_refused_and_nothing_is_stored(api, media_root):
     # Nine bits away from what the original stored for this photo: still the same picture.
     near = f"{int(vector['processed_jpeg_phash_hex'], 16) ^ 0x1FF:016x}"
     BannedPhotoHash.objects.create(photo_hash=near, reason="reported")
-    response = api("alice").upload("/after-hours/profile/photo", {"photo": upload_file(base64.b64decode(vector["png_base64"]))})
+    response = api("alice").upload(
+        "/after-hours/profile/photo", {"photo": upload_file(base64.b64decode(vector["png_base64"]))}
+    )
     assert response.status_code == 403
     assert response.json() == {"success": False, "error": "Photo not allowed"}
     assert stored_files(media_root) == []
@@ -88,15 +99,21 @@ def test_ten_bits_away_is_not_banned(api):
     far = f"{int(vector['processed_jpeg_phash_hex'], 16) ^ 0x3FF:016x}"
     BannedPhotoHash.objects.create(photo_hash=far)
     BannedPhotoHash.objects.create(photo_hash="zz-not-a-hash")
-    response = api("alice").upload("/after-hours/profile/photo", {"photo": upload_file(base64.b64decode(vector["png_base64"]))})
+    response = api("alice").upload(
+        "/after-hours/profile/photo", {"photo": upload_file(base64.b64decode(vector["png_base64"]))}
+    )
     assert response.status_code == 200
 
 
 def test_replacing_the_photo_deletes_the_previous_file(api, media_root):
     make_member("alice")
     client = api("alice")
-    first = client.upload("/after-hours/profile/photo", {"photo": upload_file(imagegen.png())}).json()["photo"]["key"]
-    second = client.upload("/after-hours/profile/photo", {"photo": upload_file(imagegen.webp(), "b.webp", "image/webp")})
+    first = client.upload("/after-hours/profile/photo", {"photo": upload_file(imagegen.png())}).json()[
+        "photo"
+    ]["key"]
+    second = client.upload(
+        "/after-hours/profile/photo", {"photo": upload_file(imagegen.webp(), "b.webp", "image/webp")}
+    )
     assert second.status_code == 200
     key = second.json()["photo"]["key"]
     assert key != first
@@ -112,7 +129,9 @@ def test_no_file_is_400(api):
 
 def test_declared_type_is_checked_before_content(api):
     make_member("alice")
-    response = api("alice").upload("/after-hours/profile/photo", {"photo": upload_file(imagegen.png(), "a.txt", "text/plain")})
+    response = api("alice").upload(
+        "/after-hours/profile/photo", {"photo": upload_file(imagegen.png(), "a.txt", "text/plain")}
+    )
     assert response.status_code == 400
     assert response.json() == {
         "success": False,
@@ -122,7 +141,9 @@ def test_declared_type_is_checked_before_content(api):
 
 def test_content_must_be_an_allowed_image(api, media_root):
     make_member("alice")
-    response = api("alice").upload("/after-hours/profile/photo", {"photo": upload_file(imagegen.gif(), "a.png", "image/png")})
+    response = api("alice").upload(
+        "/after-hours/profile/photo", {"photo": upload_file(imagegen.gif(), "a.png", "image/png")}
+    )
     assert response.status_code == 400
     assert response.json() == {
         "success": False,
@@ -139,11 +160,16 @@ def test_content_must_be_an_allowed_image(api, media_root):
 
 def test_content_check_comes_before_the_profile_check(api, media_root):
     make_member("alice", ah_profile=False)
-    response = api("alice").upload("/after-hours/profile/photo", {"photo": upload_file(imagegen.gif(), "a.png", "image/png")})
+    response = api("alice").upload(
+        "/after-hours/profile/photo", {"photo": upload_file(imagegen.gif(), "a.png", "image/png")}
+    )
     assert response.status_code == 400
     response = api("alice").upload("/after-hours/profile/photo", {"photo": upload_file(imagegen.png())})
     assert response.status_code == 404
-    assert response.json() == {"success": False, "error": "After Hours profile not found. Create a profile first."}
+    assert response.json() == {
+        "success": False,
+        "error": "After Hours profile not found. Create a profile first.",
+    }
     assert stored_files(media_root) == []
 
 
@@ -170,7 +196,9 @@ def test_storage_failure_is_500_and_nothing_changes(api, settings, tmp_path):
 
 def test_file_over_10_mb_is_413(api, media_root):
     make_member("alice")
-    response = api("alice").upload("/after-hours/profile/photo", {"photo": upload_file(b"\x89PNG" + b"\0" * (10 * 1024 * 1024))})
+    response = api("alice").upload(
+        "/after-hours/profile/photo", {"photo": upload_file(b"\x89PNG" + b"\0" * (10 * 1024 * 1024))}
+    )
     assert response.status_code == 413
     assert response.json() == {"success": False, "error": "File too large"}  # the project-wide upload limit
     assert stored_files(media_root) == []
