@@ -34,6 +34,7 @@ from vlvt.api import (
     ok,
 )
 from vlvt.middleware import CSRF_COOKIE, error_text
+from vlvt.readiness import readiness
 from vlvt.shutdown import Stage, coordinator, register_closer
 
 logger = logging.getLogger("vlvt.health")
@@ -143,9 +144,14 @@ def health(request: HttpRequest) -> HttpResponse:
 
 @endpoint("GET", auth=False)
 def ready(request: HttpRequest) -> HttpResponse:
-    if coordinator().accepting:
+    """200 while this process can serve; 503 while it drains, or cannot reach PostgreSQL or Redis
+    (vlvt.readiness: checked at most once a second, a probe never waits more than half of one)."""
+    if not coordinator().accepting:
+        return json_response({"status": "draining"}, status=503)
+    checks = readiness().current()
+    if all(value == "ok" for value in checks.values()):
         return json_response({"status": "ready"})
-    return json_response({"status": "draining"}, status=503)
+    return json_response({"status": "unavailable", "checks": checks}, status=503)
 
 
 @endpoint("GET", auth=False)

@@ -1,0 +1,57 @@
+"""`/ready` of a real Daphne follows PostgreSQL and Redis: 503 while either cannot be reached, so
+a load balancer stops sending traffic that could only get 500s, and 200 again once both are back."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.support.redis_server import private_redis
+from tests.support.servers import free_port, start_daphne
+from tests.support.wait import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def ready(server) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"{server.base_url}/ready", timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def unavailable(**checks: str) -> tuple[int, dict]:
+    return 503, {"status": "unavailable", "checks": {"database": "ok", "redis": "ok", **checks}}
+
+
+def test_ready_is_503_while_redis_is_down_or_hung_and_200_once_it_is_back():
+    with private_redis() as redis_server:
+        server = start_daphne(REDIS_URL=redis_server.url)
+        try:
+            assert ready(server) == (200, {"status": "ready"})
+
+            redis_server.stop()
+            assert wait_until(lambda: ready(server) == unavailable(redis="error"), what="503 without Redis")
+            redis_server.start()
+            assert wait_until(lambda: ready(server) == (200, {"status": "ready"}), what="200 with Redis back")
+
+            redis_server.freeze()
+            assert wait_until(lambda: ready(server) == unavailable(redis="error"), what="503 with Redis hung")
+            redis_server.thaw()
+            assert wait_until(
+                lambda: ready(server) == (200, {"status": "ready"}), what="200 with Redis thawed"
+            )
+        finally:
+            server.stop()
+
+
+def test_ready_is_503_while_postgresql_cannot_be_reached():
+    server = start_daphne(DATABASE_URL=f"postgres://root@127.0.0.1:{free_port()}/vlvt")
+    try:
+        assert ready(server) == unavailable(database="error")
+    finally:
+        server.stop()
