@@ -9,18 +9,71 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
 import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from redis.backoff import NoBackoff
 from redis.commands.core import Script
+from redis.retry import Retry
 
 from vlvt.api import fail
-from vlvt.redis import sync_redis
+from vlvt.shutdown import Stage, register_closer
 
 logger = logging.getLogger("vlvt.ratelimit")
+
+# The limiter store fails open: while Redis cannot be reached, limited requests are let through
+# (logged). Failing closed (503) would turn an outage of the limiter's store into an outage of
+# every limited route, reads that only need PostgreSQL included; what the limits guard against
+# (bursts from one client) is bounded by the outage's length, and the writes that matter have
+# their own limits in PostgreSQL (the daily message cap). So a hung Redis must cost a limited
+# request milliseconds, not the shared client's seconds: the limiter has a client of its own with
+# short timeouts and no retries, and after a failure it skips Redis for STORE_RETRY_SECONDS
+# instead of making every request wait for the same timeout.
+STORE_TIMEOUT = 0.25
+STORE_RETRY_SECONDS = 1.0
+
+
+class StoreOutage:
+    """Remembers that the limiter's store failed, so callers skip it for `retry_seconds`."""
+
+    def __init__(self, retry_seconds: float) -> None:
+        self.retry_seconds = retry_seconds
+        self._until = 0.0
+
+    def skipping(self) -> bool:
+        return time.monotonic() < self._until
+
+    def failed(self) -> None:
+        self._until = time.monotonic() + self.retry_seconds
+
+
+outage = StoreOutage(STORE_RETRY_SECONDS)
+_client_lock = threading.Lock()
+_client: redis.Redis | None = None
+
+
+def limiter_redis() -> redis.Redis:
+    """The limiter's own client: STORE_TIMEOUT to connect and per command, no retries."""
+    global _client
+    if _client is None:
+        with _client_lock:
+            if _client is None:
+                client = redis.Redis.from_url(
+                    settings.REDIS_URL,
+                    socket_connect_timeout=STORE_TIMEOUT,
+                    socket_timeout=STORE_TIMEOUT,
+                    retry=Retry(NoBackoff(), 0),
+                    health_check_interval=30,
+                    client_name=settings.DB_APPLICATION_NAME,
+                )
+                register_closer("redis (rate limit client)", client.close, stage=Stage.REDIS)
+                _client = client
+    return _client
 
 # INCR, and start the window on the first hit; returns (count, ms until reset). One round trip,
 # atomic, so concurrent requests on several processes count exactly.
@@ -37,7 +90,7 @@ _script: Script | None = None
 def _hit_script() -> Script:
     """The script bound to the current shared client (EVALSHA: the body is sent once)."""
     global _script
-    client = sync_redis()
+    client = limiter_redis()
     script = _script
     if script is None or script.registered_client is not client:
         script = _script = client.register_script(_HIT)
@@ -93,15 +146,16 @@ class Limiter:
         """Count this request; a 429 response when over the limit, else None.
 
         The `RateLimit-*` headers are left on the request for `endpoint()` to add to the response.
-        When Redis cannot be reached the request is let through (logged): an outage of the limiter
-        store must not take the API down with it.
+        When Redis cannot be reached the request is let through (logged), within STORE_TIMEOUT,
+        and Redis is skipped for STORE_RETRY_SECONDS (see above).
         """
-        if not settings.RATE_LIMITS_ENABLED:
+        if not settings.RATE_LIMITS_ENABLED or outage.skipping():
             return None
         window_ms = int(self.window_seconds * 1000)
         try:
             count, ttl_ms = _hit_script()(keys=[self.key(request)], args=[window_ms])
         except redis.RedisError as exc:
+            outage.failed()
             logger.error("rate limit store unavailable, request allowed", extra={"limiter": self.name, "error": repr(exc)})
             return None
         count = int(count)

@@ -8,6 +8,7 @@ Time is Redis's clock, the one clock all processes share.
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from chat.realtime.throttle import redis_slots
+from vlvt.ratelimit import STORE_RETRY_SECONDS, STORE_TIMEOUT, StoreOutage
 from vlvt.redis import async_redis
 
 logger = logging.getLogger("vlvt.realtime")
@@ -56,6 +58,9 @@ return {1, 0}
 
 _script = None
 _members = itertools.count()
+# Fails open as the HTTP limiter does (vlvt.ratelimit): a hung Redis costs an event STORE_TIMEOUT
+# once, then the limit is skipped for STORE_RETRY_SECONDS.
+outage = StoreOutage(STORE_RETRY_SECONDS)
 
 
 def _key(event: str, user_id: str) -> str:
@@ -65,7 +70,7 @@ def _key(event: str, user_id: str) -> str:
 async def check(event: str, user_id: str, member_prefix: str) -> int | None:
     """None when the event may run; otherwise retryAfterMs. Fails open if Redis is unreachable."""
     limit = LIMITS.get(event)
-    if limit is None or not settings.RATE_LIMITS_ENABLED:
+    if limit is None or not settings.RATE_LIMITS_ENABLED or outage.skipping():
         return None
     global _script
     client = async_redis()
@@ -74,11 +79,17 @@ async def check(event: str, user_id: str, member_prefix: str) -> int | None:
     member = f"{member_prefix}:{next(_members)}"
     try:
         async with redis_slots():
-            allowed, retry_after = await _script(
-                keys=[_key(event, user_id)], args=[limit.window_ms, limit.max_events, member], client=client
-            )
-    except Exception:
-        logger.exception("socket rate limit check failed; allowing the event", extra={"event": event})
+            async with asyncio.timeout(STORE_TIMEOUT):  # the call only, not the wait for a slot
+                allowed, retry_after = await _script(
+                    keys=[_key(event, user_id)],
+                    args=[limit.window_ms, limit.max_events, member],
+                    client=client,
+                )
+    except Exception as exc:
+        outage.failed()
+        logger.error(
+            "socket rate limit check failed; allowing the event", extra={"event": event, "error": repr(exc)}
+        )
         return None
     return None if int(allowed) else int(retry_after)
 

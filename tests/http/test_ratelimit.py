@@ -12,6 +12,7 @@ from django.test import Client
 
 import vlvt.ratelimit
 from tests.http.helpers import body, closed_port
+from tests.support.redis_server import private_redis
 from tests.support.servers import DaphneProcess, server_env
 
 pytestmark = pytest.mark.urls("tests.http.urls")
@@ -177,7 +178,8 @@ def test_rate_limits_can_be_switched_off(api, settings):
 
 def test_an_unreachable_store_lets_requests_through_and_says_so(api, monkeypatch, caplog):
     dead = redis.Redis.from_url(f"redis://127.0.0.1:{closed_port()}/0", socket_connect_timeout=1)
-    monkeypatch.setattr(vlvt.ratelimit, "sync_redis", lambda: dead)
+    monkeypatch.setattr(vlvt.ratelimit, "limiter_redis", lambda: dead)
+    monkeypatch.setattr(vlvt.ratelimit, "outage", vlvt.ratelimit.StoreOutage(1.0))
 
     with caplog.at_level(logging.ERROR, logger="vlvt.ratelimit"):
         response = api.get("/t/limited")
@@ -247,3 +249,28 @@ def test_chunked_json_body_over_the_limit_is_413_on_a_real_server(two_servers):
     assert headers.get("Content-Length") != str(len(raw))
     assert (status, json.loads(content)) == (413, {"success": False, "error": "Request body too large"})
     assert (small_status, json.loads(small)) == (200, {"success": True, "body": {"a": 1}})
+
+
+@pytest.mark.django_db
+def test_a_hung_store_lets_limited_requests_through_before_the_client_gives_up():
+    """Redis frozen (SIGSTOP): the limiter waits a fraction of a second once, then skips Redis for
+    a moment; the shared client's seconds-long waits would exceed these clients' 2 s patience."""
+    with private_redis() as store:
+        env = server_env(DJANGO_SETTINGS_MODULE="tests.http.server_settings", REDIS_URL=store.url)
+        server = DaphneProcess(env)
+        try:
+            assert _request(server, "GET", "/t/limited")[0] == 200
+            store.freeze()
+            answers = []
+            for _ in range(5):
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
+                conn.request("GET", "/t/limited")
+                response = conn.getresponse()
+                remaining = response.headers.get("RateLimit-Remaining")
+                answers.append((response.status, remaining, json.loads(response.read())["success"]))
+                conn.close()
+            assert answers == [(200, None, True)] * 5
+            assert "rate limit store unavailable, request allowed" in server.log()
+        finally:
+            store.thaw()
+            server.stop()
