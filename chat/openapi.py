@@ -5,6 +5,7 @@ Each route is also served under `/api/v1`; the paths here are the unversioned on
 carry one id whose meaning depends on the method (`/matches/{id}`, `/dates/{id}`), as the
 original's routes did.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,7 +37,9 @@ def _ok(**properties: Any) -> dict[str, Any]:
     return {"200": _json(_obj(["success"], success={"const": True}, **properties))}
 
 
-def _op(summary: str, responses: dict[str, Any], errors: tuple[int, ...], *, auth: bool = True, **extra: Any) -> dict[str, Any]:
+def _op(
+    summary: str, responses: dict[str, Any], errors: tuple[int, ...], *, auth: bool = True, **extra: Any
+) -> dict[str, Any]:
     codes = set(errors) | {429, 500} | ({401} if auth else set())
     all_responses = {**responses, **{str(c): _json(_ref("Failure"), "Error") for c in sorted(codes)}}
     op: dict[str, Any] = {"summary": summary, "tags": ["chat"], "responses": all_responses, **extra}
@@ -67,8 +70,17 @@ SCHEMAS: dict[str, Any] = {
         message=_STR,
         errors={"type": "array", "items": _obj(["field", "message"], field=_STR, message=_STR)},
     ),
-    "Match": _obj(["id", "userId1", "userId2", "createdAt"], id=_STR, userId1=_STR, userId2=_STR, createdAt=_TS),
-    "Message": _obj(["id", "matchId", "senderId", "text", "timestamp"], id=_STR, matchId=_STR, senderId=_STR, text=_STR, timestamp=_TS),
+    "Match": _obj(
+        ["id", "userId1", "userId2", "createdAt"], id=_STR, userId1=_STR, userId2=_STR, createdAt=_TS
+    ),
+    "Message": _obj(
+        ["id", "matchId", "senderId", "text", "timestamp"],
+        id=_STR,
+        matchId=_STR,
+        senderId=_STR,
+        text=_STR,
+        timestamp=_TS,
+    ),
     "Pagination": _obj(
         ["limit", "hasMore", "oldestTimestamp", "newestTimestamp"],
         limit={"type": "integer", "minimum": 1, "maximum": 100},
@@ -76,10 +88,23 @@ SCHEMAS: dict[str, Any] = {
         oldestTimestamp=_TS_OR_NULL,
         newestTimestamp=_TS_OR_NULL,
     ),
-    "Block": _obj(["id", "userId", "blockedUserId", "reason", "createdAt"], id=_STR, userId=_STR, blockedUserId=_STR, reason=_STR_OR_NULL, createdAt=_TS),
+    "Block": _obj(
+        ["id", "userId", "blockedUserId", "reason", "createdAt"],
+        id=_STR,
+        userId=_STR,
+        blockedUserId=_STR,
+        reason=_STR_OR_NULL,
+        createdAt=_TS,
+    ),
     "Report": _obj(
         ["id", "reporterId", "reportedUserId", "reason", "details", "status", "createdAt"],
-        id=_STR, reporterId=_STR, reportedUserId=_STR, reason=_STR, details=_STR_OR_NULL, status=_STR, createdAt=_TS,
+        id=_STR,
+        reporterId=_STR,
+        reportedUserId=_STR,
+        reason=_STR,
+        details=_STR_OR_NULL,
+        status=_STR,
+        createdAt=_TS,
     ),
     "DateProposal": _obj(
         ["id", "matchId", "proposerId", "placeName", "proposedDate", "proposedTime", "status", "createdAt"],
@@ -148,7 +173,10 @@ PATHS: dict[str, Any] = {
                     matchId=_STR,
                     senderId=_STR,
                     text={"type": "string", "minLength": 1, "maxLength": 500},
-                    tempId={"type": ["string", "integer"], "description": "client id; a resend returns the stored message"},
+                    tempId={
+                        "type": ["string", "integer"],
+                        "description": "client id; a resend returns the stored message",
+                    },
                 )
             ),
             parameters=[
@@ -190,7 +218,14 @@ PATHS: dict[str, Any] = {
             "Block a user: deletes the pair's matches and declines their active After Hours match",
             _ok(**_MESSAGE_OK),
             (400, 403, 404),
-            requestBody=_body(_obj(["userId", "blockedUserId"], userId=_STR, blockedUserId=_STR, reason={"type": "string", "maxLength": 500})),
+            requestBody=_body(
+                _obj(
+                    ["userId", "blockedUserId"],
+                    userId=_STR,
+                    blockedUserId=_STR,
+                    reason={"type": "string", "maxLength": 500},
+                )
+            ),
         ),
     },
     "/blocks/{userId}": {
@@ -202,7 +237,9 @@ PATHS: dict[str, Any] = {
         ),
     },
     "/blocks/{userId}/{blockedUserId}": {
-        "delete": _op("Unblock", _ok(**_MESSAGE_OK), (403, 404), parameters=[_path("userId"), _path("blockedUserId")]),
+        "delete": _op(
+            "Unblock", _ok(**_MESSAGE_OK), (403, 404), parameters=[_path("userId"), _path("blockedUserId")]
+        ),
     },
     "/reports": {
         "post": _op(
@@ -215,10 +252,21 @@ PATHS: dict[str, Any] = {
                     reporterId=_STR,
                     reportedUserId=_STR,
                     reason={
+                        "description": "`inappropriate` and `fake` (the mobile app's) are stored as "
+                        "`inappropriate_content` and `fake_profile`",
                         "enum": [
-                            "inappropriate_content", "harassment", "spam", "fake_profile", "underage",
-                            "violence_threats", "hate_speech", "scam", "other",
-                        ]
+                            "inappropriate_content",
+                            "harassment",
+                            "spam",
+                            "fake_profile",
+                            "underage",
+                            "violence_threats",
+                            "hate_speech",
+                            "scam",
+                            "other",
+                            "inappropriate",
+                            "fake",
+                        ],
                     },
                     details={"type": "string", "maxLength": 1000},
                 )
@@ -240,11 +288,23 @@ PATHS: dict[str, Any] = {
             "Register (or reactivate) a push token",
             _ok(**_MESSAGE_OK),
             (400, 404),
-            requestBody=_body(_obj(["token", "deviceType"], token=_STR, deviceType={"enum": ["ios", "android", "web"]}, deviceId=_STR)),
+            requestBody=_body(
+                _obj(
+                    ["token", "deviceType"],
+                    token=_STR,
+                    deviceType={"enum": ["ios", "android", "web"]},
+                    deviceId=_STR,
+                )
+            ),
         ),
     },
     "/fcm/unregister": {
-        "post": _op("Deactivate a push token", _ok(**_MESSAGE_OK), (400,), requestBody=_body(_obj(["token"], token=_STR))),
+        "post": _op(
+            "Deactivate a push token",
+            _ok(**_MESSAGE_OK),
+            (400,),
+            requestBody=_body(_obj(["token"], token=_STR)),
+        ),
     },
     "/dates": {
         "post": _op(
@@ -284,11 +344,20 @@ PATHS: dict[str, Any] = {
     "/dates/{proposalId}/respond": {
         "put": _op(
             "Accept or decline; a decline may carry a counter-proposal (validated before anything is written)",
-            _ok(message=_STR, status={"enum": ["accepted", "declined"]}, counterProposalId={"type": "string", "format": "uuid"}),
+            _ok(
+                message=_STR,
+                status={"enum": ["accepted", "declined"]},
+                counterProposalId={"type": "string", "format": "uuid"},
+            ),
             (400, 403, 404),
             parameters=[_path("proposalId")],
             requestBody=_body(
-                _obj(["response"], response={"enum": ["accepted", "declined"]}, counterDate={"type": "string", "format": "date"}, counterTime=_STR)
+                _obj(
+                    ["response"],
+                    response={"enum": ["accepted", "declined"]},
+                    counterDate={"type": "string", "format": "date"},
+                    counterTime=_STR,
+                )
             ),
         ),
     },

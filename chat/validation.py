@@ -4,6 +4,7 @@ Failures collect `(field, message)` pairs, raised together as `ValidationFailed`
 `{success:false, errors:[{field,message}]}`); one field can fail twice (required and length).
 Anything of the wrong type is a 400 here rather than a database error later (docs/contract.md, D1).
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -129,6 +130,9 @@ REPORT_REASONS = (
     "scam",
     "other",
 )
+# The mobile app's profile screen offers these two; they are stored as the reasons they stand for,
+# so the moderation queue keeps one spelling per reason.
+APP_REPORT_REASONS = {"inappropriate": "inappropriate_content", "fake": "fake_profile"}
 
 
 def report_body(body: dict[str, Any]) -> tuple[str, str, str, str | None]:
@@ -136,6 +140,7 @@ def report_body(body: dict[str, Any]) -> tuple[str, str, str, str | None]:
     reporter_id = checks.required_id("reporterId")
     reported_user_id = checks.required_id("reportedUserId")
     reason = checks.required_id("reason")
+    reason = APP_REPORT_REASONS.get(reason, reason)
     if reason and reason not in REPORT_REASONS:
         checks.fail("reason", f"reason must be one of: {', '.join(REPORT_REASONS)}")
     details = checks.optional_text("details", 1000)

@@ -6,6 +6,7 @@ through their user group, and through the match room only the sender's *other* s
 the chat open (the recipient's sockets and the sending socket skip the room copy; the sender has
 its ack). The original sent both copies to everyone in the room.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,7 +38,11 @@ async def new_message(*, message: dict[str, Any], recipient_id: str, sender_chan
     layer = get_channel_layer()
     if layer is None:
         return
-    room_copy = {**events.emit_message(NEW_MESSAGE, message), "skip_user": recipient_id, "skip_channel": sender_channel}
+    room_copy = {
+        **events.emit_message(NEW_MESSAGE, message),
+        "skip_user": recipient_id,
+        "skip_channel": sender_channel,
+    }
     try:
         await layer.group_send(match_group(message["matchId"]), room_copy)
     except Exception:  # a lost realtime hint must never fail the send that caused it
@@ -54,10 +59,18 @@ async def messages_read(*, recipient_id: str, payload: dict[str, Any]) -> None:
 
 def partner_saved(*, match_id: str, saver_id: str, partner_id: str, at: datetime) -> None:
     """After commit: the partner hears that the other person wants to keep the chat."""
-    events.send_to_user(partner_id, PARTNER_SAVED, {"matchId": match_id, "savedBy": saver_id, "timestamp": iso(at)})
+    events.send_to_user(
+        partner_id, PARTNER_SAVED, {"matchId": match_id, "savedBy": saver_id, "timestamp": iso(at)}
+    )
 
 
 def match_saved(*, match_id: str, permanent_match_id: str, user_ids: list[str], at: datetime) -> None:
-    """After commit: both users hear that the chat is now a permanent match."""
-    payload = {"afterHoursMatchId": match_id, "permanentMatchId": permanent_match_id, "timestamp": iso(at)}
+    """After commit: both users hear that the chat is now a permanent match. `matchId` is the mobile
+    app's name for `afterHoursMatchId` (the app ignores the event without it)."""
+    payload = {
+        "afterHoursMatchId": match_id,
+        "permanentMatchId": permanent_match_id,
+        "timestamp": iso(at),
+        "matchId": match_id,
+    }
     events.send_to_users(user_ids, MATCH_SAVED, payload)

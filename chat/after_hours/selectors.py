@@ -1,4 +1,5 @@
 """Reads of After Hours chat: the state of a match (one statement), history, read-receipt ids."""
+
 from __future__ import annotations
 
 import re
@@ -84,7 +85,9 @@ def match_state(*, match_id: str, lock: Literal["", "share", "update"] = "") -> 
     if row is None:
         return None
     u1, u2, declined, expired, converted_to, blocked, vote1, vote2 = row
-    return MatchState(match_id, u1, u2, bool(declined), bool(expired), converted_to, bool(blocked), vote1, vote2)
+    return MatchState(
+        match_id, u1, u2, bool(declined), bool(expired), converted_to, bool(blocked), vote1, vote2
+    )
 
 
 def match_for(*, match_id: str, user_id: str) -> MatchState:
@@ -121,7 +124,9 @@ def messages_history(*, match_id: str, before: datetime | None) -> dict[str, Any
     if before is not None:
         rows = rows.filter(created_at__lt=before)
     page = list(
-        rows.order_by("-created_at", "-id").values("id", "match_id", "sender_id", "text", "created_at")[:HISTORY_PAGE]
+        rows.order_by("-created_at", "-id").values("id", "match_id", "sender_id", "text", "created_at")[
+            :HISTORY_PAGE
+        ]
     )
     return {"messages": [message_wire(row) for row in page], "hasMore": len(page) == HISTORY_PAGE}
 
@@ -134,8 +139,18 @@ def partner_message_ids(*, match_id: str, sender_id: str, ids: list[str]) -> lis
         return []
     found = {
         str(pk)
-        for pk in AfterHoursMessage.objects.filter(pk__in=wanted, match_id=match_id, sender_id=sender_id).values_list(
-            "id", flat=True
-        )
+        for pk in AfterHoursMessage.objects.filter(
+            pk__in=wanted, match_id=match_id, sender_id=sender_id
+        ).values_list("id", flat=True)
     }
     return [i for i in wanted if i in found]
+
+
+def partner_message_ids_all(*, match_id: str, sender_id: str) -> list[str]:
+    """Every message `sender_id` sent in this match so far, oldest first (a read receipt without ids)."""
+    rows = (
+        AfterHoursMessage.objects.filter(match_id=match_id, sender_id=sender_id)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+    )
+    return [str(pk) for pk in rows]

@@ -6,6 +6,7 @@ Node chat-service can consume the same channel. Events are queued with the trans
 caused them and published in one pipeline after it commits, so nobody hears of a match, an expiry
 or a session change that was rolled back.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,12 @@ _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 def envelope(event: Event, now: datetime | str) -> bytes:
     """The original's envelope. Payloads hold JSON types only (timestamps already as ISO strings)."""
     timestamp = now if isinstance(now, str) else iso(now)
-    body = {"type": event.type, "targetUserId": event.target_user_id, "payload": event.payload, "timestamp": timestamp}
+    body = {
+        "type": event.type,
+        "targetUserId": event.target_user_id,
+        "payload": event.payload,
+        "timestamp": timestamp,
+    }
     return _encoder.encode(body).encode()
 
 
@@ -82,10 +88,18 @@ def match_expired(match_id: str, target_user_id: str, reason: str = "timeout") -
 
 
 def no_matches(target_user_id: str, active_users_nearby: int) -> Event:
-    return Event(NO_MATCHES, target_user_id, {"activeUsersNearby": active_users_nearby, "message": NO_MATCHES_MESSAGE})
+    # nearbyCount: the mobile app's name for activeUsersNearby (always the same number).
+    payload = {
+        "activeUsersNearby": active_users_nearby,
+        "message": NO_MATCHES_MESSAGE,
+        "nearbyCount": active_users_nearby,
+    }
+    return Event(NO_MATCHES, target_user_id, payload)
 
 
-def session_expiring(target_user_id: str, session_id: str, expires_at: datetime, minutes_remaining: int) -> Event:
+def session_expiring(
+    target_user_id: str, session_id: str, expires_at: datetime, minutes_remaining: int
+) -> Event:
     payload = {"sessionId": session_id, "expiresAt": iso(expires_at), "minutesRemaining": minutes_remaining}
     return Event(SESSION_EXPIRING, target_user_id, payload)
 

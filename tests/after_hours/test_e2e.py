@@ -6,6 +6,7 @@ process): a session "minute" lasts a second, so a 15-minute session runs out in 
 comes two seconds (two "minutes") before the end, and the broker's visibility timeout is a few
 seconds, so delayed messages are redelivered while they wait (and must still act once).
 """
+
 from __future__ import annotations
 
 import os
@@ -68,7 +69,9 @@ def members(*names: str) -> None:
 
 
 def start_session(api, user: str, lat: float, lng: float, duration: int = 15) -> AfterHoursSession:
-    response = api(user).post("/after-hours/session/start", {"duration": duration, "latitude": lat, "longitude": lng})
+    response = api(user).post(
+        "/after-hours/session/start", {"duration": duration, "latitude": lat, "longitude": lng}
+    )
     assert response.status_code == 201, response.content
     return AfterHoursSession.objects.get(pk=response.json()["session"]["id"])
 
@@ -78,19 +81,27 @@ def of_type(heard, kind):
 
 
 def _match_payload(match: AfterHoursMatch, other: str, distance: float) -> dict:
-    auto_decline_at = min(match.created_at + timedelta(seconds=float(FAST["AFTER_HOURS_AUTO_DECLINE_SECONDS"])), match.expires_at)
+    auto_decline_at = min(
+        match.created_at + timedelta(seconds=float(FAST["AFTER_HOURS_AUTO_DECLINE_SECONDS"])),
+        match.expires_at,
+    )
+    profile = {
+        "userId": other,
+        "name": other.title(),
+        "age": 30,
+        "photoUrl": None,
+        "description": f"{other} here",
+        "distance": distance,
+    }
+    flat = {"id": str(match.id), "otherUserId": other, "name": other.title(), "age": 30, "photoUrl": None}
     return {
         "matchId": str(match.id),
         "expiresAt": iso(match.expires_at),
         "autoDeclineAt": iso(auto_decline_at),
-        "profile": {
-            "userId": other,
-            "name": other.title(),
-            "age": 30,
-            "photoUrl": None,
-            "description": f"{other} here",
-            "distance": distance,
-        },
+        "profile": profile,
+        **flat,
+        "bio": f"{other} here",
+        "distance": distance,
     }
 
 
@@ -105,8 +116,10 @@ def test_two_compatible_sessions_are_matched_and_both_hear_it(api, timings, work
     match = AfterHoursMatch.objects.get()
     distance = round1(
         haversine_km(
-            float(mine.fuzzed_latitude), float(mine.fuzzed_longitude),
-            float(theirs.fuzzed_latitude), float(theirs.fuzzed_longitude),
+            float(mine.fuzzed_latitude),
+            float(mine.fuzzed_longitude),
+            float(theirs.fuzzed_latitude),
+            float(theirs.fuzzed_longitude),
         )
     )
     matches = {h.target: h.payload for h in of_type(heard, "after_hours:match")}

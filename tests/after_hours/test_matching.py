@@ -1,4 +1,5 @@
 """The matching engine on seeded sessions at known coordinates (docs/contract.md, "Matching", D12)."""
+
 from __future__ import annotations
 
 import threading
@@ -83,18 +84,49 @@ def test_nearest_compatible_candidate_is_chosen(run, listener):
         "expiresAt": iso(match.expires_at),
         "autoDeclineAt": iso(match.created_at + timedelta(minutes=5)),
     }
+    # The partner under `profile` (the original) and the same facts flat (what the mobile app reads).
     assert heard[("after_hours:match", "alice")] == {
         **common,
-        "profile": {"userId": "carol", "name": "Carol", "age": 30, "photoUrl": None, "description": None, "distance": 0.5},
+        "profile": {
+            "userId": "carol",
+            "name": "Carol",
+            "age": 30,
+            "photoUrl": None,
+            "description": None,
+            "distance": 0.5,
+        },
+        "id": str(match.id),
+        "otherUserId": "carol",
+        "name": "Carol",
+        "age": 30,
+        "photoUrl": None,
+        "bio": None,
+        "distance": 0.5,
     }
     assert heard[("after_hours:match", "carol")] == {
         **common,
-        "profile": {"userId": "alice", "name": "Alice", "age": 30, "photoUrl": None, "description": None, "distance": 0.5},
+        "profile": {
+            "userId": "alice",
+            "name": "Alice",
+            "age": 30,
+            "photoUrl": None,
+            "description": None,
+            "distance": 0.5,
+        },
+        "id": str(match.id),
+        "otherUserId": "alice",
+        "name": "Alice",
+        "age": 30,
+        "photoUrl": None,
+        "bio": None,
+        "distance": 0.5,
     }
     assert sorted(heard) == [("after_hours:match", u) for u in ("alice", "bob", "carol", "dave")]
     [task] = queued_tasks()  # one auto-decline job for every match of the run
     assert task.task == "after_hours.auto_decline"
-    assert sorted(task.args[0]) == sorted(str(m) for m in AfterHoursMatch.objects.values_list("id", flat=True))
+    assert sorted(task.args[0]) == sorted(
+        str(m) for m in AfterHoursMatch.objects.values_list("id", flat=True)
+    )
     assert abs((task.eta - match.created_at - timedelta(minutes=5)).total_seconds()) < 2
 
 
@@ -167,7 +199,9 @@ def test_blocks_in_either_direction_prevent_a_match(run, blocker):
     assert active_pairs() == set()
 
 
-@pytest.mark.parametrize(("decliner", "count", "matched"), [("alice", 1, False), ("bob", 2, False), ("alice", 3, True)])
+@pytest.mark.parametrize(
+    ("decliner", "count", "matched"), [("alice", 1, False), ("bob", 2, False), ("alice", 3, True)]
+)
 def test_decline_memory(run, decliner, count, matched):
     sessions = {"alice": seeker("alice", 0), "bob": seeker("bob", 1.0)}
     other = "bob" if decliner == "alice" else "alice"
@@ -208,7 +242,10 @@ def test_pair_is_not_matched_twice_in_the_same_sessions(run):
     alice = seeker("alice", 0, waited=10)
     seeker("bob", 0.5)
     AfterHoursMatch.objects.create(
-        session=alice, user_1_id="alice", user_2_id="bob", created_at=timezone.now() - timedelta(minutes=6),
+        session=alice,
+        user_1_id="alice",
+        user_2_id="bob",
+        created_at=timezone.now() - timedelta(minutes=6),
         expires_at=timezone.now() - timedelta(seconds=1),  # timed out
     )
     run()
@@ -241,8 +278,9 @@ def test_unmatched_users_hear_how_many_others_are_nearby(run, listener):
     heard = [(e.type, e.target, e.payload) for e in listener.drain()]
     message = "No matches available right now. Stay active!"
     assert sorted(heard, key=lambda h: h[1]) == [
-        ("after_hours:no_matches", "alice", {"activeUsersNearby": 2, "message": message}),
-        ("after_hours:no_matches", "bob", {"activeUsersNearby": 3, "message": message}),
+        # nearbyCount: the mobile app's name for activeUsersNearby
+        ("after_hours:no_matches", "alice", {"activeUsersNearby": 2, "message": message, "nearbyCount": 2}),
+        ("after_hours:no_matches", "bob", {"activeUsersNearby": 3, "message": message, "nearbyCount": 3}),
     ]
 
 

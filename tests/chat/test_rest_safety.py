@@ -1,4 +1,5 @@
 """REST safety: blocks (create in one transaction, delete, list), reports and the admin listing."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -13,12 +14,24 @@ from tests.chat.rest_support import Api, EventProbe, make_match, make_message, m
 pytestmark = pytest.mark.django_db
 
 
-def ah_match(a: str, b: str, *, expires_in: timedelta = timedelta(minutes=5), declined_by: str | None = None) -> AfterHoursMatch:
+def ah_match(
+    a: str, b: str, *, expires_in: timedelta = timedelta(minutes=5), declined_by: str | None = None
+) -> AfterHoursMatch:
     session = AfterHoursSession.objects.create(
-        user_id=a, expires_at=timezone.now() + timedelta(hours=1), ended_at=timezone.now(), latitude=1, longitude=1, fuzzed_latitude=1, fuzzed_longitude=1
+        user_id=a,
+        expires_at=timezone.now() + timedelta(hours=1),
+        ended_at=timezone.now(),
+        latitude=1,
+        longitude=1,
+        fuzzed_latitude=1,
+        fuzzed_longitude=1,
     )
     return AfterHoursMatch.objects.create(
-        session=session, user_1_id=a, user_2_id=b, expires_at=timezone.now() + expires_in, declined_by_id=declined_by
+        session=session,
+        user_1_id=a,
+        user_2_id=b,
+        expires_at=timezone.now() + expires_in,
+        declined_by_id=declined_by,
     )
 
 
@@ -29,13 +42,17 @@ def test_block_deletes_matches_either_order_and_declines_after_hours(client):
     me, them, bystander = make_user(), make_user(), make_user()
     m1 = make_match(me, them)
     make_message(m1, them, "gone")
-    DateProposal.objects.create(match_id=m1, proposer_id=me, place_name="Bar", proposed_date="2026-05-01", proposed_time="20:00")
+    DateProposal.objects.create(
+        match_id=m1, proposer_id=me, place_name="Bar", proposed_date="2026-05-01", proposed_time="20:00"
+    )
     keep = make_match(me, bystander)
     active = ah_match(them, me)
     expired = ah_match(me, them, expires_in=timedelta(minutes=-1))
     other_ah = ah_match(me, bystander)
     probe = EventProbe(me, them)
-    status, body = Api(client, me).post("/blocks", {"userId": me, "blockedUserId": them, "reason": "  rude  "})
+    status, body = Api(client, me).post(
+        "/blocks", {"userId": me, "blockedUserId": them, "reason": "  rude  "}
+    )
     assert (status, body) == (200, {"success": True, "message": "User blocked successfully"})
     block = Block.objects.get()
     assert (block.user_id, block.blocked_user_id, block.reason) == (me, them, "rude")
@@ -99,9 +116,15 @@ def test_block_an_unknown_user_is_404(client):
     [
         ({}, [("userId", "userId is required"), ("blockedUserId", "blockedUserId is required")]),
         ({"userId": "a", "blockedUserId": " a"}, [("blockedUserId", "Cannot block yourself")]),
-        ({"userId": "a", "blockedUserId": "b", "reason": "x" * 501}, [("reason", "reason must be at most 500 characters")]),
+        (
+            {"userId": "a", "blockedUserId": "b", "reason": "x" * 501},
+            [("reason", "reason must be at most 500 characters")],
+        ),
         ({"userId": "a", "blockedUserId": "b", "reason": 7}, [("reason", "reason must be a string")]),
-        ({"userId": "a", "blockedUserId": {"id": "b"}}, [("blockedUserId", "blockedUserId must be a string")]),
+        (
+            {"userId": "a", "blockedUserId": {"id": "b"}},
+            [("blockedUserId", "blockedUserId must be a string")],
+        ),
     ],
 )
 def test_block_validation(client, body, errors):
@@ -129,7 +152,9 @@ def test_block_rate_limit_is_10_per_hour(client):
 
 def test_unblock_and_list(client):
     me, a, b = make_user(), make_user(), make_user()
-    Block.objects.create(user_id=me, blocked_user_id=a, reason="spam", created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    Block.objects.create(
+        user_id=me, blocked_user_id=a, reason="spam", created_at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
     Block.objects.filter(user_id=me, blocked_user_id=a).update(created_at=datetime(2026, 1, 1, tzinfo=UTC))
     second = Block.objects.create(user_id=me, blocked_user_id=b)
     Block.objects.filter(pk=second.pk).update(created_at=datetime(2026, 1, 2, 8, 0, 0, 250000, tzinfo=UTC))
@@ -141,12 +166,27 @@ def test_unblock_and_list(client):
         {
             "success": True,
             "blockedUsers": [
-                {"id": second.id, "userId": me, "blockedUserId": b, "reason": None, "createdAt": "2026-01-02T08:00:00.250Z"},
-                {"id": first_id, "userId": me, "blockedUserId": a, "reason": "spam", "createdAt": "2026-01-01T00:00:00.000Z"},
+                {
+                    "id": second.id,
+                    "userId": me,
+                    "blockedUserId": b,
+                    "reason": None,
+                    "createdAt": "2026-01-02T08:00:00.250Z",
+                },
+                {
+                    "id": first_id,
+                    "userId": me,
+                    "blockedUserId": a,
+                    "reason": "spam",
+                    "createdAt": "2026-01-01T00:00:00.000Z",
+                },
             ],
         },
     )
-    assert api.delete(f"/blocks/{me}/{a}") == (200, {"success": True, "message": "User unblocked successfully"})
+    assert api.delete(f"/blocks/{me}/{a}") == (
+        200,
+        {"success": True, "message": "User unblocked successfully"},
+    )
     assert api.delete(f"/blocks/{me}/{a}") == (404, {"success": False, "error": "Block not found"})
     assert set(Block.objects.values_list("user_id", "blocked_user_id")) == {(me, b), (a, me)}
 
@@ -164,8 +204,14 @@ def test_someone_elses_blocks_are_403(client):
     me, other, x = make_user(), make_user(), make_user()
     Block.objects.create(user_id=other, blocked_user_id=x)
     api = Api(client, me)
-    assert api.get(f"/blocks/{other}") == (403, {"success": False, "error": "Forbidden: Cannot access other users' blocked list"})
-    assert api.delete(f"/blocks/{other}/{x}") == (403, {"success": False, "error": "Forbidden: Can only unblock users for yourself"})
+    assert api.get(f"/blocks/{other}") == (
+        403,
+        {"success": False, "error": "Forbidden: Cannot access other users' blocked list"},
+    )
+    assert api.delete(f"/blocks/{other}/{x}") == (
+        403,
+        {"success": False, "error": "Forbidden: Can only unblock users for yourself"},
+    )
     assert Block.objects.count() == 1
 
 
@@ -176,8 +222,12 @@ def test_report_is_stored_pending(client):
     me, them = make_user(), make_user()
     match_id = make_match(me, them)
     assert Api(client, me).post(
-        "/reports", {"reporterId": me, "reportedUserId": them, "reason": " harassment ", "details": "  said things  "}
-    ) == (200, {"success": True, "message": "Report submitted successfully. Our moderation team will review it."})
+        "/reports",
+        {"reporterId": me, "reportedUserId": them, "reason": " harassment ", "details": "  said things  "},
+    ) == (
+        200,
+        {"success": True, "message": "Report submitted successfully. Our moderation team will review it."},
+    )
     report = Report.objects.get()
     assert report.id.startswith("report_")
     assert (report.reporter_id, report.reported_user_id, report.reason, report.details, report.status) == (
@@ -205,6 +255,20 @@ def test_report_errors(client):
     assert Report.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("sent", "stored"), [("inappropriate", "inappropriate_content"), ("fake", "fake_profile")]
+)
+def test_the_apps_report_reasons_are_stored_as_the_reasons_they_stand_for(client, sent, stored):
+    """The app's profile screen sends `inappropriate` and `fake`; the original refused both (the report was lost)."""
+    me, them = make_user(), make_user()
+    body = {"reporterId": me, "reportedUserId": them, "reason": sent, "details": None}
+    assert Api(client, me).post("/reports", body) == (
+        200,
+        {"success": True, "message": "Report submitted successfully. Our moderation team will review it."},
+    )
+    assert list(Report.objects.values_list("reason", "details", "status")) == [(stored, None, "pending")]
+
+
 REASONS = "inappropriate_content, harassment, spam, fake_profile, underage, violence_threats, hate_speech, scam, other"
 
 
@@ -219,12 +283,18 @@ REASONS = "inappropriate_content, harassment, spam, fake_profile, underage, viol
                 ("reason", "reason is required"),
             ],
         ),
-        ({"reporterId": "r", "reportedUserId": "x", "reason": "rude"}, [("reason", f"reason must be one of: {REASONS}")]),
+        (
+            {"reporterId": "r", "reportedUserId": "x", "reason": "rude"},
+            [("reason", f"reason must be one of: {REASONS}")],
+        ),
         (
             {"reporterId": "r", "reportedUserId": "x", "reason": "spam", "details": "d" * 1001},
             [("details", "details must be at most 1000 characters")],
         ),
-        ({"reporterId": "r", "reportedUserId": "r", "reason": "spam"}, [("reportedUserId", "Cannot report yourself")]),
+        (
+            {"reporterId": "r", "reportedUserId": "r", "reason": "spam"},
+            [("reportedUserId", "Cannot report yourself")],
+        ),
     ],
 )
 def test_report_validation(client, body, errors):
@@ -254,7 +324,9 @@ def test_admin_listing_newest_first_with_status_filter(client, settings):
     settings.ADMIN_API_KEY = "s3cret-admin"
     a, b = make_user(), make_user()
     r1 = Report.objects.create(reporter_id=a, reported_user_id=b, reason="spam")
-    r2 = Report.objects.create(reporter_id=b, reported_user_id=a, reason="other", details="d", status="resolved")
+    r2 = Report.objects.create(
+        reporter_id=b, reported_user_id=a, reason="other", details="d", status="resolved"
+    )
     Report.objects.filter(pk=r1.pk).update(created_at=datetime(2026, 1, 1, tzinfo=UTC))
     Report.objects.filter(pk=r2.pk).update(created_at=datetime(2026, 1, 2, tzinfo=UTC))
     api = Api(client)
@@ -264,8 +336,24 @@ def test_admin_listing_newest_first_with_status_filter(client, settings):
         {
             "success": True,
             "reports": [
-                {"id": r2.id, "reporterId": b, "reportedUserId": a, "reason": "other", "details": "d", "status": "resolved", "createdAt": "2026-01-02T00:00:00.000Z"},
-                {"id": r1.id, "reporterId": a, "reportedUserId": b, "reason": "spam", "details": None, "status": "pending", "createdAt": "2026-01-01T00:00:00.000Z"},
+                {
+                    "id": r2.id,
+                    "reporterId": b,
+                    "reportedUserId": a,
+                    "reason": "other",
+                    "details": "d",
+                    "status": "resolved",
+                    "createdAt": "2026-01-02T00:00:00.000Z",
+                },
+                {
+                    "id": r1.id,
+                    "reporterId": a,
+                    "reportedUserId": b,
+                    "reason": "spam",
+                    "details": None,
+                    "status": "pending",
+                    "createdAt": "2026-01-01T00:00:00.000Z",
+                },
             ],
         },
     )
@@ -281,7 +369,9 @@ def test_admin_listing_caps_at_100(client, settings):
     assert (status, len(body["reports"])) == (200, 100)
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Admin-API-Key": "wrong"}, {"X-Admin-API-Key": "s3cret-admin-but-longer"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"X-Admin-API-Key": "wrong"}, {"X-Admin-API-Key": "s3cret-admin-but-longer"}]
+)
 def test_admin_listing_rejects_a_wrong_or_missing_key(client, settings, headers):
     settings.ADMIN_API_KEY = "s3cret-admin"
     assert Api(client).get("/reports", headers=headers) == (

@@ -3,6 +3,7 @@
 Checks run in the original's order (docs/contract.md, "After Hours socket events") and raise
 `ChatError`; `exc.ack()` is the socket ack.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,7 +54,11 @@ def _check_text(text: Any, temp_id: Any) -> str:
         raise ChatError(400, f"Message too long (max {MAX_LENGTH} characters)")
     if "\x00" in text:  # PostgreSQL text cannot hold NUL
         raise ChatError(400, "Invalid message data")
-    if temp_id is not ABSENT and temp_id is not None and (isinstance(temp_id, bool) or not isinstance(temp_id, str | int)):
+    if (
+        temp_id is not ABSENT
+        and temp_id is not None
+        and (isinstance(temp_id, bool) or not isinstance(temp_id, str | int))
+    ):
         raise ChatError(400, "Invalid message data")
     return text.strip()
 
@@ -80,7 +85,11 @@ def message_send(*, sender_id: str, match_id: Any, text: Any, temp_id: Any = ABS
         row = AfterHoursMessage.objects.create(match_id=canonical, sender_id=sender_id, text=clean)
         if state.converted_to is not None:
             Message.objects.create(
-                match_id=state.converted_to, sender_id=sender_id, text=clean, created_at=row.created_at, status="sent"
+                match_id=state.converted_to,
+                sender_id=sender_id,
+                text=clean,
+                created_at=row.created_at,
+                status="sent",
             )
     message = selectors.message_wire(row)
     if temp_id is not ABSENT:
@@ -119,13 +128,19 @@ def typing_relay(*, user_id: str, match_id: Any, is_typing: Any) -> Relay:
 
 def read_relay(*, user_id: str, match_id: Any, message_ids: Any) -> Relay:
     """`after_hours:messages_read` for the partner, carrying only ids of the partner's messages of
-    this match (the original passed any client-supplied ids through)."""
+    this match (the original passed any client-supplied ids through). Without `messageIds` (the
+    mobile app sends none) it means every message the partner sent so far."""
     canonical = _match_id(match_id)
-    if message_ids is not None and not (isinstance(message_ids, list) and all(isinstance(i, str) for i in message_ids)):
+    if message_ids is not None and not (
+        isinstance(message_ids, list) and all(isinstance(i, str) for i in message_ids)
+    ):
         raise ChatError(400, "Invalid read receipt data")
     state = _participant_state(canonical, user_id)
     partner_id = state.partner_of(user_id)
-    ids = selectors.partner_message_ids(match_id=canonical, sender_id=partner_id, ids=message_ids) if message_ids else []
+    if message_ids is None:
+        ids = selectors.partner_message_ids_all(match_id=canonical, sender_id=partner_id)
+    else:
+        ids = selectors.partner_message_ids(match_id=canonical, sender_id=partner_id, ids=message_ids)
     payload = {"matchId": canonical, "messageIds": ids, "readBy": user_id, "readAt": iso(timezone.now())}
     return Relay(None if state.blocked else partner_id, payload)
 

@@ -4,6 +4,7 @@ A match is active while `declined_by IS NULL AND expires_at > now`. Ending one w
 (a time-out, or a session that ended) sets `expires_at` to now: no fake user id is ever written
 into `declined_by` (docs/contract.md, D13), and decline memory is only written by a real decline.
 """
+
 from __future__ import annotations
 
 import json
@@ -158,6 +159,8 @@ def _announce(created: list[CreatedMatch]) -> None:
 def _match_payload(
     common: dict[str, object], m: CreatedMatch, other: str, card: Card, url: str | None
 ) -> dict[str, object]:
+    """The original's payload (the partner under `profile`) plus the same facts flat, where the
+    mobile app reads them (`id`, `otherUserId`, `name`, `age`, `photoUrl`, `bio`, `distance`)."""
     return {
         **common,
         "profile": {
@@ -168,6 +171,13 @@ def _match_payload(
             "description": card.description,
             "distance": m.distance_km,
         },
+        "id": common["matchId"],
+        "otherUserId": other,
+        "name": card.name,
+        "age": card.age,
+        "photoUrl": url,
+        "bio": card.description,
+        "distance": m.distance_km,
     }
 
 
@@ -189,7 +199,9 @@ def match_decline(*, user_id: str, match_id: str) -> None:
     look for someone else after the decline delay."""
     with transaction.atomic():
         session_id = (
-            AfterHoursSession.objects.filter(user_id=user_id, ended_at__isnull=True).values_list("id", flat=True).first()
+            AfterHoursSession.objects.filter(user_id=user_id, ended_at__isnull=True)
+            .values_list("id", flat=True)
+            .first()
         )
         if session_id is None:
             raise NO_ACTIVE_SESSION()
@@ -204,9 +216,12 @@ def match_decline(*, user_id: str, match_id: str) -> None:
                 raise ApiError(404, "Match not found or already declined")
             other = row[1] if row[0] == user_id else row[0]
             now = timezone.now()
-            cursor.execute(_DECLINE_UPSERT_SQL, {"user": user_id, "other": other, "session": session_id, "now": now})
             cursor.execute(
-                "UPDATE after_hours_matches SET declined_by = %s, declined_at = %s WHERE id = %s", [user_id, now, match_id]
+                _DECLINE_UPSERT_SQL, {"user": user_id, "other": other, "session": session_id, "now": now}
+            )
+            cursor.execute(
+                "UPDATE after_hours_matches SET declined_by = %s, declined_at = %s WHERE id = %s",
+                [user_id, now, match_id],
             )
         tasks.schedule_matching([session_id], "AFTER_HOURS_MATCH_DELAY_AFTER_DECLINE_SECONDS")
 
@@ -236,7 +251,11 @@ def matches_auto_decline(*, match_ids: list[UUID] | None = None) -> list[UUID]:
             expired = cursor.fetchall()
         if expired:
             events.publish(
-                [events.match_expired(str(mid), user, "timeout") for mid, u1, u2 in expired for user in (u1, u2)]
+                [
+                    events.match_expired(str(mid), user, "timeout")
+                    for mid, u1, u2 in expired
+                    for user in (u1, u2)
+                ]
             )
             _rematch([user for _, u1, u2 in expired for user in (u1, u2)])
     return [row[0] for row in expired]
@@ -262,6 +281,8 @@ def matches_end_for_users(*, user_ids: list[str], reason: str) -> list[UUID]:
 
 def _rematch(user_ids: list[str]) -> None:
     sessions = list(
-        AfterHoursSession.objects.filter(user_id__in=set(user_ids), ended_at__isnull=True).values_list("id", flat=True)
+        AfterHoursSession.objects.filter(user_id__in=set(user_ids), ended_at__isnull=True).values_list(
+            "id", flat=True
+        )
     )
     tasks.schedule_matching(sessions, "AFTER_HOURS_MATCH_DELAY_AFTER_AUTO_DECLINE_SECONDS")

@@ -1,5 +1,6 @@
 """After Hours chat REST: history, save vote, block, report (docs/contract.md, "After Hours chat
 routes", D25)."""
+
 from __future__ import annotations
 
 import uuid
@@ -28,7 +29,13 @@ def pair():
 
 
 def _wire(m: AfterHoursMessage) -> dict:
-    return {"id": str(m.id), "matchId": str(m.match_id), "senderId": m.sender_id, "text": m.text, "timestamp": iso(m.created_at)}
+    return {
+        "id": str(m.id),
+        "matchId": str(m.match_id),
+        "senderId": m.sender_id,
+        "text": m.text,
+        "timestamp": iso(m.created_at),
+    }
 
 
 def _state(match_id: str) -> tuple:
@@ -57,7 +64,10 @@ def test_history_pages_by_fifty_before_a_timestamp(client, pair):
     assert [m["text"] for m in body["messages"]] == [f"m{i}" for i in range(59, 9, -1)]
     oldest = body["messages"][-1]["timestamp"]
     status, body = Api(client, alice).get(f"/after-hours/messages/{match}?before={oldest}")
-    assert (status, body) == (200, {"success": True, "messages": [_wire(r) for r in rows[9::-1]], "hasMore": False})
+    assert (status, body) == (
+        200,
+        {"success": True, "messages": [_wire(r) for r in rows[9::-1]], "hasMore": False},
+    )
 
 
 def test_history_stays_readable_after_expiry_and_decline(client):
@@ -74,7 +84,11 @@ def test_history_stays_readable_after_expiry_and_decline(client):
     ("path", "status", "error"),
     [
         ("/after-hours/messages/not-a-uuid", 400, "Invalid match ID format"),
-        ("/after-hours/messages/{match}?before=yesterday", 400, "Invalid before timestamp. Use ISO 8601 format."),
+        (
+            "/after-hours/messages/{match}?before=yesterday",
+            400,
+            "Invalid before timestamp. Use ISO 8601 format.",
+        ),
         (f"/after-hours/messages/{MISSING}", 404, "Match not found"),
     ],
 )
@@ -95,7 +109,10 @@ def test_history_of_someone_elses_match_is_403(client, pair):
 
 def test_routes_need_a_token(client, pair):
     _, _, match = pair
-    for method, path in (("get", f"/after-hours/messages/{match}"), ("post", f"/after-hours/matches/{match}/save")):
+    for method, path in (
+        ("get", f"/after-hours/messages/{match}"),
+        ("post", f"/after-hours/matches/{match}/save"),
+    ):
         status, body = getattr(Api(client), method)(path, headers={"Authorization": "Bearer nope"})
         assert (status, body) == (401, {"success": False, "error": "Invalid token"})
 
@@ -157,7 +174,9 @@ def test_mutual_save_converts_keeping_order_and_original_timestamps(client, pair
     assert permanent.id.startswith("match_")
     assert _state(match) == (True, True, permanent.id, None)
     copied = list(Message.objects.filter(match_id=permanent.id).order_by("created_at", "id"))
-    assert [(m.sender_id, m.text, m.created_at) for m in copied] == [(m.sender_id, m.text, m.created_at) for m in sent]
+    assert [(m.sender_id, m.text, m.created_at) for m in copied] == [
+        (m.sender_id, m.text, m.created_at) for m in sent
+    ]
     assert all(m.id.startswith("msg_") and m.status == "read" for m in copied)
     receipts = {(r.message_id, r.user_id) for r in ReadReceipt.objects.all()}
     assert receipts == {(m.id, bob if m.sender_id == alice else alice) for m in copied}
@@ -166,6 +185,8 @@ def test_mutual_save_converts_keeping_order_and_original_timestamps(client, pair
         [(event, data)] = probe.events(user)
         assert event == "after_hours:match_saved"
         assert (data["afterHoursMatchId"], data["permanentMatchId"]) == (match, permanent.id)
+        assert data["matchId"] == match  # the mobile app's name for afterHoursMatchId
+        assert set(data) == {"afterHoursMatchId", "permanentMatchId", "timestamp", "matchId"}
     assert push_queue.by_token() == {
         f"fcm-{alice}": _mutual_push(permanent.id, "Bob"),
         f"fcm-{bob}": _mutual_push(permanent.id, "Alice"),
@@ -219,7 +240,9 @@ def test_an_existing_permanent_match_of_the_pair_is_reused(client, pair, order):
 
     assert (status, body) == (200, {"success": True, "mutualSave": True, "permanentMatchId": existing})
     assert list(Match.objects.values_list("id", flat=True)) == [existing]
-    assert list(Message.objects.filter(match_id=existing).values_list("text", "created_at")) == [("hello again", T0)]
+    assert list(Message.objects.filter(match_id=existing).values_list("text", "created_at")) == [
+        ("hello again", T0)
+    ]
     assert _state(match)[2] == existing
 
 
@@ -364,8 +387,14 @@ def test_report_files_it_blocks_and_declines(client, pair):
     [
         ({}, "Reason is required"),
         ({"reason": ""}, "Reason is required"),
-        ({"reason": "rude"}, "Invalid reason. Must be one of: inappropriate, harassment, spam, underage, other"),
-        ({"reason": ["spam"]}, "Invalid reason. Must be one of: inappropriate, harassment, spam, underage, other"),
+        (
+            {"reason": "rude"},
+            "Invalid reason. Must be one of: inappropriate, harassment, spam, underage, other",
+        ),
+        (
+            {"reason": ["spam"]},
+            "Invalid reason. Must be one of: inappropriate, harassment, spam, underage, other",
+        ),
         ({"reason": "spam", "details": "x" * 1001}, "Details must be at most 1000 characters"),
         ({"reason": "spam", "details": 3}, "Details must be a string"),
     ],
@@ -399,7 +428,12 @@ def test_report_is_one_transaction(client, pair, monkeypatch):
 def test_reports_share_the_five_a_day_limit_with_post_reports(client, pair):
     alice, bob, match = pair
     for _ in range(3):
-        assert Api(client, alice).post("/reports", {"reporterId": alice, "reportedUserId": bob, "reason": "spam"})[0] == 200
+        assert (
+            Api(client, alice).post(
+                "/reports", {"reporterId": alice, "reportedUserId": bob, "reason": "spam"}
+            )[0]
+            == 200
+        )
     for _ in range(2):
         assert Api(client, alice).post(f"/after-hours/matches/{match}/report", {"reason": "spam"})[0] == 200
     assert Api(client, alice).post(f"/after-hours/matches/{match}/report", {"reason": "spam"}) == (
@@ -411,7 +445,9 @@ def test_reports_share_the_five_a_day_limit_with_post_reports(client, pair):
 
 def test_nul_characters_are_a_400(client, pair):
     alice, _, match = pair
-    status, _ = Api(client, alice).post(f"/after-hours/matches/{match}/report", {"reason": "spam", "details": "a\x00b"})
+    status, _ = Api(client, alice).post(
+        f"/after-hours/matches/{match}/report", {"reason": "spam", "details": "a\x00b"}
+    )
     assert status == 400
     assert Report.objects.count() == 0
 

@@ -1,6 +1,7 @@
 """The `after_hours:*` socket events (docs/contract.md, "After Hours socket events", D19, D25) with
 the official socket.io-client against a real Daphne: every ack and error, the emitted events and
 who gets them."""
+
 from __future__ import annotations
 
 import time
@@ -68,17 +69,29 @@ def message_row(message_id: str) -> tuple:
 def test_join_and_leave_ack_with_the_match_id(daphne, js, pair):
     alice, _, match = pair
     connect(js, daphne, alice=alice)
-    assert js.emit("alice", "after_hours:join_chat", {"matchId": match}) == {"success": True, "matchId": match}
-    assert js.emit("alice", "after_hours:leave_chat", {"matchId": match}) == {"success": True, "matchId": match}
+    assert js.emit("alice", "after_hours:join_chat", {"matchId": match}) == {
+        "success": True,
+        "matchId": match,
+    }
+    assert js.emit("alice", "after_hours:leave_chat", {"matchId": match}) == {
+        "success": True,
+        "matchId": match,
+    }
     # leaving needs no membership and no row (as the original: UUID check only)
-    assert js.emit("alice", "after_hours:leave_chat", {"matchId": MISSING}) == {"success": True, "matchId": MISSING}
+    assert js.emit("alice", "after_hours:leave_chat", {"matchId": MISSING}) == {
+        "success": True,
+        "matchId": MISSING,
+    }
 
 
 def test_join_checks_membership_only(daphne, js):
     alice, bob = make_user(), make_user()
     ended = make_ah_match(alice, bob, expires_at=timezone.now() - timedelta(hours=1), declined_by=bob)
     connect(js, daphne, alice=alice)
-    assert js.emit("alice", "after_hours:join_chat", {"matchId": ended}) == {"success": True, "matchId": ended}
+    assert js.emit("alice", "after_hours:join_chat", {"matchId": ended}) == {
+        "success": True,
+        "matchId": ended,
+    }
 
 
 @pytest.mark.parametrize("event", ["after_hours:join_chat", "after_hours:leave_chat"])
@@ -92,7 +105,10 @@ def test_join_of_someone_elses_or_a_missing_match_is_unauthorized(daphne, js, pa
     _, _, match = pair
     connect(js, daphne, eve=make_user("Eve"))
     for match_id in (match, MISSING):
-        assert js.emit("eve", "after_hours:join_chat", {"matchId": match_id}) == {"success": False, "error": "Unauthorized"}
+        assert js.emit("eve", "after_hours:join_chat", {"matchId": match_id}) == {
+            "success": False,
+            "error": "Unauthorized",
+        }
 
 
 # --- send_message ----------------------------------------------------------------------------------
@@ -107,7 +123,9 @@ def test_send_stores_acks_and_reaches_each_socket_once(daphne, js, pair):
     for name in ("a1", "a2", "b1"):
         assert js.emit(name, "after_hours:join_chat", {"matchId": match})["success"] is True
 
-    ack = js.emit("a1", "after_hours:send_message", {"matchId": match, "text": "  hello there  ", "tempId": "t-1"})
+    ack = js.emit(
+        "a1", "after_hours:send_message", {"matchId": match, "text": "  hello there  ", "tempId": "t-1"}
+    )
 
     message = ack["message"]
     assert ack == {
@@ -125,7 +143,10 @@ def test_send_stores_acks_and_reaches_each_socket_once(daphne, js, pair):
     marker = js.emit("a1", "after_hours:send_message", {"matchId": match, "text": "marker"})["message"]
     for name in ("b1", "b2", "a2"):
         js.wait_event(name, "after_hours:new_message", count=2)
-        assert chat_events(js, name) == [("after_hours:new_message", [message]), ("after_hours:new_message", [marker])]
+        assert chat_events(js, name) == [
+            ("after_hours:new_message", [message]),
+            ("after_hours:new_message", [marker]),
+        ]
     settle()
     assert chat_events(js, "a1") == chat_events(js, "a3") == chat_events(js, "eve") == []
 
@@ -136,7 +157,9 @@ def test_a_message_without_temp_id_has_none_and_each_side_can_send(daphne, js, p
     ack = js.emit("bob", "after_hours:send_message", {"matchId": match, "text": "hi"})
     assert set(ack["message"]) == {"id", "matchId", "senderId", "text", "timestamp"}
     assert js.wait_event("alice", "after_hours:new_message") == [ack["message"]]
-    back = js.emit("alice", "after_hours:send_message", {"matchId": match.upper(), "text": "yo", "tempId": 42})
+    back = js.emit(
+        "alice", "after_hours:send_message", {"matchId": match.upper(), "text": "yo", "tempId": 42}
+    )
     assert (back["message"]["matchId"], back["message"]["tempId"]) == (match, 42)
     assert js.wait_event("bob", "after_hours:new_message") == [back["message"]]
 
@@ -144,7 +167,9 @@ def test_a_message_without_temp_id_has_none_and_each_side_can_send(daphne, js, p
 def test_a_send_right_after_connecting_is_handled(daphne, js, pair):
     alice, bob, match = pair
     connect(js, daphne, bob=bob)
-    first = [{"event": "after_hours:send_message", "args": [{"matchId": match, "text": "first!"}], "ack": True}]
+    first = [
+        {"event": "after_hours:send_message", "args": [{"matchId": match, "text": "first!"}], "ack": True}
+    ]
     js.connect("alice", daphne.base_url, token=mint_token(alice), emit_on_connect=first)
     ack = js.wait_note("alice", "ack")[0]["value"]
     assert ack["success"] is True
@@ -181,7 +206,10 @@ def test_send_rejections(daphne, js, pair, payload, error):
 def test_exactly_2000_characters_is_accepted(daphne, js, pair):
     alice, _, match = pair
     connect(js, daphne, alice=alice)
-    assert js.emit("alice", "after_hours:send_message", {"matchId": match, "text": "x" * 2000})["success"] is True
+    assert (
+        js.emit("alice", "after_hours:send_message", {"matchId": match, "text": "x" * 2000})["success"]
+        is True
+    )
 
 
 @pytest.mark.parametrize("state", ["expired", "declined", "auto-declined"])
@@ -202,7 +230,9 @@ def test_send_on_an_ended_match_is_match_expired(daphne, js, state):
 @pytest.mark.parametrize("blocker", ["sender", "recipient"])
 def test_send_across_a_block_is_refused(daphne, js, pair, blocker):
     alice, bob, match = pair
-    Block.objects.create(user_id=alice if blocker == "sender" else bob, blocked_user_id=bob if blocker == "sender" else alice)
+    Block.objects.create(
+        user_id=alice if blocker == "sender" else bob, blocked_user_id=bob if blocker == "sender" else alice
+    )
     connect(js, daphne, alice=alice, bob=bob)
     assert js.emit("alice", "after_hours:send_message", {"matchId": match, "text": "hey"}) == {
         "success": False,
@@ -218,7 +248,8 @@ def test_after_a_block_over_rest_the_partner_gets_match_expired(daphne, js, pair
     alice, bob, match = pair
     connect(js, daphne, bob=bob)
     response = httpx.post(
-        f"{daphne.base_url}/api/v1/after-hours/matches/{match}/block", headers={"Authorization": f"Bearer {mint_token(alice)}"}
+        f"{daphne.base_url}/api/v1/after-hours/matches/{match}/block",
+        headers={"Authorization": f"Bearer {mint_token(alice)}"},
     )
     assert response.json() == {"success": True, "message": "User blocked"}
     assert js.emit("bob", "after_hours:send_message", {"matchId": match, "text": "why?"}) == EXPIRED
@@ -231,7 +262,11 @@ def test_a_message_after_conversion_also_lands_in_the_permanent_match(daphne, js
     connect(js, daphne, alice=alice)
     ack = js.emit("alice", "after_hours:send_message", {"matchId": match, "text": "see you tomorrow"})
     copy = Message.objects.get(match_id=permanent)
-    assert (copy.sender_id, copy.text, iso(copy.created_at)) == (alice, "see you tomorrow", ack["message"]["timestamp"])
+    assert (copy.sender_id, copy.text, iso(copy.created_at)) == (
+        alice,
+        "see you tomorrow",
+        ack["message"]["timestamp"],
+    )
 
 
 # --- typing ----------------------------------------------------------------------------------------
@@ -241,9 +276,13 @@ def test_typing_is_relayed_to_the_partner(daphne, js, pair):
     alice, bob, match = pair
     connect(js, daphne, alice=alice, bob=bob)
     assert js.emit("alice", "after_hours:typing", {"matchId": match, "isTyping": True}) == {"success": True}
-    assert js.wait_event("bob", "after_hours:user_typing") == [{"matchId": match, "userId": alice, "isTyping": True}]
+    assert js.wait_event("bob", "after_hours:user_typing") == [
+        {"matchId": match, "userId": alice, "isTyping": True}
+    ]
     assert js.emit("alice", "after_hours:typing", {"matchId": match, "isTyping": False}) == {"success": True}
-    assert js.wait_event("bob", "after_hours:user_typing", count=2) == [{"matchId": match, "userId": alice, "isTyping": False}]
+    assert js.wait_event("bob", "after_hours:user_typing", count=2) == [
+        {"matchId": match, "userId": alice, "isTyping": False}
+    ]
     settle()
     assert chat_events(js, "alice") == []
 
@@ -285,7 +324,9 @@ def test_typing_is_rate_limited_per_user(daphne, js, pair):
     alice, _, match = pair
     connect(js, daphne, a1=alice, a2=alice)
     for i in range(10):
-        assert js.emit("a1" if i % 2 else "a2", "after_hours:typing", {"matchId": match, "isTyping": True}) == {"success": True}
+        assert js.emit(
+            "a1" if i % 2 else "a2", "after_hours:typing", {"matchId": match, "isTyping": True}
+        ) == {"success": True}
     denied = js.emit("a1", "after_hours:typing", {"matchId": match, "isTyping": True})
     assert (denied["success"], denied["code"]) == (False, "RATE_LIMIT_EXCEEDED")
     assert js.wait_event("a1", "rate_limit_error")[0]["eventName"] == "after_hours:typing"
@@ -311,10 +352,32 @@ def test_mark_read_relays_only_ids_of_the_partners_messages_in_this_match(daphne
     ]
 
 
-def test_mark_read_without_ids_relays_an_empty_list(daphne, js, pair):
+def test_mark_read_without_ids_reads_everything_the_partner_sent_so_far(daphne, js, pair):
+    """The mobile app sends no messageIds: every message of the partner in this match, oldest first."""
     alice, bob, match = pair
+    now = timezone.now()
+    from_alice = [
+        str(ah_message(match, alice, f"a{i}", created_at=now + timedelta(seconds=i)).id) for i in (2, 0, 1)
+    ]
+    ah_message(match, bob, "mine")
+    ah_message(make_ah_match(alice, make_user()), alice, "other match")
     connect(js, daphne, alice=alice, bob=bob)
     ack = js.emit("bob", "after_hours:mark_read", {"matchId": match})
+    assert js.wait_event("alice", "after_hours:messages_read") == [
+        {
+            "matchId": match,
+            "messageIds": [from_alice[1], from_alice[2], from_alice[0]],
+            "readBy": bob,
+            "readAt": ack["readAt"],
+        }
+    ]
+
+
+def test_mark_read_with_an_empty_list_relays_an_empty_list(daphne, js, pair):
+    alice, bob, match = pair
+    ah_message(match, alice, "unread")
+    connect(js, daphne, alice=alice, bob=bob)
+    ack = js.emit("bob", "after_hours:mark_read", {"matchId": match, "messageIds": []})
     assert js.wait_event("alice", "after_hours:messages_read") == [
         {"matchId": match, "messageIds": [], "readBy": bob, "readAt": ack["readAt"]}
     ]
@@ -356,8 +419,14 @@ def test_a_user_outside_the_match_can_neither_join_send_nor_read(daphne, js, pai
     assert js.emit("eve", "after_hours:send_message", {"matchId": match, "text": "let me in"}) == unauthorized
     assert js.emit("eve", "after_hours:mark_read", {"matchId": match}) == unauthorized
     assert js.emit("eve", "after_hours:typing", {"matchId": match, "isTyping": True}) == unauthorized
-    history = httpx.get(f"{daphne.base_url}/after-hours/messages/{match}", headers={"Authorization": f"Bearer {mint_token(eve)}"})
-    assert (history.status_code, history.json()) == (403, {"success": False, "error": "Forbidden: You are not part of this match"})
+    history = httpx.get(
+        f"{daphne.base_url}/after-hours/messages/{match}",
+        headers={"Authorization": f"Bearer {mint_token(eve)}"},
+    )
+    assert (history.status_code, history.json()) == (
+        403,
+        {"success": False, "error": "Forbidden: You are not part of this match"},
+    )
 
     # nor does she overhear the pair (she never got into the room)
     js.emit("alice", "after_hours:join_chat", {"matchId": match})
