@@ -1,7 +1,8 @@
 """chat-service's REST API (docs/contract.md, "Chat"): parse, call one service or selector, shape.
 
 Statuses, bodies and messages are the original's; where this project changes behaviour (docs/contract.md,
-"Differences") the service says so. Services raise `ChatError` (an ApiError), which `endpoint` renders.
+"Differences from the original services") the service says so. Services raise `ChatError` (an
+ApiError), which `endpoint` renders.
 """
 from __future__ import annotations
 

@@ -37,3 +37,29 @@ def test_no_file_cites_notes_outside_the_repository():
             if _OUTSIDE_CITATION.search(line):
                 found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert found == [], "cite docs/contract.md or docs/architecture.md instead:\n" + "\n".join(found)
+
+
+_CITED_DOC = re.compile(r"docs/(contract|architecture)\.md`?,?\s*((?:\"[^\"]+\"|D\d+|,|and|\s)+)")
+
+
+def test_citations_of_the_contract_and_architecture_resolve():
+    """A section title cited from the contract or the architecture document is one of its headings,
+    and a cited D-number is one of the contract's numbered differences."""
+    root = Path(__file__).resolve().parent.parent
+    docs = {name: (root / "docs" / f"{name}.md").read_text() for name in ("contract", "architecture")}
+    headings = {name: set(re.findall(r"^#+ (.+?)\s*$", text, re.M)) for name, text in docs.items()}
+    differences = set(re.findall(r"^- \*\*(D\d+)\.", docs["contract"], re.M))
+    broken = []
+    for path in _tracked_files(root):
+        if path.suffix not in {".py", ".md", ".sql", ".toml", ".txt"} or not path.is_file():
+            continue
+        # Comments and docstrings wrap: a title may continue on the next line after `#` or indentation.
+        text = re.sub(r"\s*\n\s*(?:#\s*|--\s*)?", " ", path.read_text())
+        for doc, cited in _CITED_DOC.findall(text):
+            for title in re.findall(r"\"([^\"]+)\"", cited):
+                if title not in headings[doc] and title != "<title>":
+                    broken.append(f"{path.relative_to(root)}: docs/{doc}.md has no section {title!r}")
+            for number in re.findall(r"D\d+", re.sub(r"\"[^\"]*\"", "", cited)):
+                if number not in differences:
+                    broken.append(f"{path.relative_to(root)}: docs/contract.md has no {number}")
+    assert broken == []

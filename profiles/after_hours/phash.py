@@ -1,4 +1,5 @@
-"""The 64-bit perceptual hash of After Hours photos ("Images and storage"), compatible with the original.
+"""The 64-bit perceptual hash of After Hours photos, compatible with the original (docs/contract.md,
+"Images and storage").
 
 The original hashed with sharp-phash 2.2.0 on sharp 0.33.5 (libvips 8.15), and
 `banned_photo_hashes` holds hashes it computed, so a re-uploaded banned photo must land within the

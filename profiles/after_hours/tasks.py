@@ -45,7 +45,8 @@ def overdue_sweep() -> None:
 
 @shared_task(name="after_hours.daily_cleanup", ignore_result=True)
 def daily_cleanup() -> None:
-    """The original's 04:00 UTC job: close forgotten sessions, forget old declines ("Schedules")."""
+    """The original's 04:00 UTC job: close forgotten sessions, forget old declines (docs/contract.md,
+    "Schedules")."""
     from profiles.after_hours.services.sessions import sessions_daily_cleanup
 
     sessions_daily_cleanup()

@@ -137,7 +137,8 @@ def auto_decline_at(created_at: datetime, expires_at: datetime) -> datetime:
 
 
 def _announce(created: list[CreatedMatch]) -> None:
-    """after_hours:match to both users, each describing the other ("After Hours events")."""
+    """after_hours:match to both users, each describing the other (docs/contract.md, "After Hours
+    events")."""
     cards = cards_get(user_ids=[u for m in created for u in (m.initiator_id, m.candidate_id)])
     urls: dict[str, str | None] = {user: photo_url(card.photo_url) for user, card in cards.items()}
     batch: list[events.Event] = []
