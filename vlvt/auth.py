@@ -17,6 +17,7 @@ class TokenUser:
     user_id: str
     provider: str | None
     email: str | None
+    expires: int  # the `exp` claim, seconds since the epoch
 
 
 class TokenError(Exception):
@@ -31,22 +32,25 @@ def decode_token(token: str) -> TokenUser:
     secret = settings.JWT_SECRET
     if not secret:
         raise TokenError("config")
-    user, expires = _verify(secret, token)
+    user = _verify(secret, token)
     # A token verified before is only checked against the clock again: nothing else about it
     # can change (a token valid before its nbf/iat was never cached, and time only moves on).
-    if expires is not None and expires <= time.time():
+    if user.expires <= time.time():
         raise TokenError("expired")
     return user
 
 
 @lru_cache(maxsize=4096)
-def _verify(secret: str, token: str) -> tuple[TokenUser, int | None]:
+def _verify(secret: str, token: str) -> TokenUser:
     """A verified token's user and expiry, remembered: a client sends the same access token with
     every request for its lifetime, and verifying it (base64, two JSON documents, the key's
     preparation, the HMAC) cost 8% of a request. Failures raise, so are never remembered.
-    Keyed by the secret too, so a new secret verifies everything again."""
+    Keyed by the secret too, so a new secret verifies everything again.
+
+    `exp` is required: auth-service always sets one (15 minutes), and a token without it would
+    be valid forever; it is refused like any other invalid token."""
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": []})
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
     except jwt.ExpiredSignatureError:
         raise TokenError("expired") from None
     except jwt.PyJWTError:
@@ -55,8 +59,8 @@ def _verify(secret: str, token: str) -> tuple[TokenUser, int | None]:
     # A token that verifies but carries no usable userId is not an access token (docs/contract.md, D3).
     if not isinstance(user_id, str) or not user_id:
         raise TokenError("invalid")
-    expires = int(claims["exp"]) if "exp" in claims else None  # PyJWT checked it is a number
-    return TokenUser(user_id=user_id, provider=claims.get("provider"), email=claims.get("email")), expires
+    expires = int(claims["exp"])  # PyJWT checked it is there and a number
+    return TokenUser(user_id=user_id, provider=claims.get("provider"), email=claims.get("email"), expires=expires)
 
 
 class AuthFailure(Exception):

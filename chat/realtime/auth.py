@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 
-from vlvt.auth import TokenError, decode_token
+from vlvt.auth import TokenError, TokenUser, decode_token
 
 logger = logging.getLogger("vlvt.realtime")
 
@@ -46,8 +46,8 @@ def origin_allowed(scope: dict[str, Any]) -> bool:
     return "*" in allowed or origin in allowed
 
 
-def authenticate(auth: Any) -> str:
-    """The user id for the CONNECT packet's `auth` object, or HandshakeRejected.
+def authenticate(auth: Any) -> TokenUser:
+    """The token's user (id and expiry) for the CONNECT packet's `auth` object, or HandshakeRejected.
 
     Like the original middleware, only `auth.token` is read (not the query string or headers),
     and a missing token is reported before a missing secret.
@@ -60,7 +60,7 @@ def authenticate(auth: Any) -> str:
     if not isinstance(token, str):
         raise HandshakeRejected(INVALID_TOKEN)
     try:
-        return decode_token(token).user_id
+        return decode_token(token)
     except TokenError as exc:
         raise HandshakeRejected(_MESSAGES.get(exc.reason, AUTH_FAILED)) from None
     except Exception:

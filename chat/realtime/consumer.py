@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -110,6 +111,7 @@ class SocketIOConsumer(AsyncConsumer):
         self._ping_timer: asyncio.TimerHandle | None = None
         self._pong_timer: asyncio.TimerHandle | None = None
         self._connect_timer: asyncio.TimerHandle | None = None
+        self._expiry_timer: asyncio.TimerHandle | None = None
         self._timer_tasks: set[asyncio.Task[Any]] = set()
         self._refreshed = 0.0
         self._events: collections.deque[tuple[handlers.HandlerSpec, str, Any, int | None]] | None = None
@@ -233,16 +235,28 @@ class SocketIOConsumer(AsyncConsumer):
         if self.user_id is None:
             self._spawn(self.close("connect timeout"))
 
+    def _token_expired(self) -> None:
+        """The token the socket connected with has expired: close the connection (a WebSocket
+        close, no Socket.IO DISCONNECT), so the client reconnects by itself and its CONNECT must
+        carry a valid token again (a stale one gets CONNECT_ERROR `Token expired`)."""
+        self._expiry_timer = None
+        self._spawn(self.close("token expired"))
+
+    def _cancel_expiry(self) -> None:
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
+            self._expiry_timer = None
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._timer_tasks.add(task)
         task.add_done_callback(self._timer_tasks.discard)
 
     def _cancel_timers(self) -> None:
-        for timer in (self._ping_timer, self._pong_timer, self._connect_timer):
+        for timer in (self._ping_timer, self._pong_timer, self._connect_timer, self._expiry_timer):
             if timer is not None:
                 timer.cancel()
-        self._ping_timer = self._pong_timer = self._connect_timer = None
+        self._ping_timer = self._pong_timer = self._connect_timer = self._expiry_timer = None
 
     async def close(self, reason: str) -> None:
         """Close the Engine.IO connection; the disconnect logic runs when the disconnect arrives."""
@@ -276,6 +290,7 @@ class SocketIOConsumer(AsyncConsumer):
         elif packet.type == sio.CONNECT:
             await self._connect_namespace(packet.data)
         elif packet.type == sio.DISCONNECT:
+            self._cancel_expiry()
             await self._events_done()
             await self._teardown()
         # ACKs: this server never asks the client for one; events before CONNECT are ignored.
@@ -284,16 +299,19 @@ class SocketIOConsumer(AsyncConsumer):
         if self.user_id is not None:
             return
         try:
-            user_id = authenticate(auth)
+            user = authenticate(auth)
         except HandshakeRejected as exc:
             await self._send(protocol.connect_error(exc.message))
             return
         if self._connect_timer is not None:
             self._connect_timer.cancel()
             self._connect_timer = None
-        self.user_id = user_id
+        loop = asyncio.get_running_loop()
+        self._cancel_expiry()  # a namespace connected again after a DISCONNECT
+        self._expiry_timer = loop.call_later(max(0.0, user.expires - time.time()), self._token_expired)
+        user_id = self.user_id = user.user_id
         self.sid = protocol.new_sid()
-        self._refreshed = asyncio.get_running_loop().time()
+        self._refreshed = loop.time()
         await self._open_channel()
         await self.join(user_group(user_id))
         LOCAL_SOCKETS.setdefault(user_id, set()).add(self)

@@ -43,7 +43,7 @@ def test_no_token_is_401_before_the_gate(api):
 
 
 def test_token_without_user_id_is_401(api):
-    token = jwt.encode({"provider": "instagram", "isNew": True}, settings.JWT_SECRET, algorithm="HS256")
+    token = jwt.encode({"provider": "instagram", "isNew": True, "exp": 9999999999}, settings.JWT_SECRET, algorithm="HS256")
     response = api(None).get("/after-hours/preferences", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert response.json() == {"success": False, "error": "Invalid token"}

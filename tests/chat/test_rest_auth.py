@@ -63,12 +63,24 @@ def test_expired_token_is_401(client):
     )
 
 
+def test_token_without_exp_is_401(client):
+    """auth-service always sets `exp`; a token without one would be valid forever."""
+    import jwt
+    from django.conf import settings
+
+    token = jwt.encode({"userId": "google_someone", "provider": "google"}, settings.JWT_SECRET, algorithm="HS256")
+    assert Api(client).get("/matches/google_someone", headers={"Authorization": f"Bearer {token}"}) == (
+        401,
+        {"success": False, "error": "Invalid token"},
+    )
+
+
 def test_token_without_user_id_is_401(client):
     """docs/contract.md, D3."""
     import jwt
     from django.conf import settings
 
-    token = jwt.encode({"provider": "google"}, settings.JWT_SECRET, algorithm="HS256")
+    token = jwt.encode({"provider": "google", "exp": 9999999999}, settings.JWT_SECRET, algorithm="HS256")
     assert Api(client).get("/matches/x", headers={"Authorization": f"Bearer {token}"}) == (
         401,
         {"success": False, "error": "Invalid token"},

@@ -107,3 +107,40 @@ def test_connect_error_sends_nothing_else_and_a_retry_with_a_good_token_connects
     assert js.connect("a", daphne.base_url, auth={"token": "bad"})["connected"] is False
     assert js.connect("a", daphne.base_url, token=mint_token(user))["connected"] is True
     assert js.received("a") == []
+
+
+def test_token_without_exp_is_invalid(daphne, js):
+    """auth-service always sets `exp`; a token without one would never expire."""
+    import jwt
+    from django.conf import settings
+
+    token = jwt.encode({"userId": make_user(), "provider": "email"}, settings.JWT_SECRET, algorithm="HS256")
+
+    assert js.connect("a", daphne.base_url, token=token) == {
+        "connected": False,
+        "error": "Invalid authentication token",
+        "data": None,
+    }
+
+
+def test_a_socket_is_closed_when_its_token_expires_and_reconnects_with_a_fresh_one(daphne, js):
+    """At `exp` the server closes the WebSocket (1000, no Socket.IO DISCONNECT packet), so the
+    official client reports `transport close` and reconnects by itself: an app that reads its
+    current token at each connection is back at once; one that sends the stale token again is
+    refused with `Token expired` (its cue to refresh)."""
+    user = make_user()
+    short, fresh = mint_token(user, expires_in=2), mint_token(user)
+    fast = {"reconnection": True, "reconnectionDelay": 50, "reconnectionDelayMax": 50, "randomizationFactor": 0}
+
+    first = js.connect("app", daphne.base_url, tokens=[short, fresh], **fast)
+    stale = js.connect("stale", daphne.base_url, token=short, **fast)
+    assert first["connected"] is True and stale["connected"] is True
+
+    for name in ("app", "stale"):
+        closed = js.wait_disconnect(name)
+        assert (closed["reason"], closed["code"]) == ("transport close", 1000)
+    assert js.wait_note("app", "connect", count=2)[1]["sid"] != first["id"]
+    assert list(js.emit("app", "ping")) == ["timestamp"]  # the reconnected socket is served
+    refused = js.wait_note("stale", "connect_error")[0]
+    assert (refused["message"], refused["data"]) == ("Token expired", None)
+    assert js.state("stale")["connected"] is False

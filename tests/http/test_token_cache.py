@@ -31,8 +31,19 @@ def test_a_token_is_verified_once(verifications):
 
     first, second = decode_token(token), decode_token(token)
 
-    assert first == second == auth.TokenUser(user_id="user_cached", provider="email", email="a@b.c")
+    assert first == second
+    assert (first.user_id, first.provider, first.email) == ("user_cached", "email", "a@b.c")
+    assert 0 < first.expires - time.time() <= 15 * 60
     assert verifications == [token]
+
+
+def test_a_token_without_exp_is_refused_and_not_remembered(verifications):
+    forever = jwt.encode({"userId": "user_forever", "provider": "email"}, auth.settings.JWT_SECRET, algorithm="HS256")
+    for _ in range(2):
+        with pytest.raises(TokenError) as raised:
+            decode_token(forever)
+        assert raised.value.reason == "invalid"
+    assert verifications == [forever, forever]
 
 
 def test_a_remembered_token_still_expires(verifications):
@@ -48,7 +59,7 @@ def test_a_remembered_token_still_expires(verifications):
 
 
 def test_failures_are_not_remembered(verifications):
-    forged = jwt.encode({"userId": "user_x"}, "another-secret-of-enough-length-123", algorithm="HS256")
+    forged = jwt.encode({"userId": "user_x", "exp": 9999999999}, "another-secret-of-enough-length-123", algorithm="HS256")
     for _ in range(2):
         with pytest.raises(TokenError) as raised:
             decode_token(forged)

@@ -7,6 +7,8 @@
 //       with wait (default) the reply comes on connect or connect_error: {connected, id} or
 //       {connected:false, error, data}. emitOnConnect is emitted inside the first "connect"
 //       listener, i.e. the instant the client is connected; acks arrive as "ack" notifications.
+//       "authTokens":["t1","t2"] instead of auth: each CONNECT (reconnections too) sends the next
+//       token of the list as auth.token.
 //   {"id":2,"op":"emit","socket":"a","event":"send_message","args":[{...}],"ack":true,"timeoutMs":5000}
 //       with ack: the reply value is the server's ack (first argument); without: {sent:true}.
 //   {"id":3,"op":"emitAll","emits":[{"socket":"a","event":"send_message","args":[...]},...],"timeoutMs":5000}
@@ -54,6 +56,12 @@ function connect(req) {
     ...(req.auth !== undefined ? { auth: req.auth } : {}),
     ...(req.options || {}),
   };
+  if (req.authTokens) {
+    // auth as a callback, as an app that reads its current token at every (re)connection:
+    // each CONNECT takes the next token of the list (the last one again once they run out).
+    let next = 0;
+    options.auth = (cb) => cb({ token: req.authTokens[Math.min(next++, req.authTokens.length - 1)] });
+  }
   const socket = io(req.url, options);
   sockets.set(req.socket, socket);
   const name = req.socket;

@@ -1,7 +1,9 @@
 """Every profile-service endpoint tried by Mallory with Bob's ids: nothing of Bob's changes."""
 from __future__ import annotations
 
+import jwt
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from profiles.models import Profile, Swipe, Verification
@@ -122,3 +124,6 @@ def test_every_route_needs_a_valid_token(client, jwt_for, method, path):
     assert (expired.status_code, expired.json()) == (401, {"success": False, "error": "Token expired"})
     no_user = getattr(client, method)(path, headers={"Authorization": f"Bearer {jwt_for('')}"})
     assert (no_user.status_code, no_user.json()) == (401, {"success": False, "error": "Invalid token"})
+    forever = jwt.encode({"userId": "bob", "provider": "email"}, settings.JWT_SECRET, algorithm="HS256")  # no exp
+    no_exp = getattr(client, method)(path, headers={"Authorization": f"Bearer {forever}"})
+    assert (no_exp.status_code, no_exp.json()) == (401, {"success": False, "error": "Invalid token"})

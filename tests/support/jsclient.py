@@ -103,13 +103,18 @@ class JsClient:
         auth: Any = None,
         wait: bool = True,
         emit_on_connect: list[dict[str, Any]] | None = None,
+        tokens: list[str] | None = None,
         **options: Any,
     ) -> dict[str, Any]:
+        """`tokens`: each CONNECT, reconnections included, sends the next one (the last once they
+        run out), as an app that reads its current token whenever it connects."""
         fields: dict[str, Any] = {"socket": name, "url": url, "wait": wait, "options": options}
         if auth is None and token is not None:
             auth = {"token": token}
         if auth is not None:
             fields["auth"] = auth
+        if tokens is not None:
+            fields["authTokens"] = tokens
         if emit_on_connect:
             fields["emitOnConnect"] = emit_on_connect
         return self.request("connect", **fields)
