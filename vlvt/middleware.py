@@ -15,6 +15,7 @@ ApiVersionMiddleware        /api/vN/x -> /x with X-API-Version, 400 for unsuppor
 Each one runs on the sync and on the async path without a thread hop of its own, does no I/O,
 and takes what can be computed once from `_Config` (rebuilt when a test overrides a setting).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -120,7 +121,11 @@ else:  # pragma: no cover - a Django whose header store changed shape
 # --- settings-derived configuration ----------------------------------------------------------------
 
 _WATCHED = {
-    "CORS_ORIGINS", "ALLOWED_HOSTS", "DEBUG", "JSON_BODY_LIMIT", "PHOTO_UPLOAD_LIMIT",
+    "CORS_ORIGINS",
+    "ALLOWED_HOSTS",
+    "DEBUG",
+    "JSON_BODY_LIMIT",
+    "PHOTO_UPLOAD_LIMIT",
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
 }
 # A multipart body carries one photo of at most PHOTO_UPLOAD_LIMIT plus its envelope and a few
@@ -226,6 +231,16 @@ def _preflight() -> HttpResponse:
     return response
 
 
+def body_limit(content_type: str | None) -> tuple[int, str]:
+    """The most body bytes a request may carry and the 413's error text, by its content type
+    (lower-case, without parameters): a multipart upload one photo and its envelope, anything else
+    the JSON limit. The server refuses past it before reading (vlvt/shutdown/daphne.py)."""
+    cfg = config()
+    if content_type == "multipart/form-data":
+        return cfg.multipart_limit, FILE_TOO_LARGE
+    return cfg.json_limit, BODY_TOO_LARGE
+
+
 def _check_body(request: HttpRequest, cfg: _Config) -> HttpResponse | None:
     """The Express body parsers' limits and errors, as JSON: 413 before reading an oversized body
     (by Content-Length), 400 for malformed JSON; a parsed JSON body is kept for `json_body`."""
@@ -239,11 +254,9 @@ def _check_body(request: HttpRequest, cfg: _Config) -> HttpResponse | None:
             size = -1
         if size < 0:
             return fail(400, "Invalid Content-Length header")
-        if multipart:
-            if size > cfg.multipart_limit:
-                return fail(413, FILE_TOO_LARGE)
-        elif size > cfg.json_limit:
-            return fail(413, BODY_TOO_LARGE)
+        limit, error = body_limit(content_type)
+        if size > limit:
+            return fail(413, error)
     if multipart:
         request.upload_handlers.insert(0, _FileSizeLimit(request, cfg.file_limit))
     elif content_type and is_json_content_type(content_type):
@@ -335,7 +348,9 @@ class RequestContextMiddleware(_Middleware):
             try:
                 request.get_host()
             except DisallowedHost:
-                security_log.warning("Request with a disallowed Host header refused", extra={"path": request.path})
+                security_log.warning(
+                    "Request with a disallowed Host header refused", extra={"path": request.path}
+                )
                 return fail(400, "Invalid Host header")
         return _check_body(request, cfg)
 
@@ -423,8 +438,12 @@ def csrf_rejection(request: HttpRequest) -> HttpResponse | None:
         return _csrf_failure(request, "CSRF token missing", "CSRF_TOKEN_MISSING", "missing cookie token")
     header = meta.get("HTTP_X_CSRF_TOKEN")
     if not header:
-        return _csrf_failure(request, "CSRF token missing from header", "CSRF_HEADER_MISSING", "missing header token")
-    if not hmac.compare_digest(cookie.encode("utf-8", "surrogatepass"), header.encode("utf-8", "surrogatepass")):
+        return _csrf_failure(
+            request, "CSRF token missing from header", "CSRF_HEADER_MISSING", "missing header token"
+        )
+    if not hmac.compare_digest(
+        cookie.encode("utf-8", "surrogatepass"), header.encode("utf-8", "surrogatepass")
+    ):
         return _csrf_failure(request, "CSRF token invalid", "CSRF_TOKEN_INVALID", "token mismatch")
     return None
 

@@ -1,4 +1,5 @@
 """`daphne vlvt.asgi:application` receiving real signals (issue 3, acceptance 1, 2, 4, 5, 6, 8)."""
+
 from __future__ import annotations
 
 import http.client
@@ -35,7 +36,9 @@ def _post_in_thread(server, path: str, body: dict) -> tuple[threading.Thread, di
     return thread, result
 
 
-def test_request_blocked_on_a_row_lock_completes_after_sigterm_and_exit_is_0(start_server, probe_table, locker, pg):
+def test_request_blocked_on_a_row_lock_completes_after_sigterm_and_exit_is_0(
+    start_server, probe_table, locker, pg
+):
     server = start_server()
     thread, result = _post_in_thread(server, "/__test__/write", {"value": "after"})
     wait_until(lambda: backend_waiting_on_lock(pg, server.app_name), what="the write to block on the lock")
@@ -92,7 +95,7 @@ def test_request_whose_body_is_still_arriving_neither_crashes_nor_stalls_the_dra
     upload = socket.create_connection(("127.0.0.1", server.port))
     upload.sendall(
         b"POST /__test__/upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-        b"Content-Length: 100000\r\n\r\n" + b"x" * 1000
+        b"Content-Length: 10000\r\n\r\n" + b"x" * 1000  # within the 10 KB limit, a tenth sent
     )
     time.sleep(0.2)
     server.signal(signal.SIGTERM)

@@ -22,10 +22,31 @@ Twisted accepts up to a hundred per wake-up, so the first process to wake took a
 keep-alive clients connecting at once could all land on one process, leaving the other core idle
 for as long as they stayed connected); one accept per wake-up lets the other processes, woken by
 the same readiness, take their share.
+
+Request bodies are refused past their limit before they are read: Twisted buffers a whole body
+(to a temporary file past 100 KB) before the request reaches Daphne, which then queues all of it
+in memory for the application, so the application's 413 came after the damage (a 300 MB
+declared body left 535 MB of temporary files). A declared `Content-Length` over the limit
+(`vlvt.middleware.body_limit`, by content type) is answered 413 with the project's JSON error
+body and the connection closed as soon as the headers are in, reading none of the body; a
+chunked body is cut off the same way once it passes the limit.
+
+Upstream internals this module relies on (Daphne 4.2.3 and Twisted 26.10.0 are pinned;
+tests/shutdown/test_upstream_hooks.py fails if one of them changes):
+* `daphne.cli.CommandLineInterface.server_class`, and `Server.run`, `create_application` and
+  `listen_success` overridden with Daphne's own bodies;
+* Twisted's `tcp.Port.numberAccepts` (connections taken per wake-up) and `Port.doRead`;
+* `twisted.web.http.Request._parsePOSTFormSubmission`;
+* `Request.gotLength(length)`, which `HTTPChannel` calls once the headers are in, before any of
+  the body is read and before it answers `Expect: 100-continue` (from the request's headers), and
+  `Request.handleContentChunk(data)`, which gets every piece of the body as it arrives, de-chunked.
 """
+
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import logging
 import signal
 import time
@@ -42,6 +63,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.logger import STDLibLogObserver, globalLogBeginner
 
 from vlvt import websocket
+from vlvt.middleware import body_limit, request_log
 from vlvt.shutdown import coordinator
 from vlvt.shutdown.resources import register_process_resources, terminate_own_backends
 
@@ -53,6 +75,15 @@ _REFUSED = (
     b'{"success":false,"error":"Server is shutting down, please retry"}'
 )
 _POLL_SECONDS = 0.005
+
+
+def _too_large(error: str) -> bytes:
+    body = json.dumps({"success": False, "error": error}, separators=(",", ":")).encode()
+    head = (
+        "HTTP/1.1 413 Content Too Large\r\ncontent-type: application/json; charset=utf-8\r\n"
+        f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 # An upgrade check: (a scope with the upgrade's `query_string` and `headers`) -> the raw HTTP
@@ -87,8 +118,48 @@ class GracefulWebRequest(WebRequest):
         # `request.args`, unused) would only hold an upload twice in memory and answer a malformed
         # body with a bare, non-JSON 400 before the application could see it.
         self._parsePOSTFormSubmission = False
+        self._body_limit = 0
+        self._body_error = ""
+        self._body_received = 0
+        self._body_refused = False
+
+    # -- request bodies: refused past their limit before they are read ---------------------------
+    def gotLength(self, length: int | None) -> None:
+        content_type = (self.requestHeaders.getRawHeaders(b"content-type") or [b""])[0]
+        media_type = content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
+        self._body_limit, self._body_error = body_limit(media_type)
+        if length is not None and length > self._body_limit:
+            self._refuse_body(declared=length)
+            return
+        super().gotLength(length)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self._body_refused:
+            return  # what arrived with the refused headers, before the connection closed
+        self._body_received += len(data)
+        if self._body_received > self._body_limit:  # a chunked body past the limit
+            self._refuse_body(declared=None)
+            return
+        super().handleContentChunk(data)
+
+    def _refuse_body(self, *, declared: int | None) -> None:
+        self._body_refused = True
+        self.content = io.BytesIO()  # Twisted's requestReceived still seeks it
+        # Twisted answers `Expect: 100-continue` right after gotLength: not after our answer.
+        self.requestHeaders.removeHeader(b"expect")
+        request_log.warning(
+            "Request body over its limit refused before reading",
+            # (Twisted parses the request line only once the body is in: no method or path yet.)
+            extra={"status": 413, "limit": self._body_limit, "declared": declared},
+        )
+        channel = self.channel
+        channel.persistent = False
+        channel.transport.write(_too_large(self._body_error))
+        channel.loseConnection()  # stops reading; the rest of the body is never read
 
     def process(self) -> Any:
+        if self._body_refused:
+            return None  # answered already
         upgrade = self.requestHeaders.getRawHeaders(b"upgrade")
         if not upgrade or upgrade[0].lower() != b"websocket":
             return super().process()
@@ -316,7 +387,7 @@ class GracefulServer(Server):
         """Connections whose request is still arriving get a 503 and are closed; never waited for."""
         refused = 0
         for channel in self.http_factory.live_channels():
-            if channel.requests:
+            if channel.requests and not channel.transport.disconnecting:  # (not one answered 413)
                 refused += 1
                 channel.transport.write(_REFUSED)
             channel.transport.loseConnection()
