@@ -5,6 +5,13 @@ are applied into a scratch schema inside a transaction that is rolled back (Post
 transactional), and both schemas are read with the same catalogue queries. Whatever the
 migrations say is therefore exactly what gets compared, and nothing is left behind.
 
+Types are compared as PostgreSQL formats them (`varchar(255)` and `character varying(255)` are
+one type). Index predicates and CHECK expressions are compared as PostgreSQL's planner simplifies
+them (`canonical_expression`): the original SQL wrote `WHERE is_active = true` where Django writes
+`WHERE is_active`, and `'x'::varchar::text` where Django leaves the cast to the parser; the catalogue
+keeps each spelling, the planner reduces both to the same expression. Real differences (another
+column, operator or constant) still differ after simplification.
+
 Differences that would make `migrate --fake-initial` lie (a missing table or column, another type
 or nullability, a missing primary key, unique constraint, CHECK, index or foreign key, another
 ON DELETE rule) are errors. Differences that do not change behaviour (constraint or index names,
@@ -35,10 +42,17 @@ class Column:
 @dataclass
 class Index:
     name: str
-    definition: str  # normalised: no index name, no schema
+    definition: str  # normalised: no index name, no schema (shown in messages)
     unique: bool
     primary: bool
     constraint: bool  # backs a PRIMARY KEY / UNIQUE constraint rather than a plain index
+    key: str = ""  # the definition with its predicate as the planner simplifies it (compared)
+
+
+@dataclass
+class Check:
+    name: str
+    definition: str  # pg_get_constraintdef (shown in messages)
 
 
 @dataclass
@@ -46,7 +60,7 @@ class Snapshot:
     tables: set[str] = field(default_factory=set)
     columns: dict[str, dict[str, Column]] = field(default_factory=dict)
     indexes: dict[str, list[Index]] = field(default_factory=dict)
-    checks: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> {definition: name}
+    checks: dict[str, dict[str, Check]] = field(default_factory=dict)  # table -> {canonical: check}
     # table -> {(columns, referenced table, referenced columns): (ON DELETE rule, name)}
     foreign_keys: dict[str, dict[tuple, tuple[str, str]]] = field(default_factory=dict)
 
@@ -79,6 +93,36 @@ def _normalise_default(default: str | None, schema: str) -> str | None:
     return "now()" if _NOW_SPELLINGS.match(default) else default
 
 
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def canonical_expression(cursor, schema: str, table: str, expression: str) -> str:
+    """A boolean expression over `table`'s columns as the planner simplifies it.
+
+    EXPLAIN VERBOSE prints a query's output list after constant folding and boolean simplification
+    (`x = true` -> `x`, `NOT (x IS NULL)` -> `x IS NOT NULL`, constant casts and arrays folded into
+    one constant). It is planned, never run; the expression is in the select list rather than a
+    WHERE clause so that no index can absorb it.
+    """
+    cursor.execute(
+        f"EXPLAIN (VERBOSE, COSTS OFF) SELECT ({expression}) FROM ONLY {_quote(schema)}.{_quote(table)}"
+    )
+    for (line,) in cursor.fetchall():
+        line = line.strip()
+        if line.startswith("Output: "):
+            return line.removeprefix("Output: ")
+    raise RuntimeError(f"no output line in the plan of {expression!r} on {table}")
+
+
+def _index_key(cursor, schema: str, table: str, definition: str, predicate: str | None) -> str:
+    if predicate is None:
+        return definition
+    # pg_get_indexdef ends with " WHERE " and the predicate as pg_get_expr deparses it.
+    head = definition.removesuffix(f" WHERE {predicate}")
+    return f"{head} WHERE {canonical_expression(cursor, schema, table, predicate)}"
+
+
 def snapshot(cursor, schema: str, tables: list[str]) -> Snapshot:
     snap = Snapshot()
     cursor.execute(
@@ -109,7 +153,8 @@ def snapshot(cursor, schema: str, tables: list[str]) -> Snapshot:
     cursor.execute(
         """
         SELECT t.relname, i.relname, pg_get_indexdef(x.indexrelid), x.indisunique, x.indisprimary,
-               EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.contype IN ('p', 'u'))
+               EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.contype IN ('p', 'u')),
+               pg_get_expr(x.indpred, x.indrelid)
           FROM pg_index x
           JOIN pg_class i ON i.oid = x.indexrelid
           JOIN pg_class t ON t.oid = x.indrelid
@@ -118,13 +163,14 @@ def snapshot(cursor, schema: str, tables: list[str]) -> Snapshot:
         """,
         [schema, tables],
     )
-    for table, name, definition, unique, primary, constraint in cursor.fetchall():
-        snap.indexes.setdefault(table, []).append(
-            Index(name, _normalise_index(definition), unique, primary, constraint)
-        )
+    for table, name, definition, unique, primary, constraint, predicate in cursor.fetchall():
+        normalised = _normalise_index(definition)
+        key = _index_key(cursor, schema, table, normalised, predicate)
+        snap.indexes.setdefault(table, []).append(Index(name, normalised, unique, primary, constraint, key))
     cursor.execute(
         """
-        SELECT t.relname, k.conname, pg_get_constraintdef(k.oid)
+        SELECT t.relname, k.conname, pg_get_constraintdef(k.oid), pg_get_expr(k.conbin, k.conrelid),
+               k.convalidated
           FROM pg_constraint k
           JOIN pg_class t ON t.oid = k.conrelid
           JOIN pg_namespace n ON n.oid = t.relnamespace
@@ -132,8 +178,9 @@ def snapshot(cursor, schema: str, tables: list[str]) -> Snapshot:
         """,
         [schema, tables],
     )
-    for table, name, definition in cursor.fetchall():
-        snap.checks.setdefault(table, {})[definition] = name
+    for table, name, definition, expression, validated in cursor.fetchall():
+        key = canonical_expression(cursor, schema, table, expression) + ("" if validated else " NOT VALID")
+        snap.checks.setdefault(table, {})[key] = Check(name, definition)
     cursor.execute(
         """
         SELECT t.relname, k.conname, r.relname, k.confdeltype,
@@ -225,11 +272,11 @@ def compare(expected: Snapshot, live: Snapshot, tables: list[str]) -> Report:
             else:
                 warn(f"{table}.{name}: extra column ({col.type}), left alone")
 
-        live_indexes = {i.definition: i for i in live.indexes.get(table, [])}
-        exp_definitions = set()
+        live_indexes = {i.key: i for i in live.indexes.get(table, [])}
+        exp_keys = set()
         for index in expected.indexes.get(table, []):
-            exp_definitions.add(index.definition)
-            got = live_indexes.get(index.definition)
+            exp_keys.add(index.key)
+            got = live_indexes.get(index.key)
             kind = (
                 "primary key"
                 if index.primary
@@ -249,19 +296,19 @@ def compare(expected: Snapshot, live: Snapshot, tables: list[str]) -> Report:
                     f"{table}: {index.name} is a {'constraint' if got.constraint else 'plain unique index'} "
                     f"here, the migrations create a {'constraint' if index.constraint else 'plain unique index'}"
                 )
-        for definition, index in live_indexes.items():
-            if definition not in exp_definitions:
-                warn(f"{table}: extra index {index.name}: {definition}")
+        for key, index in live_indexes.items():
+            if key not in exp_keys:
+                warn(f"{table}: extra index {index.name}: {index.definition}")
 
         live_checks = live.checks.get(table, {})
-        for definition, name in expected.checks.get(table, {}).items():
-            if definition not in live_checks:
-                err(f"{table}: CHECK {name} missing: {definition}")
-            elif live_checks[definition] != name:
-                warn(f"{table}: CHECK {name} exists as {live_checks[definition]}")
-        for definition, name in live_checks.items():
-            if definition not in expected.checks.get(table, {}):
-                warn(f"{table}: extra CHECK {name}: {definition}")
+        for key, check in expected.checks.get(table, {}).items():
+            if key not in live_checks:
+                err(f"{table}: CHECK {check.name} missing: {check.definition}")
+            elif live_checks[key].name != check.name:
+                warn(f"{table}: CHECK {check.name} exists as {live_checks[key].name}")
+        for key, check in live_checks.items():
+            if key not in expected.checks.get(table, {}):
+                warn(f"{table}: extra CHECK {check.name}: {check.definition}")
 
         live_fks = live.foreign_keys.get(table, {})
         for key, (rule, name) in expected.foreign_keys.get(table, {}).items():
@@ -281,7 +328,11 @@ def compare(expected: Snapshot, live: Snapshot, tables: list[str]) -> Report:
     return report
 
 
-def check_database() -> tuple[Report, list[str]]:
-    """Compare the database of the default connection with the initial migrations."""
-    expected, tables = expected_snapshot()
-    return compare(expected, live_snapshot(tables), tables), tables
+def check_database(expected: tuple[Snapshot, list[str]] | None = None) -> tuple[Report, list[str]]:
+    """Compare the database of the default connection with the initial migrations.
+
+    `expected` is what expected_snapshot() returned, when the caller has it already (building it
+    applies the initial migrations, seconds of work).
+    """
+    expected_schema, tables = expected or expected_snapshot()
+    return compare(expected_schema, live_snapshot(tables), tables), tables

@@ -35,7 +35,8 @@ class Command(BaseCommand):
             self.stdout.write("The database is already managed by these migrations.")
             return self._migrate(check, verbosity, fake_initial=False)
 
-        _expected, tables = expected_snapshot()
+        expected = expected_snapshot()
+        tables = expected[1]
         present = live_snapshot(tables).tables
         if not present:
             self.stdout.write("No VLVT tables found: creating the schema.")
@@ -44,7 +45,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Found an existing VLVT schema ({len(present)} of {len(tables)} tables); comparing."
         )
-        report, _tables = check_database()
+        report, _tables = check_database(expected)
         for line in report.warnings:
             self.stdout.write(f"  note:  {line}")
         for line in report.errors:
