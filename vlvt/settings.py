@@ -1,4 +1,5 @@
 """Django settings, all from the environment (see .env.example)."""
+
 from __future__ import annotations
 
 import os
@@ -18,12 +19,16 @@ from vlvt.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-secret-key-not-for-production", required_in_production=True)
+SECRET_KEY = env_str(
+    "DJANGO_SECRET_KEY", "dev-only-secret-key-not-for-production", required_in_production=True
+)
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "*").split(",") if h.strip()]
 
 # --- VLVT service settings (names follow the original services) -----------------------------
-JWT_SECRET = env_str("JWT_SECRET", "" if IS_PRODUCTION else "dev-jwt-secret-not-for-production", required_in_production=True)
+JWT_SECRET = env_str(
+    "JWT_SECRET", "" if IS_PRODUCTION else "dev-jwt-secret-not-for-production", required_in_production=True
+)
 _cors = env_str("CORS_ORIGIN", "http://localhost:19006", required_in_production=True)
 if IS_PRODUCTION and _cors.strip() == "*":
     from vlvt.env import missing
@@ -68,7 +73,11 @@ SENTRY_DSN = env_str("SENTRY_DSN")
 if SENTRY_DSN:  # every process type loads settings: web, worker and beat all report (vlvt/sentry.py)
     from vlvt.sentry import init_sentry
 
-    init_sentry(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", APP_ENV), traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0))
+    init_sentry(
+        SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", APP_ENV),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )
 
 # --- Django -----------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -94,6 +103,8 @@ MIDDLEWARE = [
 SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 
 ROOT_URLCONF = "vlvt.urls"
+# `manage.py test` runs the pytest suite (as scripts/test does), not Django's unittest discovery.
+TEST_RUNNER = "vlvt.test_runner.PytestRunner"
 ASGI_APPLICATION = "vlvt.asgi.application"
 APPEND_SLASH = False
 
@@ -210,7 +221,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT // 3)),
     "unacked_restore_throttle": 1,
 }
-CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule"))
+CELERY_BEAT_SCHEDULE_FILENAME = env_str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule")
+)
 CELERY_TIMEZONE = "UTC"
 
 LOG_FORMAT = env_str("LOG_FORMAT", "text")
