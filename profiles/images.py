@@ -4,13 +4,19 @@ Shared by main profile photos, verification selfies and After Hours photos. Ever
 auto-rotated, converted to sRGB and written with no metadata at all (docs/contract.md, D8: the original
 meant to strip EXIF/GPS but kept it). Bad input is an `ImageRejected` (a 400), never a 500.
 """
+
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyvips
+from django.http import HttpResponse
+
+from vlvt.api import ApiError
 
 # Every upload is a new image: libvips' operation cache would only hold decoded pixels in memory.
 pyvips.cache_set_max(0)
@@ -21,8 +27,16 @@ ALLOWED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "ima
 # What the client may declare (multer's mimetype), lower-cased; image/jpg is a common alias.
 ALLOWED_DECLARED_TYPES = frozenset(ALLOWED_CONTENT_TYPES | {"image/jpg"})
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-# A decompression bomb is refused before any pixel is decoded (a 12000 x 8000 photo still passes).
-MAX_PIXELS = 100_000_000
+# What phones produce: a 48 MP main camera (8064 x 6048) passes; a bigger image (a decompression
+# bomb: a 10000 x 10000 16-bit PNG is 300 KB on disk) is refused from its header, before any pixel
+# is decoded.
+MAX_PIXELS = 50_000_000
+# Decodes running at once per process (each streams the image once at a reduced size: tens of MB
+# and a core); a decode that finds none free waits up to DECODE_WAIT_SECONDS, then it is a 503 with
+# Retry-After, so a burst of uploads is queued briefly and a flood cannot take every request thread.
+DECODE_SLOTS = 2
+DECODE_WAIT_SECONDS = 10.0
+DECODE_RETRY_AFTER_SECONDS = 5
 
 LARGE_SIZE = 1200
 THUMB_SIZE = 200
@@ -34,7 +48,8 @@ MSG_HEIF_UNSUPPORTED = (
     "HEIC/HEIF images cannot be processed on this server. Please upload a JPEG, PNG or WebP image."
 )
 MSG_UNDECODABLE = "Unable to process image. The file may be corrupted."
-MSG_TOO_MANY_PIXELS = "Image dimensions are too large."
+MSG_TOO_MANY_PIXELS = "Image dimensions are too large. The maximum is 50 megapixels."
+MSG_BUSY = "Too many images are being processed, please retry"
 
 
 class ImageRejected(Exception):
@@ -43,6 +58,18 @@ class ImageRejected(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class DecoderBusy(ApiError):
+    """Every decode slot of this process stayed taken for DECODE_WAIT_SECONDS: 503 + Retry-After."""
+
+    def __init__(self) -> None:
+        super().__init__(503, MSG_BUSY)
+
+    def response(self) -> HttpResponse:
+        response = super().response()
+        response["Retry-After"] = str(DECODE_RETRY_AFTER_SECONDS)
+        return response
 
 
 def not_allowed_message(mime: str) -> str:
@@ -116,14 +143,16 @@ def sniff(head: bytes) -> str | None:
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/apng" if _png_is_animated(head) else "image/png"
     if head[:4] == b"RIFF" and len(head) >= 12:
-        return {b"WEBP": "image/webp", b"WAVE": "audio/vnd.wave", b"AVI ": "video/vnd.avi"}.get(
-            head[8:12]
-        )
+        return {b"WEBP": "image/webp", b"WAVE": "audio/vnd.wave", b"AVI ": "video/vnd.avi"}.get(head[8:12])
     if head[4:8] == b"ftyp" and len(head) >= 12 and head[8] & 0x60:
         brand = head[8:12].decode("latin-1").replace("\x00", " ").strip()
         if brand in _FTYP_BRANDS:
             return _FTYP_BRANDS[brand]
-        return ("video/3gpp2" if brand.startswith("3g2") else "video/3gpp") if brand.startswith("3g") else "video/mp4"
+        return (
+            ("video/3gpp2" if brand.startswith("3g2") else "video/3gpp")
+            if brand.startswith("3g")
+            else "video/mp4"
+        )
     for offset, magic, mime in _SIGNATURES:
         if head[offset : offset + len(magic)] == magic:
             return mime
@@ -174,16 +203,37 @@ class Rendition:
     content_type: str = "image/jpeg"
 
 
-def decode(data: bytes, mime: str) -> pyvips.Image:
-    """Decode, auto-rotate and normalise to 8-bit sRGB without alpha (JPEG has none)."""
+_decode_slots = threading.BoundedSemaphore(DECODE_SLOTS)
+
+
+@contextlib.contextmanager
+def _decode_slot() -> Iterator[None]:
+    if not _decode_slots.acquire(timeout=DECODE_WAIT_SECONDS):
+        raise DecoderBusy()
     try:
-        image = pyvips.Image.new_from_buffer(data, "", access="random")
-        if image.width * image.height > MAX_PIXELS:
+        yield
+    finally:
+        _decode_slots.release()
+
+
+def decode(data: bytes, mime: str) -> pyvips.Image:
+    """The image fitted inside LARGE_SIZE (never enlarged), auto-rotated, 8-bit sRGB without alpha
+    (JPEG has none), in memory: every rendition is made from it.
+
+    The header is read first (a picture over MAX_PIXELS is refused undecoded); then libvips'
+    thumbnail decodes with shrink-on-load (JPEG, WebP and HEIF decode at a fraction of their size)
+    and sequential access (a PNG streams through the resize a few lines at a time), so a decode
+    costs tens of MB, not the full-size pixels (a 48 MP 16-bit image is 580 MB of them).
+    """
+    try:
+        header = pyvips.Image.new_from_buffer(data, "", access="sequential")
+        if header.width * header.height > MAX_PIXELS:
             raise ImageRejected(MSG_TOO_MANY_PIXELS)
-        image = image.autorot()
-        image = _to_srgb(image)
-        # Force the decode now so a truncated or corrupt file fails here, as a 400.
-        image = image.copy_memory()
+        with _decode_slot():
+            image = pyvips.Image.thumbnail_buffer(data, LARGE_SIZE, height=LARGE_SIZE, size="down")
+            image = _to_srgb(image)
+            # Decode now, so a truncated or corrupt file fails here, as a 400.
+            image = image.copy_memory()
     except pyvips.Error:
         if mime in {"image/heic", "image/heif"}:
             # The libvips of the wheel decodes AV1-coded HEIF but not HEVC (patents).

@@ -1,4 +1,5 @@
 """Moderation writes, used by the Django admin: banning After Hours photos by perceptual hash."""
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,13 @@ def photo_hash_of_upload(data: bytes) -> str:
 
     Same steps as the upload route (content check, the clean 1200 px JPEG, the hash of that JPEG),
     because the original hashed the processed image and a ban is compared with those hashes.
-    Raises `images.ImageRejected` for anything that is not an acceptable image.
+    Raises `images.ImageRejected` for anything that is not an acceptable image, and when every
+    decode slot stayed busy (the admin form shows it; the API's 503 means nothing there).
     """
-    return phash.phash_image(images.process_single(data).data)
+    try:
+        return phash.phash_image(images.process_single(data).data)
+    except images.DecoderBusy as exc:
+        raise images.ImageRejected(exc.error) from None
 
 
 def normalise_hash(value: str) -> str:
@@ -31,5 +36,7 @@ def normalise_hash(value: str) -> str:
 def banned_photo_hash_add(*, photo_hash: str, user_id: str | None, reason: str | None) -> BannedPhotoHash:
     """Ban every After Hours photo within `phash.BAN_DISTANCE` bits of `photo_hash` from now on."""
     return BannedPhotoHash.objects.create(
-        photo_hash=normalise_hash(photo_hash), user_id=(user_id or "").strip() or None, reason=(reason or "").strip() or None
+        photo_hash=normalise_hash(photo_hash),
+        user_id=(user_id or "").strip() or None,
+        reason=(reason or "").strip() or None,
     )

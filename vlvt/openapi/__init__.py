@@ -10,6 +10,7 @@ schemathesis against a real server.
 Component names of different apps may clash (both apps have a `Failure`); a clashing schema that
 differs is renamed `<app>.<Name>` and the references of that app follow it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -136,16 +137,28 @@ def _add_conventions(paths: dict[str, Any]) -> None:
     for path, operations in paths.items():
         for method, op in operations.items():
             if method in MUTATING and not path.startswith(_CSRF_EXEMPT_PREFIXES):
-                _allow(op["responses"], "403", "CSRF double-submit check failed (a request without a Bearer token)")
+                _allow(
+                    op["responses"],
+                    "403",
+                    "CSRF double-submit check failed (a request without a Bearer token)",
+                )
             if "requestBody" in op:
                 _allow(op["responses"], "400", "Malformed JSON")
                 _allow(op["responses"], "413", "Body over its limit (10 KB JSON, 10 MB upload)")
+                if "multipart/form-data" in op["requestBody"].get("content", {}):
+                    # Every multipart route decodes an image (profiles.images bounds decodes per process).
+                    _allow(
+                        op["responses"], "503", "Every image decode slot stayed busy; retry after Retry-After"
+                    )
 
 
 def _allow(responses: dict[str, Any], status: str, description: str) -> None:
     response = responses.get(status)
     if response is None:
-        responses[status] = {"description": description, "content": {"application/json": {"schema": _HTTP_ERROR}}}
+        responses[status] = {
+            "description": description,
+            "content": {"application/json": {"schema": _HTTP_ERROR}},
+        }
         return
     media = response.setdefault("content", {}).setdefault("application/json", {})
     schema = media.get("schema")
