@@ -3,19 +3,27 @@
 Cloudflare R2 (S3 API, django-storages) when the three R2 settings are present, otherwise the
 local filesystem under MEDIA_ROOT. The database stores keys (`photos/<uid>/<id>.jpg`); a key is
 resolved to a URL on read: an R2 presigned GET URL, or for local storage a signed, expiring
-`/uploads/<key>` URL served by `profiles.views.media.serve`. Legacy `/uploads/...` and `http(s)`
-values pass through unchanged. Deletion is best effort: a failure is logged, never raised.
+`/uploads/<key>` URL served by `profiles.views.media.serve`. Deletion is best effort: a failure is
+logged, never raised.
+
+Ownership (docs/security.md): a `photos` array is user input, so the server deletes or signs only
+keys of the array owner's own namespace that it issued itself (`photos/<owner>/<uuid>.jpg`), given
+as the bare key or as a URL this server signed for it. Every other entry (legacy `/uploads/...`
+values, any other URL, a key of someone else) is an opaque value: shown as stored, never turned
+into a storage key.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterable
 from functools import lru_cache
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -48,6 +56,13 @@ def local_signature(key: str, expires: int) -> str:
 
 def local_signature_valid(key: str, expires: str, signature: str) -> bool:
     if not expires.isdigit() or int(expires) < time.time():
+        return False
+    return local_signature_issued(key, expires, signature)
+
+
+def local_signature_issued(key: str, expires: str, signature: str) -> bool:
+    """The signature is ours (expired or not): proof that this server issued the URL."""
+    if not expires.isdigit():
         return False
     return hmac.compare_digest(local_signature(key, int(expires)), signature)
 
@@ -114,13 +129,62 @@ def is_passthrough(value: str) -> bool:
     return value.startswith((_LEGACY_PREFIX, "http://", "https://"))
 
 
-def key_from_value(value: str) -> str | None:
-    """A stored value or URL -> the storage key; None for legacy `/uploads/` values."""
-    if value.startswith(_LEGACY_PREFIX):
+PHOTOS_AREA = "photos"
+AFTER_HOURS_AREA = "after-hours-photos"
+# The file names the uploads issue: a uuid4 and `.jpg` (photo_keys, after_hours_photo_key).
+_ISSUED_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jpg")
+
+
+def _usable_owner(owner: str) -> bool:
+    """A user id that is exactly one path segment (no way to reach a neighbour's prefix)."""
+    return bool(owner) and owner not in {".", ".."} and not any(c in owner for c in "/\\\x00")
+
+
+def issued_key(key: str, *, owner: str, area: str = PHOTOS_AREA) -> bool:
+    """`<area>/<owner>/<uuid>.jpg`: a key this server issued to `owner`."""
+    prefix = f"{area}/{owner}/"
+    return (
+        _usable_owner(owner) and key.startswith(prefix) and bool(_ISSUED_NAME.fullmatch(key[len(prefix) :]))
+    )
+
+
+def key_from_value(value: str, *, owner: str, area: str = PHOTOS_AREA) -> str | None:
+    """The storage key of `value` when it is one of `owner`'s own photos as this server issued it.
+
+    `value` is the bare key or a URL this server signed for it: local storage's
+    `/uploads/<key>?expires=..&signature=..` (relative or absolute, the signature must be ours,
+    expired or not) or an R2 presigned URL of our bucket. Anything else is None: an opaque value.
+    """
+    key = _key_of_signed_url(value) if value.startswith("/") or "://" in value else value
+    if key is None or not issued_key(key, owner=owner, area=area):
         return None
-    if value.startswith(("http://", "https://")):
-        return urlsplit(value).path.lstrip("/") or None
-    return value or None
+    return key
+
+
+def _key_of_signed_url(value: str) -> str | None:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme not in {"", "http", "https"}:
+        return None
+    path = unquote(parts.path)
+    media = urlsplit(settings.MEDIA_URL).path
+    if path.startswith(media):
+        key = path[len(media) :]
+        query = parse_qs(parts.query)
+        expires, signature = query.get("expires", [""])[0], query.get("signature", [""])[0]
+        return key if local_signature_issued(key, expires, signature) else None
+    if r2_configured() and parts.scheme == "https":
+        # django-storages signs path-style URLs; the original's SDK signed virtual-hosted ones.
+        endpoint = f"{settings.R2_ACCOUNT_ID}.r2.cloudflarestorage.com".lower()
+        bucket = settings.R2_BUCKET_NAME
+        host = (parts.hostname or "").lower()
+        if host == endpoint and path.startswith(f"/{bucket}/"):
+            return path[len(bucket) + 2 :]
+        if host == f"{bucket}.{endpoint}".lower():
+            return path[1:]
+    return None
 
 
 # --- reads -------------------------------------------------------------------------------
@@ -153,12 +217,21 @@ def resolve_url(value: str | None) -> str | None:
     return url
 
 
-def resolve_urls(values: Iterable[str] | None) -> list[str]:
-    return [resolve_url(v) or v for v in (values or [])]
+def resolve_urls(values: Iterable[str] | None, *, owner: str) -> list[str]:
+    """`owner`'s photos as the app shows them: own keys signed, every other entry as stored."""
+    resolved = []
+    for value in values or []:
+        key = key_from_value(value, owner=owner)
+        resolved.append((resolve_url(key) or key) if key else value)
+    return resolved
 
 
-def read_bytes(value: str) -> bytes:
-    """The stored object's bytes (a key, or an http(s) URL fetched directly)."""
+def read_bytes(value: str, *, owner: str) -> bytes:
+    """The bytes of one of `owner`'s photos: an own key from storage, another URL fetched directly."""
+    key = key_from_value(value, owner=owner)
+    if key is not None:
+        with photo_storage().open(key, "rb") as handle:
+            return handle.read()
     if value.startswith(("http://", "https://")):
         import httpx
 
@@ -167,11 +240,7 @@ def read_bytes(value: str) -> bytes:
         response = httpx.get(value, timeout=10.0, follow_redirects=False)
         response.raise_for_status()
         return response.content
-    key = key_from_value(value)
-    if key is None:
-        raise FileNotFoundError(value)
-    with photo_storage().open(key, "rb") as handle:
-        return handle.read()
+    raise FileNotFoundError(value)
 
 
 def _require_public_host(url: str) -> None:
@@ -209,9 +278,9 @@ def delete_key(key: str) -> bool:
         return False
 
 
-def delete_photo(value: str) -> None:
-    """A main photo and its thumbnail; legacy `/uploads/` values are skipped."""
-    key = key_from_value(value)
+def delete_photo(value: str, *, owner: str) -> None:
+    """One of `owner`'s own photos and its thumbnail; any other value is left alone."""
+    key = key_from_value(value, owner=owner)
     if key is None:
         return
     delete_key(key)
@@ -234,11 +303,12 @@ def delete_user_files(user_id: str, extra_values: Iterable[str] = ()) -> tuple[i
     """Every object of the user (listed values, their thumbnails and the user's prefixes).
 
     Returns (deleted, failed). Listing the prefixes also catches replaced After Hours photos and
-    selfies that no row points to any more (docs/contract.md, D17).
+    selfies that no row points to any more. A listed value that is not the user's own photo (a
+    URL they typed into their profile) is never turned into a key.
     """
     keys: dict[str, None] = {}
     for value in extra_values:
-        key = key_from_value(value)
+        key = key_from_value(value, owner=user_id)
         if key:
             keys[key] = None
             keys[thumbnail_key(key)] = None

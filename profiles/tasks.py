@@ -1,4 +1,5 @@
 """Celery tasks of the profiles app. They take ids and JSON primitives and are safe to re-run."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,9 +15,13 @@ def push_send(user_id: str, message: dict[str, Any]) -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def photos_delete(values: list[str]) -> None:
-    """Delete stored photos and their thumbnails (deleting an absent object is a no-op)."""
+def photos_delete(values: list[str], owner: str = "") -> None:
+    """Delete `owner`'s own stored photos and their thumbnails (an absent object is a no-op).
+
+    Only keys of the owner's namespace are deleted (profiles.storage.key_from_value); a message
+    queued without an owner deletes nothing.
+    """
     from profiles.storage import delete_photo
 
     for value in values:
-        delete_photo(value)
+        delete_photo(value, owner=owner)

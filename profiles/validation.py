@@ -3,14 +3,22 @@
 Every failing rule of a field is reported (express-validator runs a chain to its end), in rule
 order, as `(field, message)`; array items are reported as `photos[0]`, `interests[2]`. Values are
 sanitised as the original does (strings trimmed, interests stringified) before they are stored.
+
+Photos: besides any http(s) URL (the original's rule), a URL this server issued for one of the
+caller's own photos is accepted, relative or absolute, and stored as its key (the app sends back
+the signed, expiring URLs it was given); so is a value already stored in the caller's profile.
 """
+
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from profiles import storage
 
 _MISSING = object()
 _NAME_RE = re.compile(r"^[a-zA-Z0-9\s]+$")
@@ -46,7 +54,9 @@ def is_url(value: str) -> bool:
         port = parts.port
     except ValueError:
         return False
-    if parts.scheme.lower() not in {"http", "https"} or not value.lower().startswith(parts.scheme.lower() + "://"):
+    if parts.scheme.lower() not in {"http", "https"} or not value.lower().startswith(
+        parts.scheme.lower() + "://"
+    ):
         return False
     host = parts.hostname or ""
     if not host or (port is not None and not 0 < port <= 65535):
@@ -59,7 +69,9 @@ def is_url(value: str) -> bool:
     labels = host.rstrip(".").split(".")
     if len(labels) < 2 or not _TLD.match(labels[-1]):
         return False
-    return all(_HOST_LABEL.match(label) and not label.startswith("-") and not label.endswith("-") for label in labels)
+    return all(
+        _HOST_LABEL.match(label) and not label.startswith("-") and not label.endswith("-") for label in labels
+    )
 
 
 @dataclass
@@ -73,7 +85,9 @@ class ProfileInput:
     interests: list[str] | None = None
 
 
-def validate_profile(body: dict[str, Any], *, partial: bool) -> tuple[ProfileInput, list[tuple[str, str]]]:
+def validate_profile(
+    body: dict[str, Any], *, partial: bool, owner: str, current_photos: Collection[str] = ()
+) -> tuple[ProfileInput, list[tuple[str, str]]]:
     errors: list[tuple[str, str]] = []
     data = ProfileInput()
     data.name = _name(body.get("name", _MISSING), partial, errors)
@@ -85,7 +99,7 @@ def validate_profile(body: dict[str, Any], *, partial: bool) -> tuple[ProfileInp
             errors.append(("bio", "Bio must be maximum 500 characters"))
         if not storable(data.bio):
             errors.append(("bio", "Bio contains invalid characters"))
-    data.photos = _photos(body.get("photos", _MISSING), errors)
+    data.photos = _photos(body.get("photos", _MISSING), errors, owner=owner, current=current_photos)
     data.interests = _interests(body.get("interests", _MISSING), errors)
     return data, errors
 
@@ -115,16 +129,27 @@ def _age(value: Any, partial: bool, errors: list[tuple[str, str]]) -> int | None
     return int(text)
 
 
-def _photos(value: Any, errors: list[tuple[str, str]]) -> list[str] | None:
+def _photos(
+    value: Any, errors: list[tuple[str, str]], *, owner: str, current: Collection[str]
+) -> list[str] | None:
     if value is _MISSING:
         return None
     if not isinstance(value, list) or len(value) > 6:
         errors.append(("photos", "Photos must be an array with maximum 6 items"))
         return None
+    stored = []
     for index, item in enumerate(value):
-        if not isinstance(item, str) or not is_url(item):
+        if not isinstance(item, str):
             errors.append((f"photos[{index}]", "Each photo must be a valid URL"))
-    return [item for item in value if isinstance(item, str)]
+            continue
+        key = storage.key_from_value(item, owner=owner)
+        if key is not None:
+            stored.append(key)  # the canonical form, never the signed, expiring URL
+        elif item in current or is_url(item):
+            stored.append(item)  # kept as given: an opaque value, never turned into a key
+        else:
+            errors.append((f"photos[{index}]", "Each photo must be a valid URL"))
+    return stored
 
 
 def _interests(value: Any, errors: list[tuple[str, str]]) -> list[str] | None:

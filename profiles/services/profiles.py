@@ -1,4 +1,5 @@
 """Main profile writes: create, update, delete, location (docs/contract.md, "Profile")."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ def profile_delete(*, user_id: str) -> bool:
             from profiles.tasks import photos_delete
 
             # Off the request, as the original (which did not await it); the task is idempotent.
-            transaction.on_commit(lambda: photos_delete.delay(photos), robust=True)
+            transaction.on_commit(lambda: photos_delete.delay(photos, user_id), robust=True)
     return True
 
 
@@ -102,4 +103,3 @@ def profile_set_location(*, user_id: str, latitude: float, longitude: float) -> 
         )
         row = cursor.fetchone()
     return Location(*row) if row else None
-

@@ -5,6 +5,7 @@ The selfie is re-encoded like every stored image (no EXIF/GPS, docs/contract.md,
 comparison runs outside any transaction (it is a network call); the approval, the profile flag and
 the one-time ticket are written together afterwards.
 """
+
 from __future__ import annotations
 
 import logging
@@ -88,10 +89,14 @@ def verification_submit(
     key = storage.selfie_key(user_id)
     storage.save(key, selfie_jpeg)
     attempt = Verification.objects.create(
-        user_id=user_id, selfie_key=key, reference_photo_key=reference, gesture_prompt=gesture_prompt, status="pending"
+        user_id=user_id,
+        selfie_key=key,
+        reference_photo_key=reference,
+        gesture_prompt=gesture_prompt,
+        status="pending",
     )
     try:
-        target = storage.read_bytes(reference)
+        target = storage.read_bytes(reference, owner=user_id)
         result = face_comparer().compare(
             source=selfie_jpeg, target=target, threshold=settings.REKOGNITION_SIMILARITY_THRESHOLD
         )
@@ -104,15 +109,23 @@ def verification_submit(
         _close(attempt, status="rejected", reason="Face comparison service error")
         raise ApiError(500, MSG_SERVICE_ERROR) from None
     verified = result.similarity >= settings.REKOGNITION_SIMILARITY_THRESHOLD
-    awarded = _record_result(attempt, user_id=user_id, similarity=result.similarity, raw=result.raw, verified=verified)
-    return VerificationOutcome(verified=verified, similarity=js_round(result.similarity), ticket_awarded=awarded)
+    awarded = _record_result(
+        attempt, user_id=user_id, similarity=result.similarity, raw=result.raw, verified=verified
+    )
+    return VerificationOutcome(
+        verified=verified, similarity=js_round(result.similarity), ticket_awarded=awarded
+    )
 
 
 def _close(attempt: Verification, *, status: str, reason: str) -> None:
-    Verification.objects.filter(pk=attempt.pk).update(status=status, rejection_reason=reason, processed_at=Now())
+    Verification.objects.filter(pk=attempt.pk).update(
+        status=status, rejection_reason=reason, processed_at=Now()
+    )
 
 
-def _record_result(attempt: Verification, *, user_id: str, similarity: float, raw: dict, verified: bool) -> bool:
+def _record_result(
+    attempt: Verification, *, user_id: str, similarity: float, raw: dict, verified: bool
+) -> bool:
     with transaction.atomic():
         Verification.objects.filter(pk=attempt.pk).update(
             similarity_score=Decimal(str(round(similarity, 2))),

@@ -1,4 +1,5 @@
 """Discovery and search count (docs/contract.md, "Discovery")."""
+
 from __future__ import annotations
 
 import math
@@ -49,7 +50,7 @@ def _discovered(row: dict, expanded: bool, original_radius: float | None) -> dic
         "name": row["name"],
         "age": row["age"],
         "bio": row["bio"],
-        "photos": resolve_urls(row["photos"]),
+        "photos": resolve_urls(row["photos"], owner=row["user_id"]),
         "interests": row["interests"],
         "isNewUser": bool(row["is_new"]),
         "isVerified": bool(row["is_verified"]),

@@ -1,4 +1,5 @@
 """Main profile routes (docs/contract.md, "Profile")."""
+
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,7 @@ def profile_json(profile: Profile | PublicProfile) -> dict:
         "name": profile.name,
         "age": profile.age,
         "bio": profile.bio,
-        "photos": resolve_urls(profile.photos),
+        "photos": resolve_urls(profile.photos, owner=profile.user_id),
         "interests": profile.interests,
     }
 
@@ -32,7 +33,7 @@ def profile_json(profile: Profile | PublicProfile) -> dict:
 @endpoint("POST", limiters=[limits.profile_creation])
 @on_error("Failed to save profile")
 def create(request: HttpRequest) -> HttpResponse:
-    data, errors = validate_profile(json_body(request), partial=False)
+    data, errors = validate_profile(json_body(request), partial=False, owner=request.user_id)
     if errors:
         raise ValidationFailed(errors)
     profile = profile_create(user_id=request.user_id, data=data)
@@ -45,14 +46,26 @@ def detail(request: HttpRequest, user_id: str) -> HttpResponse:
     profile = profile_get(user_id=user_id) if storable(user_id) else None
     if profile is None:
         raise ApiError(404, "Profile not found")
-    body = profile_json(profile) | {"isVerified": bool(profile.is_verified), "verifiedAt": iso(profile.verified_at)}
+    body = profile_json(profile) | {
+        "isVerified": bool(profile.is_verified),
+        "verifiedAt": iso(profile.verified_at),
+    }
     return ok(profile=body, isOwnProfile=user_id == request.user_id)
+
+
+def _stored_photos(user_id: str) -> list[str]:
+    if not storable(user_id):
+        return []
+    return Profile.objects.filter(pk=user_id).values_list("photos", flat=True).first() or []
 
 
 @endpoint("PUT", limiters=[limits.profile_update])
 @on_error("Failed to update profile")
 def update(request: HttpRequest, user_id: str) -> HttpResponse:
-    data, errors = validate_profile(json_body(request), partial=True)
+    body = json_body(request)
+    # Values already stored (legacy `/uploads/...` ones) may come back as they were shown.
+    current = _stored_photos(request.user_id) if isinstance(body.get("photos"), list) else ()
+    data, errors = validate_profile(body, partial=True, owner=request.user_id, current_photos=current)
     if errors:
         raise ValidationFailed(errors)
     if user_id != request.user_id:  # after validation, as the original
@@ -97,7 +110,11 @@ def location(request: HttpRequest, user_id: str) -> HttpResponse:
         raise ApiError(400, "Invalid latitude: must be between -90 and 90")
     if not -180 <= longitude <= 180:
         raise ApiError(400, "Invalid longitude: must be between -180 and 180")
-    saved = profile_set_location(user_id=user_id, latitude=latitude, longitude=longitude) if storable(user_id) else None
+    saved = (
+        profile_set_location(user_id=user_id, latitude=latitude, longitude=longitude)
+        if storable(user_id)
+        else None
+    )
     if saved is None:
         raise ApiError(404, "Profile not found")
     # City-level precision only in logs (docs/contract.md, "Logging").

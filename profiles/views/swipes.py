@@ -1,4 +1,5 @@
 """Swipe routes (docs/contract.md, "Swipes")."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
@@ -38,7 +39,7 @@ def received(request: HttpRequest) -> HttpResponse:
             "userId": row["user_id"],
             "name": row["name"],
             "age": row["age"],
-            "photos": resolve_urls(row["photos"]),
+            "photos": resolve_urls(row["photos"], owner=row["user_id"]),
             "likedAt": iso(row["created_at"]),
         }
         for row in likes_received(user_id=request.user_id)
@@ -54,7 +55,7 @@ def sent(request: HttpRequest) -> HttpResponse:
             "target_user_id": row["user_id"],
             "name": row["name"],
             "age": row["age"],
-            "photos": resolve_urls(row["photos"]),
+            "photos": resolve_urls(row["photos"], owner=row["user_id"]),
             "created_at": iso(row["created_at"]),
         }
         for row in likes_sent(user_id=request.user_id)

@@ -3,6 +3,7 @@
 What leaves the machine is stubbed at the client library's edge (botocore Stubber, the
 firebase_admin send call); everything else runs for real.
 """
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -64,18 +65,26 @@ def test_r2_storage_presigns_keys_and_passes_legacy_values_through(r2):
     assert query["X-Amz-Expires"] == ["3600"]
     assert query["X-Amz-Credential"][0].startswith("AKIDEXAMPLE/")
     assert "/auto/s3/aws4_request" in query["X-Amz-Credential"][0]
-    assert storage.resolve_urls(["/uploads/x.jpg", "http://a.example.com/y.jpg", "https://b.example.com/z.jpg"]) == [
-        "/uploads/x.jpg", "http://a.example.com/y.jpg", "https://b.example.com/z.jpg",
+    assert storage.resolve_urls(
+        ["/uploads/x.jpg", "http://a.example.com/y.jpg", "https://b.example.com/z.jpg"], owner="alice"
+    ) == [
+        "/uploads/x.jpg",
+        "http://a.example.com/y.jpg",
+        "https://b.example.com/z.jpg",
     ]
 
 
 def test_r2_delete_removes_the_key_and_its_thumbnail(r2):
     backend = storage.photo_storage()
     client = backend.connection.meta.client
+    photo = "photos/alice/5d0f3c8e-8a51-4c1e-9d2b-0c6f1f3e2a10"
     with Stubber(client) as stub:
-        for key in ("photos/alice/abc.jpg", "photos/alice/abc_thumb.jpg"):
+        for key in (f"{photo}.jpg", f"{photo}_thumb.jpg"):
             stub.add_response("delete_object", {}, {"Bucket": "vlvt-images", "Key": key})
-        storage.delete_photo("https://vlvt-images.acct123.r2.cloudflarestorage.com/photos/alice/abc.jpg?X-Amz-Signature=1")
+        storage.delete_photo(
+            f"https://vlvt-images.acct123.r2.cloudflarestorage.com/{photo}.jpg?X-Amz-Signature=1",
+            owner="alice",
+        )
         stub.assert_no_pending_responses()
 
 
@@ -86,16 +95,30 @@ def test_r2_delete_failure_is_logged_not_raised(r2):
         assert storage.delete_key("photos/alice/abc.jpg") is False
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1/x.jpg", "http://169.254.169.254/latest/meta-data", "http://localhost:8000/a.jpg", "https://10.0.0.5/p.jpg"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x.jpg",
+        "http://169.254.169.254/latest/meta-data",
+        "http://localhost:8000/a.jpg",
+        "https://10.0.0.5/p.jpg",
+    ],
+)
 def test_reading_a_photo_url_never_reaches_internal_addresses(url):
     with pytest.raises(PermissionError):
-        storage.read_bytes(url)
+        storage.read_bytes(url, owner="mallory")
 
 
 def test_key_helpers():
     assert storage.thumbnail_key("photos/u/p.jpg") == "photos/u/p_thumb.jpg"
-    assert storage.key_from_value("/uploads/a.jpg") is None
-    assert storage.key_from_value("https://x.example.com/photos/u/p.jpg?sig=1") == "photos/u/p.jpg"
+    own = "photos/u/5d0f3c8e-8a51-4c1e-9d2b-0c6f1f3e2a10.jpg"
+    assert storage.key_from_value(own, owner="u") == own
+    assert storage.key_from_value(own, owner="v") is None
+    assert storage.key_from_value("/uploads/a.jpg", owner="u") is None
+    # A URL of another host is opaque, whatever its path looks like.
+    assert storage.key_from_value(f"https://x.example.com/{own}?sig=1", owner="u") is None
+    assert storage.key_from_value("photos/u/../v/5d0f3c8e-8a51-4c1e-9d2b-0c6f1f3e2a10.jpg", owner="u") is None
+    assert storage.key_from_value("photos/u/p.jpg", owner="u") is None
     key, thumb = storage.photo_keys("u1")
     assert key.startswith("photos/u1/") and thumb == key.replace(".jpg", "_thumb.jpg")
     assert storage.after_hours_photo_key("u1").startswith("after-hours-photos/u1/")
@@ -111,7 +134,10 @@ def test_push_without_firebase_is_a_logged_noop(settings, caplog):
     backend = push_backend()
     assert isinstance(backend, NoopBackend)
     with caplog.at_level("INFO", logger="profiles.push"):
-        assert backend.send(["t1", "t2"], match_message(match_id="match_1", matched_user_name="Bob")) == ["skipped", "skipped"]
+        assert backend.send(["t1", "t2"], match_message(match_id="match_1", matched_user_name="Bob")) == [
+            "skipped",
+            "skipped",
+        ]
     assert "push skipped: Firebase is not configured" in caplog.text
 
 
@@ -124,13 +150,21 @@ def test_push_send_deactivates_invalid_tokens_only(push):
     result = push_send_to_user(user_id="alice", message=PushMessage(title="t", body="b"))
     assert result == {"sent": 1, "invalid": 1, "failed": 0}
     assert dict(FcmToken.objects.values_list("token", "is_active")) == {"good": True, "gone": False}
-    assert push_send_to_user(user_id="alice", message=PushMessage(title="t", body="b")) == {"sent": 1, "invalid": 0, "failed": 0}
+    assert push_send_to_user(user_id="alice", message=PushMessage(title="t", body="b")) == {
+        "sent": 1,
+        "invalid": 0,
+        "failed": 0,
+    }
 
 
 @pytest.mark.django_db
 def test_push_to_user_without_tokens_sends_nothing(push):
     make_user("alice")
-    assert push_send_to_user(user_id="alice", message=PushMessage(title="t", body="b")) == {"sent": 0, "invalid": 0, "failed": 0}
+    assert push_send_to_user(user_id="alice", message=PushMessage(title="t", body="b")) == {
+        "sent": 0,
+        "invalid": 0,
+        "failed": 0,
+    }
     assert push.sent == []
 
 
@@ -174,7 +208,12 @@ def test_firebase_backend_builds_the_match_message_and_maps_errors(firebase, mon
             responses=[
                 SimpleNamespace(success=True, exception=None),
                 SimpleNamespace(success=False, exception=messaging.UnregisteredError("gone")),
-                SimpleNamespace(success=False, exception=exceptions.InvalidArgumentError("The registration token is not a valid FCM registration token")),
+                SimpleNamespace(
+                    success=False,
+                    exception=exceptions.InvalidArgumentError(
+                        "The registration token is not a valid FCM registration token"
+                    ),
+                ),
                 SimpleNamespace(success=False, exception=exceptions.UnavailableError("try later")),
             ]
         )
@@ -185,11 +224,31 @@ def test_firebase_backend_builds_the_match_message_and_maps_errors(firebase, mon
     assert outcomes == ["sent", "invalid_token", "invalid_token", "failed"]
     message = captured["message"]
     assert message.tokens == ["a", "b", "c", "d"]
-    assert (message.notification.title, message.notification.body) == ("🎉 It's a match!", "You and Bob liked each other!")
-    assert message.data == {"type": "match", "matchId": "match_9", "matchedUserName": "Bob", "click_action": "FLUTTER_NOTIFICATION_CLICK"}
-    assert (message.apns.payload.aps.sound, message.apns.payload.aps.badge, message.apns.payload.aps.content_available) == ("default", 1, True)
-    assert (message.android.priority, message.android.notification.channel_id, message.android.notification.sound, message.android.notification.priority) == (
-        "high", "matches", "default", "high",
+    assert (message.notification.title, message.notification.body) == (
+        "🎉 It's a match!",
+        "You and Bob liked each other!",
+    )
+    assert message.data == {
+        "type": "match",
+        "matchId": "match_9",
+        "matchedUserName": "Bob",
+        "click_action": "FLUTTER_NOTIFICATION_CLICK",
+    }
+    assert (
+        message.apns.payload.aps.sound,
+        message.apns.payload.aps.badge,
+        message.apns.payload.aps.content_available,
+    ) == ("default", 1, True)
+    assert (
+        message.android.priority,
+        message.android.notification.channel_id,
+        message.android.notification.sound,
+        message.android.notification.priority,
+    ) == (
+        "high",
+        "matches",
+        "default",
+        "high",
     )
 
 
@@ -224,7 +283,11 @@ def test_rekognition_comparer(settings, monkeypatch):
         stub.add_response(
             "compare_faces",
             {"FaceMatches": [{"Similarity": 88.1}, {"Similarity": 93.4}], "UnmatchedFaces": []},
-            {"SourceImage": {"Bytes": b"selfie"}, "TargetImage": {"Bytes": b"ref"}, "SimilarityThreshold": 90.0},
+            {
+                "SourceImage": {"Bytes": b"selfie"},
+                "TargetImage": {"Bytes": b"ref"},
+                "SimilarityThreshold": 90.0,
+            },
         )
         stub.add_response("compare_faces", {"FaceMatches": []}, None)
         stub.add_client_error("compare_faces", service_error_code="InvalidParameterException")
@@ -247,7 +310,12 @@ def test_r2_save_puts_the_object_with_its_content_type(r2):
         stub.add_response(
             "put_object",
             {"ETag": '"abc"'},
-            {"Bucket": "vlvt-images", "Key": "photos/alice/new.jpg", "Body": ANY, "ContentType": "image/jpeg"},
+            {
+                "Bucket": "vlvt-images",
+                "Key": "photos/alice/new.jpg",
+                "Body": ANY,
+                "ContentType": "image/jpeg",
+            },
         )
         assert storage.save("photos/alice/new.jpg", b"\xff\xd8\xffjpeg") == "photos/alice/new.jpg"
         stub.assert_no_pending_responses()

@@ -1,4 +1,5 @@
 """POST /profile/photos/upload, DELETE /profile/photos/:photoId, PUT /profile/photos/reorder."""
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,9 @@ def files_under(media_root) -> list[str]:
 
 def test_upload_jpeg_stores_clean_rotated_renditions(api, media_root):
     make_user("alice")
-    response = api("alice").upload("/profile/photos/upload", {"photo": photo_file(imagegen.jpeg_with_gps(1600, 1000))})
+    response = api("alice").upload(
+        "/profile/photos/upload", {"photo": photo_file(imagegen.jpeg_with_gps(1600, 1000))}
+    )
 
     assert response.status_code == 200
     body = response.json()
@@ -38,7 +41,11 @@ def test_upload_jpeg_stores_clean_rotated_renditions(api, media_root):
     photo_id = KEY_RE.match(key).group(1)
     thumb_key = f"photos/alice/{photo_id}_thumb.jpg"
     assert files_under(media_root) == [key, thumb_key]
-    assert body == {"success": True, "photo": {"url": body["photo"]["url"], "thumbnailUrl": body["photo"]["thumbnailUrl"]}, "totalPhotos": 1}
+    assert body == {
+        "success": True,
+        "photo": {"url": body["photo"]["url"], "thumbnailUrl": body["photo"]["thumbnailUrl"]},
+        "totalPhotos": 1,
+    }
     for url, stored in ((body["photo"]["url"], key), (body["photo"]["thumbnailUrl"], thumb_key)):
         parts = urlsplit(url)
         assert parts.path == f"/uploads/{stored}"
@@ -57,7 +64,11 @@ def test_upload_jpeg_stores_clean_rotated_renditions(api, media_root):
 
 def test_uploaded_photo_is_served_by_its_signed_url(api):
     make_user("alice")
-    body = api("alice").upload("/profile/photos/upload", {"photo": photo_file(imagegen.png(), "a.png", "image/png")}).json()
+    body = (
+        api("alice")
+        .upload("/profile/photos/upload", {"photo": photo_file(imagegen.png(), "a.png", "image/png")})
+        .json()
+    )
     client = api(None).client
 
     served = client.get(body["photo"]["url"])
@@ -91,21 +102,36 @@ def test_png_webp_heif_are_accepted(api, media_root, data, name, content_type, s
 @pytest.mark.parametrize(
     ("data", "name", "content_type", "error"),
     [
-        (imagegen.gif(), "g.gif", "image/gif", "Invalid file type. Only JPEG, PNG, HEIC, HEIF, and WebP images are allowed"),
+        (
+            imagegen.gif(),
+            "g.gif",
+            "image/gif",
+            "Invalid file type. Only JPEG, PNG, HEIC, HEIF, and WebP images are allowed",
+        ),
         (
             imagegen.gif(),
             "g.jpg",
             "image/jpeg",
             "File content is image/gif, which is not an allowed image type. Only JPEG, PNG, WebP, HEIC, and HEIF images are accepted.",
         ),
-        (b"just some text, honestly\n" * 10, "notes.jpg", "image/jpeg", "Unable to determine file type. File may be corrupted or unsupported."),
+        (
+            b"just some text, honestly\n" * 10,
+            "notes.jpg",
+            "image/jpeg",
+            "Unable to determine file type. File may be corrupted or unsupported.",
+        ),
         (
             imagegen.heic_header_only(),
             "IMG_0001.HEIC",
             "image/heic",
             "HEIC/HEIF images cannot be processed on this server. Please upload a JPEG, PNG or WebP image.",
         ),
-        (imagegen.jpeg_with_gps(300, 200)[:400], "cut.jpg", "image/jpeg", "Unable to process image. The file may be corrupted."),
+        (
+            imagegen.jpeg_with_gps(300, 200)[:400],
+            "cut.jpg",
+            "image/jpeg",
+            "Unable to process image. The file may be corrupted.",
+        ),
     ],
 )
 def test_refused_uploads_store_nothing(api, media_root, data, name, content_type, error):
@@ -149,13 +175,22 @@ def test_upload_errors(api, media_root):
     )
 
     two = client.upload("/profile/photos/upload", {"photo": [photo_file(jpeg), photo_file(jpeg)]})
-    assert (two.status_code, two.json()) == (400, {"success": False, "error": "Only one file can be uploaded at a time"})
+    assert (two.status_code, two.json()) == (
+        400,
+        {"success": False, "error": "Only one file can be uploaded at a time"},
+    )
 
-    big = client.upload("/profile/photos/upload", {"photo": photo_file(b"\xff\xd8\xff" + b"\x00" * (10 * 1024 * 1024 + 70_000))})
+    big = client.upload(
+        "/profile/photos/upload",
+        {"photo": photo_file(b"\xff\xd8\xff" + b"\x00" * (10 * 1024 * 1024 + 70_000))},
+    )
     assert (big.status_code, big.json()) == (413, {"success": False, "error": "File too large"})
 
     no_profile = api("nopro").upload("/profile/photos/upload", {"photo": photo_file(jpeg)})
-    assert (no_profile.status_code, no_profile.json()) == (404, {"success": False, "error": "Profile not found"})
+    assert (no_profile.status_code, no_profile.json()) == (
+        404,
+        {"success": False, "error": "Profile not found"},
+    )
 
     assert stored_photos("alice") == []
     assert files_under(media_root) == []
@@ -172,11 +207,16 @@ def test_file_just_over_ten_megabytes_is_413(api, media_root):
 def upload_two(api) -> tuple[list[str], object]:
     client = api("alice")
     for _ in range(2):
-        assert client.upload("/profile/photos/upload", {"photo": photo_file(imagegen.png(40, 40))}).status_code == 200
+        assert (
+            client.upload("/profile/photos/upload", {"photo": photo_file(imagegen.png(40, 40))}).status_code
+            == 200
+        )
     return stored_photos("alice"), client
 
 
-def test_delete_photo_removes_row_entry_file_and_thumbnail(api, media_root, django_capture_on_commit_callbacks):
+def test_delete_photo_removes_row_entry_file_and_thumbnail(
+    api, media_root, django_capture_on_commit_callbacks
+):
     make_user("alice")
     (first, second), client = upload_two(api)
     photo_id = KEY_RE.match(first).group(1)
@@ -199,7 +239,10 @@ def test_delete_photo_errors(api, media_root):
     missing = client.delete("/profile/photos/00000000-0000-0000-0000-000000000000")
     assert (missing.status_code, missing.json()) == (404, {"success": False, "error": "Photo not found"})
     no_profile = api("nopro").delete("/profile/photos/abc")
-    assert (no_profile.status_code, no_profile.json()) == (404, {"success": False, "error": "Profile not found"})
+    assert (no_profile.status_code, no_profile.json()) == (
+        404,
+        {"success": False, "error": "Profile not found"},
+    )
     assert len(stored_photos("alice")) == 2
     assert len(files_under(media_root)) == 4
 
@@ -228,13 +271,25 @@ def test_reorder_errors(api):
     (first, second), client = upload_two(api)
 
     not_array = client.put("/profile/photos/reorder", {"photos": first})
-    assert (not_array.status_code, not_array.json()) == (400, {"success": False, "error": "photos must be an array"})
+    assert (not_array.status_code, not_array.json()) == (
+        400,
+        {"success": False, "error": "photos must be an array"},
+    )
     foreign = client.put("/profile/photos/reorder", {"photos": [first, "photos/bob/x.jpg"]})
-    assert (foreign.status_code, foreign.json()) == (400, {"success": False, "error": "Invalid photo URLs provided"})
+    assert (foreign.status_code, foreign.json()) == (
+        400,
+        {"success": False, "error": "Invalid photo URLs provided"},
+    )
     wrong_type = client.put("/profile/photos/reorder", {"photos": [first, 3]})
-    assert (wrong_type.status_code, wrong_type.json()) == (400, {"success": False, "error": "Invalid photo URLs provided"})
+    assert (wrong_type.status_code, wrong_type.json()) == (
+        400,
+        {"success": False, "error": "Invalid photo URLs provided"},
+    )
     no_profile = api("nopro").put("/profile/photos/reorder", {"photos": []})
-    assert (no_profile.status_code, no_profile.json()) == (404, {"success": False, "error": "Profile not found"})
+    assert (no_profile.status_code, no_profile.json()) == (
+        404,
+        {"success": False, "error": "Profile not found"},
+    )
     assert stored_photos("alice") == [first, second]
 
 
@@ -242,11 +297,18 @@ def test_photo_routes_need_a_token(api):
     client = api(None).client
     empty = {"Authorization": "Bearer "}  # skips CSRF (a bearer client), then fails auth
     for response in (
-        client.post("/profile/photos/upload", data={"photo": photo_file(imagegen.png(10, 10))}, headers=empty),
+        client.post(
+            "/profile/photos/upload", data={"photo": photo_file(imagegen.png(10, 10))}, headers=empty
+        ),
         client.delete("/profile/photos/abc", headers=empty),
-        client.put("/profile/photos/reorder", data='{"photos":[]}', content_type="application/json", headers=empty),
+        client.put(
+            "/profile/photos/reorder", data='{"photos":[]}', content_type="application/json", headers=empty
+        ),
     ):
-        assert (response.status_code, response.json()) == (401, {"success": False, "error": "No token provided"})
+        assert (response.status_code, response.json()) == (
+            401,
+            {"success": False, "error": "No token provided"},
+        )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -262,7 +324,11 @@ def test_concurrent_uploads_never_make_a_seventh_photo(api, media_root):
     def upload() -> None:
         try:
             barrier.wait(timeout=10)
-            statuses.append(api("alice").upload("/profile/photos/upload", {"photo": photo_file(imagegen.png(60, 60))}).status_code)
+            statuses.append(
+                api("alice")
+                .upload("/profile/photos/upload", {"photo": photo_file(imagegen.png(60, 60))})
+                .status_code
+            )
         finally:
             connection.close()
 
@@ -277,3 +343,31 @@ def test_concurrent_uploads_never_make_a_seventh_photo(api, media_root):
     assert sorted(statuses) == [200, 400]  # the loser is refused and its files are removed again
     new_key = photos[5]
     assert files_under(media_root) == sorted([new_key, new_key.replace(".jpg", "_thumb.jpg")])
+
+
+def test_reorder_refuses_duplicates_and_entries_that_are_not_current_photos(api):
+    make_user("alice")
+    make_user("bob")
+    (first, second), client = upload_two(api)
+    bob_photo = (
+        api("bob")
+        .upload("/profile/photos/upload", {"photo": photo_file(imagegen.png(40, 40))})
+        .json()["photo"]["url"]
+    )
+
+    for photos, error in (
+        ([first, first], "Duplicate photos are not allowed"),
+        ([second] * 40, "Duplicate photos are not allowed"),
+        ([first, second, first], "Duplicate photos are not allowed"),
+        ([second, bob_photo], "Invalid photo URLs provided"),
+        ([second, f"https://cdn.example.com/{first}"], "Invalid photo URLs provided"),
+    ):
+        refused = client.put("/profile/photos/reorder", {"photos": photos})
+        assert (refused.status_code, refused.json()) == (400, {"success": False, "error": error}), photos
+        assert stored_photos("alice") == [first, second]
+
+    # The signed URLs the app shows are the caller's current photos too; the row keeps the keys.
+    shown = client.get("/profile/alice").json()["profile"]["photos"]
+    response = client.put("/profile/photos/reorder", {"photos": [shown[1], shown[0]]})
+    assert response.json() == {"success": True, "message": "Photos reordered", "photos": [shown[1], shown[0]]}
+    assert stored_photos("alice") == [second, first]

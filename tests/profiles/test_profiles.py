@@ -1,5 +1,6 @@
 """POST /profile, GET/PUT/DELETE /profile/:userId, PUT /profile/:userId/location (docs/contract.md,
 "Profile")."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -13,7 +14,13 @@ from tests.profiles.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
-VALID = {"name": "Alice Smith", "age": 29, "bio": "  Hello there  ", "photos": ["https://cdn.example.com/a.jpg"], "interests": [" hiking ", "jazz"]}
+VALID = {
+    "name": "Alice Smith",
+    "age": 29,
+    "bio": "  Hello there  ",
+    "photos": ["https://cdn.example.com/a.jpg"],
+    "interests": [" hiking ", "jazz"],
+}
 
 
 def test_create_profile(api):
@@ -33,21 +40,34 @@ def test_create_profile(api):
         },
     }
     row = Profile.objects.get(pk="alice")
-    assert (row.name, row.age, row.bio, row.photos, row.interests) == ("Alice Smith", 29, "Hello there", ["https://cdn.example.com/a.jpg"], ["hiking", "jazz"])
+    assert (row.name, row.age, row.bio, row.photos, row.interests) == (
+        "Alice Smith",
+        29,
+        "Hello there",
+        ["https://cdn.example.com/a.jpg"],
+        ["hiking", "jazz"],
+    )
     assert not Profile.objects.filter(pk="mallory").exists()
 
 
 def test_create_minimal_profile_defaults(api):
     make_user("alice", profile=False)
     response = api("alice").post("/profile", {"name": "Al", "age": "25"})
-    assert response.json() == {"success": True, "profile": {"userId": "alice", "name": "Al", "age": 25, "bio": None, "photos": [], "interests": []}}
+    assert response.json() == {
+        "success": True,
+        "profile": {"userId": "alice", "name": "Al", "age": 25, "bio": None, "photos": [], "interests": []},
+    }
 
 
 def test_create_validation_errors_report_every_failed_rule(api):
     make_user("alice", profile=False)
     response = api("alice").post(
         "/profile",
-        {"bio": "x" * 501, "photos": ["http://localhost/a.jpg", "ftp://x.com/a", "https://ok.example.org/p.jpg"], "interests": ["", "y" * 51, "fine"]},
+        {
+            "bio": "x" * 501,
+            "photos": ["http://localhost/a.jpg", "ftp://x.com/a", "https://ok.example.org/p.jpg"],
+            "interests": ["", "y" * 51, "fine"],
+        },
     )
     assert response.status_code == 400
     assert response.json() == {
@@ -77,7 +97,10 @@ def test_create_validation_errors_report_every_failed_rule(api):
         ({"age": 121}, [("age", "Age must be at least 18 and no more than 120")]),
         ({"age": 25.5}, [("age", "Age must be at least 18 and no more than 120")]),
         ({"age": True}, [("age", "Age must be at least 18 and no more than 120")]),
-        ({"photos": ["https://a.com/1.jpg"] * 7}, [("photos", "Photos must be an array with maximum 6 items")]),
+        (
+            {"photos": ["https://a.com/1.jpg"] * 7},
+            [("photos", "Photos must be an array with maximum 6 items")],
+        ),
         ({"photos": "https://a.com/1.jpg"}, [("photos", "Photos must be an array with maximum 6 items")]),
         ({"interests": ["a"] * 11}, [("interests", "Interests must be an array with maximum 10 items")]),
     ],
@@ -93,7 +116,10 @@ def test_create_single_rule_errors(api, patch, errors):
 def test_create_conflicts_and_unknown_user(api):
     make_user("alice")
     again = api("alice").post("/profile", {"name": "Alice", "age": 30})
-    assert (again.status_code, again.json()) == (409, {"success": False, "error": "Profile already exists for this user"})
+    assert (again.status_code, again.json()) == (
+        409,
+        {"success": False, "error": "Profile already exists for this user"},
+    )
     ghost = api("ghost").post("/profile", {"name": "Ghost", "age": 30})
     assert (ghost.status_code, ghost.json()) == (400, {"success": False, "error": "Invalid user reference"})
     assert list(Profile.objects.values_list("user_id", flat=True)) == ["alice"]
@@ -112,7 +138,10 @@ def test_create_bad_bodies(api):
 
 
 def test_get_profile_own_and_other(api):
-    make_user("alice", bio="hi", photos=["photos/alice/k.jpg", "/uploads/legacy.jpg", "https://x.example.com/p.jpg"], interests=["a"])
+    key = "photos/alice/0b7c2a47-95a4-4a38-9d47-2f2bfb1c7a11.jpg"
+    make_user(
+        "alice", bio="hi", photos=[key, "/uploads/legacy.jpg", "https://x.example.com/p.jpg"], interests=["a"]
+    )
     make_user("bob")
     Profile.objects.filter(pk="alice").update(is_verified=True, verified_at="2026-01-22T10:00:00Z")
 
@@ -120,11 +149,19 @@ def test_get_profile_own_and_other(api):
     other = api("bob").get("/profile/alice").json()
 
     photos = own["profile"].pop("photos")
-    assert photos[0].startswith("/uploads/photos/alice/k.jpg?expires=")
+    assert photos[0].startswith(f"/uploads/{key}?expires=")
     assert photos[1:] == ["/uploads/legacy.jpg", "https://x.example.com/p.jpg"]
     assert own == {
         "success": True,
-        "profile": {"userId": "alice", "name": "Alice", "age": 30, "bio": "hi", "interests": ["a"], "isVerified": True, "verifiedAt": "2026-01-22T10:00:00.000Z"},
+        "profile": {
+            "userId": "alice",
+            "name": "Alice",
+            "age": 30,
+            "bio": "hi",
+            "interests": ["a"],
+            "isVerified": True,
+            "verifiedAt": "2026-01-22T10:00:00.000Z",
+        },
         "isOwnProfile": True,
     }
     assert other["isOwnProfile"] is False
@@ -136,7 +173,14 @@ def test_get_profile_not_found_and_defaults(api):
     missing = api("bob").get("/profile/nobody")
     assert (missing.status_code, missing.json()) == (404, {"success": False, "error": "Profile not found"})
     assert api("bob").get("/profile/bob").json()["profile"] | {"photos": []} == {
-        "userId": "bob", "name": "Bob", "age": 30, "bio": None, "photos": [], "interests": [], "isVerified": False, "verifiedAt": None,
+        "userId": "bob",
+        "name": "Bob",
+        "age": 30,
+        "bio": None,
+        "photos": [],
+        "interests": [],
+        "isVerified": False,
+        "verifiedAt": None,
     }
 
 
@@ -146,7 +190,14 @@ def test_update_profile_keeps_absent_fields(api):
     assert response.status_code == 200
     assert response.json() == {
         "success": True,
-        "profile": {"userId": "alice", "name": "Alice B", "age": 30, "bio": "old bio", "photos": [], "interests": ["y", "z"]},
+        "profile": {
+            "userId": "alice",
+            "name": "Alice B",
+            "age": 30,
+            "bio": "old bio",
+            "photos": [],
+            "interests": ["y", "z"],
+        },
     }
     row = Profile.objects.get(pk="alice")
     assert (row.name, row.bio, row.interests) == ("Alice B", "old bio", ["y", "z"])
@@ -160,9 +211,18 @@ def test_update_errors(api):
 
     invalid = api("bob").put("/profile/alice", {"age": 12})
     # Validation runs before the ownership check, as the original.
-    assert (invalid.status_code, invalid.json()) == (400, {"success": False, "errors": [{"field": "age", "message": "Age must be at least 18 and no more than 120"}]})
+    assert (invalid.status_code, invalid.json()) == (
+        400,
+        {
+            "success": False,
+            "errors": [{"field": "age", "message": "Age must be at least 18 and no more than 120"}],
+        },
+    )
     other = api("bob").put("/profile/alice", {"name": "Hacked"})
-    assert (other.status_code, other.json()) == (403, {"success": False, "error": "Forbidden: Cannot modify other users' profiles"})
+    assert (other.status_code, other.json()) == (
+        403,
+        {"success": False, "error": "Forbidden: Cannot modify other users' profiles"},
+    )
     missing = api("nopro").put("/profile/nopro", {"name": "Someone"})
     assert (missing.status_code, missing.json()) == (404, {"success": False, "error": "Profile not found"})
     assert Profile.objects.get(pk="alice").name == "Alice"
@@ -193,7 +253,10 @@ def test_delete_errors(api):
     make_user("alice")
     make_user("bob")
     other = api("bob").delete("/profile/alice")
-    assert (other.status_code, other.json()) == (403, {"success": False, "error": "Forbidden: Cannot delete other users' profiles"})
+    assert (other.status_code, other.json()) == (
+        403,
+        {"success": False, "error": "Forbidden: Cannot delete other users' profiles"},
+    )
     Profile.objects.filter(pk="bob").delete()
     missing = api("bob").delete("/profile/bob")
     assert (missing.status_code, missing.json()) == (404, {"success": False, "error": "Profile not found"})
@@ -206,7 +269,10 @@ def test_location_update_returns_decimal_strings(api):
     assert response.status_code == 200
     body = response.json()
     updated_at = body["location"].pop("updatedAt")
-    assert body == {"success": True, "location": {"userId": "alice", "latitude": "40.71280000", "longitude": "-74.00600000"}}
+    assert body == {
+        "success": True,
+        "location": {"userId": "alice", "latitude": "40.71280000", "longitude": "-74.00600000"},
+    }
     row = Profile.objects.get(pk="alice")
     assert (row.latitude, row.longitude) == (Decimal("40.71280000"), Decimal("-74.00600000"))
     assert updated_at.endswith("Z") and len(updated_at) == 24
@@ -217,7 +283,10 @@ def test_location_update_returns_decimal_strings(api):
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        ({"latitude": "40.7", "longitude": -74.0}, "Invalid location data: latitude and longitude must be numbers"),
+        (
+            {"latitude": "40.7", "longitude": -74.0},
+            "Invalid location data: latitude and longitude must be numbers",
+        ),
         ({"latitude": 40.7}, "Invalid location data: latitude and longitude must be numbers"),
         ({"latitude": True, "longitude": 1}, "Invalid location data: latitude and longitude must be numbers"),
         ({"latitude": 90.5, "longitude": 0}, "Invalid latitude: must be between -90 and 90"),
@@ -235,7 +304,10 @@ def test_location_ownership_and_missing_profile(api):
     make_user("alice")
     make_user("nopro", profile=False)
     other = api("nopro").put("/profile/alice/location", {"latitude": 1, "longitude": 2})
-    assert (other.status_code, other.json()) == (403, {"success": False, "error": "Forbidden: Cannot update other users' location"})
+    assert (other.status_code, other.json()) == (
+        403,
+        {"success": False, "error": "Forbidden: Cannot update other users' location"},
+    )
     missing = api("nopro").put("/profile/nopro/location", {"latitude": 1, "longitude": 2})
     assert (missing.status_code, missing.json()) == (404, {"success": False, "error": "Profile not found"})
     assert Profile.objects.get(pk="alice").latitude is None
@@ -244,7 +316,10 @@ def test_location_ownership_and_missing_profile(api):
 def test_versioned_paths_reach_the_same_routes(api):
     make_user("alice")
     assert api("alice").get("/api/v1/profile/alice").json()["profile"]["userId"] == "alice"
-    assert api("alice").put("/api/v1/profile/alice/location", {"latitude": 1.5, "longitude": 2}).status_code == 200
+    assert (
+        api("alice").put("/api/v1/profile/alice/location", {"latitude": 1.5, "longitude": 2}).status_code
+        == 200
+    )
 
 
 def test_wrong_method_is_json_405(api):

@@ -1,4 +1,5 @@
 """After Hours profiles and their single photo (docs/contract.md, "After Hours profile")."""
+
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,9 @@ def profile_create(*, user_id: str, description: str | None) -> AfterHoursProfil
     """`photo_url` starts as '' (NOT NULL) until a photo is uploaded; 409 if one exists."""
     try:
         with transaction.atomic():
-            return AfterHoursProfile.objects.create(user_id=user_id, photo_url="", description=description or None)
+            return AfterHoursProfile.objects.create(
+                user_id=user_id, photo_url="", description=description or None
+            )
     except IntegrityError:
         raise ApiError(409, "After Hours profile already exists for this user") from None
 
@@ -66,12 +69,23 @@ def photo_upload(*, user_id: str, data: bytes) -> StoredPhoto:
         log.exception("after hours photo store failed")
         raise ApiError(500, "Failed to upload photo") from None
     with transaction.atomic():
-        previous = AfterHoursProfile.objects.select_for_update().filter(pk=user_id).values_list("photo_url", flat=True).first()
+        previous = (
+            AfterHoursProfile.objects.select_for_update()
+            .filter(pk=user_id)
+            .values_list("photo_url", flat=True)
+            .first()
+        )
         if previous is None:  # the profile went away meanwhile
             storage.delete_key(key)
             raise ApiError(404, "After Hours profile not found. Create a profile first.")
-        AfterHoursProfile.objects.filter(pk=user_id).update(photo_url=key, photo_hash=photo_hash, updated_at=Now())
-        old_key = storage.key_from_value(previous) if previous and not storage.is_passthrough(previous) else None
+        AfterHoursProfile.objects.filter(pk=user_id).update(
+            photo_url=key, photo_hash=photo_hash, updated_at=Now()
+        )
+        old_key = (
+            storage.key_from_value(previous, owner=user_id, area=storage.AFTER_HOURS_AREA)
+            if previous
+            else None
+        )
         if old_key and old_key != key:
             transaction.on_commit(lambda: storage.delete_key(old_key), robust=True)
     return StoredPhoto(key=key, photo_hash=photo_hash)
