@@ -59,6 +59,34 @@ def test_get_profile_reads_as_the_profile_model(app):
     )
 
 
+def test_the_edit_screen_saves_the_profile_with_the_photos_it_was_given(app, media_root):
+    """The edit screen sends back the photo URLs the server gave it (relative without R2)."""
+    make_user("alice", bio="Night owl")
+    client = app("alice")
+    upload_photo(client)
+    shown = client.get("/api/v1/profile/alice").body["profile"]
+    body = {
+        "userId": "alice",
+        "name": "Alice B",
+        "age": 31,
+        "bio": "Early bird",
+        "photos": shown["photos"],
+        "interests": ["Coffee"],
+        "isVerified": False,
+        "isNewUser": False,
+    }
+    reply = client.put("/api/v1/profile/alice", body)
+    assert reply.status == 200, reply
+    profile = dart.read(reply.body["profile"], **dart.PROFILE)
+    assert (profile["name"], profile["age"], profile["bio"], profile["interests"]) == (
+        "Alice B",
+        31,
+        "Early bird",
+        ["Coffee"],
+    )
+    assert len(Profile.objects.get(pk="alice").photos) == 1
+
+
 def test_location_update_with_doubles(app):
     make_user("alice")
     reply = app("alice").put("/api/v1/profile/alice/location", {"latitude": 52.52, "longitude": 13.405})
