@@ -128,6 +128,7 @@ _WATCHED = {
     "PHOTO_UPLOAD_LIMIT",
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
 }
+_PROBE_PATHS = frozenset({"/health", "/ready"})
 # A multipart body carries one photo of at most PHOTO_UPLOAD_LIMIT plus its envelope and a few
 # small fields; anything past this is refused before it is parsed.
 MULTIPART_ENVELOPE = 64 * 1024
@@ -344,7 +345,8 @@ class RequestContextMiddleware(_Middleware):
             )
         if request.method == "OPTIONS":
             return _preflight()  # cors answers every OPTIONS itself, before anything else
-        if cfg.check_host:
+        # Probes (Kubernetes sends the pod's address as Host) answer whatever the Host.
+        if cfg.check_host and request.path not in _PROBE_PATHS:
             try:
                 request.get_host()
             except DisallowedHost:

@@ -4,6 +4,7 @@ Behaves like express-rate-limit's store: a window opens on the first hit of a ke
 counts (failed ones too), draft-6 `RateLimit-*` headers on every response of a limited route
 (`endpoint()` copies them from the request onto the response) and `Retry-After` on 429.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -75,6 +76,7 @@ def limiter_redis() -> redis.Redis:
                 _client = client
     return _client
 
+
 # INCR, and start the window on the first hit; returns (count, ms until reset). One round trip,
 # atomic, so concurrent requests on several processes count exactly.
 _HIT = """
@@ -125,6 +127,11 @@ def _ip_bucket(ip: str) -> str:
     return ip
 
 
+def address_bucket(request: HttpRequest) -> str:
+    """The bucket of the request's client address (IPv6 grouped by /56)."""
+    return _ip_bucket(client_ip(request))
+
+
 @dataclass(frozen=True)
 class Limiter:
     name: str
@@ -156,7 +163,10 @@ class Limiter:
             count, ttl_ms = _hit_script()(keys=[self.key(request)], args=[window_ms])
         except redis.RedisError as exc:
             outage.failed()
-            logger.error("rate limit store unavailable, request allowed", extra={"limiter": self.name, "error": repr(exc)})
+            logger.error(
+                "rate limit store unavailable, request allowed",
+                extra={"limiter": self.name, "error": repr(exc)},
+            )
             return None
         count = int(count)
         reset = max(0, math.ceil(int(ttl_ms) / 1000))
@@ -174,3 +184,42 @@ class Limiter:
             response["Retry-After"] = str(reset)
             return response
         return None
+
+    # --- limits on outcomes (failed logins): checked before the attempt, counted after it ---------
+
+    def subject_key(self, subject: str) -> str:
+        return f"rl:{self.name}:{subject}"
+
+    def exhausted(self, subject: str) -> int:
+        """Seconds until `subject`'s window ends when its budget is used up, else 0; counts nothing.
+
+        Fails open like `hit` when the store cannot be reached.
+        """
+        if not settings.RATE_LIMITS_ENABLED or outage.skipping():
+            return 0
+        key = self.subject_key(subject)
+        try:
+            count, ttl_ms = limiter_redis().pipeline(transaction=False).get(key).pttl(key).execute()
+        except redis.RedisError as exc:
+            outage.failed()
+            logger.error(
+                "rate limit store unavailable, attempt allowed",
+                extra={"limiter": self.name, "error": repr(exc)},
+            )
+            return 0
+        if count is None or int(count) < self.max_requests:
+            return 0
+        return max(1, math.ceil(int(ttl_ms) / 1000))
+
+    def count(self, subject: str) -> None:
+        """One hit on `subject`'s bucket; the window opens on the first."""
+        if not settings.RATE_LIMITS_ENABLED or outage.skipping():
+            return
+        try:
+            _hit_script()(keys=[self.subject_key(subject)], args=[int(self.window_seconds * 1000)])
+        except redis.RedisError as exc:
+            outage.failed()
+            logger.error(
+                "rate limit store unavailable, attempt not counted",
+                extra={"limiter": self.name, "error": repr(exc)},
+            )

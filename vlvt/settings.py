@@ -23,7 +23,16 @@ SECRET_KEY = env_str(
     "DJANGO_SECRET_KEY", "dev-only-secret-key-not-for-production", required_in_production=True
 )
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "*").split(",") if h.strip()]
+# Production must name its hosts: Host decides the admin's absolute URLs and CSRF origin checks.
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in env_str("ALLOWED_HOSTS", "" if IS_PRODUCTION else "*", required_in_production=True).split(",")
+    if h.strip()
+]
+if IS_PRODUCTION and (not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS):
+    from vlvt.env import missing
+
+    missing("ALLOWED_HOSTS (a list of host names, not '*')")
 
 # --- VLVT service settings (names follow the original services) -----------------------------
 JWT_SECRET = env_str(
@@ -175,7 +184,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
 
 CSRF_COOKIE_NAME = "django-csrftoken"  # the VLVT double-submit cookie is `csrf-token`
+# The admin's session and CSRF cookies travel over HTTPS only in production.
 SESSION_COOKIE_SECURE = IS_PRODUCTION
+CSRF_COOKIE_SECURE = IS_PRODUCTION
 
 CHANNEL_LAYERS = {
     "default": {

@@ -2,6 +2,7 @@
 
 Every route answers at /x and, through ApiVersionMiddleware, at /api/v1/x.
 """
+
 from django.contrib import admin
 from django.contrib.staticfiles.views import serve as static_serve
 from django.urls import include, path, re_path
@@ -10,7 +11,10 @@ from chat import urls as chat_urls
 from chat.realtime.http import engineio_http
 from profiles import urls as profiles_urls
 from vlvt import views
+from vlvt.admin_login import ThrottledAdminAuthenticationForm
 from vlvt.openapi.views import docs_page, openapi_json
+
+admin.site.login_form = ThrottledAdminAuthenticationForm  # per account and per address
 
 urlpatterns = [
     path("health", views.health),
