@@ -10,8 +10,9 @@ CONN_MAX_AGE is 0: a reused thread carries no connection over).
 
 There are at most as many executors as the database pool has connections (DATABASE_POOL_MAX: a
 request thread holds at most one, so more threads would only queue on the pool); a request that
-finds none free waits on the event loop, holding no thread. (Unbounded, every concurrent request
-kept a thread for good: 400 requests during a database outage left 378 threads behind.)
+finds none free waits on the event loop with its body already read, holding no thread.
+(Unbounded, every concurrent request kept a thread for good: 400 requests during a database
+outage left 378 threads behind.)
 
 The stock handler then crosses to that thread three times per request (the `request_started`
 receivers, the view, `response.close()` with the `request_finished` receivers) and runs two tasks
@@ -54,28 +55,32 @@ class PooledThreadASGIHandler(ASGIHandler):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        if self._free is None:
-            self._free = asyncio.Semaphore(self.threads)
-        async with self._free:
-            executor = self._idle.pop() if self._idle else ThreadPoolExecutor(1, thread_name_prefix="request")
-            try:
-                async with ThreadSensitiveContext(executor=executor):
-                    await self.handle(scope, receive, send)
-            finally:
-                self._idle.append(executor)
-
-    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # The body first, on the event loop: a request waiting for a thread keeps it in a spooled
+        # file (FILE_UPLOAD_MAX_MEMORY_SIZE in memory, the rest on disk), not in Daphne's queue.
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
         try:
-            response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
-            await self.send_response(response, send)
-            if response.streaming:
-                await sync_to_async(response.close, thread_sensitive=True)()
+            if self._free is None:
+                self._free = asyncio.Semaphore(self.threads)
+            async with self._free:
+                executor = (
+                    self._idle.pop() if self._idle else ThreadPoolExecutor(1, thread_name_prefix="request")
+                )
+                try:
+                    async with ThreadSensitiveContext(executor=executor):
+                        await self.respond(scope, body_file, send)
+                finally:
+                    self._idle.append(executor)
         finally:
             body_file.close()
+
+    async def respond(self, scope: dict[str, Any], body_file: Any, send: Any) -> None:
+        response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
+        await self.send_response(response, send)
+        if response.streaming:
+            await sync_to_async(response.close, thread_sensitive=True)()
 
     def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
         """On the request's thread: what Django's handler does between reading and sending."""

@@ -2,6 +2,7 @@
 one crossing to the request's thread for `request_started`, the middleware, the view and the
 close of a complete response (`request_finished`, before the response goes out); a streaming
 response closed after its body; threads reused."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,7 +37,18 @@ def stream(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(parts(), content_type="text/plain")
 
 
-urlpatterns = [path("where", where), path("stream", stream)]
+HOLDING = threading.Event()
+RELEASE = threading.Event()
+
+
+@endpoint("GET", auth=False)
+def hold(request: HttpRequest) -> HttpResponse:
+    HOLDING.set()
+    RELEASE.wait(30)
+    return ok()
+
+
+urlpatterns = [path("where", where), path("stream", stream), path("hold", hold)]
 
 
 def scope(method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
@@ -47,7 +59,9 @@ def scope(method: str, path: str, headers: list[tuple[bytes, bytes]] | None = No
     }  # fmt: skip
 
 
-async def call(handler: PooledThreadASGIHandler, scope: dict[str, Any], body: bytes = b"") -> list[dict[str, Any]]:
+async def call(
+    handler: PooledThreadASGIHandler, scope: dict[str, Any], body: bytes = b""
+) -> list[dict[str, Any]]:
     incoming = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[dict[str, Any]] = []
 
@@ -93,7 +107,13 @@ def test_a_request_crosses_to_its_thread_once(events):
     assert sent[0]["status"] == 200
     assert json.loads(sent[1]["body"]) == {"success": True, "method": "GET", "length": 8}
     names = [name for name, _ in events]
-    assert names == ["request_started", "view", "request_finished", "http.response.start", "http.response.body"]
+    assert names == [
+        "request_started",
+        "view",
+        "request_finished",
+        "http.response.start",
+        "http.response.body",
+    ]
     request_thread = events[0][1]
     assert request_thread != loop_thread
     assert {thread for name, thread in events if not name.startswith("http.")} == {request_thread}
@@ -123,3 +143,47 @@ def test_request_threads_are_reused(events):
     asyncio.run(scenario())
 
     assert len({thread for name, thread in events if name == "view"}) == 1
+
+
+@pytest.mark.django_db
+def test_a_request_waiting_for_a_thread_has_its_body_read_meanwhile(events):
+    """Bounded threads: the body of a request that waits for one is taken from the server at once
+    (into Django's spooled file), instead of staying in the server's queue for as long as it waits."""
+    HOLDING.clear()
+    RELEASE.clear()
+    chunks = [b"a" * 1000, b"b" * 1000, b"c" * 1000]
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        handler = PooledThreadASGIHandler(threads=1)
+        first = asyncio.ensure_future(call(handler, scope("GET", "/hold")))
+        await asyncio.to_thread(HOLDING.wait, 10)
+        all_read = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            if not chunks:
+                await asyncio.Event().wait()
+            chunk = chunks.pop(0)
+            if not chunks:
+                all_read.set()
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        post = scope(
+            "POST", "/where", [(b"host", b"testserver"), (b"authorization", b"Bearer -")]
+        )  # no CSRF cookie needed
+        second = asyncio.ensure_future(handler(post, receive, send))
+        await asyncio.wait_for(all_read.wait(), 10)
+        assert not first.done()  # the one thread is still taken
+        RELEASE.set()
+        await second
+        return await first, sent
+
+    first, second = asyncio.run(scenario())
+
+    assert first[0]["status"] == 200
+    assert second[0]["status"] == 200
+    assert json.loads(second[1]["body"]) == {"success": True, "method": "POST", "length": 3000}
