@@ -1,10 +1,11 @@
 """Acceptance: a moderator resolves a report in a real browser against a real server.
 
-Debian's Chromium (scripts/setup installs it) driven by Playwright, against
+Debian's Chromium (scripts/setup --test installs it) driven by Playwright, against
 `daphne vlvt.asgi:application` on the test database: log in to the admin as staff, open the
 reports queue, open the report, record "resolved" with a note; the database then holds the
 decision, the note, the reviewer and the review time.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,7 @@ CHROMIUM_ARGS = [
 def require_chromium() -> None:
     if not CHROMIUM.exists():
         pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: run scripts/setup (as root it installs Debian's "
+            f"Chromium is not installed at {CHROMIUM}: run scripts/setup --test (as root it installs Debian's "
             "`chromium` package), or apt-get install -y chromium, or set CHROMIUM_PATH.",
             pytrace=False,
         )

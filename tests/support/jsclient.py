@@ -11,6 +11,7 @@ Every socket runs in the one Node process; `notes(name)` is everything that happ
 order. Sockets default to `transports: ['websocket']` and no reconnection; pass `reconnection=True`
 (and other io() options) as keyword arguments to `connect`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -32,7 +33,9 @@ class JsClientError(AssertionError):
 class JsClient:
     def __init__(self) -> None:
         if not (JS_DIR / "node_modules" / "socket.io-client").is_dir():
-            raise JsClientError("socket.io-client is not installed: run scripts/setup (npm ci in tests/js)")
+            raise JsClientError(
+                "socket.io-client is not installed: run scripts/setup --test (npm ci in tests/js)"
+            )
         self.proc = subprocess.Popen(
             ["node", str(DRIVER)],
             cwd=JS_DIR,
@@ -121,7 +124,13 @@ class JsClient:
 
     def emit(self, name: str, event: str, *args: Any, ack: bool = True, timeout: float = 5) -> Any:
         return self.request(
-            "emit", timeout=timeout + 10, socket=name, event=event, args=list(args), ack=ack, timeoutMs=int(timeout * 1000)
+            "emit",
+            timeout=timeout + 10,
+            socket=name,
+            event=event,
+            args=list(args),
+            ack=ack,
+            timeoutMs=int(timeout * 1000),
         )
 
     def emit_all(self, emits: list[tuple[str, str, list[Any]]], *, timeout: float = 5) -> list[Any]:
@@ -144,7 +153,9 @@ class JsClient:
     def notes(self, name: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
         with self._cond:
             return [
-                n for n in self._notes if (name is None or n["socket"] == name) and (kind is None or n["kind"] == kind)
+                n
+                for n in self._notes
+                if (name is None or n["socket"] == name) and (kind is None or n["kind"] == kind)
             ]
 
     def events(self, name: str, event: str | None = None) -> list[list[Any]]:
@@ -154,14 +165,18 @@ class JsClient:
     def received(self, name: str) -> list[tuple[str, list[Any]]]:
         return [(n["event"], n["args"]) for n in self.notes(name, "event")]
 
-    def wait_note(self, name: str, kind: str, *, event: str | None = None, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
+    def wait_note(
+        self, name: str, kind: str, *, event: str | None = None, count: int = 1, timeout: float = 10
+    ) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
                 found = [
                     n
                     for n in self._notes
-                    if n["socket"] == name and n["kind"] == kind and (event is None or n.get("event") == event)
+                    if n["socket"] == name
+                    and n["kind"] == kind
+                    and (event is None or n.get("event") == event)
                 ]
                 if len(found) >= count:
                     return found
