@@ -23,11 +23,3 @@ ensure_redis() {
   echo "error: Redis is not answering on 127.0.0.1:6379 and could not be started (install redis-server, or set REDIS_URL)" >&2
   return 1
 }
-
-ensure_database() {
-  # The database named in DATABASE_URL (default vlvt) must exist for the run command.
-  local name="${1:-vlvt}"
-  if ! psql -h 127.0.0.1 -U "${PGUSER:-root}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='${name}'" | grep -q 1; then
-    createdb -h 127.0.0.1 -U "${PGUSER:-root}" "$name"
-  fi
-}
