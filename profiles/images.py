@@ -32,9 +32,11 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # is decoded.
 MAX_PIXELS = 50_000_000
 # Decodes running at once per process (each streams the image once at a reduced size: tens of MB
-# and a core); a decode that finds none free waits up to DECODE_WAIT_SECONDS, then it is a 503 with
-# Retry-After, so a burst of uploads is queued briefly and a flood cannot take every request thread.
+# and a core). A decode that finds none free waits up to DECODE_WAIT_SECONDS, at most DECODE_QUEUE
+# of them at a time; past either it is a 503 with Retry-After. So a burst of uploads is queued
+# briefly, and a flood holds at most DECODE_SLOTS + DECODE_QUEUE request threads.
 DECODE_SLOTS = 2
+DECODE_QUEUE = 4
 DECODE_WAIT_SECONDS = 10.0
 DECODE_RETRY_AFTER_SECONDS = 5
 
@@ -61,7 +63,8 @@ class ImageRejected(Exception):
 
 
 class DecoderBusy(ApiError):
-    """Every decode slot of this process stayed taken for DECODE_WAIT_SECONDS: 503 + Retry-After."""
+    """No decode slot of this process came free (in DECODE_WAIT_SECONDS, or DECODE_QUEUE decodes
+    were already waiting): 503 + Retry-After."""
 
     def __init__(self) -> None:
         super().__init__(503, MSG_BUSY)
@@ -203,17 +206,39 @@ class Rendition:
     content_type: str = "image/jpeg"
 
 
-_decode_slots = threading.BoundedSemaphore(DECODE_SLOTS)
+class _DecodeGate:
+    """DECODE_SLOTS decodes at once; at most DECODE_QUEUE waiting for one, each at most
+    DECODE_WAIT_SECONDS."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = threading.BoundedSemaphore(slots)
+        self.lock = threading.Lock()
+        self.waiting = 0
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        if not self.slots.acquire(blocking=False):
+            self._wait()
+        try:
+            yield
+        finally:
+            self.slots.release()
+
+    def _wait(self) -> None:
+        with self.lock:
+            if self.waiting >= DECODE_QUEUE:
+                raise DecoderBusy()
+            self.waiting += 1
+        try:
+            acquired = self.slots.acquire(timeout=DECODE_WAIT_SECONDS)
+        finally:
+            with self.lock:
+                self.waiting -= 1
+        if not acquired:
+            raise DecoderBusy()
 
 
-@contextlib.contextmanager
-def _decode_slot() -> Iterator[None]:
-    if not _decode_slots.acquire(timeout=DECODE_WAIT_SECONDS):
-        raise DecoderBusy()
-    try:
-        yield
-    finally:
-        _decode_slots.release()
+_gate = _DecodeGate(DECODE_SLOTS)
 
 
 def decode(data: bytes, mime: str) -> pyvips.Image:
@@ -229,7 +254,7 @@ def decode(data: bytes, mime: str) -> pyvips.Image:
         header = pyvips.Image.new_from_buffer(data, "", access="sequential")
         if header.width * header.height > MAX_PIXELS:
             raise ImageRejected(MSG_TOO_MANY_PIXELS)
-        with _decode_slot():
+        with _gate.slot():
             image = pyvips.Image.thumbnail_buffer(data, LARGE_SIZE, height=LARGE_SIZE, size="down")
             image = _to_srgb(image)
             # Decode now, so a truncated or corrupt file fails here, as a 400.

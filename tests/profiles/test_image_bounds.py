@@ -5,6 +5,7 @@ that decode: photo upload, verification submit, After Hours photo."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -62,10 +63,10 @@ def slots_taken(monkeypatch):
     """Every decode slot of this process held by someone else, and no patience to wait for one."""
     monkeypatch.setattr(images, "DECODE_WAIT_SECONDS", 0)
     for _ in range(images.DECODE_SLOTS):
-        assert images._decode_slots.acquire(timeout=5)
+        assert images._gate.slots.acquire(timeout=5)
     yield
     for _ in range(images.DECODE_SLOTS):
-        images._decode_slots.release()
+        images._gate.slots.release()
 
 
 def _png() -> SimpleUploadedFile:
@@ -104,3 +105,34 @@ def test_an_after_hours_photo_finding_every_decode_slot_taken_is_a_503(api, medi
     _busy(api("alice").upload("/after-hours/profile/photo", {"photo": _png()}))
 
     assert AfterHoursProfile.objects.get(pk="alice").photo_url == ""
+
+
+def test_at_most_decode_queue_decodes_wait_for_a_slot_the_others_are_refused_at_once(monkeypatch):
+    monkeypatch.setattr(images, "DECODE_QUEUE", 2)
+    png = imagegen.png(64, 48)
+    outcomes: list[str] = []
+
+    def decode() -> None:
+        try:
+            images.decode(png, "image/png")
+            outcomes.append("decoded")
+        except images.DecoderBusy:
+            outcomes.append("busy")
+
+    for _ in range(images.DECODE_SLOTS):
+        assert images._gate.slots.acquire(timeout=5)
+    callers = [threading.Thread(target=decode) for _ in range(5)]
+    try:
+        for caller in callers:
+            caller.start()
+        for _ in range(3000):  # until everyone is placed (or 30 s)
+            if len(outcomes) >= 3 and images._gate.waiting >= 2:
+                break
+            threading.Event().wait(0.01)
+        assert (outcomes, images._gate.waiting) == (["busy"] * 3, 2)
+    finally:
+        for _ in range(images.DECODE_SLOTS):
+            images._gate.slots.release()
+    for caller in callers:
+        caller.join(30)
+    assert sorted(outcomes) == ["busy"] * 3 + ["decoded"] * 2
