@@ -103,11 +103,14 @@ def test_two_instances_side_by_side_then_ctrl_c_and_a_missed_deadline(tmp_path):
             "DJANGO_SETTINGS_MODULE": "tests.support.settings",
             "CHROMIUM_PATH": str(tmp_path / "no-chromium"),
         }
+        # A listens on two ports, as DEV_PORTS=3002,3003 serves the app's two development URLs.
+        port_a, second_port_a = free_port(), free_port()
         a = RunCommand(
             stubs,
             DATABASE_URL=f"postgres://root@127.0.0.1:5432/{fresh_db}",
             REDIS_URL=redis_a.url,
-            PORT=str(free_port()),
+            PORT=str(port_a),
+            DEV_PORTS=f"{port_a},{second_port_a}",
             CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path / "beat-a"),
             **common,
         )
@@ -131,6 +134,8 @@ def test_two_instances_side_by_side_then_ctrl_c_and_a_missed_deadline(tmp_path):
             for server in (redis_a, redis_b):  # each worker's queue bindings are in its own Redis
                 assert redis.Redis.from_url(server.url).exists("_kombu.binding.celery") == 1
             assert not calls.exists()  # nothing installed: no apt-get, no npm, no Chromium
+            with urllib.request.urlopen(f"http://127.0.0.1:{second_port_a}/health", timeout=5) as response:
+                assert response.status == 200  # the same Daphne on A's second port
 
             # Ctrl-C with nothing in flight: every process stops gracefully, status 0.
             assert a.ctrl_c() == 0, a.output()
