@@ -1,8 +1,8 @@
 """The whole After Hours journey as the app makes it, against a real Daphne and a real Celery
 worker with beat (the After Hours end-to-end machinery, with its shortened timings): profile with
-`bio` and photo, preferences in snake_case, session start, the match card from the flat fields of
-`after_hours:match`, chat, a save by each with the mutual save heard by the first saver, and the
-permanent match the chat became."""
+`bio` and photo, preferences in snake_case, session start, `nearbyCount` while searching alone,
+the match card from the flat fields of `after_hours:match`, chat, a save by each with the mutual
+save heard by the first saver, and the permanent match the chat became."""
 
 from __future__ import annotations
 
@@ -89,6 +89,11 @@ def test_the_after_hours_journey_of_the_app(servers):
             reply = http[user].post("/api/v1/after-hours/session/start", body)
             assert reply.status == 201, reply
             dart.read(reply.body["session"], id="String", expiresAt="DateTime")
+            if user == alice:
+                # Alone at first: the searching screen shows `nearbyCount` from no_matches.
+                [searching] = js.wait_event(alice, "after_hours:no_matches", timeout=30)
+                assert dart.read(searching, nearbyCount="int?") == {"nearbyCount": 0}
+                assert searching["activeUsersNearby"] == 0  # the original's name stays
 
         # The match card, from the flat fields (it showed "Unknown", age 0 and no photo before).
         cards = {}
