@@ -4,6 +4,7 @@ document by the API docs (issue 7). `tests/profiles/test_openapi.py` checks it a
 Each route is also served under `/api/v1` (the versioning middleware); the paths here are the
 unversioned ones.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -63,7 +64,11 @@ SCHEMAS: dict[str, Any] = {
             "code": _STR,
             "errors": {
                 "type": "array",
-                "items": {"type": "object", "required": ["field", "message"], "properties": {"field": _STR, "message": _STR}},
+                "items": {
+                    "type": "object",
+                    "required": ["field", "message"],
+                    "properties": {"field": _STR, "message": _STR},
+                },
             },
         },
     },
@@ -74,7 +79,11 @@ SCHEMAS: dict[str, Any] = {
             "age": {"type": "integer", "minimum": 18, "maximum": 120},
             "bio": {"type": "string", "maxLength": 500},
             "photos": {"type": "array", "maxItems": 6, "items": {"type": "string", "format": "uri"}},
-            "interests": {"type": "array", "maxItems": 10, "items": {"type": "string", "minLength": 1, "maxLength": 50}},
+            "interests": {
+                "type": "array",
+                "maxItems": 10,
+                "items": {"type": "string", "minLength": 1, "maxLength": 50},
+            },
         },
     },
     "Profile": {
@@ -94,7 +103,11 @@ SCHEMAS: dict[str, Any] = {
     "ProfileResult": {
         "type": "object",
         "required": ["success", "profile"],
-        "properties": {"success": {"const": True}, "profile": _ref("Profile"), "isOwnProfile": {"type": "boolean"}},
+        "properties": {
+            "success": {"const": True},
+            "profile": _ref("Profile"),
+            "isOwnProfile": {"type": "boolean"},
+        },
     },
     "Message": {
         "type": "object",
@@ -111,7 +124,10 @@ SCHEMAS: dict[str, Any] = {
                 "required": ["userId", "latitude", "longitude", "updatedAt"],
                 "properties": {
                     "userId": _STR,
-                    "latitude": {"type": "string", "description": "DECIMAL(10,8) as a string, e.g. \"40.71280000\""},
+                    "latitude": {
+                        "type": "string",
+                        "description": 'DECIMAL(10,8) as a string, e.g. "40.71280000"',
+                    },
                     "longitude": {"type": "string", "description": "DECIMAL(11,8) as a string"},
                     "updatedAt": _TS,
                 },
@@ -123,7 +139,11 @@ SCHEMAS: dict[str, Any] = {
         "required": ["success", "photo", "totalPhotos"],
         "properties": {
             "success": {"const": True},
-            "photo": {"type": "object", "required": ["url", "thumbnailUrl"], "properties": {"url": _STR, "thumbnailUrl": _STR}},
+            "photo": {
+                "type": "object",
+                "required": ["url", "thumbnailUrl"],
+                "properties": {"url": _STR, "thumbnailUrl": _STR},
+            },
             "totalPhotos": {"type": "integer", "maximum": 6},
         },
     },
@@ -141,7 +161,16 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "required": ["id", "instruction", "timeLimit"],
                 "properties": {
-                    "id": {"enum": ["three_fingers", "touch_nose", "look_left", "look_right", "thumbs_up", "peace_sign"]},
+                    "id": {
+                        "enum": [
+                            "three_fingers",
+                            "touch_nose",
+                            "look_left",
+                            "look_right",
+                            "thumbs_up",
+                            "peace_sign",
+                        ]
+                    },
                     "instruction": _STR,
                     "timeLimit": {"type": "integer"},
                 },
@@ -196,8 +225,15 @@ SCHEMAS: dict[str, Any] = {
             "interests": {"type": ["array", "null"], "items": _STR},
             "isNewUser": {"type": "boolean"},
             "isVerified": {"type": "boolean"},
-            "distance": {"type": "number", "description": "km, rounded to 1 decimal (distance searches only)"},
-            "expandedSearch": {"const": True, "description": "present on profiles beyond the requested radius"},
+            "distance": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "whole km between grid cells, at least 1 (distance searches only; docs/security.md)",
+            },
+            "expandedSearch": {
+                "const": True,
+                "description": "present on profiles beyond the requested radius",
+            },
         },
     },
     "Discovery": {
@@ -234,7 +270,13 @@ SCHEMAS: dict[str, Any] = {
                 "items": {
                     "type": "object",
                     "required": ["userId", "name", "age", "photos", "likedAt"],
-                    "properties": {"userId": _STR, "name": _STR_OR_NULL, "age": {"type": ["integer", "null"]}, "photos": _STR_LIST, "likedAt": _TS_OR_NULL},
+                    "properties": {
+                        "userId": _STR,
+                        "name": _STR_OR_NULL,
+                        "age": {"type": ["integer", "null"]},
+                        "photos": _STR_LIST,
+                        "likedAt": _TS_OR_NULL,
+                    },
                 },
             },
         },
@@ -263,14 +305,24 @@ SCHEMAS: dict[str, Any] = {
     "CleanupResult": {
         "type": "object",
         "required": ["success", "deleted", "failed"],
-        "properties": {"success": {"const": True}, "deleted": {"type": "integer"}, "failed": {"type": "integer"}},
+        "properties": {
+            "success": {"const": True},
+            "deleted": {"type": "integer"},
+            "failed": {"type": "integer"},
+        },
     },
 }
 
 _MULTIPART_PHOTO = {
     "type": "object",
     "required": ["photo"],
-    "properties": {"photo": {"type": "string", "format": "binary", "description": "JPEG, PNG, WebP, HEIC or HEIF; at most 10 MB"}},
+    "properties": {
+        "photo": {
+            "type": "string",
+            "format": "binary",
+            "description": "JPEG, PNG, WebP, HEIC or HEIF; at most 10 MB",
+        }
+    },
 }
 _MULTIPART_SELFIE = {
     "type": "object",
@@ -278,39 +330,75 @@ _MULTIPART_SELFIE = {
     "properties": {
         "selfie": {"type": "string", "format": "binary"},
         "gesturePrompt": {"type": "string"},
-        "referencePhotoIndex": {"type": "string", "description": "integer index into the profile's photos, default 0"},
+        "referencePhotoIndex": {
+            "type": "string",
+            "description": "integer index into the profile's photos, default 0",
+        },
     },
 }
 
 PATHS: dict[str, Any] = {
     "/profile": {
-        "post": _op("Create the caller's profile (200, not 201)", {**_ok("ProfileResult"), **_errors(400, 403, 409)}, requestBody=_body(_ref("ProfileInput"))),
+        "post": _op(
+            "Create the caller's profile (200, not 201)",
+            {**_ok("ProfileResult"), **_errors(400, 403, 409)},
+            requestBody=_body(_ref("ProfileInput")),
+        ),
     },
     "/profile/{userId}": {
         "parameters": [_USER_ID],
         "get": _op("Read any profile", {**_ok("ProfileResult"), **_errors(404)}),
-        "put": _op("Update the caller's own profile (absent fields keep their value)", {**_ok("ProfileResult"), **_errors(400, 403, 404)}, requestBody=_body(_ref("ProfileInput"))),
-        "delete": _op("Delete the caller's own profile and its photos", {**_ok("Message"), **_errors(403, 404)}),
+        "put": _op(
+            "Update the caller's own profile (absent fields keep their value)",
+            {**_ok("ProfileResult"), **_errors(400, 403, 404)},
+            requestBody=_body(_ref("ProfileInput")),
+        ),
+        "delete": _op(
+            "Delete the caller's own profile and its photos", {**_ok("Message"), **_errors(403, 404)}
+        ),
     },
     "/profile/{userId}/location": {
         "parameters": [_USER_ID],
         "put": _op(
-            "Set the caller's location",
+            "Set the caller's location (429 with Retry-After: at most one a minute, and a jump must be plausible within 15 minutes of the last one)",
             {**_ok("LocationResult"), **_errors(400, 403, 404)},
-            requestBody=_body({"type": "object", "required": ["latitude", "longitude"], "properties": {"latitude": {"type": "number", "minimum": -90, "maximum": 90}, "longitude": {"type": "number", "minimum": -180, "maximum": 180}}}),
+            requestBody=_body(
+                {
+                    "type": "object",
+                    "required": ["latitude", "longitude"],
+                    "properties": {
+                        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+                    },
+                }
+            ),
         ),
     },
     "/profile/photos/upload": {
-        "post": _op("Upload a photo (at most 6)", {**_ok("PhotoUploaded"), **_errors(400, 403, 404, 413)}, requestBody=_body(_MULTIPART_PHOTO, "multipart/form-data")),
+        "post": _op(
+            "Upload a photo (at most 6)",
+            {**_ok("PhotoUploaded"), **_errors(400, 403, 404, 413)},
+            requestBody=_body(_MULTIPART_PHOTO, "multipart/form-data"),
+        ),
     },
     "/profile/photos/reorder": {
-        "put": _op("Reorder (or trim) the caller's photos", {**_ok("PhotosReordered"), **_errors(400, 403, 404)}, requestBody=_body({"type": "object", "required": ["photos"], "properties": {"photos": _STR_LIST}})),
+        "put": _op(
+            "Reorder (or trim) the caller's photos",
+            {**_ok("PhotosReordered"), **_errors(400, 403, 404)},
+            requestBody=_body(
+                {"type": "object", "required": ["photos"], "properties": {"photos": _STR_LIST}}
+            ),
+        ),
     },
     "/profile/photos/{photoId}": {
         "parameters": [_PHOTO_ID],
-        "delete": _op("Delete one of the caller's photos and its thumbnail", {**_ok("Message"), **_errors(403, 404)}),
+        "delete": _op(
+            "Delete one of the caller's photos and its thumbnail", {**_ok("Message"), **_errors(403, 404)}
+        ),
     },
-    "/verification/prompt": {"get": _op("A random gesture prompt", {**_ok("VerificationPrompt"), **_errors()})},
+    "/verification/prompt": {
+        "get": _op("A random gesture prompt", {**_ok("VerificationPrompt"), **_errors()})
+    },
     "/verification/submit": {
         "post": _op(
             "Submit a verification selfie (503 VERIFICATION_UNAVAILABLE when no face comparison is configured)",
@@ -318,7 +406,12 @@ PATHS: dict[str, Any] = {
             requestBody=_body(_MULTIPART_SELFIE, "multipart/form-data"),
         ),
     },
-    "/verification/status": {"get": _op("The caller's verification state and 5 newest attempts", {**_ok("VerificationStatus"), **_errors(404)})},
+    "/verification/status": {
+        "get": _op(
+            "The caller's verification state and 5 newest attempts",
+            {**_ok("VerificationStatus"), **_errors(404)},
+        )
+    },
     "/profiles/discover": {
         "get": _op(
             "Profiles to discover (new users first, then distance, then random; 20 at most)",
@@ -337,35 +430,72 @@ PATHS: dict[str, Any] = {
         "post": _op(
             "How many profiles match (maxDistance in miles)",
             {**_ok("Count"), **_errors(400, 403)},
-            requestBody=_body({"type": "object", "properties": {"maxDistance": {"type": "number"}, "genders": _STR_LIST, "sexualPreferences": _STR_LIST, "intents": _STR_LIST}}),
+            requestBody=_body(
+                {
+                    "type": "object",
+                    "properties": {
+                        "maxDistance": {"type": "number"},
+                        "genders": _STR_LIST,
+                        "sexualPreferences": _STR_LIST,
+                        "intents": _STR_LIST,
+                    },
+                }
+            ),
         ),
     },
     "/swipes": {
         "post": _op(
             "Like or pass; a mutual like creates the pair's one match",
             {**_ok("SwipeResult"), **_errors(400, 403, 404)},
-            requestBody=_body({"type": "object", "required": ["targetUserId", "action"], "properties": {"targetUserId": _STR, "action": {"enum": ["like", "pass"]}}}),
+            requestBody=_body(
+                {
+                    "type": "object",
+                    "required": ["targetUserId", "action"],
+                    "properties": {"targetUserId": _STR, "action": {"enum": ["like", "pass"]}},
+                }
+            ),
         ),
     },
-    "/swipes/received": {"get": _op("Who liked the caller, newest first", {**_ok("LikesReceived"), **_errors()})},
-    "/swipes/sent": {"get": _op("Whom the caller liked, newest first (snake_case keys)", {**_ok("LikesSent"), **_errors()})},
+    "/swipes/received": {
+        "get": _op("Who liked the caller, newest first", {**_ok("LikesReceived"), **_errors()})
+    },
+    "/swipes/sent": {
+        "get": _op("Whom the caller liked, newest first (snake_case keys)", {**_ok("LikesSent"), **_errors()})
+    },
     "/api/internal/cleanup-photos": {
         "post": _op(
             "Account erasure: delete every stored image of a user (HMAC-SHA256 signed, service to service)",
-            {**_ok("CleanupResult"), "400": _json(_ref("Failure"), "Invalid body"), "403": _json(_ref("Failure"), "Bad signature"), "500": _json(_ref("Failure"), "Error")},
+            {
+                **_ok("CleanupResult"),
+                "400": _json(_ref("Failure"), "Invalid body"),
+                "403": _json(_ref("Failure"), "Bad signature"),
+                "500": _json(_ref("Failure"), "Error"),
+            },
             auth=False,
             parameters=[
                 {"name": "X-Internal-Signature", "in": "header", "required": True, "schema": _STR},
                 {"name": "X-Internal-Timestamp", "in": "header", "required": True, "schema": _STR},
                 {"name": "X-Internal-Service", "in": "header", "required": False, "schema": _STR},
             ],
-            requestBody=_body({"type": "object", "required": ["userId", "photoKeys"], "properties": {"userId": _STR, "photoKeys": _STR_LIST}}),
+            requestBody=_body(
+                {
+                    "type": "object",
+                    "required": ["userId", "photoKeys"],
+                    "properties": {"userId": _STR, "photoKeys": _STR_LIST},
+                }
+            ),
         ),
     },
     "/uploads/{key}": {
         "get": _op(
             "A locally stored photo by its signed URL (local storage only; R2 serves presigned URLs itself)",
-            {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}, "404": _json(_ref("Failure"), "Unknown, expired or unsigned")},
+            {
+                "200": {
+                    "description": "JPEG",
+                    "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "404": _json(_ref("Failure"), "Unknown, expired or unsigned"),
+            },
             auth=False,
             parameters=[
                 {"name": "key", "in": "path", "required": True, "schema": _STR},

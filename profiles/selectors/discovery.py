@@ -1,9 +1,11 @@
 """Discovery and search count (docs/contract.md, "Discovery" and D11).
 
 Distances use the spherical law of cosines as the original, with the acos argument clamped to
-[-1, 1] so identical coordinates give 0 instead of a PostgreSQL range error. The original's unused
-COUNT query is not run.
+[-1, 1] so identical coordinates never raise a PostgreSQL range error, but between the centres of
+grid cells and in whole kilometres (profiles.location): the radius filters, the order and the
+reported `distance` all see only that. The original's unused COUNT query is not run.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,16 +13,14 @@ from typing import Any
 
 from django.db import connection
 
+from profiles.location import cell_centre, reported_km_sql
+
 DISCOVERY_LIMIT = 20
 EXPANDED_RADIUS_KM = 200.0
 MIN_RESULTS_BEFORE_EXPANSION = 5
 KM_PER_MILE = 1.60934
 
-_DISTANCE_SQL = (
-    "6371 * acos(LEAST(1.0, GREATEST(-1.0,"
-    " cos(radians(%(lat)s)) * cos(radians(latitude)) * cos(radians(longitude) - radians(%(lon)s))"
-    " + sin(radians(%(lat)s)) * sin(radians(latitude)))))"
-)
+_DISTANCE_SQL = reported_km_sql("%(lat)s", "%(lon)s")
 _NOT_BLOCKED_SQL = (
     "user_id <> %(me)s"
     " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = profiles.user_id AND b.blocked_user_id = %(me)s)"
@@ -46,12 +46,13 @@ class DiscoveryResult:
 
 
 def _location(user_id: str) -> tuple[float, float] | None:
+    """The caller's cell centre: distances are measured from it, never from where they are."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT latitude, longitude FROM profiles WHERE user_id = %s", [user_id])
         row = cursor.fetchone()
     if row is None or row[0] is None or row[1] is None:
         return None
-    return float(row[0]), float(row[1])
+    return cell_centre(float(row[0]), float(row[1]))
 
 
 def _conditions(user_id: str, filters: DiscoveryFilters) -> tuple[list[str], dict[str, Any]]:
@@ -108,7 +109,12 @@ def discover(*, user_id: str, filters: DiscoveryFilters) -> DiscoveryResult:
     origin = _location(user_id) if radius is not None else None
     rows = _query(user_id, filters, origin, radius)
     expanded = False
-    if len(rows) < MIN_RESULTS_BEFORE_EXPANSION and origin is not None and radius and radius < EXPANDED_RADIUS_KM:
+    if (
+        len(rows) < MIN_RESULTS_BEFORE_EXPANSION
+        and origin is not None
+        and radius
+        and radius < EXPANDED_RADIUS_KM
+    ):
         rows = _query(user_id, filters, origin, EXPANDED_RADIUS_KM)
         expanded = True
     return DiscoveryResult(rows=rows, expanded=expanded, original_radius_km=radius)

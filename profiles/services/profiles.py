@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -9,6 +10,13 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Now
 
+from profiles.location import (
+    FREE_JUMP_AFTER,
+    LOCATION_MIN_GAP,
+    PLAUSIBLE_SLACK_KM,
+    PLAUSIBLE_SPEED_KMH,
+    great_circle_km_sql,
+)
 from profiles.models import Profile
 from profiles.validation import ProfileInput
 from vlvt.api import ApiError
@@ -94,12 +102,55 @@ class Location:
     updated_at: datetime
 
 
+class LocationTooSoon(Exception):
+    """The move is refused for now (profiles.location rules); `retry_after` in seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+_MOVE_KM_SQL = great_circle_km_sql("%(lat)s", "%(lon)s", "latitude", "longitude")
+# statement_timestamp(), not now(): the time of this request, even inside a longer transaction.
+_ELAPSED_SQL = "(statement_timestamp() - location_updated_at)"
+_HOURS_SQL = f"(extract(epoch FROM {_ELAPSED_SQL}) / 3600)"
+_MOVE_ALLOWED_SQL = (
+    "(location_updated_at IS NULL OR latitude IS NULL OR longitude IS NULL"
+    f" OR {_ELAPSED_SQL} >= %(free_jump)s"
+    f" OR ({_ELAPSED_SQL} >= %(min_gap)s AND {_MOVE_KM_SQL} <= %(slack)s + %(speed)s * {_HOURS_SQL}))"
+)
+
+
 def profile_set_location(*, user_id: str, latitude: float, longitude: float) -> Location | None:
+    """Store the caller's location if the move is allowed (profiles.location): one statement, so
+    concurrent updates are judged against each other. None when there is no profile."""
+    params = {
+        "lat": latitude,
+        "lon": longitude,
+        "user_id": user_id,
+        "free_jump": FREE_JUMP_AFTER,
+        "min_gap": LOCATION_MIN_GAP,
+        "slack": PLAUSIBLE_SLACK_KM,
+        "speed": PLAUSIBLE_SPEED_KMH,
+    }
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE profiles SET latitude = %s, longitude = %s, location_updated_at = now(), updated_at = now() "
-            "WHERE user_id = %s RETURNING user_id, latitude, longitude, location_updated_at",
-            [latitude, longitude, user_id],
+            "UPDATE profiles SET latitude = %(lat)s, longitude = %(lon)s, location_updated_at = statement_timestamp(),"
+            f" updated_at = now() WHERE user_id = %(user_id)s AND {_MOVE_ALLOWED_SQL}"
+            " RETURNING user_id, latitude, longitude, location_updated_at",
+            params,
         )
         row = cursor.fetchone()
-    return Location(*row) if row else None
+        if row is not None:
+            return Location(*row)
+        cursor.execute(
+            f"SELECT extract(epoch FROM {_ELAPSED_SQL}), {_MOVE_KM_SQL} <= %(slack)s + %(speed)s * {_HOURS_SQL}"
+            " FROM profiles WHERE user_id = %(user_id)s",
+            params,
+        )
+        refused = cursor.fetchone()
+    if refused is None:
+        return None
+    elapsed, plausible = float(refused[0]), bool(refused[1])
+    wait = LOCATION_MIN_GAP if plausible else FREE_JUMP_AFTER
+    raise LocationTooSoon(max(1, math.ceil(wait.total_seconds() - elapsed)))

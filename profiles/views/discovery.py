@@ -40,10 +40,6 @@ def _csv(request: HttpRequest, name: str, errors: list) -> list[str] | None:
     return raw.split(",") if raw else None
 
 
-def _distance(value: float) -> float:
-    return math.floor(value * 10 + 0.5) / 10  # Math.round(d * 10) / 10
-
-
 def _discovered(row: dict, expanded: bool, original_radius: float | None) -> dict:
     item = {
         "userId": row["user_id"],
@@ -56,7 +52,7 @@ def _discovered(row: dict, expanded: bool, original_radius: float | None) -> dic
         "isVerified": bool(row["is_verified"]),
     }
     if "distance" in row:
-        item["distance"] = _distance(row["distance"])
+        item["distance"] = row["distance"]  # whole km, at least 1 (profiles.location)
         if expanded and original_radius and row["distance"] > original_radius:
             item["expandedSearch"] = True
     return item

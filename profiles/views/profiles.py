@@ -10,11 +10,17 @@ from django.http import HttpRequest, HttpResponse
 from profiles import limits
 from profiles.models import Profile
 from profiles.selectors.profiles import PublicProfile, profile_get
-from profiles.services.profiles import profile_create, profile_delete, profile_set_location, profile_update
+from profiles.services.profiles import (
+    LocationTooSoon,
+    profile_create,
+    profile_delete,
+    profile_set_location,
+    profile_update,
+)
 from profiles.storage import resolve_urls
 from profiles.validation import storable, validate_profile
 from profiles.views.errors import on_error
-from vlvt.api import ApiError, ValidationFailed, endpoint, iso, json_body, ok
+from vlvt.api import ApiError, ValidationFailed, endpoint, fail, iso, json_body, ok
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +92,9 @@ def delete(request: HttpRequest, user_id: str) -> HttpResponse:
     return ok(message="Profile deleted")
 
 
+LOCATION_TOO_SOON = "Location updated too often or moved too far too quickly, please try again later"
+
+
 def _decimal8(value: Decimal) -> str:
     """node-pg's rendering of DECIMAL(x,8): a plain string with 8 places."""
     return f"{value:.8f}"
@@ -110,11 +119,16 @@ def location(request: HttpRequest, user_id: str) -> HttpResponse:
         raise ApiError(400, "Invalid latitude: must be between -90 and 90")
     if not -180 <= longitude <= 180:
         raise ApiError(400, "Invalid longitude: must be between -180 and 180")
-    saved = (
-        profile_set_location(user_id=user_id, latitude=latitude, longitude=longitude)
-        if storable(user_id)
-        else None
-    )
+    try:
+        saved = (
+            profile_set_location(user_id=user_id, latitude=latitude, longitude=longitude)
+            if storable(user_id)
+            else None
+        )
+    except LocationTooSoon as exc:  # how often and how far a location may move (docs/security.md)
+        response = fail(429, LOCATION_TOO_SOON)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     if saved is None:
         raise ApiError(404, "Profile not found")
     # City-level precision only in logs (docs/contract.md, "Logging").

@@ -1,8 +1,10 @@
 """GET /profiles/discover and POST /profiles/search/count on seeded data with known distances.
 
-Everyone sits on the equator: a profile at longitude L degrees is 6371 * radians(L) km from the
-caller at (0, 0) (0.1 deg = 11.1 km, 0.5 deg = 55.6 km, 1 deg = 111.2 km, 2 deg = 222.4 km).
+Everyone sits on the equator. Distances are measured between the centres of the grid cells of
+profiles.location (0.015 degrees) and reported in whole kilometres, at least 1: a profile at
+longitude 0.1 is 10 km from the caller at (0, 0), 0.5 is 55, 1.0 is 110, 2.0 is 222.
 """
+
 from __future__ import annotations
 
 import math
@@ -11,17 +13,29 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from profiles.location import cell_centre
 from profiles.models import Block, Profile
 from tests.profiles.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
 
-def km(longitude: float) -> float:
-    return math.floor(6371 * math.radians(longitude) * 10 + 0.5) / 10
+def km(longitude: float) -> int:
+    """The reported distance from the caller's cell to the cell at (0, longitude)."""
+    (lat1, lon1), (lat2, lon2) = cell_centre(0.0, 0.0), cell_centre(0.0, longitude)
+    cos_angle = math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * math.cos(
+        math.radians(lon2) - math.radians(lon1)
+    ) + math.sin(math.radians(lat1)) * math.sin(math.radians(lat2))
+    return max(1, math.floor(6371 * math.acos(min(1.0, cos_angle)) + 0.5))
 
 
-def seed(user_id: str, longitude: float | None, *, new: bool = False, latitude: float = 0.0, **fields) -> None:
+def test_reported_distances_are_whole_kilometres_between_cells():
+    assert [km(lon) for lon in (0.0, 0.01, 0.1, 0.5, 1.0, 2.0)] == [1, 1, 10, 55, 110, 222]
+
+
+def seed(
+    user_id: str, longitude: float | None, *, new: bool = False, latitude: float = 0.0, **fields
+) -> None:
     coords = {} if longitude is None else {"latitude": latitude, "longitude": longitude}
     make_user(user_id, **coords, **fields)
     if not new:
@@ -57,8 +71,15 @@ def test_order_new_users_first_then_distance(api):
         ("edge", km(0.8), False),
     ]
     assert body["profiles"][1] == {
-        "userId": "near", "name": "Near", "age": 30, "bio": None, "photos": [], "interests": [],
-        "isNewUser": False, "isVerified": False, "distance": 11.1,
+        "userId": "near",
+        "name": "Near",
+        "age": 30,
+        "bio": None,
+        "photos": [],
+        "interests": [],
+        "isNewUser": False,
+        "isVerified": False,
+        "distance": 10,
     }
 
 
@@ -92,14 +113,14 @@ def test_no_expansion_at_or_past_200_km_or_with_enough_results(api):
     assert len(body["profiles"]) == 6
 
 
-def test_identical_coordinates_give_distance_zero(api):
+def test_identical_coordinates_give_one_kilometre(api):
     # For this point the unclamped acos argument is 1.0000000000000002: PostgreSQL raised
     # "input is out of range" in the original (docs/contract.md, D11).
     seed("me", 25.01105393, latitude=47.13762075)
     seed("twin", 25.01105393, latitude=47.13762075)
     seed("twin2", 25.01105393, latitude=47.13762075)
     body = discover(api, "?maxDistance=5")
-    assert sorted((p["userId"], p["distance"]) for p in body["profiles"]) == [("twin", 0.0), ("twin2", 0.0)]
+    assert sorted((p["userId"], p["distance"]) for p in body["profiles"]) == [("twin", 1), ("twin2", 1)]
 
 
 def test_without_distance_order_is_new_first_and_null_locations_included(api):
@@ -170,7 +191,10 @@ def test_unparseable_numbers_are_400(api):
     assert response.status_code == 400
     assert response.json() == {
         "success": False,
-        "errors": [{"field": "minAge", "message": "minAge must be a number"}, {"field": "maxDistance", "message": "maxDistance must be a number"}],
+        "errors": [
+            {"field": "minAge", "message": "minAge must be a number"},
+            {"field": "maxDistance", "message": "maxDistance must be a number"},
+        ],
     }
 
 

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from profiles.models import Profile, User
 from tests.profiles import imagegen
@@ -276,6 +278,8 @@ def test_location_update_returns_decimal_strings(api):
     row = Profile.objects.get(pk="alice")
     assert (row.latitude, row.longitude) == (Decimal("40.71280000"), Decimal("-74.00600000"))
     assert updated_at.endswith("Z") and len(updated_at) == 24
+    # Any move is accepted 15 minutes after the last one (docs/security.md).
+    Profile.objects.filter(pk="alice").update(location_updated_at=timezone.now() - timedelta(minutes=15))
     tiny = api("alice").put("/profile/alice/location", {"latitude": 0, "longitude": 1e-9}).json()
     assert (tiny["location"]["latitude"], tiny["location"]["longitude"]) == ("0.00000000", "0.00000000")
 
