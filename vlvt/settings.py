@@ -259,6 +259,9 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "daphne": {"level": "WARNING"},
+        # The shutdown steps, at LOG_LEVEL in every process: Celery replaces the root logger's
+        # handlers and level with its own (--loglevel, WARNING by default) in workers and beat.
+        "vlvt.shutdown": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
     },
 }
 

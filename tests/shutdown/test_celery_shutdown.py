@@ -1,7 +1,9 @@
 """Celery worker and beat receiving real signals (issue 3, acceptance 9)."""
+
 from __future__ import annotations
 
 import os
+import re
 import shelve
 import signal
 import uuid
@@ -102,8 +104,11 @@ def test_a_task_whose_worker_is_killed_runs_again_on_a_new_worker_with_one_effec
 
     survivor = workers("worker", "--concurrency", "1", "--loglevel", "INFO", **env)
     survivor.wait_for_log("vlvt: worker serving")
-    wait_until(lambda: effects(key) == 1 and int(sync_redis().get(f"probe:done:{key}") or 0) == 1,
-               timeout=60, what="the re-delivered task to finish")
+    wait_until(
+        lambda: effects(key) == 1 and int(sync_redis().get(f"probe:done:{key}") or 0) == 1,
+        timeout=60,
+        what="the re-delivered task to finish",
+    )
     assert runs(key) == 2
     assert effects(key) == 1
     survivor.signal(signal.SIGTERM)
@@ -112,7 +117,9 @@ def test_a_task_whose_worker_is_killed_runs_again_on_a_new_worker_with_one_effec
 
 def test_beat_exits_0_on_sigterm_and_keeps_its_schedule(workers, tmp_path):
     schedule = tmp_path / "beat-schedule"
-    beat = workers("beat", "--schedule", str(schedule), "--max-interval", "1", "--loglevel", "INFO", BEAT_PROBE="1")
+    beat = workers(
+        "beat", "--schedule", str(schedule), "--max-interval", "1", "--loglevel", "INFO", BEAT_PROBE="1"
+    )
     beat.wait_for_log("vlvt: beat serving")
     wait_until(lambda: "Sending due task test-probe" in beat.log(), what="beat to send the probe")
 
@@ -130,7 +137,15 @@ def test_beat_exits_0_on_sigterm_and_keeps_its_schedule(workers, tmp_path):
 def test_worker_with_embedded_beat_exits_0_and_keeps_the_schedule(workers, tmp_path, task_probe):
     schedule = tmp_path / "embedded-schedule"
     worker = workers(
-        "worker", "-B", "--schedule", str(schedule), "--concurrency", "1", "--loglevel", "INFO", BEAT_PROBE="1"
+        "worker",
+        "-B",
+        "--schedule",
+        str(schedule),
+        "--concurrency",
+        "1",
+        "--loglevel",
+        "INFO",
+        BEAT_PROBE="1",
     )
     worker.wait_for_log("vlvt: worker serving")
     wait_until(lambda: effects("beat") == 1, what="the beat probe to run")
@@ -140,3 +155,38 @@ def test_worker_with_embedded_beat_exits_0_and_keeps_the_schedule(workers, tmp_p
     assert "Traceback" not in worker.log()
     with shelve.open(str(schedule), flag="r") as db:
         assert db["entries"]["test-probe"].total_run_count >= 1
+
+
+# The README's process table: `celery -A vlvt worker`, `celery -A vlvt beat` and `worker -B`, with
+# no --loglevel (Celery's default is WARNING), print every shutdown step as Daphne does.
+@pytest.mark.parametrize(
+    ("args", "serving", "drained"),
+    [
+        (("worker",), ["worker"], ["drained in {} ms (tasks=finished)"]),
+        (("beat",), ["beat"], ["drained in {} ms (schedule=saved)"]),
+        (
+            ("worker", "-B"),
+            ["worker", "beat"],
+            ["drained in {} ms (schedule=saved)", "drained in {} ms (tasks=finished, beat=stopped)"],
+        ),
+    ],
+)
+def test_shutdown_steps_show_at_the_default_log_level(workers, tmp_path, args, serving, drained):
+    process = workers(*args, CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path / "schedule"))
+    for kind in serving:
+        process.wait_for_log(f"vlvt: {kind} serving; SIGTERM/SIGINT")
+
+    process.signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    steps = [
+        re.sub(r"\d+ ms", "{} ms", line.split(" vlvt.shutdown ", 1)[1])
+        for line in process.log().splitlines()
+        if " INFO vlvt.shutdown shutdown: " in line
+    ]
+    for line in drained:
+        assert f"shutdown: {line}" in steps
+    assert steps.count("shutdown: done in {} ms, exit 0") == len(serving)
+    assert steps.count("shutdown: draining (SIGTERM); open: nothing tracked; deadline 10s") == len(serving)
+    if args[0] == "worker":
+        assert "shutdown: closed channel layer in {} ms" in steps
+        assert "shutdown: closed database connections in {} ms" in steps

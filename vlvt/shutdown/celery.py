@@ -11,6 +11,7 @@ ready or a beat service starts (a serving process), never on import.
 - Beat: the first signal leaves the tick loop, the schedule is saved, the process exits 0.
 - The coordinator's watchdog exits 1 at SHUTDOWN_TIMEOUT if a task or the beat never finishes.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -18,6 +19,7 @@ import logging
 import signal
 from typing import Any
 
+from billiard.util import Finalize
 from celery import platforms, signals
 
 from vlvt.shutdown import State, coordinator
@@ -49,7 +51,14 @@ def _close_worker_resources(sender: Any = None, **kwargs: Any) -> None:
     shutdown = coordinator()
     if shutdown.state is State.RUNNING:
         shutdown.request_shutdown("worker stopping")
-    shutdown.drained(tasks="finished")
+    beat = getattr(sender, "beat", None)
+    if beat is not None and hasattr(beat, "join"):
+        # Embedded beat (-B) is a child process the worker's blueprint only signals: wait until it
+        # has saved its schedule and logged its own closing, rather than leave it behind.
+        beat.join(shutdown.timeout)
+        shutdown.drained(tasks="finished", beat="stopped")
+    else:
+        shutdown.drained(tasks="finished")
     shutdown.close_resources_sync()
     shutdown.finish(0, exit_process=False)
 
@@ -73,6 +82,9 @@ def _install_beat_shutdown(sender: Any = None, **kwargs: Any) -> None:
     platforms.signals["SIGTERM"] = on_signal
     platforms.signals["SIGINT"] = on_signal
     atexit.register(_close_beat_resources)
+    # Embedded beat (worker -B) runs in a billiard child process, which leaves with os._exit after
+    # its finalizers and without atexit handlers: its closing steps are one of those finalizers.
+    Finalize(None, _close_beat_resources, exitpriority=100)
     logger.info("vlvt: beat serving; SIGTERM/SIGINT save the schedule and exit")
 
 
