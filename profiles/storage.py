@@ -55,14 +55,13 @@ def local_signature(key: str, expires: int) -> str:
 
 
 def local_signature_valid(key: str, expires: str, signature: str) -> bool:
-    if not expires.isdigit() or int(expires) < time.time():
-        return False
-    return local_signature_issued(key, expires, signature)
+    return local_signature_issued(key, expires, signature) and int(expires) >= time.time()
 
 
 def local_signature_issued(key: str, expires: str, signature: str) -> bool:
     """The signature is ours (expired or not): proof that this server issued the URL."""
-    if not expires.isdigit():
+    # ASCII only: "²".isdigit() holds but int() refuses it; compare_digest refuses non-ASCII str.
+    if not (expires.isascii() and expires.isdigit() and signature.isascii()):
         return False
     return hmac.compare_digest(local_signature(key, int(expires)), signature)
 

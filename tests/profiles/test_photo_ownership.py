@@ -284,3 +284,17 @@ def test_app_profile_save_refuses_relative_urls_that_are_not_the_callers(api, me
             },
         ), value
     assert Profile.objects.get(pk="alice").photos == [own]
+
+
+def test_hostile_signed_url_parts_are_refused_not_a_500(api, media_root):
+    make_user("alice")
+    own = upload(api, "alice")
+    client = api("alice")
+    for query in ("expires=%C2%B2&signature=abc", "expires=1&signature=%C3%A9", "expires=&signature="):
+        refused = client.put("/profile/alice", {"photos": [f"/uploads/{own}?{query}"]})
+        assert (refused.status_code, refused.json()["errors"]) == (
+            400,
+            [{"field": "photos[0]", "message": "Each photo must be a valid URL"}],
+        ), query
+        assert client.get(f"/uploads/{own}?{query}").status_code == 404, query
+    assert Profile.objects.get(pk="alice").photos == [own]
