@@ -73,6 +73,43 @@ async def asend_many_to_user(user_id: str, emits: list[tuple[str, Any]]) -> None
         logger.exception("chat event publish failed", extra={"event": emits[0][0]})
 
 
+async def undelivered_to_push(group: str, message: dict[str, Any]) -> None:
+    """The channel layer's last resort for a publication Redis never took (`ChannelLayer.undelivered`):
+    a `new_message` becomes a push to its recipient (the other participant of its match), so a
+    message the recipient's sockets never heard of still reaches them; the app fetches the history
+    when it opens the conversation."""
+    if message.get("type") == EMIT_TYPE:
+        emits = [(message.get("event"), message.get("data"))]
+    elif message.get("type") == EMIT_MANY_TYPE:
+        emits = [tuple(e) for e in message.get("emits", [])]
+    else:
+        return
+    messages = [data for event, data in emits if event == "new_message" and isinstance(data, dict)]
+    if messages:
+        from channels.db import database_sync_to_async
+
+        await database_sync_to_async(_push_undelivered, thread_sensitive=False)(messages)
+
+
+def _push_undelivered(messages: list[dict[str, Any]]) -> None:
+    from chat import push, selectors
+
+    for data in messages:
+        pair = selectors.match_participants(match_id=data["matchId"])
+        if pair is not None:
+            recipient_id = pair[1] if pair[0] == data["senderId"] else pair[0]
+            push.new_message(recipient_id=recipient_id, message_id=data["id"])
+
+
+def _install_undelivered_hook() -> None:
+    from chat.realtime.layer import ChannelLayer
+
+    ChannelLayer.undelivered = staticmethod(undelivered_to_push)
+
+
+_install_undelivered_hook()
+
+
 def _publish(user_id: str, event: str, data: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:

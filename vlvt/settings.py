@@ -188,6 +188,13 @@ CSRF_COOKIE_NAME = "django-csrftoken"  # the VLVT double-submit cookie is `csrf-
 SESSION_COOKIE_SECURE = IS_PRODUCTION
 CSRF_COOKIE_SECURE = IS_PRODUCTION
 
+def _layer_retry() -> object:
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+
+    return Retry(ExponentialBackoff(cap=0.2, base=0.05), 2)
+
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "chat.realtime.layer.ChannelLayer",
@@ -204,6 +211,10 @@ CHANNEL_LAYERS = {
                     "max_connections": 4000,
                     "socket_timeout": None,
                     "health_check_interval": 30,
+                    # Fail in a fraction of a second while Redis is down (vlvt.redis.quick_retry):
+                    # the layer queues what it could not publish and retries it.
+                    "socket_connect_timeout": 1.0,
+                    "retry": _layer_retry(),
                 }
             ],
             "capacity": 1000,

@@ -39,11 +39,13 @@ from socketio import packet as sio
 import chat.after_hours.socket_handlers  # noqa: F401  (registers the after_hours:* events)
 from chat.after_hours import bridge as after_hours_bridge
 from chat.events import user_group
-from chat.realtime import conf, handlers, presence, protocol, ratelimit
+from chat.realtime import conf, handlers, presence, protocol, pump, ratelimit
 from chat.realtime.auth import HandshakeRejected, authenticate, origin_allowed
 from chat.realtime.handlers import EventContext
 from chat.realtime.pump import LayerPump, pump_for
+from chat.realtime.pump import on_recovered as pump_on_recovered
 from chat.realtime.throttle import redis_slots
+from vlvt.ratelimit import StoreOutage
 from vlvt.shutdown.asgi import ACTIVITY
 
 logger = logging.getLogger("vlvt.realtime")
@@ -52,6 +54,16 @@ logger = logging.getLogger("vlvt.realtime")
 LOCAL_SOCKETS: dict[str, set[SocketIOConsumer]] = {}
 
 PAYLOAD_TOO_LARGE = {"success": False, "error": "Payload too large"}
+# A namespace CONNECT needs Redis (the user's group, presence). While Redis cannot be reached the
+# client gets this CONNECT_ERROR at once (it may CONNECT again on the same connection), instead of
+# a connection reset after redis-py's retries: a CONNECT whose Redis work fails is refused, and
+# for REDIS_RETRY_SECONDS after that, or while the pump's watch finds Redis silent (a hung
+# Redis), the others are refused without trying Redis. CONNECT_REDIS_TIMEOUT only backs that up:
+# a burst of a thousand CONNECTs queues for the Redis slots for a while, and must not be refused.
+SERVICE_UNAVAILABLE = "Service temporarily unavailable, please retry"
+CONNECT_REDIS_TIMEOUT = 10.0
+REDIS_RETRY_SECONDS = 1.0
+redis_outage = StoreOutage(REDIS_RETRY_SECONDS)
 # The most queued events of one name handled by one batch call.
 MAX_BATCH = 64
 
@@ -303,24 +315,56 @@ class SocketIOConsumer(AsyncConsumer):
         except HandshakeRejected as exc:
             await self._send(protocol.connect_error(exc.message))
             return
-        if self._connect_timer is not None:
-            self._connect_timer.cancel()
-            self._connect_timer = None
+        if redis_outage.skipping() or not pump.redis_answering:
+            await self._send(protocol.connect_error(SERVICE_UNAVAILABLE))
+            return
         loop = asyncio.get_running_loop()
-        self._cancel_expiry()  # a namespace connected again after a DISCONNECT
-        self._expiry_timer = loop.call_later(max(0.0, user.expires - time.time()), self._token_expired)
         user_id = self.user_id = user.user_id
         self.sid = protocol.new_sid()
         self._refreshed = loop.time()
-        await self._open_channel()
-        await self.join(user_group(user_id))
+        try:
+            async with asyncio.timeout(CONNECT_REDIS_TIMEOUT):
+                await self._open_channel()
+                await self.join(user_group(user_id))
+                first = bool(await presence.socket_added(user_id, self.sid))
+        except Exception as exc:
+            if not isinstance(exc, TimeoutError):
+                redis_outage.failed()
+            logger.warning("socket CONNECT refused: Redis unavailable (%r)", exc)
+            self._undo_connect(user_id)
+            await self._send(protocol.connect_error(SERVICE_UNAVAILABLE))
+            return
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
+        self._cancel_expiry()  # a namespace connected again after a DISCONNECT
+        self._expiry_timer = loop.call_later(max(0.0, user.expires - time.time()), self._token_expired)
         LOCAL_SOCKETS.setdefault(user_id, set()).add(self)
         after_hours_bridge.ensure_started()  # the process's one subscriber, once it has sockets
-        first = await self._presence(presence.socket_added, user_id)
         await self._send(protocol.connect_ok(self.sid))
         if first:
             sid = self.sid
             self.later(lambda: handlers.presence_changed(user_id, online=True, socket_id=sid))
+
+    def _undo_connect(self, user_id: str) -> None:
+        """A CONNECT that failed half-way: this process forgets the socket's groups and channel;
+        a presence entry Redis may still apply (a hung Redis runs queued commands when it
+        resumes) is removed once Redis answers."""
+        sid = self.sid
+        if self._pump is not None:
+            for group in self.groups:
+                self._pump.leave(group, self.channel_name)
+            self._pump.unregister(self.channel_name)
+            self._pump = None
+        if self._reader is not None:
+            self._reader.cancel()
+            self._reader = None
+        self.groups.clear()
+        self.channel_layer = None
+        self.channel_name = ""
+        self.user_id = None
+        self.sid = ""
+        self._spawn(_forget_presence(user_id, sid))
 
     def _event(self, name: Any, args: list[Any], ack_id: int | None) -> None:
         spec = handlers.HANDLERS.get(name) if isinstance(name, str) else None
@@ -426,6 +470,12 @@ class SocketIOConsumer(AsyncConsumer):
             self.channel_name = await self.channel_layer.new_channel()
             self._reader = asyncio.ensure_future(self._read_channel())
 
+    def _reassert(self) -> None:
+        """Redis answers again after a failure: refresh groups and presence now (see _refresh)."""
+        if self.user_id is not None and not self.closed:
+            self._refreshed = asyncio.get_running_loop().time()
+            self.later(self._refresh)
+
     def _layer_message(self, message: dict[str, Any]) -> None:
         self._inbox.add(lambda: self._handle_layer_message(message))
 
@@ -522,3 +572,24 @@ class SocketIOConsumer(AsyncConsumer):
                 del LOCAL_SOCKETS[user_id]
         if await self._presence(presence.socket_removed, user_id):
             await handlers.presence_changed(user_id, online=False, socket_id=None)
+
+
+async def _forget_presence(user_id: str, sid: str, attempts: int = 30) -> None:
+    for _ in range(attempts):
+        await asyncio.sleep(REDIS_RETRY_SECONDS)
+        try:
+            async with asyncio.timeout(CONNECT_REDIS_TIMEOUT):
+                await presence.socket_removed(user_id, sid)
+            return
+        except Exception:
+            continue
+    logger.error("presence entry of a refused socket not removed: Redis did not answer for 30 s")
+
+
+def _reassert_all() -> None:
+    for sockets in list(LOCAL_SOCKETS.values()):
+        for socket in list(sockets):
+            socket._reassert()
+
+
+pump_on_recovered.append(_reassert_all)

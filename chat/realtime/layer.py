@@ -19,6 +19,18 @@ backup lets a cancelled `receive()` hand its message to the next one; the pump
 (`chat.realtime.pump`) is only cancelled when the process's last socket has gone, and a message
 for a socket that has gone is dropped either way.
 
+When the Redis part of a `group_send` fails (Redis stopped, restarting or hung past
+`REMOTE_TIMEOUT`), the publication is not dropped: it waits in the process's retry queue
+(`_Retries`), in order (later publications queue behind it, so a recipient never sees them
+reordered), and goes out once Redis answers again; after a loss of data, `RETRY_SETTLE`
+seconds later, which let the other processes put their sockets' group memberships back (a Redis that restarted empty has
+lost them; their pumps re-assert them as soon as they notice, `chat.realtime.pump`). A Redis
+that lost its data answers as if nothing happened, so each process with sockets keeps a marker
+key in Redis (`assert_marker`), and a publication whose group read finds the process's marker
+gone counts as failed too. A
+publication still undelivered after `expiry` (what channels_redis lets a message wait) goes to
+the `undelivered` hook (chat.events sends a `new_message` as a push instead) and is logged.
+
 A message reaches each member channel exactly as before: capacity and expiry still hold on the
 Redis path, members on other processes read it as before, and a member of this process that is
 not a pump socket (a plain `receive()` caller) still gets it through Redis. A local member gets a
@@ -27,14 +39,38 @@ publishers build a fresh payload for every publication).
 """
 from __future__ import annotations
 
+import asyncio
+import collections
+import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer
 from channels_redis.core import logger as channels_redis_logger
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from chat.realtime import pump
+
+logger = logging.getLogger("vlvt.realtime")
+
+# How long the Redis part of a publication may take before it is left to the retry queue.
+REMOTE_TIMEOUT = 1.0
+# Waits between retries while Redis does not answer; once it answers, the queue waits
+# RETRY_SETTLE before sending, for other processes to re-assert their group memberships.
+RETRY_POLL = 0.1
+RETRY_SETTLE = 1.0
+RETRY_QUEUE_MAX = 10_000
+MARKER_TTL = 600
+
+
+class RedisDataLost(RedisError):
+    pass
+
+
+_REDIS_FAILURES = (RedisError, OSError, TimeoutError)
+
+Undelivered = Callable[[str, dict[str, Any]], Any]
 
 # channels_redis's group_send script, with the expiry trim of each queue done in it.
 _GROUP_SEND = """
@@ -58,9 +94,122 @@ return over_capacity
 RECEIVE_BATCH = 100
 
 
+class _Retries:
+    """Publications whose Redis part failed, oldest first, retried on one task until sent or expired."""
+
+    def __init__(self, layer: ChannelLayer) -> None:
+        self.layer = layer
+        self.items: collections.deque[tuple[float, str, dict[str, Any]]] = collections.deque()
+        self._task: asyncio.Task[None] | None = None
+        self.sent = 0
+        self.given_up = 0
+
+    def add(self, group: str, message: dict[str, Any], error: BaseException | None = None) -> None:
+        if not self.items and error is not None:
+            logger.warning("channel layer: publishing through Redis failed (%r); queued for retry", error)
+        self.items.append((time.monotonic(), group, message))
+        while len(self.items) > RETRY_QUEUE_MAX:
+            _, old_group, old_message = self.items.popleft()
+            self._give_up(old_group, old_message)
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self.items:
+                await self._until_redis_answers()
+                await asyncio.sleep(max(0.0, self.layer.settle_until - time.monotonic()))
+                sent = 0
+                while self.items:
+                    at, group, message = self.items[0]
+                    if time.monotonic() - at > self.layer.expiry:
+                        self.items.popleft()
+                        self._give_up(group, message)
+                        continue
+                    try:
+                        async with asyncio.timeout(REMOTE_TIMEOUT):
+                            await self.layer._group_send_remote(group, message)
+                    except _REDIS_FAILURES:
+                        await asyncio.sleep(RETRY_POLL)
+                        break
+                    self.items.popleft()
+                    sent += 1
+                self.sent += sent
+                if sent:
+                    logger.warning("channel layer: %d publication(s) sent after retrying", sent)
+        finally:
+            self._task = None
+
+    async def _until_redis_answers(self) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(REMOTE_TIMEOUT):
+                    await self.layer.ping()
+                return
+            except _REDIS_FAILURES:
+                self._expire()
+                await asyncio.sleep(RETRY_POLL)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        while self.items and now - self.items[0][0] > self.layer.expiry:
+            _, group, message = self.items.popleft()
+            self._give_up(group, message)
+
+    def _give_up(self, group: str, message: dict[str, Any]) -> None:
+        self.given_up += 1
+        logger.error("channel layer: publication to %s undelivered after %ss without Redis", group, self.layer.expiry)
+        hook = self.layer.undelivered
+        if hook is not None:
+            try:
+                result = hook(group, message)
+                if asyncio.iscoroutine(result):
+                    asyncio.ensure_future(result)
+            except Exception:
+                logger.exception("channel layer: the undelivered hook failed")
+
+
 class ChannelLayer(RedisChannelLayer):
     _bzmpop = True  # until Redis says it does not know it (before 7.0)
     _group_send_script: Any = None  # one redis-py Script (its SHA computed once), run on any connection
+    # Called with (group, message) for a publication that could not reach Redis within `expiry`.
+    undelivered: Undelivered | None = None
+    _retries: _Retries | None = None
+
+    def retries(self) -> _Retries:
+        if self._retries is None:
+            self._retries = _Retries(self)
+        return self._retries
+
+    marker_set = False
+    settle_until = 0.0
+
+    async def ping(self) -> None:
+        """Raises unless Redis answers (the first host: the one every group hashes to when alone)."""
+        await self.connection(0).ping()
+
+    @property
+    def marker_key(self) -> str:
+        return f"{self.prefix}alive.{self.client_prefix}"
+
+    async def assert_marker(self) -> bool:
+        """Keep this process's marker key in Redis; True when it was missing although this process
+        had set it: Redis lost its data (a restart without persistence, a failover), and with it
+        the group memberships of every process's sockets."""
+        async with self.connection(0).pipeline(transaction=False) as pipe:
+            pipe.set(self.marker_key, "1", nx=True, ex=MARKER_TTL)
+            pipe.expire(self.marker_key, MARKER_TTL)
+            created, _ = await pipe.execute()
+        lost = bool(created) and self.marker_set
+        self.marker_set = True
+        if lost:
+            self.data_lost()
+        return lost
+
+    def data_lost(self) -> None:
+        """Publications wait RETRY_SETTLE from now (in the retry queue), while every process puts
+        its sockets' group memberships back."""
+        self.settle_until = time.monotonic() + RETRY_SETTLE
 
     async def group_add(self, group: str, channel: str) -> None:
         pump.join(self, group, channel)
@@ -73,12 +222,37 @@ class ChannelLayer(RedisChannelLayer):
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         assert self.require_valid_group_name(group), "Group name not valid"
         pump.deliver_to_group(self, group, message)
+        retries = self._retries
+        if retries is not None and retries.items:  # behind the earlier ones that wait, in order
+            retries.add(group, message)
+            return
+        if time.monotonic() < self.settle_until:  # Redis just lost its data: groups are refilling
+            self.retries().add(group, message, RedisDataLost("Redis lost its data"))
+            return
+        try:
+            async with asyncio.timeout(REMOTE_TIMEOUT):
+                await self._group_send_remote(group, message)
+        except _REDIS_FAILURES as exc:
+            self.retries().add(group, message, exc)
+
+    async def _group_send_remote(self, group: str, message: dict[str, Any]) -> None:
+        """The members on other processes, through Redis."""
         key = self._group_key(group)
         connection = self.connection(self.consistent_hash(group))
+        marker = self.marker_key if self.marker_set and self.consistent_hash(group) == 0 else None
         async with connection.pipeline(transaction=False) as pipe:
             pipe.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
             pipe.zrange(key, 0, -1)
-            _, members = await pipe.execute()
+            if marker is not None:
+                pipe.exists(marker)
+            _, members, *alive = await pipe.execute()
+        if alive and not alive[0]:
+            # Redis lost its data (a restart): the group may lack members whose processes have
+            # not put them back yet; the retry queue sends it once they have had the time.
+            self.data_lost()
+            raise RedisDataLost("Redis lost its data")
+        if time.monotonic() < self.settle_until:  # the loss was noticed while this read ran
+            raise RedisDataLost("Redis lost its data")
         remote = [name for name in (m.decode("utf8") for m in members) if not pump.is_local(self, name)]
         if remote:
             await self._send_to_channels(group, remote, message)

@@ -16,6 +16,14 @@ their channels_redis queues.
 The pump runs while sockets are registered and stops with the last one, so a process that shuts
 down has no pump left once its sockets are closed.
 
+Redis may lose its data (a restart without persistence, a failover) and answer as if nothing
+happened. The pump's watch task keeps the process's marker key in Redis every `WATCH_INTERVAL`
+seconds (`ChannelLayer.assert_marker`); when the marker has vanished it calls the `on_recovered`
+callbacks: the consumers re-assert their sockets' group memberships and presence at once instead
+of at their next periodic refresh, so publications from other processes (and their retry queues,
+`chat.realtime.layer`) find these sockets again. A failed read waits for Redis to answer a PING
+(every `RECOVERY_POLL` seconds) before reading again.
+
 The pump also knows which of its sockets are in which group (the layer's `group_add` and
 `group_discard` tell it, `chat.realtime.layer`), so that a `group_send` from this process reaches
 them at once (`deliver_to_group`), before and without any Redis round trip, as socket.io's Redis
@@ -31,6 +39,15 @@ from typing import Any
 logger = logging.getLogger("vlvt.realtime")
 
 Deliver = Callable[[dict[str, Any]], None]
+
+RECOVERY_POLL = 0.1
+WATCH_INTERVAL = 0.25
+WATCH_TIMEOUT = 2.0
+# False from a failed watch round (Redis refused, or did not answer within WATCH_TIMEOUT) until
+# the next one that succeeds: new sockets are refused meanwhile without trying Redis.
+redis_answering = True
+# Called (no arguments, on the sockets' loop) when Redis answers again after a failed read.
+on_recovered: list[Callable[[], Any]] = []
 
 # A closed socket's channel drops what still arrives for it (a publish that raced its
 # group_discard) for longer than channels_redis keeps a message (`expiry`, 60 s), then is forgotten.
@@ -62,6 +79,7 @@ class LayerPump:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sockets = 0
         self._task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
         # group -> this process's socket channels in it
         self.members: dict[str, list[str]] = {}
 
@@ -77,6 +95,8 @@ class LayerPump:
         self.sockets += 1
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
+            if hasattr(self.layer, "assert_marker"):
+                self._watch_task = asyncio.ensure_future(self._watch())
         return channel
 
     def unregister(self, channel: str) -> None:
@@ -92,6 +112,11 @@ class LayerPump:
             self.sockets = 0
             self._task.cancel()
             self._task = None
+            if self._watch_task is not None:
+                self._watch_task.cancel()
+                self._watch_task = None
+            global redis_answering
+            redis_answering = True  # nothing watches any more: the next CONNECT tries Redis itself
 
     def join(self, group: str, channel: str) -> None:
         entry = self.layer.receive_buffer.get(channel)
@@ -125,13 +150,50 @@ class LayerPump:
                 received = await self.layer.receive_local()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("channel layer receive failed; retrying")
-                await asyncio.sleep(0.5)
+            except Exception as exc:
+                logger.error("channel layer receive failed (%r); waiting for Redis", exc)
+                await self._until_redis_answers()
                 continue
             for channels, message in received:
                 for channel in channels:
                     buffers[channel].put_nowait(message)
+
+
+    async def _watch(self) -> None:
+        global redis_answering
+        while True:
+            try:
+                async with asyncio.timeout(WATCH_TIMEOUT):
+                    lost = await self.layer.assert_marker()
+                redis_answering = True
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                redis_answering = False
+                lost = False  # the next round that reaches Redis sees whether it lost its data
+            if lost:
+                logger.warning("channel layer: Redis lost its data; sockets re-assert their groups and presence")
+                for callback in list(on_recovered):
+                    try:
+                        callback()
+                    except Exception:
+                        logger.exception("a Redis recovery callback failed")
+            await asyncio.sleep(WATCH_INTERVAL)
+
+    async def _until_redis_answers(self) -> None:
+        ping = getattr(self.layer, "ping", None)
+        while True:
+            await asyncio.sleep(RECOVERY_POLL)
+            if ping is None:
+                return
+            try:
+                async with asyncio.timeout(1.0):
+                    await ping()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                continue
 
 
 _pumps: dict[int, LayerPump] = {}
