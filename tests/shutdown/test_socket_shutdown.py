@@ -138,3 +138,48 @@ def test_events_queued_on_a_socket_are_all_acked_before_its_close_frame():
     finally:
         server.stop()
         listen.close()
+
+
+def test_a_socket_still_busy_at_the_deadline_gets_a_close_frame_and_its_send_never_commits():
+    """The socket's send waits on a lock that is never released: the drain cannot close it, and at
+    SHUTDOWN_TIMEOUT it gets a close frame (1001) instead of a dropped connection; its send, cut
+    off, is rolled back."""
+    import psycopg
+
+    from chat.models import Message
+    from tests.support.servers import test_database_url
+    from tests.support.sockets import make_match, make_user
+
+    alice, bob = make_user("Alice"), make_user("Bob")
+    match = make_match(alice, bob)
+    listen = shared_listening_socket()
+    server = start(listen, SHUTDOWN_TIMEOUT="2", DB_APPLICATION_NAME="vlvt-busy")
+    try:
+        with JsClient() as js, psycopg.connect(test_database_url()) as locker:
+            js.connect("alice", server.base_url, token=mint_token(alice))
+            # The insert's foreign key check waits for this lock on the match row.
+            locker.execute("SELECT 1 FROM matches WHERE id = %s FOR UPDATE", [match])
+            js.emit("alice", "send_message", {"matchId": match, "text": "cut off"}, ack=False)
+            wait_until(lambda: _waiting_on_lock("vlvt-busy"), what="the send to wait on the lock")
+            server.signal(signal.SIGTERM)
+            assert server.wait(30) == 1
+            disconnect = js.wait_disconnect("alice")
+            locker.rollback()
+        assert (disconnect["reason"], disconnect["code"]) == ("transport close", 1001)
+        assert "at the deadline answered 0 request(s) 503 and closed 1 socket(s)" in server.log()
+        assert not Message.objects.exists()
+    finally:
+        server.stop()
+        listen.close()
+
+
+def _waiting_on_lock(app_name: str) -> bool:
+    import psycopg
+
+    from tests.support.servers import test_database_url
+
+    with psycopg.connect(test_database_url(), autocommit=True) as pg:
+        row = pg.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'", [app_name]
+        ).fetchone()
+    return row[0] == 1

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from vlvt.shutdown import coordinator
-from vlvt.shutdown.coordinator import ShutdownCoordinator
+from vlvt.shutdown.coordinator import ShutdownCoordinator, State
 
 logger = logging.getLogger("vlvt.shutdown")
 
@@ -144,7 +144,18 @@ class ShutdownMiddleware:
             return
         self.http_in_flight += 1
 
+        forced = False
+
         async def send_wrapper(message: Message) -> None:
+            nonlocal forced
+            if forced:
+                return
+            if message["type"] == "http.response.start" and self.shutdown.state is State.DONE:
+                # Past the deadline: the watchdog has ended this process's database sessions, so
+                # whatever this response says (often a 500 from the ended session) did not commit.
+                forced = True
+                await _refuse_http(send)
+                return
             if message["type"] == "http.response.start" and self.refusing:
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
                 headers.append((b"connection", b"close"))

@@ -49,6 +49,7 @@ import io
 import json
 import logging
 import signal
+import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -268,7 +269,7 @@ class GracefulServer(Server):
         asyncio.set_event_loop(reactor._asyncioEventloop)
 
         shutdown = coordinator()
-        shutdown._before_forced_exit = terminate_own_backends
+        shutdown._before_forced_exit = self._at_deadline
         shutdown.add_reporter("connections", lambda: len(self.connections))
         shutdown.on_shutdown(lambda reason: reactor.callFromThread(self._begin_drain))
         register_process_resources(asynchronous=True)
@@ -392,6 +393,99 @@ class GracefulServer(Server):
                 channel.transport.write(_REFUSED)
             channel.transport.loseConnection()
         return refused
+
+
+    # -- the deadline ---------------------------------------------------------------------------
+    def _at_deadline(self) -> None:
+        """On the watchdog's thread, when SHUTDOWN_TIMEOUT has passed: end this process's database
+        sessions (nothing cut off can commit later), then answer every request still in flight
+        with a 503 + `Retry-After` (true now: its transaction is gone) and send every open
+        WebSocket a close frame (1001), so no client sees its connection die without an answer.
+        On the reactor's thread when it still runs; straight onto the sockets when it is stuck."""
+        try:
+            terminate_own_backends()
+        except Exception as exc:
+            logger.error("shutdown: ending this process's database sessions failed: %r", exc)
+        done = threading.Event()
+        reactor.callFromThread(self._answer_everyone, done)
+        if not done.wait(_DEADLINE_ANSWER_SECONDS):
+            logger.error("shutdown: the event loop is stuck; answering on the sockets directly")
+            self._answer_everyone_raw()
+
+    def _answer_everyone(self, done: threading.Event) -> None:
+        answered = closed = 0
+        for protocol in list(self.connections):
+            try:
+                if isinstance(protocol, websocket.WebSocketConnection):
+                    if protocol.state is websocket.OPEN:
+                        protocol.close(GOING_AWAY)
+                        closed += 1
+                elif isinstance(protocol, WebRequest) and not protocol.finished and protocol.channel is not None:
+                    if not protocol._response_started:
+                        protocol.handle_reply(_DEADLINE_START)
+                        protocol.handle_reply(_DEADLINE_BODY)
+                        answered += 1
+                    else:  # half a response is out: only ending the connection is left
+                        protocol.channel.transport.loseConnection()
+            except Exception as exc:
+                logger.error("shutdown: answering %r at the deadline failed: %r", protocol, exc)
+        answered += self._refuse_partial_requests()
+        logger.error("shutdown: at the deadline answered %d request(s) 503 and closed %d socket(s)", answered, closed)
+        self._when_flushed(done, time.monotonic() + _DEADLINE_ANSWER_SECONDS / 2)
+
+    def _when_flushed(self, done: threading.Event, until: float) -> None:
+        """Set `done` once what was written has left the process (or at `until`)."""
+        pending = [
+            transport
+            for transport in _transports(self.connections, self.http_factory)
+            if getattr(transport, "dataBuffer", b"") or getattr(transport, "_tempDataBuffer", None)
+        ]
+        if pending and time.monotonic() < until:
+            reactor.callLater(0.01, self._when_flushed, done, until)
+        else:
+            done.set()
+
+    def _answer_everyone_raw(self) -> None:
+        for protocol in list(self.connections):
+            transport = getattr(protocol, "transport", None)
+            sock = getattr(transport, "socket", None)
+            if sock is None:
+                continue
+            if isinstance(protocol, websocket.WebSocketConnection):
+                data = _CLOSE_FRAME_GOING_AWAY if protocol.state is websocket.OPEN else b""
+            elif isinstance(protocol, WebRequest) and not protocol._response_started:
+                data = _REFUSED
+            else:
+                data = b""
+            try:
+                if data:
+                    sock.send(data)
+            except OSError:
+                pass
+
+
+def _transports(connections: dict[Any, Any], factory: TrackingHTTPFactory) -> list[Any]:
+    found = [getattr(p, "transport", None) for p in list(connections)]
+    found += [getattr(c, "transport", None) for c in factory.live_channels()]
+    return [t for t in found if t is not None]
+
+
+GOING_AWAY = 1001
+# A close frame (FIN + close opcode, 2-byte payload 1001), for when the event loop cannot send one.
+_CLOSE_FRAME_GOING_AWAY = b"\x88\x02\x03\xe9"
+_DEADLINE_ANSWER_SECONDS = 1.0
+_DEADLINE_BODY_BYTES = b'{"success":false,"error":"Server is shutting down, please retry"}'
+_DEADLINE_START = {
+    "type": "http.response.start",
+    "status": 503,
+    "headers": [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"content-length", str(len(_DEADLINE_BODY_BYTES)).encode()),
+        (b"connection", b"close"),
+        (b"retry-after", b"5"),
+    ],
+}
+_DEADLINE_BODY = {"type": "http.response.body", "body": _DEADLINE_BODY_BYTES}
 
 
 def _on_signal(signum: int, frame: Any) -> None:
