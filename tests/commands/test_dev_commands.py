@@ -18,6 +18,11 @@ from profiles.models import Match, Profile, Swipe, User, UserSubscription
 from vlvt.auth import TokenError, decode_token
 
 
+@pytest.fixture(autouse=True)
+def _photos_in_a_temporary_directory(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"  # seed_demo stores photo files
+
+
 def run(*args: str) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out)
@@ -142,3 +147,34 @@ def test_mint_token_output_is_accepted_by_an_authenticated_endpoint(client):
     rejected = client.get("/api/v1/matches/email_1_minted", HTTP_AUTHORIZATION=f"Bearer {token}x")
     assert rejected.status_code == 401
     assert rejected.json() == {"success": False, "error": "Invalid token"}
+
+
+@pytest.mark.django_db
+def test_seed_demo_photos_are_real_images_their_urls_serve(client, settings, tmp_path):
+    import pyvips
+
+    settings.MEDIA_ROOT = tmp_path
+    run("seed_demo", "--users", "6", "--matches", "3", "--messages", "0", "--no-progress")
+    uid = user_id(1)
+    stored = Profile.objects.get(user_id=uid).photos
+    token = run("mint_token", uid).strip()
+    response = client.get(f"/profile/{uid}", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    urls = response.json()["profile"]["photos"]
+    assert len(urls) == len(stored) >= 1
+    for url in urls:
+        photo = client.get(url)
+        assert (photo.status_code, photo["Content-Type"]) == (200, "image/jpeg")
+        image = pyvips.Image.new_from_buffer(b"".join(photo.streaming_content), "")
+        assert (image.width, image.height, image.bands) == (300, 400, 3)
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.jpg"))
+    everyone = Profile.objects.values_list("photos", flat=True)
+    assert files == sorted(key for photos in everyone for key in photos)
+
+    # Seeding again keeps the files it wrote; --no-photos writes none.
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.jpg")}
+    run("seed_demo", "--users", "6", "--matches", "3", "--messages", "0", "--no-progress")
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.jpg")} == before
+    settings.MEDIA_ROOT = tmp_path / "none"
+    run("seed_demo", "--users", "8", "--matches", "3", "--messages", "0", "--no-progress", "--no-photos")
+    assert not (tmp_path / "none").exists()

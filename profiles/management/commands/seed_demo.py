@@ -9,6 +9,10 @@ with ON CONFLICT DO NOTHING) and the row counts stay the same. Users are `users`
 auth-service creates in production, so the command refuses to run with APP_ENV=production.
 
 Seeded messages all lie before today (UTC), so they do not count against the free tier's daily cap.
+
+Every profile photo is a real JPEG (a small generated colour gradient, 300 x 400) written through the
+photo storage (MEDIA_ROOT, or R2 when configured), so the demo's photo URLs answer; photos already
+stored are left as they are. `--no-photos` skips them (rows only).
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ import math
 import random
 import uuid
 from decimal import Decimal
+from functools import cache
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from tqdm import tqdm
 
 from chat.models import Message
+from profiles import storage
 from profiles.models import Match, Profile, Swipe, User, UserSubscription
 from vlvt.env import IS_PRODUCTION
 
@@ -34,6 +40,8 @@ CITIES = {
     "berlin": (52.5200, 13.4050),
 }
 RADIUS_KM = 25.0
+PHOTO_SIZE = (300, 400)
+PHOTO_PALETTE = 24  # distinct generated images, shared out by the photo's id
 BATCH = 5000
 
 GENDERS = [("Male", 45), ("Female", 45), ("Non-Binary", 10)]
@@ -77,6 +85,26 @@ def user_id(index: int) -> str:
     return f"email_{1700000000000 + index}_seed{index % 1000:03d}"
 
 
+@cache
+def demo_photo(index: int) -> bytes:
+    """A small JPEG: a diagonal gradient between two colours of the palette entry `index`."""
+    import pyvips
+
+    width, height = PHOTO_SIZE
+    rng = random.Random(index)
+    start = [rng.randrange(40, 216) for _ in range(3)]
+    end = [rng.randrange(40, 216) for _ in range(3)]
+    xy = pyvips.Image.xyz(width, height)
+    t = (xy[0] + xy[1]) / float(width + height - 2)  # 0 at the top left, 1 at the bottom right
+    bands = [t * (b - a) + a for a, b in zip(start, end, strict=True)]
+    image = bands[0].bandjoin(bands[1:]).cast("uchar").copy(interpretation="srgb")
+    return image.jpegsave_buffer(Q=80, strip=True)
+
+
+def photo_index(key: str) -> int:
+    return uuid.uuid5(NAMESPACE, key).int % PHOTO_PALETTE
+
+
 def _weighted(rng: random.Random, options: list[tuple[str, int]]) -> str:
     return rng.choices([o for o, _ in options], weights=[w for _, w in options])[0]
 
@@ -100,6 +128,9 @@ class Command(BaseCommand):
         parser.add_argument("--city", choices=sorted(CITIES), default="new-york")
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+        parser.add_argument(
+            "--no-photos", action="store_true", help="profile rows only: store no photo files"
+        )
 
     def handle(self, *args, **opts):
         if IS_PRODUCTION:
@@ -125,6 +156,8 @@ class Command(BaseCommand):
 
         ids = [user_id(i) for i in range(n_users)]
         self._users(ids, lat, lng)
+        if not opts["no_photos"]:
+            self._photos(ids)
         pairs = self._pairs(n_users, n_matches)
         matches = self._matches(ids, pairs)
         self._swipes(ids, pairs)
@@ -243,6 +276,19 @@ class Command(BaseCommand):
                     update_fields=["is_active", "product_id", "purchase_date", "expires_at", "platform"],
                 )
                 bar.update(len(chunk))
+
+    def _photos(self, ids: list[str]) -> None:
+        keys = [
+            key
+            for photos in Profile.objects.filter(user_id__in=ids).values_list("photos", flat=True)
+            for key in photos
+        ]
+        photo_storage = storage.photo_storage()
+        with tqdm(total=len(keys), desc="photos", unit="file", disable=not self.progress, leave=False) as bar:
+            for key in keys:
+                if not photo_storage.exists(key):
+                    storage.save(key, demo_photo(photo_index(key)))
+                bar.update()
 
     def _pairs(self, n_users: int, n_matches: int) -> list[tuple[int, int]]:
         rng = random.Random(self.rng.random())
