@@ -4,13 +4,18 @@
     .venv/bin/python -m bench --quick           # shorter runs of every benchmark (a few minutes)
     .venv/bin/python -m bench --only shutdown --only profiles
 
+With VLVT_ANCHOR naming a built anchor (the original Node services, bench/_sxs.py), the REST,
+socket and shutdown benchmarks run every case against the original too, in the same run, and the
+table shows ours / the original's from that run: one process against one, two against two.
+Without it they run ours only and show no ratio.
+
 The convention (bench/README.md): every `bench/<name>.py` whose name does not start with `_` is a
 benchmark script. It runs as `python bench/<name>.py --json PATH [its QUICK_ARGS with --quick]`,
-writes a JSON object with `results` (one entry per case: numbers, possibly nested) and optionally
-`original` (the original services' figures, same case names), and exits 0. This command runs each
-one in turn, turns every case into a row of the table (with ratios to the originals where the
-same figure exists), and records the machine it ran on.
+writes a JSON object with `results` (one entry per case: numbers, possibly nested; or, with
+`targets`, one entry per case and target) and exits 0. This command runs each one in turn, turns
+every case into a row of a table and records the machine it ran on.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,10 +45,30 @@ QUICK_GENERIC = {"--runs": "1", "--duration": "5"}
 
 # Figures shown in the table, in this order (a case shows the ones it has).
 HEADLINE = (
-    "rps", "msgs_per_s", "median_seconds", "min_seconds", "matches", "unmatched", "p50_ms", "p99_ms", "ack_p50_ms", "ack_p99_ms", "recipient_p50_ms",
-    "non_2xx", "failures", "queries", "mb_per_1000",
-    "exit_ms_median", "exit_ms_max", "answered_200", "answered_503", "refused_at_connect", "dropped_after_send",
-    "failed_after_one_retry", "overhead_ms", "exit_ms_after_sigterm",
+    "rps",
+    "msgs_per_s",
+    "median_seconds",
+    "min_seconds",
+    "matches",
+    "unmatched",
+    "p50_ms",
+    "p99_ms",
+    "ack_p50_ms",
+    "ack_p99_ms",
+    "recipient_p50_ms",
+    "non_2xx",
+    "failures",
+    "queries",
+    "mb_per_1000",
+    "exit_ms_median",
+    "exit_ms_max",
+    "answered_200",
+    "answered_503",
+    "refused_at_connect",
+    "dropped_after_send",
+    "failed_after_one_retry",
+    "overhead_ms",
+    "exit_ms_after_sigterm",
 )
 SHOWN_WHEN_NONE_KNOWN = 6
 
@@ -52,10 +77,16 @@ SHOWN_WHEN_NONE_KNOWN = 6
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="shorter runs (each benchmark's QUICK_ARGS)")
-    parser.add_argument("--only", action="append", default=[], help="run only benchmarks whose file name contains this")
-    parser.add_argument("--skip", action="append", default=[], help="leave out benchmarks whose file name contains this")
+    parser.add_argument(
+        "--only", action="append", default=[], help="run only benchmarks whose file name contains this"
+    )
+    parser.add_argument(
+        "--skip", action="append", default=[], help="leave out benchmarks whose file name contains this"
+    )
     parser.add_argument("--list", action="store_true", help="list the benchmarks found and exit")
     parser.add_argument("--json", default=str(RESULTS / "latest.json"))
     return parser.parse_args()
@@ -75,7 +106,9 @@ def quick_args(script: Path) -> list[str]:
             return [str(v) for v in ast.literal_eval(node.value)]
     if script.stem in QUICK_FALLBACK:
         return QUICK_FALLBACK[script.stem]
-    help_text = subprocess.run([sys.executable, str(script), "--help"], cwd=ROOT, capture_output=True, text=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, str(script), "--help"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
     return [part for flag, value in QUICK_GENERIC.items() if flag in help_text for part in (flag, value)]
 
 
@@ -88,7 +121,12 @@ def run_one(script: Path, quick: bool) -> dict[str, Any]:
     code = subprocess.run(argv, cwd=ROOT).returncode
     seconds = round(time.monotonic() - started, 1)
     fresh = out.exists() and out.stat().st_mtime != before
-    entry: dict[str, Any] = {"script": f"bench/{script.name}", "args": argv[2:], "seconds": seconds, "exit_code": code}
+    entry: dict[str, Any] = {
+        "script": f"bench/{script.name}",
+        "args": argv[2:],
+        "seconds": seconds,
+        "exit_code": code,
+    }
     if code != 0 or not fresh:
         entry["status"] = "failed" if code != 0 else "no result written"
         entry["rows"] = []
@@ -113,7 +151,10 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def _cases(results: Any) -> list[tuple[str, dict[str, Any]]]:
     if isinstance(results, dict):
-        return [(str(name), flatten(case) if isinstance(case, dict) else {"value": case}) for name, case in results.items()]
+        return [
+            (str(name), flatten(case) if isinstance(case, dict) else {"value": case})
+            for name, case in results.items()
+        ]
     if isinstance(results, list):  # e.g. one entry per size: named by its first field
         cases = []
         for item in results:
@@ -129,30 +170,128 @@ def _number(value: Any) -> bool:
 
 
 def rows_of(benchmark: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    original = payload.get("original") or {}
+    if payload.get("targets"):
+        return side_by_side_rows(benchmark, payload)
     headline = [str(k) for k in payload.get("headline") or HEADLINE]
     rows = []
     for case, figures in _cases(payload.get("results")):
         numbers = {k: v for k, v in figures.items() if _number(v)}
-        theirs = flatten(original.get(case, {})) if isinstance(original.get(case), dict) else {}
-        # A flat `original` keyed "<case>_<figure>" (as socket_bench's idle_mb_per_1000) counts too.
-        theirs.update({k[len(case) + 1 :]: v for k, v in flatten(original).items() if k.startswith(f"{case}_")})
-        ratios = {k: round(numbers[k] / v, 2) for k, v in theirs.items() if _number(v) and v and _number(numbers.get(k))}
-        rows.append(
-            {"benchmark": benchmark, "case": case, "figures": numbers, "original": theirs, "ratios": ratios, "headline": headline}
-        )
+        rows.append({"benchmark": benchmark, "case": case, "figures": numbers, "headline": headline})
     return rows
+
+
+# --- side by side (bench/_sxs.py): per case, one set of figures per target -------------------------
+
+TARGET_PAIRS = (("node_1", "ours_1"), ("node_2", "ours_2"))
+# What a side-by-side cell shows, in this order (a target shows the ones it has), and the label.
+SXS_SHOWN = (
+    ("rps", "{} req/s"), ("msgs_per_s", "{} msg/s"), ("p50_ms", "p50 {} ms"), ("p99_ms", "p99 {} ms"),
+    ("ack_p50_ms", "ack p50 {} ms"), ("ack_p99_ms", "ack p99 {} ms"), ("recipient_p50_ms", "delivery p50 {} ms"),
+    ("recipient_p99_ms", "delivery p99 {} ms"), ("per_cpu_s", "{} per server-CPU-s"), ("non_2xx", "{} non-2xx"),
+    ("failures", "{} failures"), ("mb_per_1000", "{} MB per 1,000 sockets"), ("exit_ms_median", "exit {} ms"),
+    ("answered_200", "{} answered 200"), ("answered_503", "{} answered 503"), ("refused_at_connect", "{} refused"),
+    ("dropped_after_send", "{} dropped"), ("failed_after_one_retry", "{} failed after a retry"),
+    ("exit_ms_after_sigterm", "exit {} ms after SIGTERM"), ("overhead_ms", "overhead {} ms"),
+)  # fmt: skip
+# Ratios (ours / the original's) shown: throughput and per-CPU above 1 are better, the rest below 1.
+SXS_RATIOS = (
+    ("rps", "req/s"), ("msgs_per_s", "msg/s"), ("per_cpu_s", "per CPU-s"), ("p50_ms", "p50"), ("p99_ms", "p99"),
+    ("ack_p50_ms", "ack p50"), ("ack_p99_ms", "ack p99"), ("recipient_p99_ms", "delivery p99"),
+    ("mb_per_1000", "MB"), ("exit_ms_median", "exit"), ("exit_ms_after_sigterm", "exit"),
+)  # fmt: skip
+# Zero counts are not worth a column entry.
+SXS_ONLY_NONZERO = {"non_2xx", "failures"}
+
+
+def side_by_side_rows(benchmark: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for case, per_target in (payload.get("results") or {}).items():
+        targets = {
+            key: {k: v for k, v in flatten(figures).items() if _number(v)}
+            for key, figures in per_target.items()
+        }
+        ratios = {}
+        for theirs_key, ours_key in TARGET_PAIRS:
+            theirs, ours = targets.get(theirs_key), targets.get(ours_key)
+            if theirs and ours:
+                ratios[f"{ours_key}/{theirs_key}"] = {
+                    k: round(ours[k] / theirs[k], 2)
+                    for k, _ in SXS_RATIOS
+                    if theirs.get(k) and _number(ours.get(k))
+                }
+        rows.append({"benchmark": benchmark, "case": case, "targets": targets, "ratios": ratios})
+    return rows
+
+
+def _cell(figures: dict[str, Any] | None) -> str:
+    if not figures:
+        return "-"
+    shown = [
+        (k, label)
+        for k, label in SXS_SHOWN
+        if k in figures and not (k in SXS_ONLY_NONZERO and not figures[k])
+    ]
+    return ", ".join(label.format(_value(figures[k])) for k, label in shown)
+
+
+def _ratio_cell(ratios: dict[str, float] | None) -> str:
+    if not ratios:
+        return "-"
+    return ", ".join(f"{label} {ratios[k]:.2f}" for k, label in SXS_RATIOS if k in ratios)
+
+
+def side_by_side_table(entries: dict[str, dict[str, Any]], markdown: bool = False) -> str:
+    rows = [row for entry in entries.values() for row in entry["rows"] if "targets" in row]
+    if not rows:
+        return ""
+    with_node = any(key.startswith("node_") for row in rows for key in row["targets"])
+    columns = ["benchmark", "case"]
+    columns += (
+        [
+            "Node, 1 process",
+            "ours, 1 Daphne",
+            "ours / Node, 1 vs 1",
+            "Node, 2-worker cluster",
+            "ours, 2 Daphne",
+            "ours / Node, 2 vs 2",
+        ]
+        if with_node
+        else ["ours, 1 Daphne", "ours, 2 Daphne"]
+    )
+    lines = []
+    for row in rows:
+        t = row["targets"]
+        cells = [row["benchmark"], f"`{row['case']}`" if markdown else row["case"]]
+        if with_node:
+            cells += [
+                _cell(t.get("node_1")), _cell(t.get("ours_1")), _ratio_cell(row["ratios"].get("ours_1/node_1")),
+                _cell(t.get("node_2")), _cell(t.get("ours_2")), _ratio_cell(row["ratios"].get("ours_2/node_2")),
+            ]  # fmt: skip
+        else:
+            cells += [_cell(t.get("ours_1")), _cell(t.get("ours_2"))]
+        lines.append(cells)
+    if markdown:
+        out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        return "\n".join(out + ["| " + " | ".join(cells) + " |" for cells in lines])
+    # Text: one block per case (the cells are too wide for one line each).
+    out = []
+    for cells in lines:
+        out.append(f"{cells[0]}  {cells[1]}")
+        out += [f"    {name:<24} {value}" for name, value in zip(columns[2:], cells[2:], strict=True)]
+    return "\n".join(out)
 
 
 # --- the table -------------------------------------------------------------------------------------
 
 
-def _fmt(name: str, value: Any) -> str:
+def _value(value: Any) -> str:
     if isinstance(value, float):
-        text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
-    else:
-        text = str(value)
-    return f"{name} {text}"
+        return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    return str(value)
+
+
+def _fmt(name: str, value: Any) -> str:
+    return f"{name} {_value(value)}"
 
 
 def _shown(row: dict[str, Any]) -> list[str]:
@@ -162,34 +301,37 @@ def _shown(row: dict[str, Any]) -> list[str]:
 
 
 def table(entries: dict[str, dict[str, Any]]) -> str:
-    lines = [("benchmark", "case", "result", "vs original (ours / theirs)")]
+    lines = [("benchmark", "case", "result")]
     for name, entry in entries.items():
+        if entry["status"] == "ok" and all("targets" in row for row in entry["rows"]):
+            continue
         if entry["status"] != "ok":
-            lines.append((name, "-", entry["status"].upper(), "-"))
+            lines.append((name, "-", entry["status"].upper()))
         for row in entry["rows"]:
-            shown = _shown(row)
-            result = ", ".join(_fmt(k, row["figures"][k]) for k in shown)
-            versus = [f"{k} {v:.2f}x" for k, v in row["ratios"].items() if k in shown]
-            versus += [f"{k} was {v}" for k, v in row["original"].items() if not _number(v)]
-            lines.append((name, row["case"], result, ", ".join(versus) or "-"))
-    widths = [max(len(line[i]) for line in lines[:]) for i in range(3)]
-    out = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip() for a, b, c, d in lines]
+            if "targets" not in row:
+                lines.append((name, row["case"], ", ".join(_fmt(k, row["figures"][k]) for k in _shown(row))))
+    widths = [max(len(line[i]) for line in lines) for i in range(2)]
+    out = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip() for a, b, c in lines]
     out.insert(1, "-" * len(out[0]))
-    return "\n".join(out)
+    side = side_by_side_table(entries)
+    return "\n".join(out) + (
+        f"\n\nside by side (ratios: ours / the original's, this run)\n{side}" if side else ""
+    )
 
 
 def markdown_table(entries: dict[str, dict[str, Any]]) -> str:
-    lines = ["| benchmark | case | result | vs original (ours / theirs) |", "|---|---|---|---|"]
+    lines = ["| benchmark | case | result |", "|---|---|---|"]
     for name, entry in entries.items():
+        if entry["status"] == "ok" and all("targets" in row for row in entry["rows"]):
+            continue
         if entry["status"] != "ok":
-            lines.append(f"| {name} | - | {entry['status']} | - |")
+            lines.append(f"| {name} | - | {entry['status']} |")
         for row in entry["rows"]:
-            shown = _shown(row)
-            result = ", ".join(_fmt(k, row["figures"][k]) for k in shown)
-            versus = [f"{k} {v:.2f}x" for k, v in row["ratios"].items() if k in shown]
-            versus += [f"{k} was {v}" for k, v in row["original"].items() if not _number(v)]
-            lines.append(f"| {name} | `{row['case']}` | {result} | {', '.join(versus) or '-'} |")
-    return "\n".join(lines)
+            if "targets" not in row:
+                result = ", ".join(_fmt(k, row["figures"][k]) for k in _shown(row))
+                lines.append(f"| {name} | `{row['case']}` | {result} |")
+    side = side_by_side_table(entries, markdown=True)
+    return "\n".join(lines) + (f"\n\n{side}" if side else "")
 
 
 # --- the machine -----------------------------------------------------------------------------------
@@ -224,7 +366,10 @@ def _postgres_version() -> str | None:
     try:
         import psycopg
 
-        url = os.environ.get("DATABASE_URL", "postgres://root@127.0.0.1:5432/vlvt").rsplit("/", 1)[0] + "/postgres"
+        url = (
+            os.environ.get("DATABASE_URL", "postgres://root@127.0.0.1:5432/vlvt").rsplit("/", 1)[0]
+            + "/postgres"
+        )
         with psycopg.connect(url, connect_timeout=5) as conn:
             return conn.execute("SHOW server_version").fetchone()[0]
     except Exception as exc:  # the table still prints without it
@@ -253,7 +398,7 @@ def use_project_venv() -> None:
 
 def ensure_services() -> None:
     """PostgreSQL and Redis answering (started if installed but stopped), as scripts/test does."""
-    script = 'source scripts/services.sh && ensure_postgres && ensure_redis'
+    script = "source scripts/services.sh && ensure_postgres && ensure_redis"
     if subprocess.run(["bash", "-c", script], cwd=ROOT).returncode != 0:
         raise SystemExit("PostgreSQL and Redis are needed (see the README's setup)")
 
@@ -264,7 +409,11 @@ def ensure_wrk() -> None:
         return
     if shutil.which("apt-get") and os.geteuid() == 0:
         print("installing wrk (apt-get install -y wrk) ...", flush=True)
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
+        quiet = {
+            "stdout": subprocess.DEVNULL,
+            "stderr": subprocess.DEVNULL,
+            "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        }
         if subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], **quiet).returncode != 0:
             subprocess.run(["apt-get", "update", "-qq"], **quiet)
             subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], **quiet)
@@ -283,11 +432,14 @@ def main() -> int:
     ensure_wrk()
     started_at = datetime.now(UTC)
     host = machine()
+    host["anchor"] = os.environ.get("VLVT_ANCHOR") or "unset: ours only, no ratios"
     entries = {script.stem: run_one(script, args.quick) for script in scripts}
     host["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     text = table(entries)
-    print(f"\n{host['cpu_model']}, {host['cores']} cores, {host['memory_gb']} GB; Python {host['python']}, "
-          f"PostgreSQL {host['postgresql']}, Redis {host['redis']}; load {host['load_average_at_start']} -> {host['load_average_at_end']}")
+    print(
+        f"\n{host['cpu_model']}, {host['cores']} cores, {host['memory_gb']} GB; Python {host['python']}, "
+        f"PostgreSQL {host['postgresql']}, Redis {host['redis']}; load {host['load_average_at_start']} -> {host['load_average_at_end']}"
+    )
     print(text)
     payload = {
         "generated_at": started_at.isoformat(timespec="seconds"),

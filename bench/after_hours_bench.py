@@ -29,6 +29,7 @@ exactly once: duplicates and missing events are counted.
 Prints the figures and writes JSON (default bench/results/after_hours_bench.json). Needs node,
 PostgreSQL and Redis. Rate limits are off, request logs at WARNING.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,6 +50,8 @@ BIN = Path(sys.executable).parent
 _spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" / "profiles_bench.py")
 pb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pb)
+sys.path.insert(0, str(ROOT))
+from bench import _sxs as sxs  # noqa: E402
 
 WORKER_DB_NAME = "vlvt-ahbench-worker"
 QUICK_ARGS = ["--messages", "100000", "--sockets", "200", "--rounds", "2"]
@@ -56,7 +59,9 @@ BRIDGE_EVENT = "after_hours:match"
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", choices=["cleanup", "bridge"], help="run one part")
     parser.add_argument("--messages", type=int, default=1_000_000, help="After Hours messages to delete")
     parser.add_argument("--per-match", type=int, default=20, help="messages per After Hours match")
@@ -143,13 +148,23 @@ def seed_cleanup(args: argparse.Namespace) -> dict[str, int]:
         for count, min_days, spread, converted in shapes:
             conn.execute(
                 SEED_MATCHES,
-                {"count": count, "users": users, "min_days": min_days, "spread": spread, "converted": converted},
+                {
+                    "count": count,
+                    "users": users,
+                    "min_days": min_days,
+                    "spread": spread,
+                    "converted": converted,
+                },
             )
         conn.execute(SEED_MESSAGES, {"per_match": args.per_match})
         conn.execute("VACUUM ANALYZE after_hours_matches")
         conn.execute("VACUUM ANALYZE after_hours_messages")
         total = conn.execute("SELECT count(*) FROM after_hours_messages").fetchone()[0]
-    return {"matches_to_delete": doomed_matches, "messages_to_delete": doomed_matches * args.per_match, "messages_total": total}
+    return {
+        "matches_to_delete": doomed_matches,
+        "messages_to_delete": doomed_matches * args.per_match,
+        "messages_total": total,
+    }
 
 
 class LockObserver(threading.Thread):
@@ -199,7 +214,11 @@ def run_cleanup(args: argparse.Namespace, env: dict[str, str]) -> dict:
     )  # fmt: skip
     observer = LockObserver(args)
     try:
-        wait_for(lambda: "vlvt: worker serving" in Path(log.name).read_text(), 60, f"the worker to start; log {log.name}")
+        wait_for(
+            lambda: "vlvt: worker serving" in Path(log.name).read_text(),
+            60,
+            f"the worker to start; log {log.name}",
+        )
         time.sleep(1)
         idle_rss = vm_kib(worker.pid, "VmRSS")
         idle_hwm = vm_kib(worker.pid, "VmHWM")
@@ -218,7 +237,9 @@ def run_cleanup(args: argparse.Namespace, env: dict[str, str]) -> dict:
         worker.wait(timeout=60)
     with connect_db(args) as conn:
         left = conn.execute("SELECT count(*) FROM after_hours_messages").fetchone()[0]
-        converted_left = conn.execute("SELECT count(*) FROM after_hours_matches WHERE converted_to_match_id IS NOT NULL").fetchone()[0]
+        converted_left = conn.execute(
+            "SELECT count(*) FROM after_hours_matches WHERE converted_to_match_id IS NOT NULL"
+        ).fetchone()[0]
     result = {
         **seeded,
         "deleted_messages": done["messages"],
@@ -271,11 +292,10 @@ def run_bridge(args: argparse.Namespace, env: dict[str, str]) -> dict:
     users = [f"ahb_{n:06d}" for n in range(1, args.sockets + 1)]
     tokens = pb.tokens(env, users)
     redis.Redis.from_url(args.redis_url).flushdb()
-    servers = pb.Servers({**env, "AFTER_HOURS_EVENTS_CHANNEL": channel}, args.processes)
+    servers = sxs.OursTarget({**env, "AFTER_HOURS_EVENTS_CHANNEL": channel}, args.processes)
     publisher = redis.Redis.from_url(args.redis_url)
     rounds: list[dict] = []
     try:
-        servers.wait_ready("/health", {})
         node = subprocess.Popen(
             ["node", str(ROOT / "bench" / "after_hours_bench.mjs")],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
@@ -285,7 +305,9 @@ def run_bridge(args: argparse.Namespace, env: dict[str, str]) -> dict:
         connected = json.loads(node.stdout.readline())
         if connected.get("phase") != "connected":
             raise SystemExit(f"bridge benchmark failed: {connected}")
-        subscribed = wait_for(lambda: dict(publisher.pubsub_numsub(channel))[channel.encode()] or None, 30, "the bridges")
+        subscribed = wait_for(
+            lambda: dict(publisher.pubsub_numsub(channel))[channel.encode()] or None, 30, "the bridges"
+        )
         time.sleep(1)
         print(f"  {connected['sockets']} sockets connected; {subscribed} process(es) subscribed", flush=True)
         plan = [("warmup", "burst")] + [(f"burst-{i}", "burst") for i in range(args.rounds)]
@@ -304,7 +326,11 @@ def run_bridge(args: argparse.Namespace, env: dict[str, str]) -> dict:
         node.wait(timeout=30)
     finally:
         servers.stop()
-    result: dict = {"sockets": connected["sockets"], "processes": args.processes, "subscribed_processes": subscribed}
+    result: dict = {
+        "sockets": connected["sockets"],
+        "processes": args.processes,
+        "subscribed_processes": subscribed,
+    }
     for kind in ("burst", "paced"):
         mine = [r for r in rounds if r["kind"] == kind]
         latencies = sorted(x for r in mine for x in r["latencies"])
@@ -407,12 +433,28 @@ def report(args: argparse.Namespace, results: dict) -> None:
     if "bridge" in results:
         b = results["bridge"]
         for kind in ("burst", "paced"):
-            cases[f"bridge_{kind}_{b['sockets']}_users"] = {**b[kind], "sockets": b["sockets"], "processes": b["processes"]}
+            cases[f"bridge_{kind}_{b['sockets']}_users"] = {
+                **b[kind],
+                "sockets": b["sockets"],
+                "processes": b["processes"],
+            }
     payload = {
         "benchmark": "after_hours_chat",
-        "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "settings": {k: v for k, v in vars(args).items() if k != "json"},
-        "headline": ["seconds", "worker_peak_rss_mb", "longest_lock_ms", "p50_ms", "p99_ms", "duplicates", "events"],
+        "headline": [
+            "seconds",
+            "worker_peak_rss_mb",
+            "longest_lock_ms",
+            "p50_ms",
+            "p99_ms",
+            "duplicates",
+            "events",
+        ],
         "results": cases,
         "notes": "cleanup: one Celery worker (solo pool) running the real task; longest_lock_ms is the longer of the "
         "task's own longest batch transaction and the longest transaction an outside observer saw. bridge: Daphne "

@@ -1,31 +1,34 @@
-#!/usr/bin/env python
-"""Benchmark of the chat REST endpoints under Daphne (issue 5; the socket figures are measured by
-the realtime benchmark).
+"""Benchmark of the chat REST endpoints under Daphne, beside the original chat-service (issue 17;
+the socket figures are measured by bench/socket_bench.py).
 
-    .venv/bin/python bench/chat_rest_bench.py            # 3 runs of 15 s per endpoint, median
+    .venv/bin/python bench/chat_rest_bench.py            # 5 s warm-up, 3 runs of 15 s per endpoint and target
     .venv/bin/python bench/chat_rest_bench.py --runs 1 --duration 5
+    VLVT_ANCHOR=/tmp/vlvt-anchor .venv/bin/python bench/chat_rest_bench.py   # and the original, same run
 
-Seeds a dedicated database (default `vlvt_bench_chat`) with the project's `seed_demo`: 1,000 users,
-2,000 matches and 50,000 messages, plus one 500-message conversation, as the original's figures
-were taken (50,500 messages). Starts one Daphne process
-per core on one shared listening socket and drives, with wrk (2 threads, 50 connections,
-`--latency`):
+Drives, with wrk (2 threads, 50 connections, `--latency`), on each target of bench/_sxs.py (one
+Daphne, two Daphne on one socket and, with `VLVT_ANCHOR`, the original as one node process and as a
+2-worker cluster, each started fresh for the case and measured alone):
 
-* `GET /messages/:matchId?limit=50` on a match with more than 50 messages;
-* `GET /matches/:userId` for the user with the most matches;
-* `POST /messages` by premium, verified senders in their own matches (the free tier's daily cap
-  would otherwise answer 429 after 20: the original REST send had no cap, so its figure is
-  uncapped work too).
+* `GET /messages/:matchId?limit=50`: a conversation's latest page;
+* `GET /matches/:userId`: a user's matches;
+* `POST /messages`: a sender writes in one of their matches (the rows written are deleted before
+  every run, so each run writes into the same table).
 
-Prints req/s, p50, p99, non-2xx and the ratios to the original Node service, and writes JSON
-(default bench/results/chat_rest.json). Rate limits are off for the run, request logs at WARNING.
+With the anchor both sides serve the same rows (its seed: 1,000 users, 2,000 matches, 50,500
+messages, copied into our database) and the same requests (its wrk script, random users and
+matches per request). Without it our database is seeded with `seed_demo` (1,000 users, 2,000
+matches, 50,000 messages plus one 500-message conversation) and each case uses our own script.
+Reports req/s, p50, p99, non-2xx and requests per server-CPU-second and writes JSON (default
+bench/results/chat_rest_bench.json). Our rate limits are off, request logs at WARNING.
 """
+
 from __future__ import annotations
 
 import argparse
 import importlib.util
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -35,13 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" / "profiles_bench.py")
 pb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pb)
+sxs = pb.sxs
 
-# The original chat-service on this class of machine (same seed, measured beside ours).
-ORIGINAL = {
-    "GET /messages/:matchId?limit=50": {"rps": 268, "p50_ms": 172, "p99_ms": 910},
-    "GET /matches/:userId": {"rps": 460, "p50_ms": 110, "p99_ms": 774},
-    "POST /messages": {"rps": 250, "p50_ms": 192, "p99_ms": 534},
-}
+SEND = "POST /messages"
 
 PICK = """
 import django, json; django.setup()
@@ -75,19 +74,28 @@ print(json.dumps({"history": history, "reader": reader, "lister": lister, "sende
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
-    parser.add_argument("--runs", type=int, default=3, help="runs per endpoint (the median is reported)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=15, help="seconds per measured wrk run")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="measured runs per endpoint and target (the median)"
+    )
+    parser.add_argument("--warmup", type=int, default=5, help="seconds of the warm-up run")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--processes", type=int, default=os.cpu_count() or 2, help="Daphne processes")
+    parser.add_argument(
+        "--targets", action="append", default=[], help="only these targets (node_1, ours_1, node_2, ours_2)"
+    )
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--matches", type=int, default=2000)
     parser.add_argument("--messages", type=int, default=50000)
     parser.add_argument("--database", default="vlvt_bench_chat")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7"))
-    parser.add_argument("--only", action="append", default=[], help="run only endpoints whose name contains this")
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "chat_rest.json"))
+    parser.add_argument(
+        "--only", action="append", default=[], help="run only endpoints whose name contains this"
+    )
+    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "chat_rest_bench.json"))
     return parser.parse_args()
 
 
@@ -100,7 +108,15 @@ def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> dict:
         conn.execute(f'CREATE DATABASE "{args.database}"')
     pb.manage(env, "migrate", "--no-input")
     pb.manage(
-        env, "seed_demo", "--users", str(args.users), "--matches", str(args.matches), "--messages", str(args.messages), "--no-progress"
+        env,
+        "seed_demo",
+        "--users",
+        str(args.users),
+        "--matches",
+        str(args.matches),
+        "--messages",
+        str(args.messages),
+        "--no-progress",
     )
     out = subprocess.run([sys.executable, "-c", PICK], cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode:
@@ -117,63 +133,93 @@ def lua_send(rows: list[tuple[str, str, str]]) -> str:
         f"local rows = {{\n{table}\n}}\n"
         "request = function()\n"
         "  local r = rows[math.random(#rows)]\n"
-        "  local body = '{\"matchId\":\"' .. r[2] .. '\",\"senderId\":\"' .. r[3] .. '\",\"text\":\"Benchmark hello\"}'\n"
+        '  local body = \'{"matchId":"\' .. r[2] .. \'","senderId":"\' .. r[3] .. \'","text":"Benchmark hello"}\'\n'
         "  return wrk.format('POST', '/messages', {['Authorization'] = 'Bearer ' .. r[1], ['Content-Type'] = 'application/json'}, body)\n"
         "end\n"
     )
+
+
+def our_cases(args: argparse.Namespace, env: dict[str, str]) -> dict[str, sxs.Load]:
+    """Without the anchor: our own seed, one script per case."""
+    print(
+        f"seeding {args.users} users, {args.matches} matches, {args.messages} messages into {args.database} ...",
+        flush=True,
+    )
+    picked = prepare_database(args, env)
+    if not picked["senders"]:
+        raise SystemExit("no premium, verified sender found in the seeded data")
+    senders = picked["senders"]
+    users = [picked["reader"], picked["lister"], *(s for _, s in senders)]
+    tok = dict(zip(users, pb.tokens(env, users), strict=True))
+    return {
+        "GET /messages/:matchId?limit=50": sxs.Load(
+            pb.lua_get(f"/messages/{picked['history']}?limit=50", tok[picked["reader"]])
+        ),
+        "GET /matches/:userId": sxs.Load(pb.lua_get(f"/matches/{picked['lister']}", tok[picked["lister"]])),
+        SEND: sxs.Load(lua_send([(tok[s], m, s) for m, s in senders])),
+    }
 
 
 def main() -> None:
     args = parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
-    env = pb.server_env(args)
-    print(f"seeding {args.users} users, {args.matches} matches, {args.messages} messages into {args.database} ...", flush=True)
-    picked = prepare_database(args, env)
-    if not picked["senders"]:
-        raise SystemExit("no premium, verified sender found in the seeded data")
-    senders = picked["senders"]
-    tok = dict(zip([picked["reader"], picked["lister"]] + [s for _, s in senders], pb.tokens(env, [picked["reader"], picked["lister"]] + [s for _, s in senders]), strict=True))
-    scenarios = {
-        "GET /messages/:matchId?limit=50": pb.lua_get(f"/messages/{picked['history']}?limit=50", tok[picked["reader"]]),
-        "GET /matches/:userId": pb.lua_get(f"/matches/{picked['lister']}", tok[picked["lister"]]),
-        "POST /messages": lua_send([(tok[s], m, s) for m, s in senders]),
-    }
-    if args.only:
-        scenarios = {k: v for k, v in scenarios.items() if any(o in k for o in args.only)}
-    servers = pb.Servers(env, args.processes)
-    results: dict[str, dict] = {}
-    try:
-        servers.wait_ready(f"/matches/{picked['lister']}", {"Authorization": f"Bearer {tok[picked['lister']]}"})
-        for name, script in scenarios.items():
-            pb.run_wrk(argparse.Namespace(**{**vars(args), "duration": 3}), servers.port, script)  # warm-up
-            results[name] = pb.median_run([pb.run_wrk(args, servers.port, script) for _ in range(args.runs)])
-            print(f"  {name}: {results[name]['rps']:.0f} req/s", flush=True)
-    finally:
-        servers.stop()
-    pb.ORIGINAL = ORIGINAL
-    report(args, results)
-
-
-def report(args: argparse.Namespace, results: dict[str, dict]) -> None:
-    import platform
-
-    lines = [f"{'endpoint':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'vs Node req/s':>14} {'vs Node p99':>12}"]
-    for name, r in results.items():
-        o = ORIGINAL[name]
-        lines.append(
-            f"{name:<34} {r['rps']:>8.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['non_2xx']:>8} "
-            f"{r['rps'] / o['rps']:>13.2f}x {r['p99_ms'] / o['p99_ms']:>11.2f}x"
+    anchor = sxs.find_anchor()
+    pb.flush_redis(args.redis_url)
+    settings = sxs.WrkSettings(args.threads, args.connections, args.duration, args.runs, args.warmup)
+    if anchor is not None:
+        env = pb.server_env(args, jwt_secret=sxs.NODE_SECRET)
+        print(
+            f"the original ({anchor.source()}): {anchor.refresh()}; copying its rows into {args.database} ...",
+            flush=True,
         )
-    print("\n".join(lines))
+        data = sxs.copy_original_rows(args.database, env)
+        modes = {
+            "GET /messages/:matchId?limit=50": "messages",
+            "GET /matches/:userId": "matches",
+            SEND: "send",
+        }
+        loads = {name: sxs.Load(anchor.lua, (mode,)) for name, mode in modes.items()}
+    else:
+        env = pb.server_env(args)
+        loads = our_cases(args, env)
+        data = f"seed_demo: {args.users} users, {args.matches} matches, {args.messages} + 500 messages"
+    cases = {
+        name: ("chat", load, load)
+        for name, load in loads.items()
+        if not args.only or any(o in name for o in args.only)
+    }
+    keys = sxs.targets(anchor, args.targets)
+    databases = {key: sxs.NODE_DATABASE if key.startswith("node_") else args.database for key in keys}
+    since = {database: sxs.now(database) for database in set(databases.values())}
+
+    def undo_sends(key: str) -> None:
+        sxs.delete_writes(databases[key], since[databases[key]])
+
+    try:
+        results = sxs.run_http_cases(
+            cases, anchor=anchor, keys=keys, env=env, settings=settings, resets={SEND: undo_sends}
+        )
+    finally:
+        for database, moment in since.items():
+            sxs.delete_writes(database, moment)
+        pb.flush_redis(args.redis_url)
     payload = {
         "benchmark": "chat_rest",
-        "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "settings": {
-            "processes": args.processes, "threads": args.threads, "connections": args.connections, "duration_s": args.duration,
-            "runs": args.runs, "users": args.users, "matches": args.matches, "messages": args.messages,
+        "machine": {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
         },
-        "original": ORIGINAL,
+        "settings": {
+            **vars(settings),
+            "users": args.users,
+            "matches": args.matches,
+            "messages": args.messages,
+        },
+        "anchor": anchor.source() if anchor else None,
+        "data": data,
+        "targets": {key: sxs.LABELS[key] for key in keys},
         "results": results,
     }
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -18,10 +18,13 @@ database 10, and measures:
   (nobody listening any more), dropped after being sent (no answer: lost work), and how many still
   fail when a 503 or refused request is retried once on a new connection.
 
-Prints a table and writes JSON (default bench/results/shutdown_bench.json). The original Node
-services' figures (bench/README.md): idle exit 19-46 ms; exit about 30 ms after the last
-in-flight request finished.
+With `VLVT_ANCHOR` (bench/_sxs.py) the idle exit and the steady load run against the original
+chat-service too, in the same run: one node process beside one Daphne, and SIGTERM to one worker
+of a 2-worker node cluster beside SIGTERM to one of two Daphne processes. Both sides then serve
+`GET /health` under the steady load (the original has no slow test route, so the in-flight case
+is ours only). Prints a table and writes JSON (default bench/results/shutdown_bench.json).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,24 +42,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.profiles_bench import database_url  # noqa: E402
+from bench import _sxs as sxs  # noqa: E402
+from bench._sxs import database_url  # noqa: E402
 from tests.support.servers import DaphneProcess, shared_listening_socket  # noqa: E402
 
-ORIGINAL = {
-    "idle": {"exit_ms": "19-46"},
-    "in_flight": {"overhead_ms": 30},
-}
-
 QUICK_ARGS = ["--idle-runs", "2", "--load-seconds", "4"]
-# What `python -m bench` shows of each case (bench/README.md).
-HEADLINE = [
-    "exit_ms_median", "exit_ms_max", "answered_200", "overhead_ms", "answered_503", "refused_at_connect",
-    "dropped_after_send", "failed_after_one_retry", "exit_ms_after_sigterm",
-]
+SLOW_PATH = "/__test__/sleep?seconds=0.01"  # ours alone: a 10 ms request
+LOAD_USER = "google_bench_0001"  # side by side: the anchor's first user (its first token)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--idle-runs", type=int, default=5)
     parser.add_argument("--in-flight", type=int, default=50)
     parser.add_argument("--slow-seconds", type=float, default=2.0)
@@ -81,17 +79,29 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
         SHUTDOWN_DRAIN_DELAY="0",
         PYTHONUNBUFFERED="1",
     )
+    if sxs.find_anchor() is not None:
+        env["JWT_SECRET"] = sxs.NODE_SECRET  # the anchor's tokens
     return env
 
 
-def prepare_database(args: argparse.Namespace) -> None:
+def prepare_database(args: argparse.Namespace, anchor: sxs.Anchor | None) -> None:
     import psycopg
 
+    env = server_env(args) | {"DJANGO_SETTINGS_MODULE": "vlvt.settings", "LOG_LEVEL": "WARNING"}
+    if anchor is not None:  # the original's rows, for the side-by-side steady load
+        anchor.refresh()
+        sxs.copy_original_rows(args.database, env)
+        return
     with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database]).fetchone():
             conn.execute(f'CREATE DATABASE "{args.database}"')
-    env = server_env(args) | {"DJANGO_SETTINGS_MODULE": "vlvt.settings", "LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 # --- servers ---------------------------------------------------------------------------------------
@@ -141,7 +151,9 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
         raise Dropped() from exc
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    headers = {
+        k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)
+    }
     try:
         if headers.get("transfer-encoding", "").lower() == "chunked":
             await _read_chunks(reader)
@@ -160,8 +172,9 @@ async def _read_chunks(reader: asyncio.StreamReader) -> None:
             return
 
 
-def _request(path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n".encode()
+def _request(path: str, token: str | None = None) -> bytes:
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: keep-alive\r\n\r\n".encode()
 
 
 async def _one_request(port: int, path: str) -> int | None:
@@ -183,26 +196,58 @@ async def _one_request(port: int, path: str) -> int | None:
 # --- scenarios -----------------------------------------------------------------------------------
 
 
-def idle(args: argparse.Namespace) -> dict:
+class Victim:
+    """A server under SIGTERM: ours (Daphne) or the original's node process, for the scenarios."""
+
+    def __init__(self, port: int, pid: int, popen: DaphneProcess | None = None) -> None:
+        self.port, self.pid, self.popen = port, pid, popen
+
+    def sigterm(self) -> float:
+        started = time.perf_counter()
+        os.kill(self.pid, signal.SIGTERM)
+        return started
+
+    def wait_exit(self) -> tuple[float, int | None]:
+        if self.popen is not None:
+            return wait_exit(self.popen)
+        deadline = time.monotonic() + 30
+        while not sxs.gone(self.pid):  # not our child: its exit code is not ours to read
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the original's process {self.pid} did not exit within 30 s of SIGTERM")
+            time.sleep(0.002)
+        return time.perf_counter(), None
+
+
+def idle(args: argparse.Namespace, key: str, anchor: sxs.Anchor | None) -> dict:
     times, codes = [], []
     for _ in range(args.idle_runs):
-        server = DaphneProcess(server_env(args))
-        wait_ready(server.port)
+        if key.startswith("node_"):
+            node = sxs.NodeTarget(anchor, "chat", 1)
+            victim = Victim(node.port, node.pid)
+        else:
+            server = DaphneProcess(server_env(args))
+            wait_ready(server.port)
+            victim = Victim(server.port, server.pid, server)
         time.sleep(0.3)  # let the first request's connection close: truly idle
-        started = sigterm(server)
-        ended, code = wait_exit(server)
-        server.stop()
+        started = victim.sigterm()
+        ended, code = victim.wait_exit()
+        if key.startswith("node_"):
+            node.stop()
+        else:
+            server.stop()
         times.append((ended - started) * 1000)
         codes.append(code)
     return {
         "runs": len(times),
         "exit_ms_median": round(statistics.median(times), 1),
         "exit_ms_max": round(max(times), 1),
-        "exit_codes_nonzero": sum(1 for c in codes if c != 0),
+        "exit_codes_nonzero": sum(1 for c in codes if c),
     }
 
 
-async def _slow_requests(port: int, count: int, seconds: float) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+async def _slow_requests(
+    port: int, count: int, seconds: float
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     conns = []
     for _ in range(count):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -233,7 +278,9 @@ def in_flight(args: argparse.Namespace) -> dict:
         conns = await _slow_requests(server.port, args.in_flight, args.slow_seconds)
         await asyncio.to_thread(wait_log_count, server, "test sleep started", args.in_flight)
         started = sigterm(server)
-        results, (ended, code) = await asyncio.gather(_finish(conns, started), asyncio.to_thread(wait_exit, server))
+        results, (ended, code) = await asyncio.gather(
+            _finish(conns, started), asyncio.to_thread(wait_exit, server)
+        )
         return results, started, ended, code
 
     results, started, ended, code = asyncio.run(scenario())
@@ -256,13 +303,12 @@ class LoadCounts:
         self.failed_after_retry = 0
 
 
-async def _client(port: int, stop_at: float, counts: LoadCounts) -> None:
-    path = "/__test__/sleep?seconds=0.01"
+async def _client(port: int, request: bytes, stop_at: float, counts: LoadCounts) -> None:
     conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
     while time.monotonic() < stop_at:
-        outcome, conn = await _attempt(port, path, conn, counts)
+        outcome, conn = await _attempt(port, request, conn, counts)
         if outcome in ("503", "refused"):
-            retried, conn = await _attempt(port, path, None, None)
+            retried, conn = await _attempt(port, request, None, None)
             if retried != "ok":
                 counts.failed_after_retry += 1
             if retried == "refused":
@@ -271,7 +317,9 @@ async def _client(port: int, stop_at: float, counts: LoadCounts) -> None:
         conn[1].close()
 
 
-async def _attempt(port: int, path: str, conn: tuple | None, counts: LoadCounts | None) -> tuple[str, tuple | None]:
+async def _attempt(
+    port: int, request: bytes, conn: tuple | None, counts: LoadCounts | None
+) -> tuple[str, tuple | None]:
     """One request, on `conn` or a new connection. Returns (outcome, the connection to reuse)."""
     if conn is None:
         try:
@@ -280,7 +328,7 @@ async def _attempt(port: int, path: str, conn: tuple | None, counts: LoadCounts 
             return _count(counts, "refused"), None
     reader, writer = conn
     try:
-        writer.write(_request(path))
+        writer.write(request)
         await writer.drain()
         status, close = await _read_response(reader)
     except (Dropped, OSError):
@@ -295,26 +343,47 @@ async def _attempt(port: int, path: str, conn: tuple | None, counts: LoadCounts 
 
 def _count(counts: LoadCounts | None, outcome: str) -> str:
     if counts is not None:
-        field = {"ok": "ok", "503": "answered_503", "refused": "refused", "dropped": "dropped", "other": "other"}[outcome]
+        field = {
+            "ok": "ok",
+            "503": "answered_503",
+            "refused": "refused",
+            "dropped": "dropped",
+            "other": "other",
+        }[outcome]
         setattr(counts, field, getattr(counts, field) + 1)
     return outcome
 
 
-def steady_load(args: argparse.Namespace, processes: int) -> dict:
-    sock = shared_listening_socket() if processes > 1 else None
-    env = server_env(args)
-    servers = [DaphneProcess(env, listen_socket=sock) for _ in range(processes)]
-    port = servers[0].port
-    wait_ready(port)
+def steady_load(args: argparse.Namespace, key: str, anchor: sxs.Anchor | None) -> dict:
+    """50 keep-alive clients; SIGTERM half-way to one process (of one, or of two on one socket)."""
+    processes = int(key[-1])
+    # Side by side, both serve the same authenticated read of the same rows.
+    path = f"/matches/{LOAD_USER}" if anchor is not None else SLOW_PATH
+    request = _request(path, anchor.tokens()[0] if anchor is not None else None)
+    node: sxs.NodeTarget | None = None
+    sock = None
+    servers: list[DaphneProcess] = []
+    if key.startswith("node_"):
+        node = sxs.NodeTarget(anchor, "chat", processes)
+        port = node.port
+        victim = Victim(port, node.workers()[0])  # one worker of a cluster: the primary keeps the port
+    else:
+        sock = shared_listening_socket() if processes > 1 else None
+        env = server_env(args)
+        servers = [DaphneProcess(env, listen_socket=sock) for _ in range(processes)]
+        port = servers[0].port
+        wait_ready(port)
+        victim = Victim(port, servers[0].pid, servers[0])
     counts = LoadCounts()
-    victim = servers[0]
 
-    async def scenario() -> tuple[float, float, int]:
+    async def scenario() -> tuple[float, float, int | None]:
         stop_at = time.monotonic() + args.load_seconds
-        clients = [asyncio.ensure_future(_client(port, stop_at, counts)) for _ in range(args.connections)]
+        clients = [
+            asyncio.ensure_future(_client(port, request, stop_at, counts)) for _ in range(args.connections)
+        ]
         await asyncio.sleep(args.load_seconds / 2)
-        started = sigterm(victim)
-        ended, code = await asyncio.to_thread(wait_exit, victim)
+        started = victim.sigterm()
+        ended, code = await asyncio.to_thread(victim.wait_exit)
         await asyncio.gather(*clients)
         return started, ended, code
 
@@ -325,9 +394,12 @@ def steady_load(args: argparse.Namespace, processes: int) -> dict:
             server.stop()
         if sock is not None:
             sock.close()
+        if node is not None:
+            node.stop()
     total = counts.ok + counts.answered_503 + counts.refused + counts.dropped + counts.other
     return {
         "processes": processes,
+        "path": path,
         "requests": total,
         "answered_200": counts.ok,
         "answered_503": counts.answered_503,
@@ -342,25 +414,32 @@ def steady_load(args: argparse.Namespace, processes: int) -> dict:
 
 def main() -> None:
     args = parse_args()
+    anchor = sxs.find_anchor()
     print(f"preparing {args.database} ...", flush=True)
-    prepare_database(args)
-    results = {}
-    print("  idle exit ...", flush=True)
-    results["idle"] = idle(args)
-    print(f"  {args.in_flight} slow requests in flight ...", flush=True)
-    results["in_flight"] = in_flight(args)
-    print("  steady load, one process ...", flush=True)
-    results["steady_load_1_process"] = steady_load(args, 1)
-    print("  steady load, two processes on one socket ...", flush=True)
-    results["steady_load_2_processes"] = steady_load(args, 2)
-    for name, row in results.items():
-        print(f"{name:<26} " + "  ".join(f"{k}={v}" for k, v in row.items()))
+    prepare_database(args, anchor)
+    keys = sxs.targets(anchor)
+    results: dict[str, dict[str, dict]] = {"idle": {}, "in_flight": {}, "steady_load": {}}
+    for key in [k for k in keys if k.endswith("_1")]:
+        print(f"  idle exit [{sxs.LABELS[key]}] ...", flush=True)
+        results["idle"][key] = idle(args, key, anchor)
+    print(f"  {args.in_flight} slow requests in flight [{sxs.LABELS['ours_1']}] ...", flush=True)
+    results["in_flight"]["ours_1"] = in_flight(args)
+    for key in keys:
+        print(f"  steady load, SIGTERM to one process [{sxs.LABELS[key]}] ...", flush=True)
+        results["steady_load"][key] = steady_load(args, key, anchor)
+    for case, per_target in results.items():
+        for key, row in per_target.items():
+            print(f"{case:<12} {key:<7} " + "  ".join(f"{k}={v}" for k, v in row.items()))
     payload = {
         "benchmark": "shutdown",
-        "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "settings": {k: v for k, v in vars(args).items() if k not in {"json"}},
-        "original": ORIGINAL,
-        "headline": HEADLINE,
+        "anchor": anchor.source() if anchor else None,
+        "targets": {key: sxs.LABELS[key] for key in keys},
         "results": results,
     }
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@
 //     writes "reconnect" (the recipient connects again: the kernel picks a server process anew),
 //     "send <placement>" (a warm-up, then {"phase":"send","placement":...,"pipeline":N,...figures}
 //     per pipeline, then "connected" again) or "idle";
+//   before each measured pipeline {"phase":"start","pipeline":N} (the parent reads the servers' CPU);
 //   after "idle": {"phase":"before-idle"} (the parent measures memory, then writes "continue"),
 //     {"phase":"idle-connected","sockets":N} (the parent measures, then writes "continue"),
 //     then {"phase":"done"}.
@@ -115,6 +116,9 @@ async function main() {
   const sender = await connect(cfg.url, cfg.senderToken);
   let recipient = await connect(cfg.url, cfg.recipientToken);
   for (;;) {
+    // The original registers a socket's event handlers only after its connect handler's own
+    // queries; an event emitted before that is dropped. Give both sockets time to settle.
+    await new Promise((r) => setTimeout(r, 300));
     out({ phase: "connected", sender: sender.id, recipient: recipient.id });
     const command = await nextLine();
     if (command === "idle") break;
@@ -127,6 +131,7 @@ async function main() {
     // warm-up: connection pools, code paths
     await sendPhase({ ...cfg, messages: 200 }, sender, recipient, 10, `warm-${placement}`, placement);
     for (const pipeline of cfg.pipelines) {
+      out({ phase: "start", pipeline });
       out(await sendPhase(cfg, sender, recipient, pipeline, `${placement}-p${pipeline}`, placement));
     }
   }

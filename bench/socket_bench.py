@@ -1,27 +1,31 @@
-#!/usr/bin/env python
-"""Benchmark of the Socket.IO endpoint with the official client (issue 5).
+"""Benchmark of the Socket.IO endpoint with the official client, beside the original chat-service
+(issue 17).
 
-    .venv/bin/python bench/socket_bench.py                   # 2,000 messages per pipeline, 1,000 idle sockets
+    .venv/bin/python bench/socket_bench.py                   # 2,000 messages per setting, 1,000 idle sockets
     .venv/bin/python bench/socket_bench.py --messages 500 --idle 200
+    VLVT_ANCHOR=/tmp/vlvt-anchor .venv/bin/python bench/socket_bench.py   # and the original, same run
 
-Seeds a dedicated database (default `vlvt_bench_socket`) with the project's `seed_demo` (1,000
-users, 2,000 matches, 50,000 messages), starts one Daphne process per core on one shared listening
-socket, and runs bench/socket_bench.mjs (socket.io-client from tests/js):
+On each target of bench/_sxs.py (one Daphne; two Daphne on one socket; with `VLVT_ANCHOR`, the
+original as one node process and as a 2-worker cluster), started fresh and measured alone,
+bench/socket_bench.mjs (socket.io-client from tests/js, the same client for every target) runs:
 
-* a premium, verified sender and their match partner, each on one socket, twice: both sockets on
-  one server process (as with the original, a single Node process), then on two (the fan-out
-  crosses processes through Redis). The kernel places each connection; the recipient reconnects
-  until it lands where wanted (the presence hash in Redis says which process serves a socket);
-* `send_message` with 1 and then 50 outstanding (the next emit on each ack), 2,000 messages each:
-  messages per second, send-to-ack p50/p99, send-to-recipient (`new_message`) p50/p99 and how long
-  after the ack the recipient had it;
-* memory: the servers' summed RSS with 1,000 authenticated idle sockets (one per seeded user)
+* a sender and their match partner, each on one socket. On two Daphne processes the recipient
+  reconnects until it sits on the other process than the sender (the presence hash in Redis says
+  which process serves a socket), so every message crosses processes through Redis, as with the
+  node cluster, whose primary hands consecutive connections to alternate workers;
+* a 200-message warm-up, then `send_message` with 1 and with 50 outstanding (the next emit on each
+  ack), 2,000 messages each: messages per second, send-to-ack p50/p99, send-to-recipient
+  (`new_message`) p50/p99, and messages per server-CPU-second;
+* memory: the target's summed RSS with 1,000 authenticated idle sockets (one per seeded user)
   minus before them, per 1,000 sockets.
 
-Rate limits are off for the run (the original's figures were taken without its per-socket limits
-getting in the way), request logs at WARNING. Prints the figures and the ratios to the original Node
-service and writes JSON (default bench/results/socket_bench.json). Needs node, PostgreSQL and Redis.
+With the anchor both sides serve the same rows (its seed, copied into our database: the sender
+google_bench_0001 and google_bench_0002 on match_bench_0001; its tokens); without it our database
+is seeded with `seed_demo`. The messages a target wrote are deleted before the next one starts. Our
+rate limits are off, request logs at WARNING. Writes JSON (default bench/results/socket_bench.json).
+Needs node, PostgreSQL and Redis.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,21 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" / "profiles_bench.py")
 pb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pb)
+sxs = pb.sxs
 
-# The original chat-service on this class of machine (same seed, measured beside ours).
-# One Node process: sender and recipient always on the same one. Our sockets across two processes
-# are held to the same figures.
-_NODE_1 = {"msgs_per_s": 149, "ack_p50_ms": 6.3, "ack_p99_ms": 11.9, "recipient_p50_ms": 6.9}
-_NODE_50 = {"msgs_per_s": 297, "ack_p99_ms": 314}
-ORIGINAL = {
-    "pipeline_1": _NODE_1,
-    "pipeline_50": _NODE_50,
-    "across_pipeline_1": _NODE_1,
-    "across_pipeline_50": _NODE_50,
-    "idle_mb_per_1000": 17.5,
-}
-# placement -> the prefix of its result keys
-PLACEMENTS = {"same": "", "across": "across_"}
 RECONNECTS = 40  # tries to land the recipient where wanted (one in two with two processes)
 
 PICK = """
@@ -76,10 +67,14 @@ print(json.dumps({"match": match_id, "sender": sender, "recipient": recipient, "
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=2000, help="messages per pipeline setting")
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for the memory figure")
-    parser.add_argument("--processes", type=int, default=os.cpu_count() or 2, help="Daphne processes")
+    parser.add_argument(
+        "--targets", action="append", default=[], help="only these targets (node_1, ours_1, node_2, ours_2)"
+    )
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--matches", type=int, default=2000)
     parser.add_argument("--seed-messages", type=int, default=50000)
@@ -108,21 +103,6 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict:
     return json.loads(out.stdout)
 
 
-def rss_bytes(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
-    return total
-
-
-def flush_redis(url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(url).flushdb()
-
-
 def serving_process(url: str, user_id: str, sid: str) -> str:
     """The server process of a socket, from its presence entry (chat.realtime.presence)."""
     import redis
@@ -133,127 +113,158 @@ def serving_process(url: str, user_id: str, sid: str) -> str:
     return process.decode()
 
 
-def main() -> None:
-    args = parse_args()
-    env = pb.server_env(args)
-    print(f"seeding {args.users} users, {args.matches} matches, {args.seed_messages} messages into {args.database} ...", flush=True)
-    picked = prepare(args, env)
-    idle_users = [u for u in picked["users"] if u not in (picked["sender"], picked["recipient"])][: args.idle]
-    tokens = pb.tokens(env, [picked["sender"], picked["recipient"], *idle_users])
-    flush_redis(args.redis_url)
-    servers = pb.Servers(env, args.processes)
-    pids = [p.pid for p in servers.procs]
-    results: dict = {}
-    try:
-        servers.wait_ready("/health", {})
-        node = subprocess.Popen(
-            ["node", str(ROOT / "bench" / "socket_bench.mjs")],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-        )  # fmt: skip
-        config = {
-            "url": f"http://127.0.0.1:{servers.port}",
-            "matchId": picked["match"],
-            "senderToken": tokens[0],
-            "recipientToken": tokens[1],
-            "messages": args.messages,
-            "pipelines": [1, 50],
-            "idleTokens": tokens[2:],
-        }
-        node.stdin.write(json.dumps(config) + "\n")
+def _flat(event: dict) -> dict:
+    figures = {
+        "msgs_per_s": event["msgs_per_s"],
+        "messages": event["messages"],
+        "failures": event["failures"],
+        "received": event["received"],
+    }
+    for part in ("ack", "recipient"):
+        figures[f"{part}_p50_ms"] = event[part]["p50_ms"]
+        figures[f"{part}_p99_ms"] = event[part]["p99_ms"]
+    return figures
+
+
+def measure(
+    target: sxs.Target, key: str, config: dict, picked: dict, args: argparse.Namespace
+) -> dict[str, dict]:
+    """The client's phases against one target: {case: figures}."""
+    node = subprocess.Popen(
+        ["node", str(ROOT / "bench" / "socket_bench.mjs")],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+    )  # fmt: skip
+
+    def command(text: str) -> None:
+        node.stdin.write(text + "\n")
         node.stdin.flush()
-        baseline = None
-        wanted = list(PLACEMENTS) if args.processes > 1 else ["same"]
-        reconnects = 0
 
-        def command(text: str) -> None:
-            node.stdin.write(text + "\n")
-            node.stdin.flush()
-
+    command(json.dumps({**config, "url": f"http://127.0.0.1:{target.port}"}))
+    pids = target.pids()
+    out: dict[str, dict] = {}
+    sent = False
+    reconnects = 0
+    cpu = 0.0
+    baseline = 0
+    try:
         for line in node.stdout:
             event = json.loads(line)
-            if event["phase"] == "connected":
-                if not wanted:
+            phase = event["phase"]
+            if phase == "connected":
+                if sent:
                     command("idle")
                     continue
-                same = serving_process(args.redis_url, picked["sender"], event["sender"]) == serving_process(
-                    args.redis_url, picked["recipient"], event["recipient"]
+                if key == "ours_2":  # across processes, as the node cluster places them
+                    same = serving_process(
+                        args.redis_url, picked["sender"], event["sender"]
+                    ) == serving_process(args.redis_url, picked["recipient"], event["recipient"])
+                    if same:
+                        if reconnects >= RECONNECTS:
+                            raise SystemExit(
+                                f"the recipient never landed on the other process in {RECONNECTS} reconnects"
+                            )
+                        reconnects += 1
+                        command("reconnect")
+                        continue
+                sent = True
+                command(f"send {key}")
+            elif phase == "start":
+                cpu = sxs.cpu_seconds(pids)
+            elif phase == "send":
+                figures = _flat(event)
+                figures["server_cpu_s"] = round(sxs.cpu_seconds(pids) - cpu, 2)
+                figures["per_cpu_s"] = (
+                    round(event["messages"] / figures["server_cpu_s"], 1) if figures["server_cpu_s"] else None
                 )
-                if same == (wanted[0] == "same"):
-                    print(f"  sockets on {'one process' if same else 'two processes'}:", flush=True)
-                    command(f"send {wanted.pop(0)}")
-                elif reconnects < RECONNECTS:
-                    reconnects += 1
-                    command("reconnect")
-                else:
-                    raise SystemExit(f"the recipient never landed as wanted ({wanted[0]}) in {RECONNECTS} reconnects")
-            elif event["phase"] == "send":
-                results[f"{PLACEMENTS[event['placement']]}pipeline_{event['pipeline']}"] = event
-                print(f"  pipeline {event['pipeline']}: {event['msgs_per_s']} msg/s, ack {event['ack']}, recipient {event['recipient']}, received {event['received']}, failures {event['failures']}, ack to recipient {event['ack_to_recipient']}", flush=True)
-            elif event["phase"] == "before-idle":
+                out[f"pipeline_{event['pipeline']}"] = figures
+            elif phase == "before-idle":
                 time.sleep(1)
-                baseline = rss_bytes(pids)
-                node.stdin.write("continue\n")
-                node.stdin.flush()
-            elif event["phase"] == "idle-connected":
-                loaded = rss_bytes(pids)
-                per_1000 = (loaded - baseline) / event["sockets"] * 1000 / 1e6
-                results["idle"] = {"sockets": event["sockets"], "rss_before_mb": round(baseline / 1e6, 1), "rss_after_mb": round(loaded / 1e6, 1), "mb_per_1000": round(per_1000, 2)}
-                print(f"  idle: {results['idle']}", flush=True)
-                node.stdin.write("continue\n")
-                node.stdin.flush()
-            elif event["phase"] == "error":
-                raise SystemExit(f"socket benchmark failed: {event['error']}")
-            elif event["phase"] == "done":
+                baseline = sxs.rss_bytes(target.pids())
+                command("continue")
+            elif phase == "idle-connected":
+                loaded = sxs.rss_bytes(target.pids())
+                out["idle"] = {
+                    "sockets": event["sockets"],
+                    "rss_before_mb": round(baseline / 1e6, 1),
+                    "rss_after_mb": round(loaded / 1e6, 1),
+                    "mb_per_1000": round((loaded - baseline) / event["sockets"] * 1000 / 1e6, 2),
+                }
+                command("continue")
+            elif phase == "error":
+                raise SystemExit(f"socket benchmark failed on {key}: {event['error']}")
+            elif phase == "done":
                 break
         node.wait(timeout=30)
     finally:
-        servers.stop()
-    report(args, results)
+        if node.poll() is None:
+            node.kill()
+    return out
 
 
-def _ratio(ours: float | None, theirs: float, higher_is_better: bool) -> str:
-    """How many times better than the original (above 1 is better)."""
-    if not ours:
-        return "-"
-    return f"{(ours / theirs) if higher_is_better else (theirs / ours):.2f}x"
-
-
-def report(args: argparse.Namespace, results: dict) -> None:
-    o1, o50, idle = ORIGINAL["pipeline_1"], ORIGINAL["pipeline_50"], results["idle"]
-    rows = []
-    for placement, prefix in PLACEMENTS.items():
-        if f"{prefix}pipeline_1" not in results:
-            continue
-        p1, p50 = results[f"{prefix}pipeline_1"], results[f"{prefix}pipeline_50"]
-        where = "one process" if placement == "same" else "two processes"
-        rows += [
-            (f"{where}, 1 outstanding: msg/s", p1["msgs_per_s"], o1["msgs_per_s"], True),
-            (f"{where}, 1 outstanding: ack p50 ms", p1["ack"]["p50_ms"], o1["ack_p50_ms"], False),
-            (f"{where}, 1 outstanding: ack p99 ms", p1["ack"]["p99_ms"], o1["ack_p99_ms"], False),
-            (f"{where}, 1 outstanding: recipient p50 ms", p1["recipient"]["p50_ms"], o1["recipient_p50_ms"], False),
-            (f"{where}, 50 outstanding: msg/s", p50["msgs_per_s"], o50["msgs_per_s"], True),
-            (f"{where}, 50 outstanding: ack p99 ms", p50["ack"]["p99_ms"], o50["ack_p99_ms"], False),
+def main() -> None:
+    args = parse_args()
+    anchor = sxs.find_anchor()
+    pb.flush_redis(args.redis_url)
+    if anchor is not None:
+        env = pb.server_env(args, jwt_secret=sxs.NODE_SECRET)
+        print(
+            f"the original ({anchor.source()}): {anchor.refresh()}; copying its rows into {args.database} ...",
+            flush=True,
+        )
+        data = sxs.copy_original_rows(args.database, env)
+        tokens = anchor.tokens()
+        picked = {
+            "match": "match_bench_0001",
+            "sender": "google_bench_0001",
+            "recipient": "google_bench_0002",
+        }
+        idle_tokens = tokens[2 : 2 + args.idle]
+    else:
+        env = pb.server_env(args)
+        print(
+            f"seeding {args.users} users, {args.matches} matches, {args.seed_messages} messages into {args.database} ...",
+            flush=True,
+        )
+        picked = prepare(args, env)
+        data = f"seed_demo: {args.users} users, {args.matches} matches, {args.seed_messages} messages"
+        idle_users = [u for u in picked["users"] if u not in (picked["sender"], picked["recipient"])][
+            : args.idle
         ]
-    rows.append(("idle sockets: MB per 1,000", idle["mb_per_1000"], ORIGINAL["idle_mb_per_1000"], False))
-    print(f"{'figure':<50} {'ours':>9} {'Node':>9}  ours vs Node (above 1x is better)")
-    for name, ours, theirs, higher in rows:
-        print(f"{name:<50} {ours:>9} {theirs:>9}  {_ratio(ours, theirs, higher)}")
-    for placement, prefix in PLACEMENTS.items():
-        if f"{prefix}pipeline_1" in results:
-            p1, p50 = results[f"{prefix}pipeline_1"], results[f"{prefix}pipeline_50"]
-            print(
-                f"(also, {placement}: 1 outstanding recipient p99 {p1['recipient']['p99_ms']} ms, ack to recipient "
-                f"p50 {p1['ack_to_recipient']['p50_ms']} ms; 50 outstanding ack p50 {p50['ack']['p50_ms']} ms, "
-                f"recipient p50/p99 {p50['recipient']['p50_ms']}/{p50['recipient']['p99_ms']} ms)"
-            )
+        tokens = pb.tokens(env, [picked["sender"], picked["recipient"], *idle_users])
+        idle_tokens = tokens[2:]
+    config = {
+        "matchId": picked["match"],
+        "senderToken": tokens[0],
+        "recipientToken": tokens[1],
+        "messages": args.messages,
+        "pipelines": [1, 50],
+        "idleTokens": idle_tokens,
+    }
+    keys = sxs.targets(anchor, args.targets)
+    results: dict[str, dict[str, dict]] = {"pipeline_1": {}, "pipeline_50": {}, "idle": {}}
+    for key in keys:
+        database = sxs.NODE_DATABASE if key.startswith("node_") else args.database
+        since = sxs.now(database)
+        target = sxs.start(key, anchor=anchor, service="chat", env=env)
+        try:
+            for case, figures in measure(target, key, config, picked, args).items():
+                results[case][key] = figures
+                print(f"  {case} [{sxs.LABELS[key]}]: {figures}", flush=True)
+        finally:
+            target.stop()
+            sxs.delete_writes(database, since)
+    pb.flush_redis(args.redis_url)
     payload = {
         "benchmark": "socket",
-        "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "settings": {
-            "processes": args.processes, "messages": args.messages, "idle_sockets": args.idle,
-            "users": args.users, "matches": args.matches, "seed_messages": args.seed_messages,
-        },  # fmt: skip
-        "original": ORIGINAL,
+        "machine": {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "settings": {"messages": args.messages, "idle_sockets": args.idle},
+        "anchor": anchor.source() if anchor else None,
+        "data": data,
+        "targets": {key: sxs.LABELS[key] for key in keys},
         "results": results,
     }
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

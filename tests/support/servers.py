@@ -2,6 +2,7 @@
 
 Tests that use them need committed data: mark them `@pytest.mark.django_db(transaction=True)`.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,7 +59,7 @@ class ServerProcess:
     def __init__(self, args: list[str], env: dict[str, str], name: str) -> None:
         self.name = name
         self.args = args
-        self.log_file = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)
+        self.log_file = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115 - open while the process runs
         self.proc = subprocess.Popen(
             args,
             cwd=ROOT,
@@ -109,9 +110,17 @@ class ServerProcess:
 
 class DaphneProcess(ServerProcess):
     """`daphne vlvt.asgi:application` on its own port, or on a listening socket shared with other
-    processes (`listen_socket`, passed as `--fd`), as several processes behind one port run."""
+    processes (`listen_socket`, passed as `--fd`), as several processes behind one port run. With a
+    shared socket it waits for the process to log that it serves, unless `wait_serving` is false
+    (its log level hides that line: the caller then waits for answers instead)."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None, listen_socket: socket.socket | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int | None = None,
+        listen_socket: socket.socket | None = None,
+        wait_serving: bool = True,
+    ) -> None:
         if listen_socket is not None:
             self.port = listen_socket.getsockname()[1]
             fd = listen_socket.fileno()
@@ -122,7 +131,8 @@ class DaphneProcess(ServerProcess):
             args = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "vlvt.asgi:application"]
         super().__init__(args, env, name=f"daphne-{self.port}")
         if listen_socket is not None:
-            self.wait_for_log("vlvt: serving")
+            if wait_serving:
+                self.wait_for_log("vlvt: serving")
         else:
             self._wait_listening()
 
@@ -177,7 +187,9 @@ def beat_workers(directory: Path) -> Iterator[Callable[..., ServerProcess]]:
 
     def start(*args: str, **env_overrides: str) -> ServerProcess:
         schedule = directory / f"beat-{len(started)}"
-        process = start_celery("worker", "-B", "-s", str(schedule), *args, "--loglevel", "INFO", **env_overrides)
+        process = start_celery(
+            "worker", "-B", "-s", str(schedule), *args, "--loglevel", "INFO", **env_overrides
+        )
         started.append(process)
         process.wait_for_log("vlvt: worker serving", timeout=30)
         return process
