@@ -1,4 +1,5 @@
 """`daphne vlvt.asgi:application`: the composition of the ASGI application, one wrapper a line."""
+
 from __future__ import annotations
 
 import os
@@ -10,6 +11,7 @@ from vlvt.handlers import get_application  # noqa: E402
 django_application = get_application()
 
 from chat.routing import websocket_routes, websocket_upgrade_checks  # noqa: E402
+from vlvt.heap import settle_heap  # noqa: E402
 from vlvt.routing import PathRouter, ProtocolRouter  # noqa: E402
 from vlvt.shutdown import daphne as graceful_daphne  # noqa: E402
 from vlvt.shutdown.asgi import ShutdownMiddleware  # noqa: E402
@@ -26,3 +28,6 @@ application = ShutdownMiddleware(
         }
     )
 )
+
+# Last: everything the process keeps is loaded now (vlvt/heap.py).
+settle_heap()
