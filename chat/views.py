@@ -17,7 +17,16 @@ from django.http import HttpRequest, HttpResponse
 
 from chat import limits, selectors, services, validation
 from chat.errors import ChatError, not_found_match
-from vlvt.api import ApiError, ValidationFailed, endpoint, fail, json_body, json_response, ok
+from vlvt.api import (
+    DATABASE_UNAVAILABLE,
+    ApiError,
+    ValidationFailed,
+    endpoint,
+    fail,
+    json_body,
+    json_response,
+    ok,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +34,7 @@ View = Callable[..., HttpResponse]
 
 
 # Expected outcomes travel as exceptions to `endpoint()`, which answers them; the rest is a 500.
-_PASS_THROUGH = (ApiError, ValidationFailed, RequestDataTooBig, SuspiciousOperation)
+_PASS_THROUGH = (ApiError, ValidationFailed, RequestDataTooBig, SuspiciousOperation, *DATABASE_UNAVAILABLE)
 
 
 def on_error(message: str) -> Callable[[View], View]:

@@ -7,6 +7,7 @@ auth, as the original) and turns `ApiError` into its JSON response.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -16,10 +17,13 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
 
 from vlvt.auth import AuthFailure, authenticate_header
+
+logger = logging.getLogger("vlvt.api")
 
 if TYPE_CHECKING:
     from vlvt.ratelimit import Limiter
@@ -192,6 +196,20 @@ def method_not_allowed(allowed: Iterable[str]) -> HttpResponse:
     )
 
 
+# PostgreSQL unreachable (restarting, failing over), the pool out of connections, a serialization
+# failure: the request will succeed if retried in a moment, so it gets 503 + Retry-After (which
+# clients and load balancers retry) instead of a 500. Views' own catch-alls let these through.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_UNAVAILABLE_TEXT = "Service temporarily unavailable, please retry"
+DATABASE_RETRY_AFTER = "1"
+
+
+def database_unavailable() -> HttpResponse:
+    response = fail(503, DATABASE_UNAVAILABLE_TEXT)
+    response["Retry-After"] = DATABASE_RETRY_AFTER
+    return response
+
+
 def endpoint(
     *methods: str,
     auth: bool = True,
@@ -230,6 +248,9 @@ def endpoint(
                 response = fail(400, TOO_MANY_FILES)
             except TooManyFieldsSent:
                 response = fail(400, TOO_MANY_FIELDS)
+            except DATABASE_UNAVAILABLE as exc:
+                logger.warning("database unavailable: %r", exc, extra={"path": request.path})
+                response = database_unavailable()
             if limiter_list:
                 add_ratelimit_headers(request, response)
             return response

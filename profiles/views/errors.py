@@ -9,12 +9,12 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 
-from vlvt.api import ApiError, ValidationFailed, fail
+from vlvt.api import DATABASE_UNAVAILABLE, ApiError, ValidationFailed, fail
 
 log = logging.getLogger("profiles.errors")
 
 # Expected outcomes travel as exceptions to `endpoint()`, which answers them; only the rest is a 500.
-_PASS_THROUGH = (ApiError, ValidationFailed, RequestDataTooBig, SuspiciousOperation)
+_PASS_THROUGH = (ApiError, ValidationFailed, RequestDataTooBig, SuspiciousOperation, *DATABASE_UNAVAILABLE)
 
 
 def on_error(message: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:

@@ -12,6 +12,7 @@ import pytest
 from tests.support.redis_server import private_redis
 from tests.support.servers import free_port, start_daphne
 from tests.support.wait import wait_until
+from vlvt.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,5 +54,38 @@ def test_ready_is_503_while_postgresql_cannot_be_reached():
     server = start_daphne(DATABASE_URL=f"postgres://root@127.0.0.1:{free_port()}/vlvt")
     try:
         assert ready(server) == unavailable(database="error")
+    finally:
+        server.stop()
+
+
+def test_requests_get_503_with_retry_after_while_postgresql_cannot_be_reached():
+    """A read or a write that needs PostgreSQL while it is down (restarting, failing over) is worth
+    retrying in a moment: 503 + Retry-After, which clients and balancers retry, not a 500."""
+    server = start_daphne(
+        DATABASE_URL=f"postgres://root@127.0.0.1:{free_port()}/vlvt", DATABASE_CONNECTION_TIMEOUT_MS="200"
+    )
+    token = mint_token("google_someone")
+    try:
+        for method, path, body in (
+            ("GET", "/matches/google_someone", None),
+            ("GET", "/profile/google_someone", None),
+        ):
+            request = urllib.request.Request(
+                f"{server.base_url}{path}",
+                method=method,
+                data=body,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            with pytest.raises(urllib.error.HTTPError) as raised:
+                urllib.request.urlopen(request, timeout=10)
+            assert (
+                raised.value.code,
+                raised.value.headers["Retry-After"],
+                json.loads(raised.value.read()),
+            ) == (
+                503,
+                "1",
+                {"success": False, "error": "Service temporarily unavailable, please retry"},
+            )
     finally:
         server.stop()
