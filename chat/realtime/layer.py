@@ -48,7 +48,9 @@ from typing import Any
 
 from channels_redis.core import RedisChannelLayer
 from channels_redis.core import logger as channels_redis_logger
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chat.realtime import pump
 
@@ -94,6 +96,11 @@ return over_capacity
 RECEIVE_BATCH = 100
 
 
+def _refused(error: BaseException | None) -> bool:
+    """Redis was not there (stopped, restarting), as opposed to slow (hung)."""
+    return isinstance(error, (RedisConnectionError, ConnectionError)) and not isinstance(error, RedisTimeoutError)
+
+
 class _Retries:
     """Publications whose Redis part failed, oldest first, retried on one task until sent or expired."""
 
@@ -103,8 +110,14 @@ class _Retries:
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
         self.given_up = 0
+        # Redis refused connections since the last successful send: it may come back empty
+        # (restarted), so the queue waits RETRY_SETTLE once it answers, whether or not this process
+        # can tell (only processes with sockets keep a marker key).
+        self.refused = False
 
     def add(self, group: str, message: dict[str, Any], error: BaseException | None = None) -> None:
+        if _refused(error):
+            self.refused = True
         if not self.items and error is not None:
             logger.warning("channel layer: publishing through Redis failed (%r); queued for retry", error)
         self.items.append((time.monotonic(), group, message))
@@ -118,7 +131,9 @@ class _Retries:
         try:
             while self.items:
                 await self._until_redis_answers()
-                await asyncio.sleep(max(0.0, self.layer.settle_until - time.monotonic()))
+                settle = max(self.layer.settle_until - time.monotonic(), RETRY_SETTLE if self.refused else 0.0)
+                await asyncio.sleep(max(0.0, settle))
+                self.refused = False
                 sent = 0
                 while self.items:
                     at, group, message = self.items[0]
@@ -129,7 +144,8 @@ class _Retries:
                     try:
                         async with asyncio.timeout(REMOTE_TIMEOUT):
                             await self.layer._group_send_remote(group, message)
-                    except _REDIS_FAILURES:
+                    except _REDIS_FAILURES as exc:
+                        self.refused = self.refused or _refused(exc)
                         await asyncio.sleep(RETRY_POLL)
                         break
                     self.items.popleft()
@@ -146,7 +162,8 @@ class _Retries:
                 async with asyncio.timeout(REMOTE_TIMEOUT):
                     await self.layer.ping()
                 return
-            except _REDIS_FAILURES:
+            except _REDIS_FAILURES as exc:
+                self.refused = self.refused or _refused(exc)
                 self._expire()
                 await asyncio.sleep(RETRY_POLL)
 
