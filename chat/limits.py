@@ -20,5 +20,5 @@ report_create = Limiter(
 )
 block_create = Limiter("user-block", 3600, 10, "Too many block actions, please try again later", per_user=True)
 sensitive_action = Limiter(
-    "user-sensitive", 3600, 5, "Too many sensitive action attempts, please try again later", per_user=True
+    "chat-user-sensitive", 3600, 5, "Too many sensitive action attempts, please try again later", per_user=True
 )

@@ -264,6 +264,16 @@ def test_unmatch_rate_limit_is_5_per_hour(client):
     )
 
 
+def test_unmatch_budget_is_apart_from_the_profile_delete_budget(client):
+    # The two originals counted DELETE /profile and DELETE /matches in separate stores.
+    me = make_user()
+    api = Api(client, me)
+    for _ in range(5):
+        assert api.delete(f"/profile/{me}-not-mine")[0] == 403
+    assert api.delete(f"/profile/{me}-not-mine")[0] == 429
+    assert api.delete("/matches/match_missing")[0] == 403
+
+
 def test_wrong_method_on_matches_is_405(client):
     me = make_user()
     status, body = Api(client, me).put(f"/matches/{me}", {})
