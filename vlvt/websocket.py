@@ -71,23 +71,41 @@ def _share(value: Any, size: int) -> Any:
     return _shared.get(value, value)
 
 
+# A connection stops reading from its client while its application has this much unread
+# (`Inbox.full`), and reads again once the application has read it all: a client that sends
+# faster than the application handles its messages is held back by TCP instead of queueing here.
+INBOX_MAX_MESSAGES = 64
+INBOX_MAX_BYTES = 1024 * 1024
+
+
+def _size(message: Any) -> int:
+    """The payload length of an ASGI message (characters of a text message, bytes otherwise)."""
+    if type(message) is not dict:
+        return 0
+    payload = message.get("text") or message.get("bytes")
+    return len(payload) if payload else 0
+
+
 class Inbox:
     """What Daphne's `asyncio.Queue` is to an application instance (`put_nowait`, `get`,
     `empty`, `qsize`), without its four deques (3 KB per connection). Items never leave it
     except through a `get()` that returns them, so a cancelled `get()` loses nothing."""
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("_items", "_waiter", "_bytes", "_on_empty")
 
     def __init__(self) -> None:
         self._items: list[Any] | None = None
         # The future a waiting get() sleeps on; a list of them only when several wait at once.
         self._waiter: asyncio.Future[None] | list[asyncio.Future[None]] | None = None
+        self._bytes = 0  # payload length of the queued messages
+        self._on_empty: Callable[[], None] | None = None
 
     def put_nowait(self, item: Any) -> None:
         if self._items is None:
             self._items = [item]
         else:
             self._items.append(item)
+        self._bytes += _size(item)
         waiter, self._waiter = self._waiter, None
         for future in waiter if isinstance(waiter, list) else (waiter,):
             if future is not None and not future.done():
@@ -109,9 +127,25 @@ class Inbox:
                 self._forget(waiter)
         items = self._items
         item = items.pop(0)
+        self._bytes -= _size(item)
         if not items:
             self._items = None
+            on_empty, self._on_empty = self._on_empty, None
+            if on_empty is not None:
+                on_empty()
         return item
+
+    def full(self) -> bool:
+        items = self._items
+        return items is not None and (len(items) >= INBOX_MAX_MESSAGES or self._bytes >= INBOX_MAX_BYTES)
+
+    def when_empty(self, callback: Callable[[], None]) -> bool:
+        """Call `callback()` once the application has read everything queued; False (and nothing
+        changes) when a callback is already waiting."""
+        if self._on_empty is not None:
+            return False
+        self._on_empty = callback
+        return True
 
     def _forget(self, waiter: asyncio.Future[None]) -> None:
         current = self._waiter
@@ -415,9 +449,16 @@ class WebSocketConnection:
             message = {"type": "websocket.receive", "text": data}
         else:
             message = {"type": "websocket.receive", "bytes": data}
-        if self.state is OPEN and self.inbox is not None:  # after our close frame, nothing more
+        inbox = self.inbox
+        if self.state is OPEN and inbox is not None:  # after our close frame, nothing more
             self.last_seen = time.time()
-            self.inbox.put_nowait(message)
+            inbox.put_nowait(message)
+            if inbox.full() and inbox.when_empty(self._read_again):
+                self.transport.pauseProducing()
+
+    def _read_again(self) -> None:
+        if self.transport is not None:
+            self.transport.resumeProducing()
 
     def _close_received(self, ws: Connection, code: int) -> None:
         self.close_code = int(code)

@@ -39,3 +39,22 @@ def process_ttl_ms() -> int:
 def presence_sweep_seconds() -> float:
     """How often beat runs the presence sweep (read when the schedule is built, not cached)."""
     return env_float("PRESENCE_SWEEP_SECONDS", 60.0)
+
+
+@cache
+def queue_max_events() -> int:
+    """The most events one socket may have waiting to be handled; more are refused."""
+    return env_int("SOCKET_QUEUE_MAX_EVENTS", 256)
+
+
+@cache
+def queue_max_bytes() -> int:
+    """The most packet characters one socket may have waiting to be handled (a packet is at most
+    SOCKET_PAYLOAD_LIMIT, 64 KB); more are refused."""
+    return env_int("SOCKET_QUEUE_MAX_BYTES", 1024 * 1024)
+
+
+@cache
+def queue_flood_limit() -> int:
+    """Events refused for a full queue, since it was last empty, before the socket is closed."""
+    return env_int("SOCKET_QUEUE_FLOOD_LIMIT", 256)

@@ -9,7 +9,9 @@ The consumer's loop reads frames one at a time and hands each event to the socke
 whose one task handles them in arrival order, each acked before the next starts; consecutive
 events with a batch handler (`send_message`) that queued up while the task was busy go to the
 database together and are acked in order. So a client with many events outstanding gets them
-handled back to back, never reordered. The shutdown wrapper closes a socket only while it waits
+handled back to back, never reordered. The queue is bounded (`conf.queue_max_events`,
+`conf.queue_max_bytes`): an event beyond is refused as rate limited, and a socket that keeps
+sending into a full queue is closed. The shutdown wrapper closes a socket only while it waits
 in `receive()` with its event queue empty (the consumer reports its queue's start and end through
 the scope's `ACTIVITY` object), so every event received has been acked. Events sent right after
 CONNECT wait until the connect work is done, so none is dropped (docs/contract.md, D19).
@@ -64,6 +66,7 @@ SERVICE_UNAVAILABLE = "Service temporarily unavailable, please retry"
 CONNECT_REDIS_TIMEOUT = 10.0
 REDIS_RETRY_SECONDS = 1.0
 redis_outage = StoreOutage(REDIS_RETRY_SECONDS)
+FLOODED = 1008  # WebSocket close code (policy violation) for a socket that keeps flooding its queue
 # The most queued events of one name handled by one batch call.
 MAX_BATCH = 64
 
@@ -126,8 +129,10 @@ class SocketIOConsumer(AsyncConsumer):
         self._expiry_timer: asyncio.TimerHandle | None = None
         self._timer_tasks: set[asyncio.Task[Any]] = set()
         self._refreshed = 0.0
-        self._events: collections.deque[tuple[handlers.HandlerSpec, str, Any, int | None]] | None = None
+        self._events: collections.deque[tuple[handlers.HandlerSpec, str, Any, int | None, int]] | None = None
         self._events_task: asyncio.Task[None] | None = None
+        self._queued_bytes = 0  # packet characters of the events in `_events`
+        self._refused = 0  # events refused for a full queue since it was last empty
         self._activity: Any = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -270,14 +275,14 @@ class SocketIOConsumer(AsyncConsumer):
                 timer.cancel()
         self._ping_timer = self._pong_timer = self._connect_timer = self._expiry_timer = None
 
-    async def close(self, reason: str) -> None:
+    async def close(self, reason: str, *, code: int = 1000) -> None:
         """Close the Engine.IO connection; the disconnect logic runs when the disconnect arrives."""
         if self.closed:
             return
         logger.info("socket closed by the server: %s", reason)
         self.closed = True
         self._cancel_timers()
-        await self.send({"type": "websocket.close"})
+        await self.send({"type": "websocket.close", "code": code})
 
     # -- Socket.IO ---------------------------------------------------------------------------------
     async def _socketio(self, body: str) -> None:
@@ -298,7 +303,7 @@ class SocketIOConsumer(AsyncConsumer):
             return
         if packet.type == sio.EVENT:
             if self.user_id is not None:
-                self._event(packet.data[0], packet.data[1:], packet.ack_id)
+                await self._event(packet.data[0], packet.data[1:], packet.ack_id, len(body))
         elif packet.type == sio.CONNECT:
             await self._connect_namespace(packet.data)
         elif packet.type == sio.DISCONNECT:
@@ -366,35 +371,57 @@ class SocketIOConsumer(AsyncConsumer):
         self.sid = ""
         self._spawn(_forget_presence(user_id, sid))
 
-    def _event(self, name: Any, args: list[Any], ack_id: int | None) -> None:
+    async def _event(self, name: Any, args: list[Any], ack_id: int | None, size: int) -> None:
         spec = handlers.HANDLERS.get(name) if isinstance(name, str) else None
         if spec is None:
             return  # no listener: the official server drops it, and never acks
-        if self._events is None:
-            self._events = collections.deque()
-        self._events.append((spec, name, args[0] if args else None, ack_id))
+        queue = self._events
+        if queue is None:
+            queue = self._events = collections.deque()
+        elif len(queue) >= conf.queue_max_events() or self._queued_bytes + size > conf.queue_max_bytes():
+            await self._refuse(name, ack_id)  # (an empty queue always takes one event)
+            return
+        queue.append((spec, name, args[0] if args else None, ack_id, size))
+        self._queued_bytes += size
         if self._events_task is None:
             if self._activity is not None:
                 self._activity.begin()
             self._events_task = asyncio.ensure_future(self._handle_events())
+
+    async def _refuse(self, name: str, ack_id: int | None) -> None:
+        """The queue is full: the event is not handled, and the client hears it as a rate limit
+        (the `rate_limit_error` event, and the rate-limit ack if it asked for one). A socket that
+        keeps sending while its queue stays full is closed."""
+        self._refused += 1
+        if self._refused > conf.queue_flood_limit():
+            logger.warning("socket closed for flooding its event queue", extra={"event": name})
+            await self.close("event queue flooded", code=FLOODED)
+            return
+        logger.info("Socket event queue full", extra={"event": name})
+        await self.emit("rate_limit_error", ratelimit.queue_full_payload(name, conf.queue_max_events()))
+        if ack_id is not None:
+            await self._send(protocol.ack(ack_id, ratelimit.error_ack(ratelimit.QUEUE_FULL_RETRY_MS)))
 
     async def _handle_events(self) -> None:
         """The socket's event queue, in order; runs while there are events (no task when idle)."""
         try:
             queue = self._events
             while queue:
-                spec, name, data, ack_id = queue.popleft()
+                spec, name, data, ack_id, size = queue.popleft()
+                self._queued_bytes -= size
                 if spec.batch is None or not queue or queue[0][0] is not spec:
                     await self._handle([(data, ack_id)], spec, name)
                     continue
                 run = [(data, ack_id)]
                 while queue and queue[0][0] is spec and len(run) < MAX_BATCH:
-                    _, _, data, ack_id = queue.popleft()
+                    _, _, data, ack_id, size = queue.popleft()
+                    self._queued_bytes -= size
                     run.append((data, ack_id))
                 await self._handle(run, spec, name)
         finally:
             self._events_task = None
             self._events = None
+            self._queued_bytes = self._refused = 0
             if self._activity is not None:
                 self._activity.end()
 

@@ -105,5 +105,22 @@ def error_payload(event: str, retry_after_ms: int) -> dict[str, object]:
     }
 
 
+# A full event queue (chat.realtime.consumer) is told as a rate limit: the app already backs off
+# on it. Its queue drains within about this long under normal load.
+QUEUE_FULL_RETRY_MS = 1000
+
+
+def queue_full_payload(event: str, limit: int) -> dict[str, object]:
+    """The `rate_limit_error` event for an event refused because the socket's queue is full;
+    `limit` is the queue's size in events."""
+    return {
+        "error": "Rate limit exceeded",
+        "code": "RATE_LIMIT_EXCEEDED",
+        "eventName": event,
+        "retryAfterMs": QUEUE_FULL_RETRY_MS,
+        "limit": limit,
+    }
+
+
 def error_ack(retry_after_ms: int) -> dict[str, object]:
     return {"success": False, "error": "Rate limit exceeded", "code": "RATE_LIMIT_EXCEEDED", "retryAfterMs": retry_after_ms}

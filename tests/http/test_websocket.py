@@ -14,10 +14,11 @@ from collections.abc import Iterator
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
+from wsproto.connection import Connection, ConnectionType
 
 from tests.support.servers import BIN, ServerProcess, free_port, server_env
 from tests.support.wait import wait_until
-from vlvt.websocket import Inbox
+from vlvt.websocket import INBOX_MAX_BYTES, INBOX_MAX_MESSAGES, Inbox, WebSocketConnection
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 
@@ -263,3 +264,40 @@ def test_the_inbox_is_a_fifo_that_a_cancelled_get_loses_nothing_from():
         return [got, idle_while_waiting, inbox.idle(), inbox.empty(), inbox.qsize()]
 
     assert asyncio.run(scenario()) == [[1, 2, 3, [4, 5]], True, False, True, 0]
+
+
+def test_a_connection_stops_reading_while_its_application_is_behind():
+    """A client that sends faster than the application reads is held back by TCP: the connection
+    pauses its transport once the inbox holds INBOX_MAX_MESSAGES messages or INBOX_MAX_BYTES, and
+    resumes it once the application has read everything."""
+    calls: list[str] = []
+
+    class Transport:
+        def pauseProducing(self) -> None:
+            calls.append("pause")
+
+        def resumeProducing(self) -> None:
+            calls.append("resume")
+
+    async def scenario() -> list[tuple[int, list[str]]]:
+        connection = WebSocketConnection(server=None, path="/socket.io/", key=b"k")
+        connection.transport, connection.ws, connection.inbox = Transport(), Connection(ConnectionType.SERVER), Inbox()
+        seen = []
+        for _ in range(INBOX_MAX_MESSAGES + 1):
+            connection._message("2")
+            seen.append((connection.inbox.qsize(), list(calls)))
+        for _ in range(INBOX_MAX_MESSAGES + 1):
+            await connection.inbox.get()
+            seen.append((connection.inbox.qsize(), list(calls)))
+        connection._message("x" * INBOX_MAX_BYTES)  # one message of the byte bound
+        seen.append((connection.inbox.qsize(), list(calls)))
+        return seen
+
+    seen = asyncio.run(scenario())
+    n = INBOX_MAX_MESSAGES
+    assert seen[n - 2] == (n - 1, [])
+    assert seen[n - 1] == (n, ["pause"])
+    assert seen[n] == (n + 1, ["pause"])  # paused once, however many more arrive from that read
+    assert seen[2 * n] == (1, ["pause"])  # nothing resumed until the inbox is empty
+    assert seen[2 * n + 1] == (0, ["pause", "resume"])
+    assert seen[2 * n + 2] == (1, ["pause", "resume", "pause"])
