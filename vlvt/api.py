@@ -21,6 +21,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
 
+from vlvt import strictjson
 from vlvt.auth import AuthFailure, authenticate_header
 
 logger = logging.getLogger("vlvt.api")
@@ -113,17 +114,22 @@ class ValidationFailed(Exception):
 _NO_BODY = object()
 
 
-def _reject_constant(name: str) -> Any:
-    # JSON.parse rejects NaN/Infinity; so do we (they would not round-trip to the client either).
-    raise ValueError(name)
+# What a body no route could use gets (vlvt.strictjson), in the shape of the malformed-JSON 400.
+_JSON_PROBLEMS = {
+    "malformed": MALFORMED_JSON,
+    "unicode": "Invalid Unicode in request body (an unpaired surrogate)",
+    "depth": "Request body nested too deeply",
+    "number": "Number out of range in request body",
+}
 
 
 def parse_json(raw: bytes) -> Any:
-    """Strict JSON as JSON.parse reads it; ApiError 400 for anything malformed."""
+    """Strict JSON as JSON.parse reads it; ApiError 400 for anything malformed, and for lone
+    surrogates, deep nesting and numbers beyond the double range (vlvt.strictjson)."""
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiError(400, MALFORMED_JSON) from None
+        return strictjson.loads(raw)
+    except strictjson.JsonInputError as exc:
+        raise ApiError(400, _JSON_PROBLEMS[exc.problem]) from None
 
 
 def is_json_content_type(content_type: str) -> bool:

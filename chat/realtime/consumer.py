@@ -42,7 +42,7 @@ import chat.after_hours.socket_handlers  # noqa: F401  (registers the after_hour
 from chat.after_hours import bridge as after_hours_bridge
 from chat.events import user_group
 from chat.realtime import conf, handlers, presence, protocol, pump, ratelimit
-from chat.realtime.auth import HandshakeRejected, authenticate, origin_allowed
+from chat.realtime.auth import INVALID_TOKEN, HandshakeRejected, authenticate, origin_allowed
 from chat.realtime.handlers import EventContext
 from chat.realtime.pump import LayerPump, pump_for
 from chat.realtime.pump import on_recovered as pump_on_recovered
@@ -297,6 +297,9 @@ class SocketIOConsumer(AsyncConsumer):
         except protocol.ProtocolError:
             await self.close("parse error")
             return
+        except protocol.PayloadRejected as exc:
+            await self._rejected(body, exc.message)
+            return
         if packet.namespace != "/":
             if packet.type == sio.CONNECT:
                 await self._send(protocol.connect_error("Invalid namespace", packet.namespace))
@@ -311,6 +314,17 @@ class SocketIOConsumer(AsyncConsumer):
             await self._events_done()
             await self._teardown()
         # ACKs: this server never asks the client for one; events before CONNECT are ignored.
+
+    async def _rejected(self, body: str, error: str) -> None:
+        """A packet whose JSON no handler could use: the socket stays up, and the client hears
+        why when it waits for an answer (an event's ack, a CONNECT's error)."""
+        logger.info("socket packet rejected: %s", error)
+        if body.startswith(str(sio.CONNECT)) and self.user_id is None:
+            await self._send(protocol.connect_error(INVALID_TOKEN))
+            return
+        ack_id = protocol.peek_ack_id(body)
+        if ack_id is not None and self.user_id is not None:
+            await self._send(protocol.ack(ack_id, {"success": False, "error": error}))
 
     async def _connect_namespace(self, auth: Any) -> None:
         if self.user_id is not None:

@@ -16,6 +16,8 @@ from urllib.parse import parse_qs
 from engineio import packet as eio
 from socketio import packet as sio
 
+from vlvt import strictjson
+
 # Engine.IO error codes and messages, as `engine.io` `Server.errors` / `Server.errorMessages`.
 UNKNOWN_TRANSPORT = 0
 UNKNOWN_SID = 1
@@ -121,6 +123,34 @@ class ProtocolError(ValueError):
     """A frame that is not valid Engine.IO/Socket.IO: the official server closes the connection."""
 
 
+class PayloadRejected(Exception):
+    """A well-formed packet whose JSON no handler could use (vlvt.strictjson: a lone surrogate,
+    nesting deeper than 32, a number beyond the double range). The socket stays up; an event that
+    asked for an ack is answered `{success:false, error:<message>}`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+_PAYLOAD_PROBLEMS = {
+    "unicode": "Invalid Unicode in payload (an unpaired surrogate)",
+    "depth": "Payload nested too deeply",
+    "number": "Number out of range in payload",
+}
+
+
+class _StrictJson:
+    """The `json` python-socketio's Packet decodes with: vlvt.strictjson's checks."""
+
+    loads = staticmethod(strictjson.loads)
+    dumps = staticmethod(json.dumps)
+
+
+class _IncomingPacket(sio.Packet):
+    json = _StrictJson
+
+
 @dataclass(slots=True)
 class Incoming:
     """One decoded Socket.IO packet."""
@@ -143,9 +173,14 @@ def _valid_event_name(name: Any) -> bool:
 
 
 def decode(payload: str) -> Incoming:
-    """A Socket.IO packet (the Engine.IO MESSAGE body), validated as `socket.io-parser` does."""
+    """A Socket.IO packet (the Engine.IO MESSAGE body), validated as `socket.io-parser` does;
+    PayloadRejected for JSON that parses but that no handler could use."""
     try:
-        packet = sio.Packet(encoded_packet=payload)
+        packet = _IncomingPacket(encoded_packet=payload)
+    except strictjson.JsonInputError as exc:
+        if exc.problem == "malformed":
+            raise ProtocolError("invalid JSON") from None
+        raise PayloadRejected(_PAYLOAD_PROBLEMS[exc.problem]) from None
     except (ValueError, TypeError, json.JSONDecodeError) as exc:
         raise ProtocolError(str(exc)) from None
     if packet.attachment_count:

@@ -285,3 +285,39 @@ def test_a_v4_client_may_not_ping_the_server(daphne):
     with ws:
         ws.send("2")
         assert closed(ws)
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ("[" * 3000 + "]" * 3000, "Payload nested too deeply"),
+        ("[" * 40 + "]" * 40, "Payload nested too deeply"),
+        ('{"matchId":"m","text":"\\ud800"}', "Invalid Unicode in payload (an unpaired surrogate)"),
+        ('{"matchId":"m","text":"hi","tempId":' + "9" * 400 + "}", "Number out of range in payload"),
+        ('{"matchId":"m","text":"hi","tempId":1e400}', "Number out of range in payload"),
+    ],
+)
+def test_payloads_no_handler_could_use_get_an_error_ack_and_the_socket_stays_up(daphne, payload, error):
+    alice, bob = make_user("Alice"), make_user("Bob")
+    match = make_match(alice, bob)
+    ws, _ = opened(daphne)
+    with ws:
+        sio_connect(ws, mint_token(alice))
+        ws.send(f'4212["send_message",{payload.replace(chr(34) + "m" + chr(34), json.dumps(match))}]')
+        assert ws.recv(timeout=5) == "4312" + json.dumps([{"success": False, "error": error}], separators=(",", ":"))
+        ws.send('4213["send_message",{"matchId":' + json.dumps(match) + ',"text":"still here"}]')
+        assert json.loads(ws.recv(timeout=5)[4:])[0]["message"]["text"] == "still here"
+        ws.send('42["typing",' + "[" * 3000 + "]" * 3000 + "]")  # no ack asked: ignored
+        ws.send("4214" + '["ping"]')
+        assert ws.recv(timeout=5).startswith('4314[{"timestamp":')
+    from chat.models import Message
+
+    assert list(Message.objects.values_list("text", flat=True)) == ["still here"]
+
+
+def test_a_connect_whose_auth_no_handler_could_use_is_refused_and_may_connect_again(daphne):
+    ws, _ = opened(daphne)
+    with ws:
+        ws.send('40{"token":"\\ud800"}')
+        assert ws.recv(timeout=5) == '44{"message":"Invalid authentication token"}'
+        assert sio_connect(ws, mint_token(make_user()))["sid"]

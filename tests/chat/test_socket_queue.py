@@ -30,7 +30,12 @@ LIMITS = {
     "SOCKET_QUEUE_FLOOD_LIMIT": "3",
     "RATE_LIMITS_ENABLED": "false",  # only the queue refuses here
 }
-REFUSED_ACK = {"success": False, "error": "Rate limit exceeded", "code": "RATE_LIMIT_EXCEEDED", "retryAfterMs": 1000}
+REFUSED_ACK = {
+    "success": False,
+    "error": "Rate limit exceeded",
+    "code": "RATE_LIMIT_EXCEEDED",
+    "retryAfterMs": 1000,
+}
 
 
 def refused_event(name: str) -> list[dict[str, Any]]:
@@ -74,7 +79,9 @@ def start_blocked_send(js: JsClient, name: str, url: str, user: str, match_id: s
     wait_until(lambda: inserts_waiting() == 1, timeout=10, what="the first message waiting on the lock")
 
 
-def emit_in_background(js: JsClient, emits: list[tuple[str, str, list[Any]]]) -> tuple[threading.Thread, list]:
+def emit_in_background(
+    js: JsClient, emits: list[tuple[str, str, list[Any]]]
+) -> tuple[threading.Thread, list]:
     acks: list = []
     thread = threading.Thread(target=lambda: acks.extend(js.emit_all(emits, timeout=20)))
     thread.start()
