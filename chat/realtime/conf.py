@@ -44,7 +44,7 @@ def presence_sweep_seconds() -> float:
 @cache
 def queue_max_events() -> int:
     """The most events one socket may have waiting to be handled; more are refused."""
-    return env_int("SOCKET_QUEUE_MAX_EVENTS", 256)
+    return env_int("SOCKET_QUEUE_MAX_EVENTS", 1024)
 
 
 @cache
@@ -57,4 +57,4 @@ def queue_max_bytes() -> int:
 @cache
 def queue_flood_limit() -> int:
     """Events refused for a full queue, since it was last empty, before the socket is closed."""
-    return env_int("SOCKET_QUEUE_FLOOD_LIMIT", 256)
+    return env_int("SOCKET_QUEUE_FLOOD_LIMIT", 1024)
