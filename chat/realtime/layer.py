@@ -63,6 +63,8 @@ REMOTE_TIMEOUT = 1.0
 RETRY_POLL = 0.1
 RETRY_SETTLE = 1.0
 RETRY_QUEUE_MAX = 10_000
+RETRY_BATCH = 500
+RETRY_CONCURRENCY = 16
 MARKER_TTL = 600
 
 
@@ -136,25 +138,41 @@ class _Retries:
                 self.refused = False
                 sent = 0
                 while self.items:
-                    at, group, message = self.items[0]
-                    if time.monotonic() - at > self.layer.expiry:
-                        self.items.popleft()
-                        self._give_up(group, message)
-                        continue
-                    try:
-                        async with asyncio.timeout(REMOTE_TIMEOUT):
-                            await self.layer._group_send_remote(group, message)
-                    except _REDIS_FAILURES as exc:
-                        self.refused = self.refused or _refused(exc)
+                    self._expire()
+                    batch = [self.items.popleft() for _ in range(min(RETRY_BATCH, len(self.items)))]
+                    unsent = await self._send_batch(batch)
+                    sent += len(batch) - len(unsent)
+                    if unsent:  # back at the head, in their order
+                        self.items.extendleft(reversed(unsent))
                         await asyncio.sleep(RETRY_POLL)
                         break
-                    self.items.popleft()
-                    sent += 1
                 self.sent += sent
                 if sent:
                     logger.warning("channel layer: %d publication(s) sent after retrying", sent)
         finally:
             self._task = None
+
+    async def _send_batch(self, batch: list[tuple[float, str, dict[str, Any]]]) -> list[tuple[float, str, dict[str, Any]]]:
+        """Each group's publications in order, the groups side by side (a backlog of thousands
+        one after another took seconds); returns what was not sent, in the batch's order."""
+        by_group: dict[str, list[tuple[float, str, dict[str, Any]]]] = {}
+        for item in batch:
+            by_group.setdefault(item[1], []).append(item)
+        failed: set[int] = set()
+        slots = asyncio.Semaphore(RETRY_CONCURRENCY)  # a few connections, not one per group
+
+        async def send_group(items: list[tuple[float, str, dict[str, Any]]]) -> None:
+            for index, item in enumerate(items):
+                try:
+                    async with slots, asyncio.timeout(REMOTE_TIMEOUT):
+                        await self.layer._group_send_remote(item[1], item[2])
+                except _REDIS_FAILURES as exc:
+                    self.refused = self.refused or _refused(exc)
+                    failed.update(id(rest) for rest in items[index:])
+                    return
+
+        await asyncio.gather(*(send_group(items) for items in by_group.values()))
+        return [item for item in batch if id(item) in failed]
 
     async def _until_redis_answers(self) -> None:
         while True:
