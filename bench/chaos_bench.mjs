@@ -233,9 +233,10 @@ for (;;) {
   else if (cmd === "report") {
     const recv = {};
     for (const [k, v] of Object.entries(received)) recv[k] = [...v];
-    out({ report: { stats, messages, restSends, received: recv, pending: [...clients.values()].reduce((n, c) => n + c.outbox.length + c.inflight, 0) } });
     for (const c of clients.values()) c.socket.disconnect();
     probeA.disconnect(); probeB.disconnect();
-    setTimeout(() => process.exit(0), 200);
+    const pending = [...clients.values()].reduce((n, c) => n + c.outbox.length + c.inflight, 0);
+    // Exit only once the whole report has left: a pipe takes it in pieces.
+    process.stdout.write(JSON.stringify({ report: { stats, messages, restSends, received: recv, pending } }) + "\n", () => process.exit(0));
   }
 }

@@ -534,9 +534,17 @@ def main() -> None:
 
                     with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
                         conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+            write_results(args, started, load_before, results)
     finally:
         redis.close()
         shutil.rmtree(workdir, ignore_errors=True)
+    write_results(args, started, load_before, results)
+    for phase, figures in results.items():
+        print(phase, json.dumps(figures))
+
+
+def write_results(args: argparse.Namespace, started: datetime, load_before: Any, results: dict[str, Any]) -> None:
+    """After each stack, so a failure in a later one keeps what was measured."""
     payload = {
         "benchmark": "chaos_bench",
         "started": started.isoformat(),
@@ -552,8 +560,6 @@ def main() -> None:
     }
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(payload, indent=2))
-    for phase, figures in results.items():
-        print(phase, json.dumps(figures))
 
 
 if __name__ == "__main__":
