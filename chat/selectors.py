@@ -1,4 +1,5 @@
 """Reads of the chat domain. Wire shapes (camelCase keys, ISO timestamps) are built here."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,7 +40,12 @@ def match_participants(*, match_id: str) -> tuple[str, str] | None:
 
 
 def match_wire(match: Match) -> dict[str, Any]:
-    return {"id": match.id, "userId1": match.user_1_id, "userId2": match.user_2_id, "createdAt": iso(match.created_at)}
+    return {
+        "id": match.id,
+        "userId1": match.user_1_id,
+        "userId2": match.user_2_id,
+        "createdAt": iso(match.created_at),
+    }
 
 
 def matches_for_user(*, user_id: str) -> list[dict[str, Any]]:
@@ -63,7 +69,9 @@ def match_between(*, user_a: str, user_b: str) -> Match | None:
 
 def match_partner_ids(user_id: str) -> list[str]:
     """Everyone with a permanent match with `user_id` (who hears about their presence)."""
-    rows = Match.objects.filter(Q(user_1_id=user_id) | Q(user_2_id=user_id)).values_list("user_1_id", "user_2_id")
+    rows = Match.objects.filter(Q(user_1_id=user_id) | Q(user_2_id=user_id)).values_list(
+        "user_1_id", "user_2_id"
+    )
     return list(dict.fromkeys(b if a == user_id else a for a, b in rows))
 
 
@@ -194,7 +202,11 @@ def send_context(*, match_id: str, sender_id: str) -> SendContext | None:
     if row is None:
         return None
     u1, u2, blocked, has_profile, name, age, bio, photos, id_verified, premium = row
-    profile = {"name": name, "age": age, "bio": bio, "photos": photos, "id_verified": id_verified} if has_profile else None
+    profile = (
+        {"name": name, "age": age, "bio": bio, "photos": photos, "id_verified": id_verified}
+        if has_profile
+        else None
+    )
     return SendContext((u1, u2), bool(blocked), _gap(profile), bool(premium))
 
 
@@ -212,11 +224,14 @@ def _after_bound(cursor: datetime) -> tuple[str, datetime]:
     return "created_at > %(after)s", cursor
 
 
-def messages_page(
+def match_history(
     *, match_id: str, limit: int, before: datetime | None, after: datetime | None
-) -> dict[str, Any]:
-    """History in ascending order: the newest `limit` rows inside the cursors, plus pagination."""
-    where = ["match_id = %(match)s"]
+) -> tuple[tuple[str, str] | None, dict[str, Any]]:
+    """The match's two users (None: no such match) and its history page in ascending order: the
+    newest `limit` rows inside the cursors, plus pagination. One round trip: the page is read
+    beside the match row (a lateral join), so a missing match reads nothing and costs no second
+    query; the caller decides from the users whether the page may be shown."""
+    where = ["match_id = p.id"]
     params: dict[str, Any] = {"match": match_id, "limit": limit + 1}
     if before is not None:
         # `< .123000` already excludes the whole millisecond the cursor was rounded down from.
@@ -225,17 +240,24 @@ def messages_page(
     if after is not None:
         condition, params["after"] = _after_bound(after)
         where.append(condition)
-    fetched = _fetchall(
-        f"""SELECT id, match_id, sender_id, text, created_at FROM messages WHERE {" AND ".join(where)}
-             ORDER BY created_at DESC, id DESC LIMIT %(limit)s""",
+    rows = _fetchall(
+        f"""SELECT p.user_id_1, p.user_id_2, m.id, m.match_id, m.sender_id, m.text, m.created_at
+              FROM matches p
+              LEFT JOIN LATERAL (
+                   SELECT id, match_id, sender_id, text, created_at FROM messages WHERE {" AND ".join(where)}
+                    ORDER BY created_at DESC, id DESC LIMIT %(limit)s) m ON true
+             WHERE p.id = %(match)s""",
         params,
     )
+    if not rows:
+        return None, {}
+    fetched = [row[2:] for row in rows if row[2] is not None]
     has_more = len(fetched) > limit
     messages = [
         {"id": i, "matchId": m, "senderId": s, "text": text, "timestamp": iso(at)}
         for i, m, s, text, at in reversed(fetched[:limit])
     ]
-    return {
+    page = {
         "messages": messages,
         "pagination": {
             "limit": limit,
@@ -244,6 +266,7 @@ def messages_page(
             "newestTimestamp": messages[-1]["timestamp"] if messages else None,
         },
     }
+    return (rows[0][0], rows[0][1]), page
 
 
 # --- presence ------------------------------------------------------------------------------------
@@ -257,7 +280,9 @@ def online_statuses(*, viewer_id: str, user_ids: list[str]) -> list[dict[str, An
     """
     if not isinstance(user_ids, list) or not user_ids:
         raise ChatError(400, "User IDs required")
-    wanted = list(dict.fromkeys(u for u in user_ids if isinstance(u, str) and u != viewer_id and "\x00" not in u))
+    wanted = list(
+        dict.fromkeys(u for u in user_ids if isinstance(u, str) and u != viewer_id and "\x00" not in u)
+    )
     if not wanted:
         return []
     partners = set(

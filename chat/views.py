@@ -4,6 +4,7 @@ Statuses, bodies and messages are the original's; where this project changes beh
 "Differences from the original services") the service says so. Services raise `ChatError` (an
 ApiError), which `endpoint` renders.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -63,11 +64,16 @@ def clean_input(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, **kwargs: str) -> HttpResponse:
         body = json_body(request) if request.method in ("POST", "PUT", "PATCH", "DELETE") else {}
-        if validation.has_nul(kwargs) or validation.has_nul(dict(request.GET.lists())) or validation.has_nul(body):
+        if (
+            validation.has_nul(kwargs)
+            or validation.has_nul(dict(request.GET.lists()))
+            or validation.has_nul(body)
+        ):
             return fail(400, "Invalid characters in request")
         return view(request, **kwargs)
 
     return wrapper
+
 
 # --- matches -------------------------------------------------------------------------------------
 
@@ -119,10 +125,10 @@ def messages_history(request: HttpRequest, match_id: str) -> HttpResponse:
     limit = validation.history_limit(request.GET.get("limit"))
     before = validation.history_cursor(request.GET.get("before"), "before")
     after = validation.history_cursor(request.GET.get("after"), "after")
-    pair = selectors.match_participants(match_id=match_id)
+    pair, page = selectors.match_history(match_id=match_id, limit=limit, before=before, after=after)
     if pair is None or request.user_id not in pair:
         raise not_found_match()
-    return ok(**selectors.messages_page(match_id=match_id, limit=limit, before=before, after=after))
+    return ok(**page)
 
 
 @endpoint("POST", limiters=[limits.message_send])
@@ -135,7 +141,9 @@ def message_create(request: HttpRequest) -> HttpResponse:
     # A client that timed out retries with the same key; the send's tempId mechanism (one row per
     # match, sender and key) makes the retry return the stored message instead of a second one.
     temp_id = validation.idempotency_key(request.headers.get("Idempotency-Key"), temp_id)
-    result = services.message_send(sender_id=sender_id, match_id=match_id, text=text, temp_id=temp_id, fan_out=True)
+    result = services.message_send(
+        sender_id=sender_id, match_id=match_id, text=text, temp_id=temp_id, fan_out=True
+    )
     return ok(message=result.rest())
 
 
@@ -151,7 +159,10 @@ def messages_mark_read(request: HttpRequest, match_id: str) -> HttpResponse:
         return fail(403, "Forbidden: Cannot mark messages as read for another user")
     message_ids = body.get("messageIds")
     result = services.messages_mark_read(
-        user_id=user_id, match_id=match_id, message_ids=message_ids if isinstance(message_ids, list) else None, notify=True
+        user_id=user_id,
+        match_id=match_id,
+        message_ids=message_ids if isinstance(message_ids, list) else None,
+        notify=True,
     )
     return ok(count=result.count, messageIds=result.message_ids)
 
@@ -197,7 +208,9 @@ def report_create(request: HttpRequest) -> HttpResponse:
     reporter_id, reported_user_id, reason, details = validation.report_body(json_body(request))
     if reporter_id != request.user_id:
         return fail(403, "Forbidden: Can only submit reports as yourself")
-    services.report_create(reporter_id=reporter_id, reported_user_id=reported_user_id, reason=reason, details=details)
+    services.report_create(
+        reporter_id=reporter_id, reported_user_id=reported_user_id, reason=reason, details=details
+    )
     return ok(message="Report submitted successfully. Our moderation team will review it.")
 
 
@@ -231,7 +244,9 @@ def fcm_register(request: HttpRequest) -> HttpResponse:
     if not isinstance(token, str):
         return fail(400, "token must be a string")
     device_id = validation.optional_string(body, "deviceId", 255)
-    services.fcm_token_register(user_id=request.user_id, token=token, device_type=device_type, device_id=device_id)
+    services.fcm_token_register(
+        user_id=request.user_id, token=token, device_type=device_type, device_id=device_id
+    )
     return ok(message="FCM token registered successfully")
 
 

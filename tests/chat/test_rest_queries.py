@@ -1,4 +1,5 @@
 """Query counts of the hot paths, pinned (a regression here is a benchmark regression)."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,12 +21,28 @@ def chat_pair():
     return a, b, match_id
 
 
-def test_history_page_is_two_queries(client, chat_pair, django_assert_num_queries):
+def test_history_page_is_one_query(client, chat_pair, django_assert_num_queries):
     a, _, match_id = chat_pair
     api = Api(client, a)
-    with django_assert_num_queries(2):  # membership, then the page
+    with django_assert_num_queries(1):  # membership and the page together
         status, body = api.get(f"/messages/{match_id}?limit=50")
-    assert (status, len(body["messages"])) == (200, 50)
+    assert (status, len(body["messages"]), body["pagination"]["hasMore"]) == (200, 50, True)
+
+
+def test_history_of_a_match_without_messages_and_of_none(client, django_assert_num_queries):
+    a, b = make_user(), make_user()
+    match_id = make_match(a, b)
+    api = Api(client, a)
+    with django_assert_num_queries(1):
+        status, body = api.get(f"/messages/{match_id}?limit=50")
+    assert (status, body["messages"], body["pagination"]) == (
+        200,
+        [],
+        {"limit": 50, "hasMore": False, "oldestTimestamp": None, "newestTimestamp": None},
+    )
+    with django_assert_num_queries(1):
+        status, body = api.get("/messages/match_that_does_not_exist?limit=50")
+    assert (status, body["error"]) == (403, "Forbidden: You are not part of this match")
 
 
 def test_matches_list_is_one_query(client, chat_pair, django_assert_num_queries):
