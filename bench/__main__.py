@@ -219,8 +219,30 @@ def side_by_side_rows(benchmark: str, payload: dict[str, Any]) -> list[dict[str,
                     for k, _ in SXS_RATIOS
                     if theirs.get(k) and _number(ours.get(k))
                 }
-        rows.append({"benchmark": benchmark, "case": case, "targets": targets, "ratios": ratios})
+        rows.append(
+            {"benchmark": benchmark, "case": case, "targets": targets, "ratios": ratios, "goal": goal(ratios)}
+        )
     return rows
+
+
+def goal(ratios: dict[str, dict[str, float]]) -> str:
+    """The goal of a case against the original (docs/performance.md): requests per server-CPU-second
+    at least the original's one process against one, throughput at least its own with two
+    processes each, and a p99 no worse in either. "-" when the case has none of those figures."""
+    one, two = ratios.get("ours_1/node_1", {}), ratios.get("ours_2/node_2", {})
+    checks = [("per CPU-s, 1 vs 1", one.get("per_cpu_s"), True)]
+    checks += [
+        (f"{label}, 2 vs 2", two.get(key), True) for key, label in (("rps", "req/s"), ("msgs_per_s", "msg/s"))
+    ]
+    for key, label in (("p99_ms", "p99"), ("ack_p99_ms", "ack p99")):
+        checks += [(f"{label}, 1 vs 1", one.get(key), False), (f"{label}, 2 vs 2", two.get(key), False)]
+    known = [(label, value, higher) for label, value, higher in checks if value is not None]
+    if not known:
+        return "-"
+    missed = [
+        f"{label} {value:.2f}" for label, value, higher in known if (value < 1 if higher else value > 1)
+    ]
+    return "met" if not missed else "not met: " + ", ".join(missed)
 
 
 def _cell(figures: dict[str, Any] | None) -> str:
@@ -254,6 +276,7 @@ def side_by_side_table(entries: dict[str, dict[str, Any]], markdown: bool = Fals
             "Node, 2-worker cluster",
             "ours, 2 Daphne",
             "ours / Node, 2 vs 2",
+            "goal",
         ]
         if with_node
         else ["ours, 1 Daphne", "ours, 2 Daphne"]
@@ -266,6 +289,7 @@ def side_by_side_table(entries: dict[str, dict[str, Any]], markdown: bool = Fals
             cells += [
                 _cell(t.get("node_1")), _cell(t.get("ours_1")), _ratio_cell(row["ratios"].get("ours_1/node_1")),
                 _cell(t.get("node_2")), _cell(t.get("ours_2")), _ratio_cell(row["ratios"].get("ours_2/node_2")),
+                row["goal"],
             ]  # fmt: skip
         else:
             cells += [_cell(t.get("ours_1")), _cell(t.get("ours_2"))]
