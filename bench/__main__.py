@@ -337,10 +337,17 @@ def table(entries: dict[str, dict[str, Any]]) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(2)]
     out = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip() for a, b, c in lines]
     out.insert(1, "-" * len(out[0]))
+    parts = ["\n".join(out)] if len(lines) > 1 else []
     side = side_by_side_table(entries)
-    return "\n".join(out) + (
-        f"\n\nside by side (ratios: ours / the original's, this run)\n{side}" if side else ""
-    )
+    if side:
+        with_node = "Node, 1 process" in side
+        title = (
+            "side by side (ratios: ours / the original's, this run)"
+            if with_node
+            else "ours (no VLVT_ANCHOR: no ratios)"
+        )
+        parts.append(f"{title}\n{side}")
+    return "\n\n".join(parts)
 
 
 def markdown_table(entries: dict[str, dict[str, Any]]) -> str:
