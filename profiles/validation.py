@@ -143,12 +143,17 @@ def _photos(
             errors.append((f"photos[{index}]", "Each photo must be a valid URL"))
             continue
         key = storage.key_from_value(item, owner=owner)
-        if key is not None:
-            stored.append(key)  # the canonical form, never the signed, expiring URL
-        elif item in current or is_url(item):
-            stored.append(item)  # kept as given: an opaque value, never turned into a key
-        else:
+        if key is None and not (item in current or is_url(item)):
             errors.append((f"photos[{index}]", "Each photo must be a valid URL"))
+            continue
+        # A key is the canonical form, never the signed, expiring URL; anything else is kept as
+        # given: an opaque value, never turned into a key.
+        canonical = key if key is not None else item
+        if canonical in stored:
+            # A repeated entry would push another photo out of the array and orphan its file.
+            errors.append((f"photos[{index}]", "Duplicate photos are not allowed"))
+            continue
+        stored.append(canonical)
     return stored
 
 

@@ -298,3 +298,23 @@ def test_hostile_signed_url_parts_are_refused_not_a_500(api, media_root):
         ), query
         assert client.get(f"/uploads/{own}?{query}").status_code == 404, query
     assert Profile.objects.get(pk="alice").photos == [own]
+
+
+def test_profile_save_refuses_the_same_photo_twice(api, media_root):
+    # A key and a URL signed for it are one photo; an opaque URL repeated is also a duplicate.
+    make_user("alice")
+    own = upload(api, "alice")
+    client = api("alice")
+    for photos in (
+        [own, storage.resolve_url(own)],
+        ["https://x.example.com/p.jpg", "https://x.example.com/p.jpg"],
+    ):
+        refused = client.put("/profile/alice", {"photos": photos})
+        assert (refused.status_code, refused.json()) == (
+            400,
+            {
+                "success": False,
+                "errors": [{"field": "photos[1]", "message": "Duplicate photos are not allowed"}],
+            },
+        ), photos
+    assert Profile.objects.get(pk="alice").photos == [own]
