@@ -203,7 +203,9 @@ class AfterHoursBridge:
     def _subscribed(self) -> None:
         self.subscriptions += 1
         self._delay = RECONNECT_MIN
-        if self._failures:
+        if self.subscriptions > 1:
+            # Said whether or not a reconnect attempt failed first: a Redis back before the bridge
+            # noticed it was gone is still a resubscription.
             logger.info("after hours bridge: resubscribed to %s after %d failed attempt(s)", self.channel, self._failures)
         else:
             logger.info("after hours bridge: subscribed to %s", self.channel)
