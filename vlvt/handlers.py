@@ -12,7 +12,10 @@ There are at most as many executors as the database pool has connections (DATABA
 request thread holds at most one, so more threads would only queue on the pool); a request that
 finds none free waits on the event loop with its body already read, holding no thread.
 (Unbounded, every concurrent request kept a thread for good: 400 requests during a database
-outage left 378 threads behind.)
+outage left 378 threads behind.) The probes (`/health`, `/ready`) have a lane of their own of
+PROBE_THREADS executors: during a database outage every request thread waits out the pool's
+connection timeout, and a probe queued behind them would answer a load balancer or a kubelet
+seconds late, or not before it gives up.
 
 The stock handler then crosses to that thread three times per request (the `request_started`
 receivers, the view, `response.close()` with the `request_finished` receivers) and runs two tasks
@@ -28,6 +31,8 @@ in any case, and Daphne drops a response for a closed connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -41,6 +46,29 @@ from django.http import HttpResponseBase
 from django.urls import set_script_prefix
 
 DEFAULT_THREADS = 20
+PROBE_THREADS = 2
+PROBE_PATHS = frozenset({"/health", "/ready"})
+
+
+class ThreadLane:
+    """At most `size` single-thread executors, reused; made on first use, on the serving loop."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self.name = name
+        self._idle: list[ThreadPoolExecutor] = []
+        self._free: asyncio.Semaphore | None = None
+
+    @contextlib.asynccontextmanager
+    async def executor(self) -> AsyncIterator[ThreadPoolExecutor]:
+        if self._free is None:
+            self._free = asyncio.Semaphore(self.size)
+        async with self._free:
+            executor = self._idle.pop() if self._idle else ThreadPoolExecutor(1, thread_name_prefix=self.name)
+            try:
+                yield executor
+            finally:
+                self._idle.append(executor)
 
 
 class PooledThreadASGIHandler(ASGIHandler):
@@ -49,8 +77,8 @@ class PooledThreadASGIHandler(ASGIHandler):
         BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
         self.threads = threads or request_threads()
-        self._idle: list[ThreadPoolExecutor] = []
-        self._free: asyncio.Semaphore | None = None  # made on first use, on the serving loop
+        self._requests = ThreadLane(self.threads, "request")
+        self._probes = ThreadLane(PROBE_THREADS, "probe")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -61,18 +89,10 @@ class PooledThreadASGIHandler(ASGIHandler):
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
+        lane = self._probes if scope["path"] in PROBE_PATHS else self._requests
         try:
-            if self._free is None:
-                self._free = asyncio.Semaphore(self.threads)
-            async with self._free:
-                executor = (
-                    self._idle.pop() if self._idle else ThreadPoolExecutor(1, thread_name_prefix="request")
-                )
-                try:
-                    async with ThreadSensitiveContext(executor=executor):
-                        await self.respond(scope, body_file, send)
-                finally:
-                    self._idle.append(executor)
+            async with lane.executor() as executor, ThreadSensitiveContext(executor=executor):
+                await self.respond(scope, body_file, send)
         finally:
             body_file.close()
 

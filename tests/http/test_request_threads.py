@@ -5,12 +5,14 @@ connection timeout, the case that used to leave one thread per concurrent reques
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 import requests
 
 from tests.support.servers import free_port, start_daphne
+from tests.support.wait import wait_until
+from vlvt.auth import mint_token
 
 POOL_MAX = 4
 CONCURRENT = 40
@@ -20,8 +22,14 @@ def _threads(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
-def _health(base_url: str) -> int:
-    return requests.get(f"{base_url}/health", timeout=60).status_code
+def _profile(base_url: str) -> int:
+    """A request on a request thread that needs the database."""
+    headers = {"Authorization": f"Bearer {mint_token('alice')}"}
+    return requests.get(f"{base_url}/profile/alice", headers=headers, timeout=60).status_code
+
+
+def _get(base_url: str, path: str) -> int:
+    return requests.get(f"{base_url}{path}", timeout=60).status_code
 
 
 @pytest.mark.django_db(transaction=True)
@@ -32,13 +40,34 @@ def test_concurrent_requests_during_a_database_outage_leave_at_most_the_pool_siz
         DATABASE_CONNECTION_TIMEOUT_MS="200",
     )
     try:
-        assert _health(server.base_url) == 503  # the pool and one request thread exist from here on
+        assert _profile(server.base_url) == 503  # the pool and one request thread exist from here on
         baseline = _threads(server.pid)
 
         with ThreadPoolExecutor(CONCURRENT) as clients:
-            statuses = list(clients.map(lambda _: _health(server.base_url), range(CONCURRENT)))
+            statuses = list(clients.map(lambda _: _profile(server.base_url), range(CONCURRENT)))
 
         assert statuses == [503] * CONCURRENT
         assert _threads(server.pid) <= baseline + POOL_MAX - 1
+    finally:
+        server.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_probes_are_answered_while_every_request_thread_waits_on_the_database():
+    server = start_daphne(
+        DATABASE_URL=f"postgres://root@127.0.0.1:{free_port()}/vlvt",  # nothing listens there
+        DATABASE_POOL_MAX="2",
+        DATABASE_CONNECTION_TIMEOUT_MS="10000",
+    )
+    try:
+        with ThreadPoolExecutor(3) as clients:
+            blocked = [clients.submit(_profile, server.base_url) for _ in range(3)]
+            wait_until(lambda: server.log().count("Request started") == 2, what="both request threads busy")
+            # The probe has threads of its own: its answer comes while the three requests still
+            # wait for a database connection (two hold both request threads, one queues).
+            assert _get(server.base_url, "/ready") == 503
+            assert [future.done() for future in blocked] == [False] * 3
+            wait(blocked)
+        assert [future.result() for future in blocked] == [503] * 3
     finally:
         server.stop()
