@@ -120,7 +120,9 @@ def test_two_instances_side_by_side_then_ctrl_c_and_a_missed_deadline(tmp_path):
             REDIS_URL=redis_b.url,
             PORT=str(free_port()),
             CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path / "beat-b"),
-            SHUTDOWN_TIMEOUT="2",
+            # Long enough for the worker and its embedded beat to stop on a loaded machine (2 s was
+            # not, under a parallel CI run), far shorter than the request below.
+            SHUTDOWN_TIMEOUT="8",
             **common,
         )
         try:
@@ -143,7 +145,7 @@ def test_two_instances_side_by_side_then_ctrl_c_and_a_missed_deadline(tmp_path):
             assert "scripts/run: daphne 127.0.0.1:" in a.output()
             assert "exited with status 0" in a.output()
 
-            # A request outlives B's 2 s shutdown deadline: Daphne exits 1, and so does scripts/run,
+            # A request outlives B's 8 s shutdown deadline: Daphne exits 1, and so does scripts/run,
             # after waiting for Daphne and the worker both.
             slow = threading.Thread(
                 target=lambda: _ignore_errors(b.get, "/__test__/sleep?seconds=30"), daemon=True
