@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chat.validation import APP_REPORT_REASONS, REPORT_REASONS
+
 BEARER = [{"bearerAuth": []}]
 _STR = {"type": "string"}
 _STR_OR_NULL = {"type": ["string", "null"]}
@@ -254,19 +256,7 @@ PATHS: dict[str, Any] = {
                     reason={
                         "description": "`inappropriate` and `fake` (the mobile app's) are stored as "
                         "`inappropriate_content` and `fake_profile`",
-                        "enum": [
-                            "inappropriate_content",
-                            "harassment",
-                            "spam",
-                            "fake_profile",
-                            "underage",
-                            "violence_threats",
-                            "hate_speech",
-                            "scam",
-                            "other",
-                            "inappropriate",
-                            "fake",
-                        ],
+                        "enum": [*REPORT_REASONS, *APP_REPORT_REASONS],
                     },
                     details={"type": "string", "maxLength": 1000},
                 )
