@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 
@@ -166,7 +167,11 @@ def test_a_socket_still_busy_at_the_deadline_gets_a_close_frame_and_its_send_nev
             disconnect = js.wait_disconnect("alice")
             locker.rollback()
         assert (disconnect["reason"], disconnect["code"]) == ("transport close", 1001)
-        assert "at the deadline answered 0 request(s) 503 and closed 1 socket(s)" in server.log()
+        # Ending the database sessions (the deadline's first step) fails the blocked send, so the
+        # drain may close the socket (1001) on the reactor just before the deadline's own pass
+        # does: either way it is closed by the deadline with a close frame, never dropped.
+        closes = re.findall(r"at the deadline answered 0 request\(s\) 503 and closed (\d) socket\(s\)", server.log())
+        assert closes in (["0"], ["1"]), server.log()
         assert not Message.objects.exists()
     finally:
         server.stop()
