@@ -179,8 +179,13 @@ def parse_timestamp(raw: str) -> datetime | None:
         except (TypeError, ValueError, IndexError):
             return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
+        return value.replace(tzinfo=UTC)
+    # In UTC: PostgreSQL refuses offsets beyond 15:59 that Python (and Date.parse) accept, and an
+    # offset that moves the instant outside Python's years 1-9999 is no usable cursor.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def history_cursor(raw: str | None, name: str) -> datetime | None:

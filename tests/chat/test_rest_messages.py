@@ -510,3 +510,18 @@ def test_mark_read_errors(pair, client):
     assert Api(client, stranger).put("/messages/match_nope/mark-read", {"userId": stranger}) == forbidden
     assert Message.objects.get().status == "sent"
     assert ReadReceipt.objects.count() == 0
+
+
+
+def test_cursor_with_an_offset_postgresql_refuses_is_read_in_utc(pair):
+    # Found by the fuzz run: -19:57 is a valid ISO 8601 offset but beyond PostgreSQL's 15:59 (500).
+    api, alice, _, match_id = pair
+    a = make_message(match_id, alice, "a", created_at=ts(5_100))
+    status, body = api.get(f"/messages/{match_id}?before=2026-03-01T00:00:00-19:57")
+    assert (status, [m["id"] for m in body["messages"]]) == (200, [a.id])
+    status, body = api.get(f"/messages/{match_id}?after=2026-03-01T00:00:00-19:57")
+    assert (status, body["messages"]) == (200, [])
+    assert api.get(f"/messages/{match_id}?before=0001-01-01T00:00:00%2B01:00") == (
+        400,
+        {"success": False, "error": "Invalid before timestamp. Use ISO 8601 format."},
+    )
