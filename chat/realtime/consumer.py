@@ -134,6 +134,9 @@ class SocketIOConsumer(AsyncConsumer):
         self._queued_bytes = 0  # packet characters of the events in `_events`
         self._refused = 0  # events refused for a full queue since it was last empty
         self._activity: Any = None
+        # Events published to the socket's groups while its CONNECT is being done: sent right
+        # after the CONNECT ack, in order (a client reads no event before its ack).
+        self._held: list[str] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """One frame at a time from the client until it goes (no per-message tasks)."""
@@ -340,6 +343,7 @@ class SocketIOConsumer(AsyncConsumer):
         loop = asyncio.get_running_loop()
         user_id = self.user_id = user.user_id
         self.sid = protocol.new_sid()
+        self._held = []
         self._refreshed = loop.time()
         try:
             async with asyncio.timeout(CONNECT_REDIS_TIMEOUT):
@@ -361,6 +365,7 @@ class SocketIOConsumer(AsyncConsumer):
         LOCAL_SOCKETS.setdefault(user_id, set()).add(self)
         after_hours_bridge.ensure_started()  # the process's one subscriber, once it has sockets
         await self._send(protocol.connect_ok(self.sid))
+        await self._release_held()
         if first:
             sid = self.sid
             self.later(lambda: handlers.presence_changed(user_id, online=True, socket_id=sid))
@@ -383,6 +388,7 @@ class SocketIOConsumer(AsyncConsumer):
         self.channel_name = ""
         self.user_id = None
         self.sid = ""
+        self._held = None
         self._spawn(_forget_presence(user_id, sid))
 
     async def _event(self, name: Any, args: list[Any], ack_id: int | None, size: int) -> None:
@@ -545,7 +551,17 @@ class SocketIOConsumer(AsyncConsumer):
 
     # -- what handlers may use ---------------------------------------------------------------------
     async def emit(self, event: str, *args: Any) -> None:
+        if self._held is not None:
+            self._held.append(protocol.event(event, *args))
+            return
         await self._send(protocol.event(event, *args))
+
+    async def _release_held(self) -> None:
+        """The events held during the CONNECT, in order; any arriving meanwhile queue behind."""
+        held = self._held
+        while held:
+            await self._send(held.pop(0))
+        self._held = None
 
     async def join(self, group: str) -> None:
         if group not in self.groups:
