@@ -18,6 +18,7 @@ number of sessions (the original ran one nearest-candidate query per session, on
 so at least N queries per sweep). Events go to a channel of the benchmark's own and the Celery
 messages to its own Redis database (flushed afterwards); nothing consumes them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,9 @@ PREFIX = "bench_ah_"
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=3, help="sweeps per size (the median is reported)")
     parser.add_argument("--seed", type=int, default=4)
@@ -69,8 +72,13 @@ def configure(args: argparse.Namespace) -> None:
     with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database]).fetchone():
             conn.execute(f'CREATE DATABASE "{args.database}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT, env=os.environ, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input"],
+        cwd=ROOT,
+        env=os.environ,
+        check=True,
+        capture_output=True,
+    )
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -120,15 +128,25 @@ def seed(n: int, rng: random.Random) -> None:
     for i in range(n):
         person, (lat, lng) = _person(rng), _point(rng)
         started = now - timedelta(seconds=rng.randint(0, 1800))
-        rows.append((f"{PREFIX}{i:06d}", person, lat, lng, started, now + timedelta(minutes=rng.randint(5, 60))))
+        rows.append(
+            (f"{PREFIX}{i:06d}", person, lat, lng, started, now + timedelta(minutes=rng.randint(5, 60)))
+        )
     with connection.cursor() as cursor:
-        _copy(cursor, "users (id, provider, id_verified, after_hours_consent)", [(r[0], "email", True, True) for r in rows])
+        _copy(
+            cursor,
+            "users (id, provider, id_verified, after_hours_consent)",
+            [(r[0], "email", True, True) for r in rows],
+        )
         _copy(
             cursor,
             "profiles (user_id, name, age, gender)",
             [(r[0], f"User {i}", r[1]["age"], r[1]["gender"]) for i, r in enumerate(rows)],
         )
-        _copy(cursor, "after_hours_profiles (user_id, photo_url, description)", [(r[0], "", "bench") for r in rows])
+        _copy(
+            cursor,
+            "after_hours_profiles (user_id, photo_url, description)",
+            [(r[0], "", "bench") for r in rows],
+        )
         _copy(
             cursor,
             "after_hours_preferences (user_id, seeking_gender, max_distance_km, min_age, max_age)",
@@ -139,7 +157,9 @@ def seed(n: int, rng: random.Random) -> None:
             "after_hours_sessions (user_id, started_at, expires_at, latitude, longitude, fuzzed_latitude, fuzzed_longitude)",
             [(r[0], r[4], r[5], r[2], r[3], r[2], r[3]) for r in rows],
         )
-        cursor.execute("ANALYZE users, profiles, after_hours_profiles, after_hours_preferences, after_hours_sessions")
+        cursor.execute(
+            "ANALYZE users, profiles, after_hours_profiles, after_hours_preferences, after_hours_sessions"
+        )
 
 
 def _copy(cursor, target: str, rows: list[tuple]) -> None:
@@ -247,7 +267,9 @@ def main() -> None:
         sync_redis().flushdb()  # the queued auto-decline jobs of the runs
     load = os.getloadavg()[0]
     print(f"one matching sweep (median of {args.runs}; load average {load:.1f} on {os.cpu_count()} cores)")
-    print(f"{'sessions':>9} {'median s':>9} {'min s':>7} {'of it SQL':>9} {'planning':>9} {'queries':>8} {'matches':>8} {'unmatched':>9}")
+    print(
+        f"{'sessions':>9} {'median s':>9} {'min s':>7} {'of it SQL':>9} {'planning':>9} {'queries':>8} {'matches':>8} {'unmatched':>9}"
+    )
     for r in results:
         print(
             f"{r['sessions']:>9,} {r['median_seconds']:>9.3f} {r['min_seconds']:>7.3f} {r['median_sql_seconds']:>9.3f} "

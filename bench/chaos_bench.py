@@ -543,7 +543,9 @@ def main() -> None:
         print(phase, json.dumps(figures))
 
 
-def write_results(args: argparse.Namespace, started: datetime, load_before: Any, results: dict[str, Any]) -> None:
+def write_results(
+    args: argparse.Namespace, started: datetime, load_before: Any, results: dict[str, Any]
+) -> None:
     """After each stack, so a failure in a later one keeps what was measured."""
     payload = {
         "benchmark": "chaos_bench",

@@ -9,6 +9,7 @@ Message text is private: the admin shows it only on a report's page, for the con
 the reporter and the reported user (their match and their After Hours matches). No other page
 lists messages.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -53,7 +54,9 @@ class ReportReviewForm(forms.ModelForm):
     """A report's page edits only the decision and its notes; everything else is evidence."""
 
     status = forms.ChoiceField(label="Decision", choices=[("", "---------"), *DECISIONS])
-    resolution_notes = forms.CharField(label="Resolution notes", required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    resolution_notes = forms.CharField(
+        label="Resolution notes", required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
 
     class Meta:
         model = Report
@@ -61,30 +64,69 @@ class ReportReviewForm(forms.ModelForm):
 
 
 class ReviewNotesForm(forms.Form):
-    notes = forms.CharField(label="Resolution notes", required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 80}))
+    notes = forms.CharField(
+        label="Resolution notes", required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 80})
+    )
 
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
     form = ReportReviewForm
     list_display = (
-        "created_at", "status", "kind", "reason_display", "reporter_display", "reported_display", "reviewed_by", "reviewed_at",
+        "created_at",
+        "status",
+        "kind",
+        "reason_display",
+        "reporter_display",
+        "reported_display",
+        "reviewed_by",
+        "reviewed_at",
     )
     list_display_links = ("created_at",)
     list_filter = ("status", KindFilter, "reason", "created_at")
     search_fields = ("=id", "=reporter__id", "=reported_user__id", "details")
     # The queue: pending reports first, newest first within each group.
-    ordering = (Case(When(status="pending", then=Value(0)), default=Value(1), output_field=IntegerField()).asc(), "-created_at")
+    ordering = (
+        Case(When(status="pending", then=Value(0)), default=Value(1), output_field=IntegerField()).asc(),
+        "-created_at",
+    )
     actions = ("mark_reviewed", "mark_resolved", "mark_dismissed")
     # A page of selected reports must fit in one form post (DATA_UPLOAD_MAX_NUMBER_FIELDS = 100).
     list_per_page = 50
     readonly_fields = (
-        "id", "kind", "reason_display", "reporter_display", "reported_display", "details", "created_at",
-        "current_status", "reviewed_by", "reviewed_at", "blocks", "conversation",
+        "id",
+        "kind",
+        "reason_display",
+        "reporter_display",
+        "reported_display",
+        "details",
+        "created_at",
+        "current_status",
+        "reviewed_by",
+        "reviewed_at",
+        "blocks",
+        "conversation",
     )
     fieldsets = (
-        ("Report", {"fields": ("id", "created_at", "kind", "reason_display", "reporter_display", "reported_display", "details", "blocks")}),
-        ("Review", {"fields": ("current_status", "reviewed_by", "reviewed_at", "status", "resolution_notes")}),
+        (
+            "Report",
+            {
+                "fields": (
+                    "id",
+                    "created_at",
+                    "kind",
+                    "reason_display",
+                    "reporter_display",
+                    "reported_display",
+                    "details",
+                    "blocks",
+                )
+            },
+        ),
+        (
+            "Review",
+            {"fields": ("current_status", "reviewed_by", "reviewed_at", "status", "resolution_notes")},
+        ),
         ("Conversation between the two users", {"fields": ("conversation",)}),
     )
 
@@ -173,7 +215,11 @@ class ReportAdmin(admin.ModelAdmin):
     def conversation(self, obj: Report) -> str:
         sections = [self._main_conversation(obj), *self._after_hours_conversations(obj)]
         sections = [s for s in sections if s]
-        return format_html_join("", "{}", ((s,) for s in sections)) if sections else "No conversation between the two users."
+        return (
+            format_html_join("", "{}", ((s,) for s in sections))
+            if sections
+            else "No conversation between the two users."
+        )
 
     def _main_conversation(self, obj: Report) -> str:
         match = match_between(user_a=obj.reporter_id, user_b=obj.reported_user_id)
@@ -187,9 +233,17 @@ class ReportAdmin(admin.ModelAdmin):
             user_1_id=obj.reported_user_id, user_2_id=obj.reporter_id
         )
         out = []
-        for match_id in AfterHoursMatch.objects.filter(pair).order_by("-created_at").values_list("pk", flat=True)[:5]:
-            rows = AfterHoursMessage.objects.filter(match_id=match_id).order_by("-created_at", "-id")[:CONVERSATION_LIMIT]
-            out.append(_transcript(f"After Hours match {match_id}", rows.values_list("created_at", "sender_id", "text"), obj))
+        for match_id in (
+            AfterHoursMatch.objects.filter(pair).order_by("-created_at").values_list("pk", flat=True)[:5]
+        ):
+            rows = AfterHoursMessage.objects.filter(match_id=match_id).order_by("-created_at", "-id")[
+                :CONVERSATION_LIMIT
+            ]
+            out.append(
+                _transcript(
+                    f"After Hours match {match_id}", rows.values_list("created_at", "sender_id", "text"), obj
+                )
+            )
         return out
 
 
@@ -205,7 +259,10 @@ def _transcript(title: str, newest_first: QuerySet, report: Report) -> str:
     lines = format_html_join(
         "",
         '<tr><td style="white-space:nowrap">{}</td><td>{}</td><td class="message-text">{}</td></tr>',
-        ((when(created_at), who(sender_id), text) for created_at, sender_id, text in reversed(list(newest_first))),
+        (
+            (when(created_at), who(sender_id), text)
+            for created_at, sender_id, text in reversed(list(newest_first))
+        ),
     )
     body = lines or format_html("<tr><td colspan=3>{}</td></tr>", "No messages stored.")
     return format_html("<h4>{}</h4><table><tbody>{}</tbody></table>", title, body)

@@ -5,6 +5,7 @@ It is an `ApiError`, so a view lets it propagate and the HTTP layer answers with
 socket wording where the original's two transports differ ("Unauthorized" on the socket,
 "Forbidden: You are not part of this match" over HTTP).
 """
+
 from __future__ import annotations
 
 from typing import Any

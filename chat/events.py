@@ -4,6 +4,7 @@ Every process's socket consumer joins `user_group(user_id)` for each connection 
 layer message type `socket.emit` by emitting `event` with `data` to its client. Because the layer
 is channels_redis, an event published here reaches the user's sockets on every server process.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,7 +69,9 @@ async def asend_many_to_user(user_id: str, emits: list[tuple[str, Any]]) -> None
     if layer is None:
         return
     try:
-        await layer.group_send(user_group(user_id), {"type": EMIT_MANY_TYPE, "emits": [list(e) for e in emits]})
+        await layer.group_send(
+            user_group(user_id), {"type": EMIT_MANY_TYPE, "emits": [list(e) for e in emits]}
+        )
     except Exception:
         logger.exception("chat event publish failed", extra={"event": emits[0][0]})
 

@@ -4,6 +4,7 @@ notifications").
 Nothing is sent inside a request or an ack: these enqueue Celery work after the commit, and the
 message push task reads the text from the database rather than carrying it through the broker.
 """
+
 from __future__ import annotations
 
 from django.db import transaction

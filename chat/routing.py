@@ -1,4 +1,5 @@
 """WebSocket routes: the Socket.IO-compatible endpoint (Engine.IO over WebSocket only)."""
+
 from django.urls import path
 
 from chat.realtime.consumer import SocketIOConsumer

@@ -1,4 +1,5 @@
 """Celery tasks of the chat app. They take ids only and are safe to re-run."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """chat-service routes; each also answers under /api/v1 (vlvt.middleware rewrites the prefix)."""
+
 from __future__ import annotations
 
 from django.urls import path

@@ -6,6 +6,7 @@ look at blocks and at After Hours sessions and matches, and ban After Hours phot
 hash. Everything except the banned hashes is read-only: the app's rows are changed by the app (its
 services keep storage, events and counters consistent), not by hand. Reports are in chat/admin.py.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -43,7 +44,9 @@ def user_link(user_id: str | None) -> str:
     if not user_id:
         return "-"
     # quote(): the admin's own escaping of ids in URLs (an `_` would otherwise be read as an escape).
-    return format_html('<a href="{}">{}</a>', reverse("admin:profiles_user_change", args=[quote(user_id)]), user_id)
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:profiles_user_change", args=[quote(user_id)]), user_id
+    )
 
 
 class ReadOnlyAdminMixin:
@@ -65,7 +68,9 @@ def _photo_tags(values: list[str] | None) -> str:
     keys = [v for v in values or [] if v and not storage.is_passthrough(v)]
     others = [v for v in values or [] if v and storage.is_passthrough(v)]
     tags = format_html_join(
-        "", '<img src="{}" alt="photo" style="height:120px;margin:0 6px 6px 0">', ((storage.resolve_url(k),) for k in keys)
+        "",
+        '<img src="{}" alt="photo" style="height:120px;margin:0 6px 6px 0">',
+        ((storage.resolve_url(k),) for k in keys),
     )
     listed = format_html_join("", "<div>{}</div>", ((v,) for v in others))
     return format_html("{}{}", tags, listed) if keys or others else "-"
@@ -75,8 +80,18 @@ class ProfileInline(ReadOnlyAdminMixin, admin.StackedInline):
     model = Profile
     can_delete = False
     fields = (
-        "name", "age", "gender", "sexual_preference", "intent", "bio", "interests", "photo_previews",
-        "is_verified", "verified_at", "created_at", "updated_at",
+        "name",
+        "age",
+        "gender",
+        "sexual_preference",
+        "intent",
+        "bio",
+        "interests",
+        "photo_previews",
+        "is_verified",
+        "verified_at",
+        "created_at",
+        "updated_at",
     )
     readonly_fields = fields
 
@@ -88,7 +103,14 @@ class ProfileInline(ReadOnlyAdminMixin, admin.StackedInline):
 class VerificationInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Verification
     fk_name = "user"
-    fields = ("status", "gesture_prompt", "similarity_score", "rejection_reason", "created_at", "processed_at")
+    fields = (
+        "status",
+        "gesture_prompt",
+        "similarity_score",
+        "rejection_reason",
+        "created_at",
+        "processed_at",
+    )
     readonly_fields = fields
     ordering = ("-created_at",)
     extra = 0
@@ -103,8 +125,17 @@ class AppUserAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ("-created_at", "id")
     show_full_result_count = False  # COUNT(*) of `users` on every page is wasted work
     fields = (
-        "id", "provider", "email", "created_at", "updated_at", "id_verified", "id_verified_at",
-        "after_hours_consent", "after_hours_consent_at", "referred_by", "moderation",
+        "id",
+        "provider",
+        "email",
+        "created_at",
+        "updated_at",
+        "id_verified",
+        "id_verified_at",
+        "after_hours_consent",
+        "after_hours_consent_at",
+        "referred_by",
+        "moderation",
     )
     readonly_fields = fields
     inlines = (ProfileInline, VerificationInline)
@@ -130,13 +161,22 @@ class AppUserAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             (blocks, "user", "blocks made"),
         ]
         return format_html_join(
-            " · ", '<a href="{}?{}">{}</a>', ((url, urlencode({field: obj.pk}), label) for url, field, label in links)
+            " · ",
+            '<a href="{}?{}">{}</a>',
+            ((url, urlencode({field: obj.pk}), label) for url, field, label in links),
         )
 
 
 @admin.register(Verification)
 class VerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("user_display", "status", "gesture_prompt", "similarity_score", "created_at", "processed_at")
+    list_display = (
+        "user_display",
+        "status",
+        "gesture_prompt",
+        "similarity_score",
+        "created_at",
+        "processed_at",
+    )
     list_filter = ("status", "gesture_prompt")
     search_fields = ("=user__id",)
     ordering = ("-created_at",)
@@ -201,7 +241,11 @@ class MatchStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("active", "Active"), ("ended", "Ended (declined or expired)"), ("saved", "Saved (converted)")]
+        return [
+            ("active", "Active"),
+            ("ended", "Ended (declined or expired)"),
+            ("saved", "Saved (converted)"),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "active":
@@ -216,8 +260,16 @@ class MatchStateFilter(admin.SimpleListFilter):
 @admin.register(AfterHoursMatch)
 class AfterHoursMatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
-        "id", "user_1_display", "user_2_display", "created_at", "expires_at", "user1_save_vote", "user2_save_vote",
-        "declined_by", "declined_at", "converted_to_match",
+        "id",
+        "user_1_display",
+        "user_2_display",
+        "created_at",
+        "expires_at",
+        "user1_save_vote",
+        "user2_save_vote",
+        "declined_by",
+        "declined_at",
+        "converted_to_match",
     )
     list_filter = (MatchStateFilter, "created_at")
     search_fields = ("=id", "=user_1__id", "=user_2__id", "=session__id")
@@ -255,7 +307,9 @@ class AfterHoursProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         banned = 0
         for profile in queryset.exclude(photo_hash__isnull=True).exclude(photo_hash=""):
             banned_photo_hash_add(
-                photo_hash=profile.photo_hash, user_id=profile.user_id, reason=f"Banned from the admin by {request.user.get_username()}"
+                photo_hash=profile.photo_hash,
+                user_id=profile.user_id,
+                reason=f"Banned from the admin by {request.user.get_username()}",
             )
             banned += 1
         self.message_user(request, f"{banned} photo hash(es) banned.", messages.SUCCESS)
@@ -271,7 +325,9 @@ class BannedPhotoHashForm(forms.ModelForm):
         required=False, help_text="An image (JPEG, PNG, WebP); its perceptual hash is computed and banned."
     )
     photo_hash = forms.CharField(
-        required=False, max_length=16, help_text="Or the 16 hexadecimal digits of a hash, e.g. from an After Hours profile."
+        required=False,
+        max_length=16,
+        help_text="Or the 16 hexadecimal digits of a hash, e.g. from an After Hours profile.",
     )
 
     class Meta:
@@ -300,14 +356,22 @@ class BannedPhotoHashAdmin(admin.ModelAdmin):
     ordering = ("-created_at",)
 
     def get_fields(self, request: HttpRequest, obj: BannedPhotoHash | None = None) -> tuple[str, ...]:
-        return ("photo_hash", "user_id", "reason", "created_at") if obj is not None else ("photo", "photo_hash", "user_id", "reason")
+        return (
+            ("photo_hash", "user_id", "reason", "created_at")
+            if obj is not None
+            else ("photo", "photo_hash", "user_id", "reason")
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a ban is added or lifted (deleted), never edited into another one
 
-    def save_model(self, request: HttpRequest, obj: BannedPhotoHash, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: BannedPhotoHash, form: forms.ModelForm, change: bool
+    ) -> None:
         created = banned_photo_hash_add(
-            photo_hash=form.cleaned_data["photo_hash"], user_id=form.cleaned_data.get("user_id"), reason=form.cleaned_data.get("reason")
+            photo_hash=form.cleaned_data["photo_hash"],
+            user_id=form.cleaned_data.get("user_id"),
+            reason=form.cleaned_data.get("reason"),
         )
         obj.pk, obj.photo_hash = created.pk, created.photo_hash
 

@@ -3,6 +3,7 @@
 AWS Rekognition `CompareFaces` when REKOGNITION_ENABLED; otherwise `UnavailableComparer`, which
 refuses honestly: the caller records the attempt and nobody is ever marked verified by default.
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,6 +1,7 @@
 """Rate limits of profile-service (docs/contract.md, "Rate limits"). One instance per original
 limiter: routes sharing an instance share its bucket (generalLimiter is one 100-per-15-minutes
 budget per IP across all its routes)."""
+
 from __future__ import annotations
 
 from vlvt.ratelimit import Limiter

@@ -5,6 +5,7 @@ are all set; otherwise a logged no-op that reports nothing as sent. Sending neve
 request: `push_notify` enqueues a Celery task after the transaction commits, and the task calls
 `push_send_to_user`, which deactivates the tokens Firebase reports invalid.
 """
+
 from __future__ import annotations
 
 import logging
@@ -134,7 +135,9 @@ _backend: PushBackend | None = None
 
 
 def firebase_configured() -> bool:
-    return bool(settings.FIREBASE_PROJECT_ID and settings.FIREBASE_CLIENT_EMAIL and settings.FIREBASE_PRIVATE_KEY)
+    return bool(
+        settings.FIREBASE_PROJECT_ID and settings.FIREBASE_CLIENT_EMAIL and settings.FIREBASE_PRIVATE_KEY
+    )
 
 
 def _firebase_or_noop() -> PushBackend:

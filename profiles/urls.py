@@ -2,6 +2,7 @@
 
 Specific paths come before the `<user_id>` patterns so `/profile/photos/...` never reads as a user.
 """
+
 from django.urls import path
 
 from profiles.views import discovery, internal, media, photos, profiles, swipes, verification

@@ -4,6 +4,7 @@ A view is a plain function `view(request, **url_kwargs) -> HttpResponse`; `endpo
 with the method check (405 JSON), JWT auth (`request.user_id`), the route's rate limiters (run after
 auth, as the original) and turns `ApiError` into its JSON response.
 """
+
 from __future__ import annotations
 
 import json

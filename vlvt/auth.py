@@ -2,6 +2,7 @@
 
 HS256 with JWT_SECRET; the user id is the `userId` claim. Messages are the original's exactly.
 """
+
 from __future__ import annotations
 
 import time
@@ -60,7 +61,9 @@ def _verify(secret: str, token: str) -> TokenUser:
     if not isinstance(user_id, str) or not user_id:
         raise TokenError("invalid")
     expires = int(claims["exp"])  # PyJWT checked it is there and a number
-    return TokenUser(user_id=user_id, provider=claims.get("provider"), email=claims.get("email"), expires=expires)
+    return TokenUser(
+        user_id=user_id, provider=claims.get("provider"), email=claims.get("email"), expires=expires
+    )
 
 
 class AuthFailure(Exception):

@@ -9,6 +9,7 @@ so one per channel is enough. Everything else is kombu's.
 Selected for `redis://` broker URLs by `CELERY_BROKER_TRANSPORT` (vlvt.settings); other URLs
 keep kombu's own transports.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

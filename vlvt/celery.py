@@ -1,4 +1,5 @@
 """The Celery app: `celery -A vlvt worker`, `celery -A vlvt beat` (or `worker -B`)."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 A production setting that is missing stops start-up with one line naming it (fail fast; the
 README's "Configuration").
 """
+
 from __future__ import annotations
 
 import os

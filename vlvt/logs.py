@@ -8,6 +8,7 @@ Secrets never reach the output: an extra field whose name says token/secret/pass
 replaced, and bearer tokens or JWTs found anywhere in a line (message, traceback, field values)
 are masked. Request bodies and query strings are not logged at all.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,18 @@ _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 # Substrings of field names whose values are never logged (the original's winston redaction list,
 # without `code`, which hid error codes).
 _SENSITIVE_KEYS = (
-    "token", "password", "passwd", "secret", "authorization", "apikey", "api_key", "jwt", "cookie",
-    "signature", "credential", "private",
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "authorization",
+    "apikey",
+    "api_key",
+    "jwt",
+    "cookie",
+    "signature",
+    "credential",
+    "private",
 )
 _REDACTED = "[REDACTED]"
 _SECRET_TEXT = re.compile(

@@ -1,4 +1,5 @@
 """The process's shared Redis clients; each registers its close with the shutdown coordinator."""
+
 from __future__ import annotations
 
 import threading

@@ -7,6 +7,7 @@ routers return the application's own coroutine instead, so a connection's stack 
 and the consumer. Otherwise they route the same way: an unknown scope type or path is a ValueError
 inside the connection's application, as with Channels.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping

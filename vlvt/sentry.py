@@ -10,6 +10,7 @@ URLs in breadcrumbs, drops Celery task arguments, and masks tokens in messages a
 the way log lines are masked. Stack frames carry no local variables (a message being sent is a local
 variable somewhere), and the SDK never reads a request body in the first place.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,7 +24,9 @@ DROPPED_REQUEST_KEYS = ("data", "query_string", "cookies")
 DROPPED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token"})
 
 
-def init_sentry(dsn: str, *, environment: str, traces_sample_rate: float = 0.0, release: str | None = None) -> None:
+def init_sentry(
+    dsn: str, *, environment: str, traces_sample_rate: float = 0.0, release: str | None = None
+) -> None:
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.django import DjangoIntegration
@@ -85,7 +88,9 @@ def _scrub_request(request: dict[str, Any]) -> None:
         request["url"] = _without_query(request["url"])
     headers = request.get("headers")
     if isinstance(headers, dict):
-        request["headers"] = {name: value for name, value in headers.items() if name.lower() not in DROPPED_HEADERS}
+        request["headers"] = {
+            name: value for name, value in headers.items() if name.lower() not in DROPPED_HEADERS
+        }
     elif isinstance(headers, list):  # the protocol also allows [[name, value], ...]
         request["headers"] = [pair for pair in headers if str(pair[0]).lower() not in DROPPED_HEADERS]
     env = request.get("env")

@@ -188,6 +188,7 @@ CSRF_COOKIE_NAME = "django-csrftoken"  # the VLVT double-submit cookie is `csrf-
 SESSION_COOKIE_SECURE = IS_PRODUCTION
 CSRF_COOKIE_SECURE = IS_PRODUCTION
 
+
 def _layer_retry() -> object:
     from redis.asyncio.retry import Retry
     from redis.backoff import ExponentialBackoff

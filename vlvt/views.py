@@ -3,6 +3,7 @@
 /health checks PostgreSQL and Redis and advertises the served API versions (docs/contract.md, D5); /ready
 is the load balancer's readiness probe, 503 from the moment the process starts draining.
 """
+
 from __future__ import annotations
 
 import logging

@@ -23,6 +23,7 @@ by Daphne's 2-second `timeout_checker` instead of one timer per connection, and 
 protocol interface (`handle_reply`, `check_timeouts`, `handle_exception`) and access-log
 actions.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -412,7 +413,10 @@ class WebSocketConnection:
                 size = len(data) if not isinstance(data, str) or data.isascii() else len(data.encode("utf-8"))
                 self._frame_size += size
                 self._message_size += size
-                frame_limit, message_limit = server.websocket_max_frame_size, server.websocket_max_message_size
+                frame_limit, message_limit = (
+                    server.websocket_max_frame_size,
+                    server.websocket_max_message_size,
+                )
                 if (frame_limit and self._frame_size > frame_limit) or (
                     message_limit and self._message_size > message_limit
                 ):

@@ -25,6 +25,7 @@ Robustness:
   before the channel layer, Redis clients and database are closed: UNSUBSCRIBE, let the reader
   finish on the confirmation, then close the connection.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -83,7 +84,12 @@ def parse_envelope(raw: bytes | str) -> Envelope | None:
     if not isinstance(data, dict):
         return None
     kind, target, payload = data.get("type"), data.get("targetUserId"), data.get("payload")
-    if not isinstance(kind, str) or not isinstance(target, str) or not target or not isinstance(payload, dict):
+    if (
+        not isinstance(kind, str)
+        or not isinstance(target, str)
+        or not target
+        or not isinstance(payload, dict)
+    ):
         return None
     return Envelope(kind, target, payload)
 
@@ -149,7 +155,12 @@ class AfterHoursBridge:
     def _lost(self, exc: Exception) -> None:
         self._failures += 1
         level = logging.WARNING if self._failures == 1 else logging.DEBUG
-        logger.log(level, "after hours bridge: Redis unavailable (%s); resubscribing in %.1f s", type(exc).__name__, self._delay)
+        logger.log(
+            level,
+            "after hours bridge: Redis unavailable (%s); resubscribing in %.1f s",
+            type(exc).__name__,
+            self._delay,
+        )
 
     async def _subscribe(self) -> None:
         self._client = aioredis.Redis.from_url(
@@ -206,7 +217,11 @@ class AfterHoursBridge:
         if self.subscriptions > 1:
             # Said whether or not a reconnect attempt failed first: a Redis back before the bridge
             # noticed it was gone is still a resubscription.
-            logger.info("after hours bridge: resubscribed to %s after %d failed attempt(s)", self.channel, self._failures)
+            logger.info(
+                "after hours bridge: resubscribed to %s after %d failed attempt(s)",
+                self.channel,
+                self._failures,
+            )
         else:
             logger.info("after hours bridge: subscribed to %s", self.channel)
         self._failures = 0
@@ -256,7 +271,9 @@ class AfterHoursBridge:
             except Exception:
                 pass
         await self._disconnect()
-        logger.info("after hours bridge: unsubscribed and closed (%d relayed, %d dropped)", self.relayed, self.dropped)
+        logger.info(
+            "after hours bridge: unsubscribed and closed (%d relayed, %d dropped)", self.relayed, self.dropped
+        )
 
 
 _bridge: AfterHoursBridge | None = None

@@ -4,6 +4,7 @@ The original put these routes behind the one per-IP general limiter; a per-user 
 across processes and behind carrier NAT. Block and report also count against the same per-user
 budgets as `POST /blocks` and `POST /reports` (one bucket each: 10 blocks an hour, 5 reports a day).
 """
+
 from __future__ import annotations
 
 from chat import limits as chat_limits

@@ -2,6 +2,7 @@
 to merge with chat/openapi.py. `tests/chat/after_hours/test_openapi.py` checks it against the
 URLconf. The paths are the `/after-hours` ones; each also answers under `/api/after-hours` and
 `/api/v1/after-hours`."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,12 +15,19 @@ _UUID = {"type": "string", "format": "uuid"}
 
 SCHEMAS: dict[str, Any] = {
     "AfterHoursMessage": _obj(
-        ["id", "matchId", "senderId", "text", "timestamp"], id=_UUID, matchId=_UUID, senderId=_STR, text=_STR, timestamp=_TS
+        ["id", "matchId", "senderId", "text", "timestamp"],
+        id=_UUID,
+        matchId=_UUID,
+        senderId=_STR,
+        text=_STR,
+        timestamp=_TS,
     ),
 }
 
 
-def _after_hours_op(summary: str, responses: dict[str, Any], errors: tuple[int, ...], **extra: Any) -> dict[str, Any]:
+def _after_hours_op(
+    summary: str, responses: dict[str, Any], errors: tuple[int, ...], **extra: Any
+) -> dict[str, Any]:
     op = _op(summary, responses, errors, parameters=[_MATCH_ID, *extra.pop("parameters", [])], **extra)
     op["tags"] = ["after-hours-chat"]
     return op
@@ -31,7 +39,9 @@ PATHS: dict[str, Any] = {
             "History of an After Hours chat: up to 50 messages, newest first (also after expiry)",
             _ok(messages={"type": "array", "items": _ref("AfterHoursMessage")}, hasMore={"type": "boolean"}),
             (400, 403, 404),
-            parameters=[_query("before", {"type": "string", "format": "date-time"}, "only messages older than this")],
+            parameters=[
+                _query("before", {"type": "string", "format": "date-time"}, "only messages older than this")
+            ],
         ),
     },
     f"{PREFIX}/matches/{{matchId}}/save": {

@@ -1,5 +1,6 @@
 """The two After Hours save pushes, queued after commit through profiles.push (docs/contract.md,
 "Push notifications")."""
+
 from __future__ import annotations
 
 from profiles.push import PushMessage, push_notify
@@ -49,5 +50,9 @@ def partner_saved(*, recipient_id: str, after_hours_match_id: str, saver_name: s
 def match_saved(*, permanent_match_id: str, names: dict[str, str]) -> None:
     """`names` maps each of the two users to their name; each hears the other's."""
     (a, name_a), (b, name_b) = names.items()
-    push_notify(user_id=a, message=match_saved_message(permanent_match_id=permanent_match_id, partner_name=name_b))
-    push_notify(user_id=b, message=match_saved_message(permanent_match_id=permanent_match_id, partner_name=name_a))
+    push_notify(
+        user_id=a, message=match_saved_message(permanent_match_id=permanent_match_id, partner_name=name_b)
+    )
+    push_notify(
+        user_id=b, message=match_saved_message(permanent_match_id=permanent_match_id, partner_name=name_a)
+    )

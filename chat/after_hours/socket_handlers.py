@@ -14,6 +14,7 @@ original's; the shape errors have no original wording:
 
 Match rooms are the Channels groups `ah_match.<uuid>`; the consumer leaves them on disconnect.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -76,7 +77,9 @@ async def send_message(ctx: EventContext, data: Any) -> Ack:
         return result
     sender_channel = ctx.consumer.channel_name
     ctx.defer(
-        lambda: events.new_message(message=result.message, recipient_id=result.recipient_id, sender_channel=sender_channel)
+        lambda: events.new_message(
+            message=result.message, recipient_id=result.recipient_id, sender_channel=sender_channel
+        )
     )
     return result.ack()
 
@@ -84,7 +87,10 @@ async def send_message(ctx: EventContext, data: Any) -> Ack:
 @handler("after_hours:typing", failure="Failed to update typing status")
 async def typing(ctx: EventContext, data: Any) -> Ack:
     result = await _run(
-        services.typing_relay, user_id=ctx.user_id, match_id=_field(data, "matchId"), is_typing=_field(data, "isTyping")
+        services.typing_relay,
+        user_id=ctx.user_id,
+        match_id=_field(data, "matchId"),
+        is_typing=_field(data, "isTyping"),
     )
     if isinstance(result, dict):
         return result
@@ -96,7 +102,10 @@ async def typing(ctx: EventContext, data: Any) -> Ack:
 @handler("after_hours:mark_read", failure="Failed to mark messages as read")
 async def mark_read(ctx: EventContext, data: Any) -> Ack:
     result = await _run(
-        services.read_relay, user_id=ctx.user_id, match_id=_field(data, "matchId"), message_ids=_field(data, "messageIds")
+        services.read_relay,
+        user_id=ctx.user_id,
+        match_id=_field(data, "matchId"),
+        message_ids=_field(data, "messageIds"),
     )
     if isinstance(result, dict):
         return result

@@ -1,5 +1,6 @@
 """The daily After Hours chat cleanup, scheduled in vlvt/celery.py at 03:00 UTC (docs/contract.md,
 "Schedules")."""
+
 from __future__ import annotations
 
 import logging

@@ -1,6 +1,7 @@
 """After Hours chat routes, included at `after-hours/` and `api/after-hours/` ahead of the After
 Hours profile routes (whose catch-all would answer first); `/api/v1/after-hours/...` reaches the
 first through the versioning middleware."""
+
 from django.urls import path
 
 from chat.after_hours import views

@@ -4,6 +4,7 @@ chat routes").
 Every route needs a JWT and a UUID `:matchId` (400 `Invalid match ID format`); chat-service never
 applied the After Hours gate (premium, verification, consent) here, and neither do we.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -88,4 +89,3 @@ def report(request: HttpRequest, match_id: str) -> HttpResponse:
     details = _optional_text(body, "details", "Details", REPORT_DETAILS_MAX)
     services.match_report(user_id=request.user_id, match_id=canonical, reason=reason, details=details)
     return ok(message="Report submitted")
-

@@ -1,4 +1,5 @@
 """Socket handshake checks: the Origin of the upgrade and the token in the CONNECT packet."""
+
 from __future__ import annotations
 
 import logging

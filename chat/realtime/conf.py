@@ -1,5 +1,6 @@
 """Engine.IO and presence timings. The defaults are the original server's (Engine.IO) or ours; tests
 shorten them by environment."""
+
 from __future__ import annotations
 
 from functools import cache

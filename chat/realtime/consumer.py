@@ -24,6 +24,7 @@ disconnect logic waits for both before it leaves its groups and updates presence
 Channel-layer messages reach the socket through the process's one reader (`pump`); the socket
 gets its channel only once its namespace is connected.
 """
+
 from __future__ import annotations
 
 import asyncio

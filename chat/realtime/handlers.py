@@ -21,6 +21,7 @@ A matchId that is missing or not a string is `Match not found`, as in the origin
 
 The After Hours events register here too, from their own module, with the same decorator.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -182,7 +183,12 @@ def _send_one(sender_id: str, data: Any) -> Any:
     if not isinstance(data, dict):
         return _error("Invalid message data")
     try:
-        return message_send(sender_id=sender_id, match_id=data.get("matchId"), text=data.get("text"), temp_id=data.get("tempId"))
+        return message_send(
+            sender_id=sender_id,
+            match_id=data.get("matchId"),
+            text=data.get("text"),
+            temp_id=data.get("tempId"),
+        )
     except ChatError as exc:
         return exc.ack()
 
@@ -229,7 +235,9 @@ async def mark_read(ctx: EventContext, data: Any) -> Ack:
     ids = data.get("messageIds")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
         return _error("Invalid read receipt data")
-    result = await _call(messages_mark_read, user_id=ctx.user_id, match_id=data.get("matchId"), message_ids=ids)
+    result = await _call(
+        messages_mark_read, user_id=ctx.user_id, match_id=data.get("matchId"), message_ids=ids
+    )
     if isinstance(result, dict):
         return result
     if result.count:
@@ -243,7 +251,9 @@ async def typing(ctx: EventContext, data: Any) -> Ack:
 
     if not isinstance(data, dict):
         return _error("Invalid typing data")
-    result = await _call(typing_set, user_id=ctx.user_id, match_id=data.get("matchId"), is_typing=data.get("isTyping"))
+    result = await _call(
+        typing_set, user_id=ctx.user_id, match_id=data.get("matchId"), is_typing=data.get("isTyping")
+    )
     if isinstance(result, dict):
         return result
     ctx.defer(lambda: publish(result.recipient_id, "user_typing", result.payload))
@@ -297,7 +307,9 @@ class _PresenceWrites:
                 users = list(self._pending)[: self.MAX_BATCH]
                 batch = {u: self._pending.pop(u) for u in users}
                 try:
-                    partners = await db(presence_record_many)(changes=[(u, on, sid) for u, (on, sid, _) in batch.items()])
+                    partners = await db(presence_record_many)(
+                        changes=[(u, on, sid) for u, (on, sid, _) in batch.items()]
+                    )
                 except Exception as exc:
                     for _, _, futures in batch.values():
                         for f in futures:

@@ -7,6 +7,7 @@ WebSocket upgrades it refuses are answered by the Daphne server itself (`refuse_
 `chat.routing`), before any application starts: an ASGI application can refuse a WebSocket only
 with Daphne's bare 403.
 """
+
 from __future__ import annotations
 
 import logging

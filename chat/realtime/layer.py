@@ -37,6 +37,7 @@ not a pump socket (a plain `receive()` caller) still gets it through Redis. A lo
 shallow copy of the message, so what is published must not be changed afterwards (the chat
 publishers build a fresh payload for every publication).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -100,7 +101,9 @@ RECEIVE_BATCH = 100
 
 def _refused(error: BaseException | None) -> bool:
     """Redis was not there (stopped, restarting), as opposed to slow (hung)."""
-    return isinstance(error, (RedisConnectionError, ConnectionError)) and not isinstance(error, RedisTimeoutError)
+    return isinstance(error, (RedisConnectionError, ConnectionError)) and not isinstance(
+        error, RedisTimeoutError
+    )
 
 
 class _Retries:
@@ -133,7 +136,9 @@ class _Retries:
         try:
             while self.items:
                 await self._until_redis_answers()
-                settle = max(self.layer.settle_until - time.monotonic(), RETRY_SETTLE if self.refused else 0.0)
+                settle = max(
+                    self.layer.settle_until - time.monotonic(), RETRY_SETTLE if self.refused else 0.0
+                )
                 await asyncio.sleep(max(0.0, settle))
                 self.refused = False
                 sent = 0
@@ -152,7 +157,9 @@ class _Retries:
         finally:
             self._task = None
 
-    async def _send_batch(self, batch: list[tuple[float, str, dict[str, Any]]]) -> list[tuple[float, str, dict[str, Any]]]:
+    async def _send_batch(
+        self, batch: list[tuple[float, str, dict[str, Any]]]
+    ) -> list[tuple[float, str, dict[str, Any]]]:
         """Each group's publications in order, the groups side by side (a backlog of thousands
         one after another took seconds); returns what was not sent, in the batch's order."""
         by_group: dict[str, list[tuple[float, str, dict[str, Any]]]] = {}
@@ -193,7 +200,9 @@ class _Retries:
 
     def _give_up(self, group: str, message: dict[str, Any]) -> None:
         self.given_up += 1
-        logger.error("channel layer: publication to %s undelivered after %ss without Redis", group, self.layer.expiry)
+        logger.error(
+            "channel layer: publication to %s undelivered after %ss without Redis", group, self.layer.expiry
+        )
         hook = self.layer.undelivered
         if hook is not None:
             try:
@@ -301,7 +310,9 @@ class ChannelLayer(RedisChannelLayer):
                 self._group_send_script = connection.register_script(_GROUP_SEND)
             over = await self._group_send_script(keys=keys, args=args, client=connection)
             if over > 0:  # channels_redis's own logger and words
-                channels_redis_logger.info("%s of %s channels over capacity in group %s", over, len(channel_names), group)
+                channels_redis_logger.info(
+                    "%s of %s channels over capacity in group %s", over, len(channel_names), group
+                )
 
     async def receive_local(self) -> list[tuple[list[str], dict[str, Any]]]:
         """The next messages for this process's channels (`new_channel()`'s, which share one Redis

@@ -20,6 +20,7 @@ The database write and the broadcast happen after the Redis change, so two trans
 user (a disconnect here, a connect elsewhere) can reach PostgreSQL in the other order; each writer
 therefore re-reads the socket count after writing and writes again until the row agrees with Redis.
 """
+
 from __future__ import annotations
 
 import asyncio

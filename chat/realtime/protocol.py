@@ -5,6 +5,7 @@ this module adds what a server needs around them: the handshake checks the offic
 makes (`engine.io` `Server.verify` and `handshake`), the open packet, and packet validation the
 way `socket.io-parser` does it (an invalid packet is a protocol error, not a payload error).
 """
+
 from __future__ import annotations
 
 import json

@@ -29,6 +29,7 @@ The pump also knows which of its sockets are in which group (the layer's `group_
 them at once (`deliver_to_group`), before and without any Redis round trip, as socket.io's Redis
 adapter broadcasts to its local sockets before publishing to the others.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -158,7 +159,6 @@ class LayerPump:
                 for channel in channels:
                     buffers[channel].put_nowait(message)
 
-
     async def _watch(self) -> None:
         global redis_answering
         while True:
@@ -172,7 +172,9 @@ class LayerPump:
                 redis_answering = False
                 lost = False  # the next round that reaches Redis sees whether it lost its data
             if lost:
-                logger.warning("channel layer: Redis lost its data; sockets re-assert their groups and presence")
+                logger.warning(
+                    "channel layer: Redis lost its data; sockets re-assert their groups and presence"
+                )
                 for callback in list(on_recovered):
                     try:
                         callback()

@@ -6,6 +6,7 @@ allowed while fewer than `max_events` fall in the last `window_ms`; denied event
 per user, so every socket and process of a user shares it and reconnecting does not reset it.
 Time is Redis's clock, the one clock all processes share.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -123,4 +124,9 @@ def queue_full_payload(event: str, limit: int) -> dict[str, object]:
 
 
 def error_ack(retry_after_ms: int) -> dict[str, object]:
-    return {"success": False, "error": "Rate limit exceeded", "code": "RATE_LIMIT_EXCEEDED", "retryAfterMs": retry_after_ms}
+    return {
+        "success": False,
+        "error": "Rate limit exceeded",
+        "code": "RATE_LIMIT_EXCEEDED",
+        "retryAfterMs": retry_after_ms,
+    }

@@ -4,6 +4,7 @@
 They live here because only the socket layer makes them; the reads are `chat.selectors`, but for
 the presence sweep's check of its own writes.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,7 +21,9 @@ def messages_mark_delivered(*, message_ids: list[str]) -> int:
     """`chat.services.messages.message_delivered` for many messages in one UPDATE (the socket
     fan-out batches them); never downgrades a read message."""
     now = timezone.now()
-    return Message.objects.filter(pk__in=message_ids, status="sent").update(status="delivered", delivered_at=now)
+    return Message.objects.filter(pk__in=message_ids, status="sent").update(
+        status="delivered", delivered_at=now
+    )
 
 
 def presence_record_many(*, changes: list[tuple[str, bool, str | None]]) -> dict[str, list[str]]:
@@ -44,7 +47,9 @@ def presence_record_many(*, changes: list[tuple[str, bool, str | None]]) -> dict
             with contextlib.suppress(IntegrityError):
                 _upsert([row])
     partners: dict[str, list[str]] = {user_id: [] for user_id in users}
-    pairs = Match.objects.filter(Q(user_1_id__in=users) | Q(user_2_id__in=users)).values_list("user_1_id", "user_2_id")
+    pairs = Match.objects.filter(Q(user_1_id__in=users) | Q(user_2_id__in=users)).values_list(
+        "user_1_id", "user_2_id"
+    )
     for a, b in pairs:
         if a in partners and b not in partners[a]:
             partners[a].append(b)
@@ -65,4 +70,6 @@ def _upsert(rows: list[UserStatus]) -> None:
 
 def users_marked_online(*, user_ids: list[str]) -> set[str]:
     """Those of `user_ids` whose `user_status` row says online."""
-    return set(UserStatus.objects.filter(user_id__in=user_ids, is_online=True).values_list("user_id", flat=True))
+    return set(
+        UserStatus.objects.filter(user_id__in=user_ids, is_online=True).values_list("user_id", flat=True)
+    )

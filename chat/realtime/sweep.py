@@ -13,6 +13,7 @@ never overlap (a Redis lock), so a transition is told once. A live process keeps
 sockets are never touched; one that stalls past the key's life has its users marked offline, and
 its sockets put them back online on their next refresh (SOCKET_REFRESH_MS) once it runs again.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -61,7 +62,9 @@ async def _mark_offline(users: list[str]) -> tuple[int, int, int]:
     live = await asyncio.gather(*(presence.live_sockets(user_id) for user_id in users))
     gone = [user_id for user_id, count in zip(users, live, strict=True) if count == 0]
     # Together, so the writes share one batch (one upsert, one partner query).
-    await asyncio.gather(*(handlers.presence_changed(user_id, online=False, socket_id=None) for user_id in gone))
+    await asyncio.gather(
+        *(handlers.presence_changed(user_id, online=False, socket_id=None) for user_id in gone)
+    )
     # presence_changed logs a failure and returns; such a user stays pending. (A user who connected
     # while this ran was written online again by it: pending too, and done next run.)
     failed = await database_sync_to_async(users_marked_online)(user_ids=gone)

@@ -5,6 +5,7 @@ that finds no idle one. When a thousand sockets connect or disconnect at once (a
 shutdown), uncapped concurrency means a thousand new Redis connections, each paying its own
 handshake: on 2 cores, 1,000 concurrent `group_send`s took 1.8 s, the same with 16 at a time 0.4 s.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -7,6 +7,7 @@ is closed"). So every run goes to one loop on a daemon thread, started at the fi
 process (in a prefork child, after the fork). Its closer, registered then, closes the async Redis
 client on that loop before the loop stops (the client's own closer, later, then has nothing left).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -3,6 +3,7 @@
 Every function is synchronous (the consumer calls them through `database_sync_to_async`), takes
 keyword-only arguments and raises `ChatError` (an `ApiError`; `exc.ack()` is the socket ack).
 """
+
 from chat.errors import ChatError
 from chat.selectors import match_partner_ids, online_statuses
 from chat.services.dates import (

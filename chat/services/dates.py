@@ -3,6 +3,7 @@
 Every state change locks the proposal row first, so concurrent calls see each other's writes:
 two people confirming at the same moment complete the date exactly once (docs/contract.md, D27).
 """
+
 from __future__ import annotations
 
 import re
@@ -63,7 +64,9 @@ def date_proposal_create(
     return selectors.proposal_wire(proposal)
 
 
-def _insert(match_id: str, proposer_id: str, place: Place, on: date, at: time, note: str | None) -> DateProposal:
+def _insert(
+    match_id: str, proposer_id: str, place: Place, on: date, at: time, note: str | None
+) -> DateProposal:
     return DateProposal.objects.create(
         match_id=match_id,
         proposer_id=proposer_id,
@@ -103,7 +106,9 @@ def _counter(counter_date: Any, counter_time: Any) -> tuple[date, time]:
     if not isinstance(counter_time, str) or not _COUNTER_TIME.match(counter_time):
         raise ChatError(400, "Invalid time format. Use HH:MM or HH:MM:SS")
     try:
-        when = datetime.fromisoformat(f"{counter_date}T{counter_time}").replace(tzinfo=timezone.get_current_timezone())
+        when = datetime.fromisoformat(f"{counter_date}T{counter_time}").replace(
+            tzinfo=timezone.get_current_timezone()
+        )
     except ValueError:
         when = None
     if when is None or when <= timezone.now():
@@ -130,7 +135,11 @@ def date_proposal_respond(
         DateProposal.objects.filter(pk=proposal.pk).update(status=response, responded_at=now, updated_at=now)
         if counter is not None:
             place = Place(
-                proposal.place_name, proposal.place_id, proposal.place_address, proposal.place_lat, proposal.place_lng
+                proposal.place_name,
+                proposal.place_id,
+                proposal.place_address,
+                proposal.place_lat,
+                proposal.place_lng,
             )
             created = _insert(proposal.match_id, user_id, place, counter[0], counter[1], COUNTER_NOTE)
             return {"message": "Proposal declined with counter-offer", "counterProposalId": str(created.pk)}
@@ -146,7 +155,11 @@ def date_proposal_confirm(*, user_id: str, proposal_id: str) -> dict[str, Any]:
         if proposal.status != "accepted":
             raise ChatError(400, "Can only confirm accepted dates")
         is_proposer = proposal.proposer_id == user_id
-        mine, other = ("proposer_confirmed", "recipient_confirmed") if is_proposer else ("recipient_confirmed", "proposer_confirmed")
+        mine, other = (
+            ("proposer_confirmed", "recipient_confirmed")
+            if is_proposer
+            else ("recipient_confirmed", "proposer_confirmed")
+        )
         if getattr(proposal, mine):
             raise ChatError(400, "You have already confirmed this date")
         now = timezone.now()
@@ -159,15 +172,29 @@ def date_proposal_confirm(*, user_id: str, proposal_id: str) -> dict[str, Any]:
             partner = proposal.user_2 if proposal.user_1 == user_id else proposal.user_1
             _award_date_tickets(str(proposal.pk), [user_id, partner])
     if completed:
-        return {"message": "Date confirmed! You both earned a Golden Ticket!", "completed": True, "ticketAwarded": True}
-    return {"message": "Your confirmation recorded. Waiting for the other person to confirm.", "completed": False}
+        return {
+            "message": "Date confirmed! You both earned a Golden Ticket!",
+            "completed": True,
+            "ticketAwarded": True,
+        }
+    return {
+        "message": "Your confirmation recorded. Waiting for the other person to confirm.",
+        "completed": False,
+    }
 
 
 def _award_date_tickets(proposal_id: str, user_ids: list[str]) -> None:
     """One `date_completed` ticket each, and one `referral_bonus` to each one's referrer."""
-    referrers = User.objects.filter(pk__in=user_ids, referred_by__isnull=False).values_list("referred_by_id", flat=True)
-    rows = [TicketLedger(user_id=u, amount=1, reason="date_completed", reference_id=proposal_id) for u in user_ids]
-    rows += [TicketLedger(user_id=r, amount=1, reason="referral_bonus", reference_id=proposal_id) for r in referrers]
+    referrers = User.objects.filter(pk__in=user_ids, referred_by__isnull=False).values_list(
+        "referred_by_id", flat=True
+    )
+    rows = [
+        TicketLedger(user_id=u, amount=1, reason="date_completed", reference_id=proposal_id) for u in user_ids
+    ]
+    rows += [
+        TicketLedger(user_id=r, amount=1, reason="referral_bonus", reference_id=proposal_id)
+        for r in referrers
+    ]
     TicketLedger.objects.bulk_create(rows)
 
 

@@ -1,4 +1,5 @@
 """Push token registration (docs/contract.md, "Push tokens")."""
+
 from __future__ import annotations
 
 from django.db import IntegrityError

@@ -1,4 +1,5 @@
 """Permanent matches: confirming a mutual like, unmatching."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,7 +38,9 @@ def match_confirm(*, user_id: str, user_id_1: str, user_id_2: str) -> MatchConfi
     existing = selectors.match_between(user_a=user_id_1, user_b=user_id_2)
     if existing is not None:
         return MatchConfirmation(selectors.match_wire(existing), already_exists=True)
-    if selectors.blocked_between(user_a=user_id_1, user_b=user_id_2) or not _mutual_like(user_id_1, user_id_2):
+    if selectors.blocked_between(user_a=user_id_1, user_b=user_id_2) or not _mutual_like(
+        user_id_1, user_id_2
+    ):
         # One answer for both: a blocked user must not learn about the block from this route.
         raise ChatError(403, "Forbidden: A match requires a mutual like")
     try:
@@ -54,9 +57,14 @@ def match_confirm(*, user_id: str, user_id_1: str, user_id_2: str) -> MatchConfi
 
 
 def _push_new_match(match: Match) -> None:
-    names = dict(Profile.objects.filter(pk__in=[match.user_1_id, match.user_2_id]).values_list("user_id", "name"))
+    names = dict(
+        Profile.objects.filter(pk__in=[match.user_1_id, match.user_2_id]).values_list("user_id", "name")
+    )
     if len(names) == 2:
-        push.new_match(match_id=match.id, names={match.user_1_id: names[match.user_1_id], match.user_2_id: names[match.user_2_id]})
+        push.new_match(
+            match_id=match.id,
+            names={match.user_1_id: names[match.user_1_id], match.user_2_id: names[match.user_2_id]},
+        )
 
 
 def match_delete(*, user_id: str, match_id: str) -> None:

@@ -4,6 +4,7 @@ Shared by the REST views and the socket consumer (which calls these through
 `database_sync_to_async`). Rejections raise `ChatError`: `exc.ack()` is the socket ack, and the
 HTTP layer renders `exc.status` / `exc.error`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,7 +51,13 @@ class SendResult:
 
     def rest(self) -> dict[str, Any]:
         m = self.message
-        return {"id": m["id"], "matchId": m["matchId"], "senderId": m["senderId"], "text": m["text"], "timestamp": m["createdAt"]}
+        return {
+            "id": m["id"],
+            "matchId": m["matchId"],
+            "senderId": m["senderId"],
+            "text": m["text"],
+            "timestamp": m["createdAt"],
+        }
 
 
 def _wire(msg: Message, temp_id: Any) -> dict[str, Any]:
@@ -58,7 +65,13 @@ def _wire(msg: Message, temp_id: Any) -> dict[str, Any]:
 
 
 def _wire_fields(
-    message_id: str, match_id: str, sender_id: str, text: str, status: str | None, created_at: datetime | None, temp_id: Any
+    message_id: str,
+    match_id: str,
+    sender_id: str,
+    text: str,
+    status: str | None,
+    created_at: datetime | None,
+    temp_id: Any,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": message_id,
@@ -100,7 +113,9 @@ def _partner(match_id: Any, user_id: str) -> str:
     return pair[1] if pair[0] == user_id else pair[0]
 
 
-def _replay(match_id: str, sender_id: str, key: str | None, temp_id: Any, recipient_id: str) -> SendResult | None:
+def _replay(
+    match_id: str, sender_id: str, key: str | None, temp_id: Any, recipient_id: str
+) -> SendResult | None:
     if key is None:
         return None
     original = Message.objects.filter(match_id=match_id, sender_id=sender_id, temp_id=key).first()
@@ -127,7 +142,13 @@ def message_send(
     With `fan_out`, the recipient hears about it after the commit (the REST path); the socket
     consumer acks first and fans out itself.
     """
-    if not isinstance(match_id, str) or not match_id or not isinstance(text, str) or not text.strip() or "\x00" in text:
+    if (
+        not isinstance(match_id, str)
+        or not match_id
+        or not isinstance(text, str)
+        or not text.strip()
+        or "\x00" in text
+    ):
         raise ChatError(400, "Invalid message data")
     if len(text) > SOCKET_MAX_LENGTH:
         raise ChatError(400, f"Message too long (max {SOCKET_MAX_LENGTH} characters)")
@@ -198,7 +219,11 @@ def _insert(
         if replay is None:  # deleted with its match between the two statements
             raise not_found_match()
         return replay
-    return SendResult(_wire_fields(message_id, match_id, sender_id, text, "sent", created_at, temp_id), recipient_id, created=True)
+    return SendResult(
+        _wire_fields(message_id, match_id, sender_id, text, "sent", created_at, temp_id),
+        recipient_id,
+        created=True,
+    )
 
 
 def _lock_sender(sender_id: str) -> None:
@@ -238,7 +263,9 @@ def message_fan_out(*, result: SendResult) -> None:
 def message_delivered(*, message_id: str) -> bool:
     """Mark a sent message delivered (never downgrades a read one). True if a row changed."""
     now = timezone.now()
-    return bool(Message.objects.filter(pk=message_id, status="sent").update(status="delivered", delivered_at=now))
+    return bool(
+        Message.objects.filter(pk=message_id, status="sent").update(status="delivered", delivered_at=now)
+    )
 
 
 # --- read receipts -------------------------------------------------------------------------------
@@ -261,7 +288,12 @@ class ReadResult:
 
     def event(self) -> dict[str, Any]:
         """Payload of `messages_read`, for `notify_user_id` (only worth sending when count > 0)."""
-        return {"matchId": self.match_id, "messageIds": self.message_ids, "readBy": self.reader_id, "readAt": iso(self.read_at)}
+        return {
+            "matchId": self.match_id,
+            "messageIds": self.message_ids,
+            "readBy": self.reader_id,
+            "readAt": iso(self.read_at),
+        }
 
 
 def messages_mark_read(

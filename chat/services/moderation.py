@@ -1,4 +1,5 @@
 """Moderation writes, used by the Django admin (staff users, not app users)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

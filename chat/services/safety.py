@@ -1,4 +1,5 @@
 """Blocks and reports (docs/contract.md, "Blocks and reports")."""
+
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
@@ -62,6 +63,10 @@ def report_create(*, reporter_id: str, reported_user_id: str, reason: str, detai
         raise ChatError(400, "Cannot report yourself")
     _require_users(reporter_id, reported_user_id)
     report = Report.objects.create(
-        reporter_id=reporter_id, reported_user_id=reported_user_id, reason=reason, details=details or None, status="pending"
+        reporter_id=reporter_id,
+        reported_user_id=reported_user_id,
+        reason=reason,
+        details=details or None,
+        status="pending",
     )
     return report.id

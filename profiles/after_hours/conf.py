@@ -4,6 +4,7 @@ Each is read when used, from Django settings first (tests override them there) a
 environment (how Celery workers and beat started by tests get short timings), so nothing needs a
 restart to pick up an override and `vlvt/settings.py` needs no entry for them.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ can see use only the fuzzed pair. The fuzzed point is a uniform random point of 
 the exact one, rounded to 3 decimals (about 111 m), so the true location stays hidden within about
 611 m and repeated sessions cannot be trilaterated.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,7 +56,9 @@ def fuzz_location(
     distance = math.sqrt(rand()) * radius_km
     lat_offset = (distance * math.sin(angle)) / KM_PER_DEGREE_LATITUDE
     km_per_degree_longitude = KM_PER_DEGREE_LATITUDE * math.cos(latitude * (math.pi / 180))
-    lng_offset = (distance * math.cos(angle)) / km_per_degree_longitude if km_per_degree_longitude > 0.001 else 0
+    lng_offset = (
+        (distance * math.cos(angle)) / km_per_degree_longitude if km_per_degree_longitude > 0.001 else 0
+    )
 
     fuzzed_lat = max(-90.0, min(90.0, latitude + lat_offset))
     fuzzed_lng = longitude + lng_offset

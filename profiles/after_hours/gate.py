@@ -5,6 +5,7 @@ Checks run in the original's order and the first failure answers: an authenticat
 an active subscription, `users.id_verified` (the KYC flag, not `profiles.is_verified`), then
 `users.after_hours_consent`. It fails closed: a database error is a 500, never a pass.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,16 +25,21 @@ log = logging.getLogger(__name__)
 
 AUTH_REQUIRED = partial(ApiError, 401, "Authentication required", code="AUTH_REQUIRED")
 PREMIUM_REQUIRED = partial(
-    ApiError,
-    403, "Premium subscription required for After Hours Mode", code="PREMIUM_REQUIRED", upgrade=True
+    ApiError, 403, "Premium subscription required for After Hours Mode", code="PREMIUM_REQUIRED", upgrade=True
 )
 VERIFICATION_REQUIRED = partial(
     ApiError,
-    403, "ID verification required for After Hours Mode", code="VERIFICATION_REQUIRED", requiresVerification=True
+    403,
+    "ID verification required for After Hours Mode",
+    code="VERIFICATION_REQUIRED",
+    requiresVerification=True,
 )
 CONSENT_REQUIRED = partial(
     ApiError,
-    403, "Location sharing consent required for After Hours Mode", code="CONSENT_REQUIRED", requiresConsent=True
+    403,
+    "Location sharing consent required for After Hours Mode",
+    code="CONSENT_REQUIRED",
+    requiresConsent=True,
 )
 AUTH_ERROR = partial(ApiError, 500, "Unable to verify After Hours access", code="AUTH_ERROR")
 

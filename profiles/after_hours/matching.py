@@ -20,6 +20,7 @@ number of queries, and this module does the geometry in memory. A latitude-bande
 longitude keeps a nearest-candidate search local (it widens only while the best candidate found
 so far could still be beaten), so a sweep over 10,000 sessions does not compare every pair.
 """
+
 from __future__ import annotations
 
 import math
@@ -118,7 +119,10 @@ class Seeker:
 
 
 def _a(s: Seeker, t: Seeker) -> float:
-    return math.sin((t.lat_rad - s.lat_rad) / 2) ** 2 + s.cos_lat * t.cos_lat * math.sin((t.lng_rad - s.lng_rad) / 2) ** 2
+    return (
+        math.sin((t.lat_rad - s.lat_rad) / 2) ** 2
+        + s.cos_lat * t.cos_lat * math.sin((t.lng_rad - s.lng_rad) / 2) ** 2
+    )
 
 
 def compatible(a: Seeker, b: Seeker, distance_km: float) -> bool:
@@ -215,7 +219,9 @@ class BandIndex:
         edge = max(abs(row * self.height), abs((row + 1) * self.height))
         return max(0.0, math.cos(min(90.0, edge) * _RAD))
 
-    def nearest(self, seeker: Seeker, excluded: set[tuple[str, str]], best: Best | None = None) -> Best | None:
+    def nearest(
+        self, seeker: Seeker, excluded: set[tuple[str, str]], best: Best | None = None
+    ) -> Best | None:
         """The compatible (a, user id, seeker) that sorts first, or `best` if none beats it."""
         limit = [best[0] if best is not None else seeker.max_a]
         for row in self._rows_within(seeker.lat, limit):
@@ -263,7 +269,10 @@ class BandIndex:
             edges, sure = self._band_spans(band, row, lat, lng, max_a, cos_lat)
             total += sure
             for s in edges:
-                a = math.sin((s.lat_rad - centre_lat) / 2) ** 2 + cos_lat * s.cos_lat * math.sin((s.lng_rad - centre_lng) / 2) ** 2
+                a = (
+                    math.sin((s.lat_rad - centre_lat) / 2) ** 2
+                    + cos_lat * s.cos_lat * math.sin((s.lng_rad - centre_lng) / 2) ** 2
+                )
                 if a <= max_a:
                     total += 1
         return total
@@ -330,8 +339,12 @@ def _half_span(max_a: float, d_lat_degrees: float, cos_product: float, *, outer:
     return span * (1 + 1e-9) + 1e-12 if outer else max(0.0, span * (1 - 1e-9) - 1e-12)
 
 
-def _better(seeker: Seeker, candidate: Seeker, excluded: set[tuple[str, str]], best: Best | None) -> Best | None:
-    if candidate.user_id == seeker.user_id or not (seeker.accepts_profile(candidate) and candidate.accepts_profile(seeker)):
+def _better(
+    seeker: Seeker, candidate: Seeker, excluded: set[tuple[str, str]], best: Best | None
+) -> Best | None:
+    if candidate.user_id == seeker.user_id or not (
+        seeker.accepts_profile(candidate) and candidate.accepts_profile(seeker)
+    ):
         return best
     a = _a(seeker, candidate)
     if a > seeker.max_a or a > candidate.max_a:

@@ -14,6 +14,7 @@ ban distance here too. Two parts:
   identically and their source PNGs within 2 bits (libvips' resampler rounds a few edge pixels
   differently across versions). `imagehash.phash` is not compatible (another crop, a median).
 """
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,10 @@ SAMPLE_SIZE = 32
 LOW_SIZE = 8
 BAN_DISTANCE = 10  # a photo within fewer bits than this of a banned hash is refused
 
-_COS = [[math.cos(((2 * k + 1) / (2.0 * SAMPLE_SIZE)) * n * math.pi) for n in range(SAMPLE_SIZE)] for k in range(SAMPLE_SIZE)]
+_COS = [
+    [math.cos(((2 * k + 1) / (2.0 * SAMPLE_SIZE)) * n * math.pi) for n in range(SAMPLE_SIZE)]
+    for k in range(SAMPLE_SIZE)
+]
 _SCALE = [1 / math.sqrt(2.0)] + [1.0] * (SAMPLE_SIZE - 1)
 # libvips 8.15 sRGB -> B_W luminance weights, applied in linear light.
 _GREY_WEIGHTS = (0.2, 0.7, 0.1)

@@ -6,6 +6,7 @@ duplicate delivery (acks_late, a worker that died) or a job left over from befor
 a no-op; nothing is ever cancelled. The periodic schedules live in `vlvt/celery.py`; the delayed
 jobs are enqueued here, always after the transaction that caused them commits.
 """
+
 from __future__ import annotations
 
 import logging

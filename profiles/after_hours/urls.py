@@ -1,5 +1,6 @@
 """After Hours routes, included at `after-hours/` and `api/after-hours/` (docs/contract.md, D7; the
 versioning middleware maps `/api/v1/after-hours/...` onto the first)."""
+
 from django.urls import path, re_path
 
 from profiles.after_hours import views

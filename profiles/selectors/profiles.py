@@ -1,4 +1,5 @@
 """Profile and verification-status reads (docs/contract.md, "Profile", "Verification")."""
+
 from __future__ import annotations
 
 from datetime import datetime

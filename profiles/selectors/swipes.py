@@ -1,4 +1,5 @@
 """Likes received and sent (docs/contract.md, "Swipes"). No block filter, as the original."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,5 +31,3 @@ def _rows(sql: str, user_id: str) -> list[dict[str, Any]]:
         cursor.execute(sql, [user_id])
         columns = [c.name for c in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-
-

@@ -5,6 +5,7 @@ Deletes the listed photo keys, their thumbnails, and everything under the user's
 photo and selfie prefixes (docs/contract.md, D17: the original left thumbnails, After Hours photos and
 selfies behind, a GDPR gap).
 """
+
 from __future__ import annotations
 
 import logging

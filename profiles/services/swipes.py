@@ -6,6 +6,7 @@ liking each other at the same moment produce exactly one match. The match insert
 the unordered-pair unique index (ON CONFLICT DO NOTHING) as the last word, and the push carries
 the id of the row that exists.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -81,8 +82,12 @@ def _mutual_like(cursor: CursorWrapper, user_id: str, target_user_id: str) -> Sw
         for user in (user_id, target_user_id):
             ticket_award_once(user_id=user, reason="first_match", reference_id=match_id)
         # Each user is told the other's name; sent after commit by a Celery task.
-        push_notify(user_id=user_id, message=match_message(match_id=match_id, matched_user_name=names[target_user_id]))
-        push_notify(user_id=target_user_id, message=match_message(match_id=match_id, matched_user_name=names[user_id]))
+        push_notify(
+            user_id=user_id, message=match_message(match_id=match_id, matched_user_name=names[target_user_id])
+        )
+        push_notify(
+            user_id=target_user_id, message=match_message(match_id=match_id, matched_user_name=names[user_id])
+        )
     return SwipeResult(action="like", is_match=True, match_id=match_id, match_created=created)
 
 

@@ -3,6 +3,7 @@
 The partial unique index `ticket_ledger_one_time_award_unique` on (user_id, reason) for
 'verification' and 'first_match' makes the insert itself the check; a losing racer inserts nothing.
 """
+
 from __future__ import annotations
 
 from django.db import connection

@@ -1,4 +1,5 @@
 """The original's per-endpoint 500 messages ("Failed to save profile", ...) for unexpected errors."""
+
 from __future__ import annotations
 
 import logging

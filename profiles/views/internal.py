@@ -1,4 +1,5 @@
 """Service-to-service routes: account-erasure photo cleanup (docs/contract.md, "Internal routes")."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 Only in use when R2 is not configured; it stands in for R2's presigned GET URLs, so photos are not
 readable by anyone who merely guesses a key.
 """
+
 from __future__ import annotations
 
 from django.http import FileResponse, HttpRequest, HttpResponse

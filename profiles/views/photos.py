@@ -1,4 +1,5 @@
 """Main profile photo routes (docs/contract.md, "Photos")."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse

@@ -1,4 +1,5 @@
 """Multipart intake with multer's limits (one file, one field name), as 400/413, not the original's 500s."""
+
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation

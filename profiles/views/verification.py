@@ -1,4 +1,5 @@
 """Selfie verification routes (docs/contract.md, "Verification")."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
@@ -45,7 +46,10 @@ def submit(request: HttpRequest) -> HttpResponse:
         raise ApiError(400, exc.message) from None
     if outcome.verified:
         return ok(
-            verified=True, message=MSG_VERIFIED, similarity=outcome.similarity, ticketAwarded=outcome.ticket_awarded
+            verified=True,
+            message=MSG_VERIFIED,
+            similarity=outcome.similarity,
+            ticketAwarded=outcome.ticket_awarded,
         )
     return ok(verified=False, message=MSG_REJECTED, similarity=outcome.similarity)
 

@@ -1,6 +1,7 @@
 """Fixtures of the After Hours tests: members who pass the gate, a JSON client, the events heard on
 the real Redis channel and the Celery messages waiting in the real broker (no worker runs here
 unless a test starts one)."""
+
 from __future__ import annotations
 
 import base64
@@ -61,12 +62,18 @@ def make_member(
 ) -> User:
     """A user who passes the gate (unless told otherwise), with the profiles matching needs."""
     user = User.objects.create(
-        id=user_id, provider="email", email=f"{user_id}@example.com", id_verified=verified, after_hours_consent=consent
+        id=user_id,
+        provider="email",
+        email=f"{user_id}@example.com",
+        id_verified=verified,
+        after_hours_consent=consent,
     )
     if premium:
         UserSubscription.objects.create(user=user, is_active=True, product_id="premium")
     if main_profile:
-        Profile.objects.create(user=user, name=name or user_id.title(), age=age, gender=gender, photos=[], interests=[])
+        Profile.objects.create(
+            user=user, name=name or user_id.title(), age=age, gender=gender, photos=[], interests=[]
+        )
     if ah_profile:
         AfterHoursProfile.objects.create(user=user, photo_url="", description=description)
     if prefs is not None:
@@ -109,10 +116,15 @@ class Api:
         auth = {"Authorization": f"Bearer {mint_token(self.user_id)}"} if self.user_id else {}
         return {**auth, **extra}
 
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, **extra: Any):
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, **extra: Any
+    ):
         kwargs: dict[str, Any] = {"headers": self._headers(headers or {}), **extra}
         if body is not None:
-            kwargs.update(data=body if isinstance(body, str | bytes) else json.dumps(body), content_type="application/json")
+            kwargs.update(
+                data=body if isinstance(body, str | bytes) else json.dumps(body),
+                content_type="application/json",
+            )
         with self.capture(execute=True):
             return getattr(self.client, method.lower())(path, **kwargs)
 

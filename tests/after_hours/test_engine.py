@@ -1,4 +1,5 @@
 """The in-memory matching engine against a brute-force reference (every pair compared)."""
+
 from __future__ import annotations
 
 import copy
@@ -66,12 +67,17 @@ PLACES = [(52.52, 13.40), (0.0, 179.95), (-33.9, -179.97), (78.2, 15.6), (89.99,
 def test_plan_equals_the_brute_force_reference(seed):
     rng = random.Random(seed)
     lat0, lng0 = PLACES[seed % len(PLACES)]
-    pool = [_seeker(rng, i, lat0, lng0, rng.choice([0.01, 0.1, 1.0])) for i in range(rng.choice([3, 40, 250]))]
+    pool = [
+        _seeker(rng, i, lat0, lng0, rng.choice([0.01, 0.1, 1.0])) for i in range(rng.choice([3, 40, 250]))
+    ]
     excluded = {pair_key(rng.choice(pool).user_id, rng.choice(pool).user_id) for _ in range(len(pool) // 4)}
     # Event-driven runs load their initiators separately: equal users, distinct objects.
     initiators = pool if seed % 2 else [copy.copy(s) for s in pool[: len(pool) // 3 + 1]]
     result = plan(initiators, pool, excluded)
-    got = ([(p.initiator.user_id, p.candidate.user_id) for p in result.pairings], [s.user_id for s in result.unmatched])
+    got = (
+        [(p.initiator.user_id, p.candidate.user_id) for p in result.pairings],
+        [s.user_id for s in result.unmatched],
+    )
     assert got == _reference(initiators, pool, excluded)
 
 

@@ -1,5 +1,6 @@
 """Location fuzzing (docs/contract.md, "Location fuzzing"): the original's algorithm and its half-up
 rounding."""
+
 from __future__ import annotations
 
 import math

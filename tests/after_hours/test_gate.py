@@ -1,5 +1,6 @@
 """The After Hours gate (docs/contract.md, "After Hours gate"): JWT, then subscription, ID
 verification, consent; the paths it answers at (D7) and the per-user rate limit (D2)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -43,7 +44,9 @@ def test_no_token_is_401_before_the_gate(api):
 
 
 def test_token_without_user_id_is_401(api):
-    token = jwt.encode({"provider": "instagram", "isNew": True, "exp": 9999999999}, settings.JWT_SECRET, algorithm="HS256")
+    token = jwt.encode(
+        {"provider": "instagram", "isNew": True, "exp": 9999999999}, settings.JWT_SECRET, algorithm="HS256"
+    )
     response = api(None).get("/after-hours/preferences", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert response.json() == {"success": False, "error": "Invalid token"}
@@ -73,7 +76,9 @@ def test_lifetime_and_future_subscriptions_pass(api):
     make_member("alice", premium=False)
     make_member("bob", premium=False)
     UserSubscription.objects.create(user_id="alice", is_active=True, expires_at=None)
-    UserSubscription.objects.create(user_id="bob", is_active=True, expires_at=timezone.now() + timedelta(days=1))
+    UserSubscription.objects.create(
+        user_id="bob", is_active=True, expires_at=timezone.now() + timedelta(days=1)
+    )
     for user in ("alice", "bob"):
         response = api(user).get("/after-hours/preferences")
         assert (response.status_code, response.json()) == (404, PREFS_NOT_FOUND)
@@ -103,10 +108,16 @@ def test_gate_fails_closed_on_a_database_error(api):
         cursor.execute("ALTER TABLE user_subscriptions RENAME TO user_subscriptions_gone")
     response = api("alice").get("/after-hours/preferences")
     assert response.status_code == 500
-    assert response.json() == {"success": False, "error": "Unable to verify After Hours access", "code": "AUTH_ERROR"}
+    assert response.json() == {
+        "success": False,
+        "error": "Unable to verify After Hours access",
+        "code": "AUTH_ERROR",
+    }
 
 
-@pytest.mark.parametrize("prefix", ["/after-hours", "/api/after-hours", "/api/v1/after-hours", "/api/v1/api/after-hours"])
+@pytest.mark.parametrize(
+    "prefix", ["/after-hours", "/api/after-hours", "/api/v1/after-hours", "/api/v1/api/after-hours"]
+)
 def test_routes_answer_at_every_prefix(api, prefix):
     make_member("alice", prefs={"max_distance_km": 25})
     response = api("alice").get(f"{prefix}/preferences")
@@ -117,10 +128,20 @@ def test_routes_answer_at_every_prefix(api, prefix):
 def test_gate_runs_on_every_route(api):
     make_member("alice", consent=False)
     routes = [
-        ("POST", "profile"), ("GET", "profile"), ("PATCH", "profile"), ("POST", "profile/photo"),
-        ("POST", "preferences"), ("GET", "preferences"), ("PATCH", "preferences"),
-        ("POST", "session/start"), ("POST", "session/end"), ("POST", "session/extend"), ("GET", "session"),
-        ("POST", "match/decline"), ("GET", "match/current"), ("GET", "nearby/count"),
+        ("POST", "profile"),
+        ("GET", "profile"),
+        ("PATCH", "profile"),
+        ("POST", "profile/photo"),
+        ("POST", "preferences"),
+        ("GET", "preferences"),
+        ("PATCH", "preferences"),
+        ("POST", "session/start"),
+        ("POST", "session/end"),
+        ("POST", "session/extend"),
+        ("GET", "session"),
+        ("POST", "match/decline"),
+        ("GET", "match/current"),
+        ("GET", "nearby/count"),
     ]
     client = api("alice")
     for method, path in routes:

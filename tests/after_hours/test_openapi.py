@@ -1,4 +1,5 @@
 """The After Hours OpenAPI description covers exactly the routes of profiles/after_hours/urls.py."""
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,11 @@ def test_every_schema_reference_resolves():
 def test_document_shape():
     doc = openapi.document()
     assert doc["openapi"].startswith("3.1")
-    created = {("/after-hours/profile", "post"), ("/after-hours/preferences", "post"), ("/after-hours/session/start", "post")}
+    created = {
+        ("/after-hours/profile", "post"),
+        ("/after-hours/preferences", "post"),
+        ("/after-hours/session/start", "post"),
+    }
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert op["summary"] and op["security"] == openapi.BEARER

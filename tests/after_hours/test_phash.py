@@ -1,4 +1,5 @@
 """The perceptual hash against vectors the original service computed (sharp 0.33.5, sharp-phash 2.2.0)."""
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """What the Celery tasks do when they run: re-read the database, act only if still due, once."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -141,12 +142,16 @@ def test_auto_decline_times_out_an_unanswered_match(committed, listener):
     assert match.declined_by_id is None and match.declined_at is None  # no fake decliner
     assert match.expires_at <= timezone.now()
     assert not AfterHoursDecline.objects.exists()
-    assert sorted((e.type, e.target, e.payload["matchId"], e.payload["reason"]) for e in listener.drain()) == [
+    assert sorted(
+        (e.type, e.target, e.payload["matchId"], e.payload["reason"]) for e in listener.drain()
+    ) == [
         ("after_hours:match_expired", "alice", str(match.id), "timeout"),
         ("after_hours:match_expired", "bob", str(match.id), "timeout"),
     ]
     [task] = queued_tasks()
-    assert task.task == "after_hours.match_sessions" and sorted(task.args[0]) == sorted([str(mine.id), str(theirs.id)])
+    assert task.task == "after_hours.match_sessions" and sorted(task.args[0]) == sorted(
+        [str(mine.id), str(theirs.id)]
+    )
     assert abs((task.eta - timezone.now() - timedelta(seconds=5)).total_seconds()) < 2
     assert committed(matches_auto_decline, match_ids=[match.id]) == []  # idempotent
 
@@ -196,7 +201,9 @@ def test_daily_cleanup(committed, listener):
     forgotten = open_session("alice", 52.5, 13.4, expires_at=timezone.now() - timedelta(hours=5))
     live = open_session("bob", 52.5, 13.41)
     old = AfterHoursDecline.objects.create(user_id="alice", declined_user_id="bob", session=forgotten)
-    AfterHoursDecline.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=7, minutes=1))
+    AfterHoursDecline.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=7, minutes=1)
+    )
     recent = AfterHoursDecline.objects.create(user_id="bob", declined_user_id="alice", session=live)
     DeviceFingerprint.objects.create(user_id="bob", session=live, device_id="d1")
 

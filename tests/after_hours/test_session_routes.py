@@ -1,4 +1,5 @@
 """Session routes: start, end, extend, get (docs/contract.md, "After Hours sessions", D14-D15)."""
+
 from __future__ import annotations
 
 import threading
@@ -52,7 +53,11 @@ def test_start_session(api, listener):
     assert haversine_km(40.7128, -74.006, *fuzzed) <= 0.611
     # Expiry at the end, the warning 2 minutes before, matching 15 s after the start.
     tasks = {t.task: t for t in queued_tasks()}
-    assert sorted(tasks) == ["after_hours.match_sessions", "after_hours.session_expire", "after_hours.session_warn"]
+    assert sorted(tasks) == [
+        "after_hours.match_sessions",
+        "after_hours.session_expire",
+        "after_hours.session_warn",
+    ]
     assert tasks["after_hours.session_expire"].args == [str(session.id)]
     assert _close(tasks["after_hours.session_expire"].eta, session.expires_at)
     assert tasks["after_hours.session_warn"].args == [str(session.id)]
@@ -64,7 +69,9 @@ def test_start_session(api, listener):
 
 def test_duration_is_echoed_as_sent(api):
     make_member("alice")
-    response = api("alice").post("/after-hours/session/start", {**START, "duration": "15", "latitude": "40.5"})
+    response = api("alice").post(
+        "/after-hours/session/start", {**START, "duration": "15", "latitude": "40.5"}
+    )
     assert response.status_code == 201
     assert response.json()["session"]["durationMinutes"] == "15"
     session = AfterHoursSession.objects.get(user_id="alice")
@@ -87,7 +94,9 @@ def test_start_validation_reports_every_rule(api):
             {"field": "longitude", "message": "Invalid longitude: must be between -180 and 180"},
         ],
     }
-    response = api("alice").post("/after-hours/session/start", {"duration": 45, "latitude": 91, "longitude": "east"})
+    response = api("alice").post(
+        "/after-hours/session/start", {"duration": 45, "latitude": 91, "longitude": "east"}
+    )
     assert response.json()["errors"] == [
         {"field": "duration", "message": "Duration must be 15, 30, or 60 minutes"},
         {"field": "latitude", "message": "Invalid latitude: must be between -90 and 90"},
@@ -114,7 +123,11 @@ def test_second_start_is_409(api):
     existing = open_session("alice", 40.0, -74.0)
     response = api("alice").post("/after-hours/session/start", START)
     assert response.status_code == 409
-    assert response.json() == {"success": False, "error": "Active session already exists", "code": "SESSION_ALREADY_ACTIVE"}
+    assert response.json() == {
+        "success": False,
+        "error": "Active session already exists",
+        "code": "SESSION_ALREADY_ACTIVE",
+    }
     assert list(AfterHoursSession.objects.values_list("id", flat=True)) == [existing.id]
     assert queued_tasks() == []
 
@@ -138,14 +151,23 @@ def test_device_fingerprint_is_stored(api):
     session = AfterHoursSession.objects.get(user_id="alice")
     row = DeviceFingerprint.objects.get()
     assert (row.user_id, row.session_id, row.device_id, row.device_model, row.platform) == (
-        "alice", session.id, "dev-1", None, ("ios" * 10)[:20],
+        "alice",
+        session.id,
+        "dev-1",
+        None,
+        ("ios" * 10)[:20],
     )
 
 
 @pytest.mark.parametrize("fingerprint", [None, {}, "dev", [1]])
 def test_no_or_bad_fingerprint_stores_nothing(api, fingerprint):
     make_member("alice")
-    assert api("alice").post("/after-hours/session/start", {**START, "deviceFingerprint": fingerprint}).status_code == 201
+    assert (
+        api("alice")
+        .post("/after-hours/session/start", {**START, "deviceFingerprint": fingerprint})
+        .status_code
+        == 201
+    )
     assert not DeviceFingerprint.objects.exists()
 
 
@@ -160,7 +182,9 @@ def test_concurrent_starts_give_one_201_and_409s():
         client = Client()
         barrier.wait()
         response = client.post(
-            "/after-hours/session/start", START, content_type="application/json",
+            "/after-hours/session/start",
+            START,
+            content_type="application/json",
             headers={"Authorization": f"Bearer {mint_token('alice')}"},
         )
         results.append(response.status_code)
@@ -193,7 +217,10 @@ def test_end_without_session_is_404(api):
     make_member("alice")
     AfterHoursSession.objects.filter(pk=open_session("alice", 40.0, -74.0).pk).update(ended_at=timezone.now())
     response = api("alice").post("/after-hours/session/end")
-    assert (response.status_code, response.json()) == (404, {"success": False, "error": "No active session found"})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"success": False, "error": "No active session found"},
+    )
 
 
 def test_ending_a_session_ends_its_match_and_tells_the_partner(api, listener):
@@ -247,13 +274,18 @@ def test_extend_validation(api):
         {"field": "additionalMinutes", "message": "Can extend by 15, 30, or 60 minutes"},
     ]
     response = api("alice").post("/after-hours/session/extend", {"additionalMinutes": 20})
-    assert response.json()["errors"] == [{"field": "additionalMinutes", "message": "Can extend by 15, 30, or 60 minutes"}]
+    assert response.json()["errors"] == [
+        {"field": "additionalMinutes", "message": "Can extend by 15, 30, or 60 minutes"}
+    ]
 
 
 def test_extend_without_a_live_session_is_404(api):
     make_member("alice")
     response = api("alice").post("/after-hours/session/extend", {"additionalMinutes": 30})
-    assert (response.status_code, response.json()) == (404, {"success": False, "error": "No active session to extend"})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"success": False, "error": "No active session to extend"},
+    )
     stale = open_session("alice", 40.0, -74.0, expires_at=timezone.now() - timedelta(seconds=1))
     assert api("alice").post("/after-hours/session/extend", {"additionalMinutes": 30}).status_code == 404
     stale.refresh_from_db()
@@ -274,7 +306,11 @@ def test_get_session(api):
     assert body == {
         "success": True,
         "active": True,
-        "session": {"id": str(session.id), "startedAt": iso(session.started_at), "expiresAt": iso(session.expires_at)},
+        "session": {
+            "id": str(session.id),
+            "startedAt": iso(session.started_at),
+            "expiresAt": iso(session.expires_at),
+        },
     }
 
 

@@ -1,4 +1,5 @@
 """Small factories and an HTTP helper for the chat REST tests (real PostgreSQL, real Redis)."""
+
 from __future__ import annotations
 
 import itertools
@@ -26,7 +27,13 @@ def make_user(
     referred_by: str | None = None,
 ) -> str:
     user_id = user_id or f"google_{next(_seq):06d}"
-    User.objects.create(id=user_id, provider="google", email=f"{user_id}@example.com", id_verified=verified, referred_by_id=referred_by)
+    User.objects.create(
+        id=user_id,
+        provider="google",
+        email=f"{user_id}@example.com",
+        id_verified=verified,
+        referred_by_id=referred_by,
+    )
     if profile:
         Profile.objects.create(user_id=user_id, name=name, age=29, bio="Coffee and hikes", photos=["p/1.jpg"])
     if premium:
@@ -41,9 +48,20 @@ def make_match(user_1: str, user_2: str, *, created_at: datetime | None = None, 
     return match.id
 
 
-def make_message(match_id: str, sender_id: str, text: str = "hi", *, created_at: datetime | None = None, status: str = "sent") -> Message:
+def make_message(
+    match_id: str,
+    sender_id: str,
+    text: str = "hi",
+    *,
+    created_at: datetime | None = None,
+    status: str = "sent",
+) -> Message:
     return Message.objects.create(
-        match_id=match_id, sender_id=sender_id, text=text, status=status, created_at=created_at or timezone.now()
+        match_id=match_id,
+        sender_id=sender_id,
+        text=text,
+        status=status,
+        created_at=created_at or timezone.now(),
     )
 
 
@@ -67,7 +85,15 @@ class Api:
             out.setdefault("Authorization", f"Bearer {mint_token(self.user_id)}")
         return out
 
-    def call(self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None, raw: bytes | None = None) -> tuple[int, Any]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         kwargs: dict[str, Any] = {"headers": self._headers(headers)}
         if data is not None and method != "GET":

@@ -2,6 +2,7 @@
 this process's sockets directly and everyone else through Redis, each member exactly once, in
 order, with channels_redis's capacity rule kept on the Redis path. Two layer instances stand for
 two server processes (each has its own client prefix, pump and Redis key)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -4,6 +4,7 @@ Daphne processes keep their presence liveness key for 3 s (PRESENCE_PROCESS_TTL_
 the 200 ms heartbeats) and beat runs the sweep every half second, so a killed process's users go
 offline within a few seconds instead of minutes.
 """
+
 from __future__ import annotations
 
 import re
@@ -98,7 +99,9 @@ def test_users_of_a_killed_process_go_offline_and_their_partners_on_another_proc
         sweep_lines = [line for line in sweeps(worker) if "users_offline=1" in line]
         assert len(sweep_lines) == 1
         assert re.search(r"sockets_deleted=1 users_offline=1 users_back=0 users_pending=0", sweep_lines[0])
-        assert all("sockets_deleted=0 users_offline=0" in line for line in sweeps(worker) if line not in sweep_lines)
+        assert all(
+            "sockets_deleted=0 users_offline=0" in line for line in sweeps(worker) if line not in sweep_lines
+        )
 
     assert worker.stop() == 0
     assert "closers, 0 failed)" in worker.log()
@@ -111,7 +114,9 @@ def test_a_live_process_keeps_its_users_while_dead_ones_and_a_dead_runs_leftover
         make_match(bob, partner)
     now = timezone.now()
     for user in (carol, dave):
-        UserStatus.objects.create(user_id=user, is_online=True, socket_id=f"{user}-socket", last_seen_at=now, updated_at=now)
+        UserStatus.objects.create(
+            user_id=user, is_online=True, socket_id=f"{user}-socket", last_seen_at=now, updated_at=now
+        )
     # carol was on a process that died before this run: its key is long gone
     sync_redis().hset(f"presence:user:{carol}", f"{carol}-socket", "dead-host:1:deadbeef")
     # a sweep died after deleting dave's last socket and erin's, before writing them offline
@@ -145,8 +150,15 @@ def test_a_live_process_keeps_its_users_while_dead_ones_and_a_dead_runs_leftover
         assert sync_redis().smembers("presence:offline_pending") == set()
         assert js.state("alice")["connected"] is True
         online = js.emit("bob", "get_online_status", {"userIds": [alice, carol, dave, erin]})["statuses"]
-        assert {s["userId"]: s["isOnline"] for s in online} == {alice: True, carol: False, dave: False, erin: True}
-        acted = [line for line in sweeps(worker) if "sockets_deleted=0 users_offline=0 users_back=0" not in line]
+        assert {s["userId"]: s["isOnline"] for s in online} == {
+            alice: True,
+            carol: False,
+            dave: False,
+            erin: True,
+        }
+        acted = [
+            line for line in sweeps(worker) if "sockets_deleted=0 users_offline=0 users_back=0" not in line
+        ]
         assert len(acted) == 1
         assert "sockets_deleted=1 users_offline=2 users_back=1 users_pending=0" in acted[0]
 
@@ -166,7 +178,9 @@ def test_a_process_that_only_stalled_past_its_key_has_its_users_back_online_when
             assert UserStatus.objects.get(pk=alice).is_online is False
             # (a process waking up while the sweep is still writing makes both write and tell,
             # the race every transition has; here the sweep has finished first)
-            wait_until(lambda: [line for line in sweeps(worker) if "users_offline=1" in line], what="the sweep")
+            wait_until(
+                lambda: [line for line in sweeps(worker) if "users_offline=1" in line], what="the sweep"
+            )
         finally:
             one.signal(signal.SIGCONT)
 
@@ -174,7 +188,9 @@ def test_a_process_that_only_stalled_past_its_key_has_its_users_back_online_when
         assert js.wait_event("bob", "user_status_changed", count=3, timeout=30)[0]["isOnline"] is True
         more_sweeps(worker, 4)
         assert statuses(js, "bob") == [(alice, True), (alice, False), (alice, True)]
-        row = wait_until(lambda: UserStatus.objects.filter(pk=alice, is_online=True).first(), what="alice online")
+        row = wait_until(
+            lambda: UserStatus.objects.filter(pk=alice, is_online=True).first(), what="alice online"
+        )
         assert row.socket_id == sid
         assert sync_redis().hlen(f"presence:user:{alice}") == 1
         assert js.state("alice")["connected"] is True

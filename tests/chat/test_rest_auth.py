@@ -1,5 +1,6 @@
 """Every chat route checks the token first, with the original's 401 bodies (docs/contract.md,
 "Authentication")."""
+
 from __future__ import annotations
 
 import pytest
@@ -50,7 +51,10 @@ def test_bad_tokens_are_401(client, method, path, header, error):
 
 @pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r[0] == "GET"])
 def test_no_token_is_401(client, method, path):
-    assert Api(client).call(method, path) == (401, {"success": False, "error": "No authorization header provided"})
+    assert Api(client).call(method, path) == (
+        401,
+        {"success": False, "error": "No authorization header provided"},
+    )
 
 
 def test_expired_token_is_401(client):
@@ -68,7 +72,9 @@ def test_token_without_exp_is_401(client):
     import jwt
     from django.conf import settings
 
-    token = jwt.encode({"userId": "google_someone", "provider": "google"}, settings.JWT_SECRET, algorithm="HS256")
+    token = jwt.encode(
+        {"userId": "google_someone", "provider": "google"}, settings.JWT_SECRET, algorithm="HS256"
+    )
     assert Api(client).get("/matches/google_someone", headers={"Authorization": f"Bearer {token}"}) == (
         401,
         {"success": False, "error": "Invalid token"},

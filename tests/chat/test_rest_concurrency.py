@@ -1,4 +1,5 @@
 """Races, with real threads on committed data: the daily cap, tempId idempotency, date confirmation."""
+
 from __future__ import annotations
 
 import threading
@@ -48,12 +49,16 @@ def test_25_parallel_sends_by_a_free_user_store_exactly_20():
     sent = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, ChatError)]
     assert (len(sent), len(refused)) == (20, 5)
-    assert all(r.ack() == {
-        "success": False,
-        "error": "Daily message limit reached",
-        "code": "MESSAGE_LIMIT_REACHED",
-        "message": "You've used all 20 messages for today. Upgrade to premium for unlimited messaging!",
-    } for r in refused)
+    assert all(
+        r.ack()
+        == {
+            "success": False,
+            "error": "Daily message limit reached",
+            "code": "MESSAGE_LIMIT_REACHED",
+            "message": "You've used all 20 messages for today. Upgrade to premium for unlimited messaging!",
+        }
+        for r in refused
+    )
     assert Message.objects.filter(sender_id=sender).count() == 20
     assert sorted(r.message["id"] for r in sent) == sorted(Message.objects.values_list("id", flat=True))
 
@@ -62,7 +67,10 @@ def test_25_parallel_rest_sends_by_a_free_user_store_exactly_20():
     sender, other = make_user(), make_user()
     match_id = make_match(sender, other)
     results = race(
-        25, lambda i: Api(Client(), sender).post("/messages", {"matchId": match_id, "senderId": sender, "text": f"m{i}"})
+        25,
+        lambda i: Api(Client(), sender).post(
+            "/messages", {"matchId": match_id, "senderId": sender, "text": f"m{i}"}
+        ),
     )
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] * 20 + [429] * 5
@@ -74,7 +82,10 @@ def test_the_cap_is_per_sender():
     match_id = make_match(a, b)
     results = race(30, lambda i: message_send(sender_id=(a, b)[i % 2], match_id=match_id, text="hi"))
     assert sum(not isinstance(r, Exception) for r in results) == 30
-    assert (Message.objects.filter(sender_id=a).count(), Message.objects.filter(sender_id=b).count()) == (15, 15)
+    assert (Message.objects.filter(sender_id=a).count(), Message.objects.filter(sender_id=b).count()) == (
+        15,
+        15,
+    )
 
 
 @pytest.mark.parametrize("premium", [False, True])
@@ -84,7 +95,9 @@ def test_parallel_resends_of_one_temp_id_store_one_message(premium):
     if premium:
         UserSubscription.objects.create(user_id=sender, is_active=True)
     match_id = make_match(sender, other)
-    results = race(10, lambda i: message_send(sender_id=sender, match_id=match_id, text="only once", temp_id="tmp-42"))
+    results = race(
+        10, lambda i: message_send(sender_id=sender, match_id=match_id, text="only once", temp_id="tmp-42")
+    )
     assert not [r for r in results if isinstance(r, Exception)]
     stored = Message.objects.get()
     assert stored.temp_id == "tmp-42"
@@ -111,18 +124,35 @@ def test_concurrent_confirmations_complete_the_date_exactly_once():
     match_id = make_match(proposer, recipient)
     ids = [
         DateProposal.objects.create(
-            match_id=match_id, proposer_id=proposer, status="accepted", place_name=f"P{i}",
-            proposed_date=date(2026, 7, 1), proposed_time=time(20, 0),
+            match_id=match_id,
+            proposer_id=proposer,
+            status="accepted",
+            place_name=f"P{i}",
+            proposed_date=date(2026, 7, 1),
+            proposed_time=time(20, 0),
         ).id
         for i in range(rounds)
     ]
     for proposal_id in ids:
-        results = race(2, lambda i, pid=str(proposal_id): date_proposal_confirm(user_id=(proposer, recipient)[i], proposal_id=pid))
+        results = race(
+            2,
+            lambda i, pid=str(proposal_id): date_proposal_confirm(
+                user_id=(proposer, recipient)[i], proposal_id=pid
+            ),
+        )
         assert not [r for r in results if isinstance(r, Exception)]
         assert sorted(r["completed"] for r in results) == [False, True]
     for row in DateProposal.objects.all():
-        assert (row.status, row.proposer_confirmed, row.recipient_confirmed, row.completed_at is not None) == (
-            "completed", True, True, True,
+        assert (
+            row.status,
+            row.proposer_confirmed,
+            row.recipient_confirmed,
+            row.completed_at is not None,
+        ) == (
+            "completed",
+            True,
+            True,
+            True,
         )
     tickets = list(TicketLedger.objects.values_list("user_id", "reference_id"))
     assert sorted(tickets) == sorted((u, str(p)) for p in ids for u in (proposer, recipient))
@@ -132,8 +162,12 @@ def test_the_same_user_confirming_twice_at_once_is_recorded_once():
     proposer, recipient = make_user(), make_user()
     match_id = make_match(proposer, recipient)
     p = DateProposal.objects.create(
-        match_id=match_id, proposer_id=proposer, status="accepted", place_name="P",
-        proposed_date=date(2026, 7, 1), proposed_time=time(20, 0),
+        match_id=match_id,
+        proposer_id=proposer,
+        status="accepted",
+        place_name="P",
+        proposed_date=date(2026, 7, 1),
+        proposed_time=time(20, 0),
     )
     results = race(4, lambda i: date_proposal_confirm(user_id=proposer, proposal_id=str(p.id)))
     ok = [r for r in results if isinstance(r, dict)]
@@ -169,7 +203,10 @@ def test_concurrent_confirmations_of_one_mutual_like_create_one_match():
     like(a, b)
     like(b, a)
     results = race(
-        6, lambda i: Api(Client(), (a, b)[i % 2]).post("/matches", {"userId1": (a, b)[i % 2], "userId2": (b, a)[i % 2]})
+        6,
+        lambda i: Api(Client(), (a, b)[i % 2]).post(
+            "/matches", {"userId1": (a, b)[i % 2], "userId2": (b, a)[i % 2]}
+        ),
     )
     assert [status for status, _ in results] == [200] * 6
     match = Match.objects.get()

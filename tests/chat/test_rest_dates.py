@@ -1,4 +1,5 @@
 """REST date proposals: create, list, respond (counter-proposals validated first), confirm, cancel."""
+
 from __future__ import annotations
 
 import uuid
@@ -74,10 +75,27 @@ def test_create_returns_the_proposal_in_node_pg_shapes(couple):
 
 def test_create_minimal_leaves_optionals_null(couple):
     api, _, _, _, match_id = couple
-    status, body = api.post("/dates", {"matchId": match_id, "placeName": "Park", "proposedDate": "2026-06-02", "proposedTime": "10:00:00"})
+    status, body = api.post(
+        "/dates",
+        {"matchId": match_id, "placeName": "Park", "proposedDate": "2026-06-02", "proposedTime": "10:00:00"},
+    )
     p = body["proposal"]
-    assert (status, p["placeId"], p["placeAddress"], p["placeLat"], p["placeLng"], p["note"], p["proposedTime"]) == (
-        200, None, None, None, None, None, "10:00:00",
+    assert (
+        status,
+        p["placeId"],
+        p["placeAddress"],
+        p["placeLat"],
+        p["placeLng"],
+        p["note"],
+        p["proposedTime"],
+    ) == (
+        200,
+        None,
+        None,
+        None,
+        None,
+        None,
+        "10:00:00",
     )
 
 
@@ -110,7 +128,13 @@ def test_create_refuses_a_second_pending_proposal(couple):
 )
 def test_create_rejects_bad_input_without_writing(couple, extra, error):
     api, _, _, _, match_id = couple
-    body = {"matchId": match_id, "placeName": "Park", "proposedDate": "2026-06-02", "proposedTime": "10:00", **extra}
+    body = {
+        "matchId": match_id,
+        "placeName": "Park",
+        "proposedDate": "2026-06-02",
+        "proposedTime": "10:00",
+        **extra,
+    }
     assert api.post("/dates", body) == (400, {"success": False, "error": error})
     assert DateProposal.objects.count() == 0
 
@@ -119,8 +143,14 @@ def test_create_in_a_missing_or_foreign_match(client, couple):
     _, _, _, _, match_id = couple
     stranger = Api(client, make_user())
     body = {"placeName": "Park", "proposedDate": "2026-06-02", "proposedTime": "10:00"}
-    assert stranger.post("/dates", {"matchId": match_id, **body}) == (403, {"success": False, "error": "Not authorized for this match"})
-    assert stranger.post("/dates", {"matchId": "match_x", **body}) == (404, {"success": False, "error": "Match not found"})
+    assert stranger.post("/dates", {"matchId": match_id, **body}) == (
+        403,
+        {"success": False, "error": "Not authorized for this match"},
+    )
+    assert stranger.post("/dates", {"matchId": "match_x", **body}) == (
+        404,
+        {"success": False, "error": "Match not found"},
+    )
     assert DateProposal.objects.count() == 0
 
 
@@ -131,7 +161,9 @@ def test_list_newest_first_with_proposer_names(couple):
     api, _, proposer, recipient, match_id = couple
     old = proposal(match_id, proposer, status="declined", place_lat="51.5")
     new = proposal(match_id, recipient, note="Counter")
-    DateProposal.objects.filter(pk=old.pk).update(created_at=datetime(2026, 5, 1, tzinfo=UTC), responded_at=datetime(2026, 5, 2, tzinfo=UTC))
+    DateProposal.objects.filter(pk=old.pk).update(
+        created_at=datetime(2026, 5, 1, tzinfo=UTC), responded_at=datetime(2026, 5, 2, tzinfo=UTC)
+    )
     DateProposal.objects.filter(pk=new.pk).update(created_at=datetime(2026, 5, 3, tzinfo=UTC))
     status, body = api.get(f"/dates/{match_id}")
     assert status == 200
@@ -155,7 +187,10 @@ def test_list_newest_first_with_proposer_names(couple):
         "recipientConfirmed": False,
         "createdAt": "2026-05-01T00:00:00.000Z",
     }
-    assert [(p["id"], p["proposerName"]) for p in body["proposals"]] == [(str(new.id), "Rae"), (str(old.id), "Pat")]
+    assert [(p["id"], p["proposerName"]) for p in body["proposals"]] == [
+        (str(new.id), "Rae"),
+        (str(old.id), "Pat"),
+    ]
 
 
 def test_list_drops_proposals_whose_proposer_has_no_profile(client):
@@ -169,7 +204,10 @@ def test_list_errors(client, couple):
     _, _, proposer, _, match_id = couple
     proposal(match_id, proposer)
     stranger = Api(client, make_user())
-    assert stranger.get(f"/dates/{match_id}") == (403, {"success": False, "error": "Not authorized for this match"})
+    assert stranger.get(f"/dates/{match_id}") == (
+        403,
+        {"success": False, "error": "Not authorized for this match"},
+    )
     assert stranger.get("/dates/match_none") == (404, {"success": False, "error": "Match not found"})
 
 
@@ -199,20 +237,48 @@ def test_decline(couple):
 
 def test_decline_with_a_counter_proposal(couple):
     _, recipient_api, proposer, recipient, match_id = couple
-    p = proposal(match_id, proposer, place_id="gp_1", place_address="1 Main", place_lat="40.1", place_lng="-73.2")
+    p = proposal(
+        match_id, proposer, place_id="gp_1", place_address="1 Main", place_lat="40.1", place_lng="-73.2"
+    )
     future = (timezone.now() + timedelta(days=3)).date().isoformat()
-    status, body = recipient_api.put(f"/dates/{p.id}/respond", {"response": "declined", "counterDate": future, "counterTime": "18:15"})
+    status, body = recipient_api.put(
+        f"/dates/{p.id}/respond", {"response": "declined", "counterDate": future, "counterTime": "18:15"}
+    )
     counter = DateProposal.objects.exclude(pk=p.pk).get()
     assert (status, body) == (
         200,
-        {"success": True, "message": "Proposal declined with counter-offer", "counterProposalId": str(counter.id)},
+        {
+            "success": True,
+            "message": "Proposal declined with counter-offer",
+            "counterProposalId": str(counter.id),
+        },
     )
     assert DateProposal.objects.get(pk=p.pk).status == "declined"
-    assert (counter.proposer_id, counter.status, counter.note, counter.proposed_date.isoformat(), counter.proposed_time) == (
-        recipient, "pending", "Counter-proposal: How about this time instead?", future, time(18, 15),
+    assert (
+        counter.proposer_id,
+        counter.status,
+        counter.note,
+        counter.proposed_date.isoformat(),
+        counter.proposed_time,
+    ) == (
+        recipient,
+        "pending",
+        "Counter-proposal: How about this time instead?",
+        future,
+        time(18, 15),
     )
-    assert (counter.place_id, counter.place_name, counter.place_address, str(counter.place_lat), str(counter.place_lng)) == (
-        "gp_1", "Cafe Luna", "1 Main", "40.10000000", "-73.20000000",
+    assert (
+        counter.place_id,
+        counter.place_name,
+        counter.place_address,
+        str(counter.place_lat),
+        str(counter.place_lng),
+    ) == (
+        "gp_1",
+        "Cafe Luna",
+        "1 Main",
+        "40.10000000",
+        "-73.20000000",
     )
 
 
@@ -223,9 +289,18 @@ def test_decline_with_a_counter_proposal(couple):
         ({"counterTime": "10:00"}, "Counter-proposal requires both counterDate and counterTime"),
         ({"counterDate": "01/02/2099", "counterTime": "10:00"}, "Invalid date format. Use YYYY-MM-DD"),
         ({"counterDate": "2099-01-01", "counterTime": "10am"}, "Invalid time format. Use HH:MM or HH:MM:SS"),
-        ({"counterDate": "2020-01-01", "counterTime": "10:00"}, "Counter-proposal date must be a valid future date"),
-        ({"counterDate": "2099-02-30", "counterTime": "10:00"}, "Counter-proposal date must be a valid future date"),
-        ({"counterDate": "2099-01-01", "counterTime": "24:61"}, "Counter-proposal date must be a valid future date"),
+        (
+            {"counterDate": "2020-01-01", "counterTime": "10:00"},
+            "Counter-proposal date must be a valid future date",
+        ),
+        (
+            {"counterDate": "2099-02-30", "counterTime": "10:00"},
+            "Counter-proposal date must be a valid future date",
+        ),
+        (
+            {"counterDate": "2099-01-01", "counterTime": "24:61"},
+            "Counter-proposal date must be a valid future date",
+        ),
     ],
 )
 def test_a_bad_counter_proposal_writes_nothing(couple, counter, error):
@@ -243,7 +318,9 @@ def test_a_bad_counter_proposal_writes_nothing(couple, counter, error):
 def test_accept_ignores_counter_fields(couple):
     _, recipient_api, proposer, _, match_id = couple
     p = proposal(match_id, proposer)
-    assert recipient_api.put(f"/dates/{p.id}/respond", {"response": "accepted", "counterDate": "bad"})[0] == 200
+    assert (
+        recipient_api.put(f"/dates/{p.id}/respond", {"response": "accepted", "counterDate": "bad"})[0] == 200
+    )
     assert DateProposal.objects.count() == 1
 
 
@@ -289,13 +366,27 @@ def test_confirm_twice_completes_and_awards_tickets_with_referrals(client):
     p = proposal(match_id, proposer, status="accepted")
     assert Api(client, recipient).put(f"/dates/{p.id}/confirm") == (
         200,
-        {"success": True, "message": "Your confirmation recorded. Waiting for the other person to confirm.", "completed": False},
+        {
+            "success": True,
+            "message": "Your confirmation recorded. Waiting for the other person to confirm.",
+            "completed": False,
+        },
     )
     p.refresh_from_db()
-    assert (p.recipient_confirmed, p.proposer_confirmed, p.status, TicketLedger.objects.count()) == (True, False, "accepted", 0)
+    assert (p.recipient_confirmed, p.proposer_confirmed, p.status, TicketLedger.objects.count()) == (
+        True,
+        False,
+        "accepted",
+        0,
+    )
     assert Api(client, proposer).put(f"/dates/{p.id}/confirm") == (
         200,
-        {"success": True, "message": "Date confirmed! You both earned a Golden Ticket!", "completed": True, "ticketAwarded": True},
+        {
+            "success": True,
+            "message": "Date confirmed! You both earned a Golden Ticket!",
+            "completed": True,
+            "ticketAwarded": True,
+        },
     )
     p.refresh_from_db()
     assert (p.proposer_confirmed, p.status, p.completed_at is not None) == (True, "completed", True)
@@ -311,13 +402,19 @@ def test_confirm_twice_completes_and_awards_tickets_with_referrals(client):
 def test_confirm_errors(client, couple):
     proposer_api, _, proposer, _, match_id = couple
     pending = proposal(match_id, proposer)
-    assert proposer_api.put(f"/dates/{pending.id}/confirm") == (400, {"success": False, "error": "Can only confirm accepted dates"})
+    assert proposer_api.put(f"/dates/{pending.id}/confirm") == (
+        400,
+        {"success": False, "error": "Can only confirm accepted dates"},
+    )
     DateProposal.objects.filter(pk=pending.pk).update(status="accepted")
     assert Api(client, make_user()).put(f"/dates/{pending.id}/confirm") == (
         403,
         {"success": False, "error": "Not authorized for this proposal"},
     )
-    assert proposer_api.put(f"/dates/{uuid.uuid4()}/confirm") == (404, {"success": False, "error": "Date proposal not found"})
+    assert proposer_api.put(f"/dates/{uuid.uuid4()}/confirm") == (
+        404,
+        {"success": False, "error": "Date proposal not found"},
+    )
     assert proposer_api.put(f"/dates/{pending.id}/confirm")[0] == 200
     assert proposer_api.put(f"/dates/{pending.id}/confirm") == (
         400,
@@ -332,16 +429,31 @@ def test_confirm_errors(client, couple):
 def test_cancel_by_the_proposer(couple):
     proposer_api, _, proposer, _, match_id = couple
     p = proposal(match_id, proposer, status="accepted")
-    assert proposer_api.delete(f"/dates/{p.id}") == (200, {"success": True, "message": "Date proposal cancelled"})
+    assert proposer_api.delete(f"/dates/{p.id}") == (
+        200,
+        {"success": True, "message": "Date proposal cancelled"},
+    )
     assert DateProposal.objects.get().status == "cancelled"
-    assert proposer_api.delete(f"/dates/{p.id}") == (400, {"success": False, "error": "Cannot cancel this proposal"})
+    assert proposer_api.delete(f"/dates/{p.id}") == (
+        400,
+        {"success": False, "error": "Cannot cancel this proposal"},
+    )
 
 
 def test_cancel_errors(couple):
     proposer_api, recipient_api, proposer, _, match_id = couple
     p = proposal(match_id, proposer)
-    assert recipient_api.delete(f"/dates/{p.id}") == (403, {"success": False, "error": "Only the proposer can cancel"})
-    assert proposer_api.delete(f"/dates/{uuid.uuid4()}") == (404, {"success": False, "error": "Date proposal not found"})
+    assert recipient_api.delete(f"/dates/{p.id}") == (
+        403,
+        {"success": False, "error": "Only the proposer can cancel"},
+    )
+    assert proposer_api.delete(f"/dates/{uuid.uuid4()}") == (
+        404,
+        {"success": False, "error": "Date proposal not found"},
+    )
     done = proposal(match_id, proposer, status="completed")
-    assert proposer_api.delete(f"/dates/{done.id}") == (400, {"success": False, "error": "Cannot cancel this proposal"})
+    assert proposer_api.delete(f"/dates/{done.id}") == (
+        400,
+        {"success": False, "error": "Cannot cancel this proposal"},
+    )
     assert DateProposal.objects.get(pk=p.pk).status == "pending"

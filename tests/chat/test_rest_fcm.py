@@ -1,4 +1,5 @@
 """REST push token registration (docs/contract.md, "Push tokens")."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,7 +18,13 @@ def test_register_then_reregister_updates_the_same_row(client):
     FcmToken.objects.update(is_active=False)
     assert api.post("/fcm/register", {"token": "tok-1", "deviceType": "android"}) == ok
     row = FcmToken.objects.get()
-    assert (row.user_id, row.token, row.device_type, row.device_id, row.is_active) == (me, "tok-1", "android", None, True)
+    assert (row.user_id, row.token, row.device_type, row.device_id, row.is_active) == (
+        me,
+        "tok-1",
+        "android",
+        None,
+        True,
+    )
 
 
 def test_the_same_device_token_can_belong_to_two_accounts(client):
@@ -65,11 +72,16 @@ def test_unregister_deactivates_only_my_token(client):
 def test_unregister_errors(client):
     api = Api(client, make_user())
     assert api.post("/fcm/unregister", {}) == (400, {"success": False, "error": "token is required"})
-    assert api.post("/fcm/unregister", {"token": ["x"]}) == (400, {"success": False, "error": "token must be a string"})
+    assert api.post("/fcm/unregister", {"token": ["x"]}) == (
+        400,
+        {"success": False, "error": "token must be a string"},
+    )
 
 
 def test_fcm_routes_need_a_token(client):
-    assert Api(client).post("/fcm/register", {"token": "t", "deviceType": "ios"}, headers={"Authorization": "Bearer nope"}) == (
+    assert Api(client).post(
+        "/fcm/register", {"token": "t", "deviceType": "ios"}, headers={"Authorization": "Bearer nope"}
+    ) == (
         401,
         {"success": False, "error": "Invalid token"},
     )

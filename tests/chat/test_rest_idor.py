@@ -1,5 +1,6 @@
 """IDOR: every chat route called by an outsider with another user's ids is refused, changes
 nothing and leaks nothing."""
+
 from __future__ import annotations
 
 from datetime import date, time
@@ -27,12 +28,20 @@ def world(client):
     FcmToken.objects.create(user_id=v1, token="victim-token", device_type="ios")
     Block.objects.create(user_id=v1, blocked_user_id=make_user("google_blocked"))
     proposal = DateProposal.objects.create(
-        match_id=match_id, proposer_id=v2, status="pending", place_name="Secret Spot",
-        proposed_date=date(2026, 8, 1), proposed_time=time(21, 0),
+        match_id=match_id,
+        proposer_id=v2,
+        status="pending",
+        place_name="Secret Spot",
+        proposed_date=date(2026, 8, 1),
+        proposed_time=time(21, 0),
     )
     accepted = DateProposal.objects.create(
-        match_id=match_id, proposer_id=v1, status="accepted", place_name="Other Spot",
-        proposed_date=date(2026, 8, 2), proposed_time=time(21, 0),
+        match_id=match_id,
+        proposer_id=v1,
+        status="accepted",
+        place_name="Other Spot",
+        proposed_date=date(2026, 8, 2),
+        proposed_time=time(21, 0),
     )
     ids = {"v1": v1, "v2": v2, "match": match_id, "pending": str(proposal.id), "accepted": str(accepted.id)}
     return Api(client, attacker), ids
@@ -40,37 +49,122 @@ def world(client):
 
 NOT_IN_MATCH = {"success": False, "error": "Forbidden: You are not part of this match"}
 CASES = [
-    ("GET", "/matches/{v1}", None, 403, {"success": False, "error": "Forbidden: Cannot access other users' matches"}),
-    ("POST", "/matches", {"userId1": "{v1}", "userId2": "{v2}"}, 403,
-     {"success": False, "error": "Forbidden: Can only create matches involving yourself"}),
-    ("DELETE", "/matches/{match}", None, 403,
-     {"success": False, "error": "Forbidden: You are not part of this match or match not found"}),
-    ("GET", "/matches/{v1}/unread-counts", None, 403,
-     {"success": False, "error": "Forbidden: Cannot access other users' unread counts"}),
+    (
+        "GET",
+        "/matches/{v1}",
+        None,
+        403,
+        {"success": False, "error": "Forbidden: Cannot access other users' matches"},
+    ),
+    (
+        "POST",
+        "/matches",
+        {"userId1": "{v1}", "userId2": "{v2}"},
+        403,
+        {"success": False, "error": "Forbidden: Can only create matches involving yourself"},
+    ),
+    (
+        "DELETE",
+        "/matches/{match}",
+        None,
+        403,
+        {"success": False, "error": "Forbidden: You are not part of this match or match not found"},
+    ),
+    (
+        "GET",
+        "/matches/{v1}/unread-counts",
+        None,
+        403,
+        {"success": False, "error": "Forbidden: Cannot access other users' unread counts"},
+    ),
     ("GET", "/messages/{match}", None, 403, NOT_IN_MATCH),
     ("GET", "/messages/{match}?limit=100&after=2000-01-01", None, 403, NOT_IN_MATCH),
-    ("POST", "/messages", {"matchId": "{match}", "senderId": "{v1}", "text": "hi"}, 403,
-     {"success": False, "error": "Forbidden: Cannot send messages as another user"}),
-    ("POST", "/messages", {"matchId": "{match}", "senderId": "google_attacker", "text": "hi"}, 403, NOT_IN_MATCH),
-    ("PUT", "/messages/{match}/mark-read", {"userId": "{v1}"}, 403,
-     {"success": False, "error": "Forbidden: Cannot mark messages as read for another user"}),
+    (
+        "POST",
+        "/messages",
+        {"matchId": "{match}", "senderId": "{v1}", "text": "hi"},
+        403,
+        {"success": False, "error": "Forbidden: Cannot send messages as another user"},
+    ),
+    (
+        "POST",
+        "/messages",
+        {"matchId": "{match}", "senderId": "google_attacker", "text": "hi"},
+        403,
+        NOT_IN_MATCH,
+    ),
+    (
+        "PUT",
+        "/messages/{match}/mark-read",
+        {"userId": "{v1}"},
+        403,
+        {"success": False, "error": "Forbidden: Cannot mark messages as read for another user"},
+    ),
     ("PUT", "/messages/{match}/mark-read", {"userId": "google_attacker"}, 403, NOT_IN_MATCH),
-    ("POST", "/blocks", {"userId": "{v1}", "blockedUserId": "{v2}"}, 403,
-     {"success": False, "error": "Forbidden: Can only block users as yourself"}),
-    ("DELETE", "/blocks/{v1}/google_blocked", None, 403,
-     {"success": False, "error": "Forbidden: Can only unblock users for yourself"}),
-    ("GET", "/blocks/{v1}", None, 403, {"success": False, "error": "Forbidden: Cannot access other users' blocked list"}),
-    ("POST", "/reports", {"reporterId": "{v1}", "reportedUserId": "{v2}", "reason": "spam"}, 403,
-     {"success": False, "error": "Forbidden: Can only submit reports as yourself"}),
-    ("GET", "/reports", None, 403, {"success": False, "error": "Forbidden: Invalid or missing admin API key"}),
-    ("POST", "/dates", {"matchId": "{match}", "placeName": "X", "proposedDate": "2026-09-01", "proposedTime": "10:00"},
-     403, {"success": False, "error": "Not authorized for this match"}),
+    (
+        "POST",
+        "/blocks",
+        {"userId": "{v1}", "blockedUserId": "{v2}"},
+        403,
+        {"success": False, "error": "Forbidden: Can only block users as yourself"},
+    ),
+    (
+        "DELETE",
+        "/blocks/{v1}/google_blocked",
+        None,
+        403,
+        {"success": False, "error": "Forbidden: Can only unblock users for yourself"},
+    ),
+    (
+        "GET",
+        "/blocks/{v1}",
+        None,
+        403,
+        {"success": False, "error": "Forbidden: Cannot access other users' blocked list"},
+    ),
+    (
+        "POST",
+        "/reports",
+        {"reporterId": "{v1}", "reportedUserId": "{v2}", "reason": "spam"},
+        403,
+        {"success": False, "error": "Forbidden: Can only submit reports as yourself"},
+    ),
+    (
+        "GET",
+        "/reports",
+        None,
+        403,
+        {"success": False, "error": "Forbidden: Invalid or missing admin API key"},
+    ),
+    (
+        "POST",
+        "/dates",
+        {"matchId": "{match}", "placeName": "X", "proposedDate": "2026-09-01", "proposedTime": "10:00"},
+        403,
+        {"success": False, "error": "Not authorized for this match"},
+    ),
     ("GET", "/dates/{match}", None, 403, {"success": False, "error": "Not authorized for this match"}),
-    ("PUT", "/dates/{pending}/respond", {"response": "accepted"}, 403,
-     {"success": False, "error": "Not authorized for this proposal"}),
-    ("PUT", "/dates/{pending}/respond", {"response": "declined", "counterDate": "2099-01-01", "counterTime": "10:00"},
-     403, {"success": False, "error": "Not authorized for this proposal"}),
-    ("PUT", "/dates/{accepted}/confirm", None, 403, {"success": False, "error": "Not authorized for this proposal"}),
+    (
+        "PUT",
+        "/dates/{pending}/respond",
+        {"response": "accepted"},
+        403,
+        {"success": False, "error": "Not authorized for this proposal"},
+    ),
+    (
+        "PUT",
+        "/dates/{pending}/respond",
+        {"response": "declined", "counterDate": "2099-01-01", "counterTime": "10:00"},
+        403,
+        {"success": False, "error": "Not authorized for this proposal"},
+    ),
+    (
+        "PUT",
+        "/dates/{accepted}/confirm",
+        None,
+        403,
+        {"success": False, "error": "Not authorized for this proposal"},
+    ),
     ("DELETE", "/dates/{pending}", None, 403, {"success": False, "error": "Only the proposer can cancel"}),
 ]
 
@@ -83,7 +177,9 @@ def _fill(value, ids):
     return value
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status", "expected"), CASES, ids=[f"{c[0]} {c[1]}" for c in CASES])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "expected"), CASES, ids=[f"{c[0]} {c[1]}" for c in CASES]
+)
 def test_outsider_is_refused_and_nothing_changes(world, settings, method, path, body, status, expected):
     settings.ADMIN_API_KEY = "admin-key"
     api, ids = world
@@ -93,7 +189,9 @@ def test_outsider_is_refused_and_nothing_changes(world, settings, method, path, 
     assert snapshot() == before
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status", "expected"), CASES, ids=[f"{c[0]} {c[1]}" for c in CASES])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "expected"), CASES, ids=[f"{c[0]} {c[1]}" for c in CASES]
+)
 def test_outsider_is_refused_under_api_v1_too(world, settings, method, path, body, status, expected):
     settings.ADMIN_API_KEY = "admin-key"
     api, ids = world
@@ -118,9 +216,14 @@ def test_a_partner_cannot_act_for_the_other_side(world, client):
     _, ids = world
     partner = Api(client, ids["v2"])
     assert partner.get(f"/matches/{ids['v1']}")[0] == 403
-    assert partner.post("/messages", {"matchId": ids["match"], "senderId": ids["v1"], "text": "spoof"})[0] == 403
+    assert (
+        partner.post("/messages", {"matchId": ids["match"], "senderId": ids["v1"], "text": "spoof"})[0] == 403
+    )
     assert partner.put(f"/messages/{ids['match']}/mark-read", {"userId": ids["v1"]})[0] == 403
-    assert partner.delete(f"/dates/{ids['accepted']}") == (403, {"success": False, "error": "Only the proposer can cancel"})
+    assert partner.delete(f"/dates/{ids['accepted']}") == (
+        403,
+        {"success": False, "error": "Only the proposer can cancel"},
+    )
     assert partner.put(f"/dates/{ids['pending']}/respond", {"response": "accepted"}) == (
         400,
         {"success": False, "error": "Cannot respond to your own proposal"},

@@ -1,4 +1,5 @@
 """Bad input never reaches the database as a 500 (docs/contract.md, D1): NUL characters, wrong shapes."""
+
 from __future__ import annotations
 
 import pytest
@@ -40,7 +41,18 @@ def test_nul_in_a_body_is_400_and_writes_nothing(ctx):
     assert api.post("/messages", {"matchId": match_id, "senderId": me, "text": "a\u0000b"}) == BAD
     assert api.post("/blocks", {"userId": me, "blockedUserId": "x\u0000"}) == BAD
     assert api.post("/fcm/register", {"token": "a\u0000", "deviceType": "ios"}) == BAD
-    assert api.post("/dates", {"matchId": match_id, "placeName": "a\u0000", "proposedDate": "2026-01-01", "proposedTime": "10:00"}) == BAD
+    assert (
+        api.post(
+            "/dates",
+            {
+                "matchId": match_id,
+                "placeName": "a\u0000",
+                "proposedDate": "2026-01-01",
+                "proposedTime": "10:00",
+            },
+        )
+        == BAD
+    )
     assert api.put(f"/messages/{match_id}/mark-read", {"userId": me, "messageIds": ["m\u0000"]}) == BAD
     assert (Message.objects.count(), Block.objects.count(), FcmToken.objects.count()) == (0, 0, 0)
 
@@ -48,14 +60,25 @@ def test_nul_in_a_body_is_400_and_writes_nothing(ctx):
 @pytest.mark.parametrize("raw", [b"[1, 2]", b'"text"', b"null"])
 def test_a_body_that_is_not_an_object_is_400(ctx, raw):
     api, _, _ = ctx
-    assert api.post("/blocks", raw=raw) == (400, {"success": False, "error": "Request body must be a JSON object"})
+    assert api.post("/blocks", raw=raw) == (
+        400,
+        {"success": False, "error": "Request body must be a JSON object"},
+    )
 
 
 def test_socket_payloads_with_nul_get_error_acks(ctx):
     _, me, match_id = ctx
     cases = [
-        (services.message_send, {"sender_id": me, "match_id": match_id, "text": "a\x00"}, "Invalid message data"),
-        (services.message_send, {"sender_id": me, "match_id": match_id, "text": "a", "temp_id": "t\x00"}, "Invalid message data"),
+        (
+            services.message_send,
+            {"sender_id": me, "match_id": match_id, "text": "a\x00"},
+            "Invalid message data",
+        ),
+        (
+            services.message_send,
+            {"sender_id": me, "match_id": match_id, "text": "a", "temp_id": "t\x00"},
+            "Invalid message data",
+        ),
         (services.message_send, {"sender_id": me, "match_id": "m\x00", "text": "a"}, "Match not found"),
         (services.typing_set, {"user_id": me, "match_id": "m\x00", "is_typing": True}, "Match not found"),
         (services.messages_mark_read, {"user_id": me, "match_id": "\x00"}, "Match not found"),

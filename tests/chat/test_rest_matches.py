@@ -1,4 +1,5 @@
 """REST matches: list, confirm a mutual like (contract D24), unmatch, unread counts (D18)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -113,12 +114,22 @@ def test_confirm_creates_the_match_of_a_mutual_like_and_pushes_both(client, push
         "tok-me": (
             "🎉 It's a match!",
             "You and Kim liked each other!",
-            {"type": "match", "matchId": match.id, "matchedUserName": "Kim", "click_action": "FLUTTER_NOTIFICATION_CLICK"},
+            {
+                "type": "match",
+                "matchId": match.id,
+                "matchedUserName": "Kim",
+                "click_action": "FLUTTER_NOTIFICATION_CLICK",
+            },
         ),
         "tok-them": (
             "🎉 It's a match!",
             "You and Sam liked each other!",
-            {"type": "match", "matchId": match.id, "matchedUserName": "Sam", "click_action": "FLUTTER_NOTIFICATION_CLICK"},
+            {
+                "type": "match",
+                "matchId": match.id,
+                "matchedUserName": "Sam",
+                "click_action": "FLUTTER_NOTIFICATION_CLICK",
+            },
         ),
     }
 
@@ -137,13 +148,17 @@ def test_confirm_without_both_profiles_creates_but_does_not_push(client, push_qu
 NO_MUTUAL = (403, {"success": False, "error": "Forbidden: A match requires a mutual like"})
 
 
-@pytest.mark.parametrize("likes", [[], [("me", "them")], [("them", "me")], [("me", "them", "pass"), ("them", "me")]])
+@pytest.mark.parametrize(
+    "likes", [[], [("me", "them")], [("them", "me")], [("me", "them", "pass"), ("them", "me")]]
+)
 def test_confirm_without_a_mutual_like_creates_nothing(client, likes):
     """docs/contract.md, D24: no match with an arbitrary user."""
     ids = {"me": make_user(), "them": make_user()}
     for entry in likes:
         like(ids[entry[0]], ids[entry[1]], *entry[2:])
-    assert Api(client, ids["me"]).post("/matches", {"userId1": ids["me"], "userId2": ids["them"]}) == NO_MUTUAL
+    assert (
+        Api(client, ids["me"]).post("/matches", {"userId1": ids["me"], "userId2": ids["them"]}) == NO_MUTUAL
+    )
     assert Match.objects.count() == 0
 
 
@@ -217,14 +232,27 @@ def test_unmatch_deletes_the_match_and_everything_under_it(client):
     msg = make_message(match_id, them, "bye")
     ReadReceipt.objects.create(message_id=msg.id, user_id=me)
     TypingIndicator.objects.create(match_id=match_id, user_id=me, is_typing=True)
-    DateProposal.objects.create(match_id=match_id, proposer_id=me, place_name="Cafe", proposed_date="2026-05-01", proposed_time="19:00")
+    DateProposal.objects.create(
+        match_id=match_id,
+        proposer_id=me,
+        place_name="Cafe",
+        proposed_date="2026-05-01",
+        proposed_time="19:00",
+    )
     keep = make_match(me, make_user())
     make_message(keep, me, "stays")
     probe = EventProbe(me, them)
-    assert Api(client, me).delete(f"/matches/{match_id}") == (200, {"success": True, "message": "Match deleted successfully"})
+    assert Api(client, me).delete(f"/matches/{match_id}") == (
+        200,
+        {"success": True, "message": "Match deleted successfully"},
+    )
     assert list(Match.objects.values_list("id", flat=True)) == [keep]
     assert list(Message.objects.values_list("text", flat=True)) == ["stays"]
-    assert (ReadReceipt.objects.count(), TypingIndicator.objects.count(), DateProposal.objects.count()) == (0, 0, 0)
+    assert (ReadReceipt.objects.count(), TypingIndicator.objects.count(), DateProposal.objects.count()) == (
+        0,
+        0,
+        0,
+    )
     assert probe.events(them) == [("match_deleted", {"matchId": match_id})]
     assert probe.events(me, wait=0.05) == [("match_deleted", {"matchId": match_id})]
 
@@ -237,9 +265,16 @@ def test_unmatch_of_a_converted_after_hours_match(client):
         user_id=me, expires_at=timezone.now(), latitude=1, longitude=1, fuzzed_latitude=1, fuzzed_longitude=1
     )
     ah = AfterHoursMatch.objects.create(
-        session=session, user_1_id=me, user_2_id=them, expires_at=timezone.now(), converted_to_match_id=match_id
+        session=session,
+        user_1_id=me,
+        user_2_id=them,
+        expires_at=timezone.now(),
+        converted_to_match_id=match_id,
     )
-    assert Api(client, them).delete(f"/matches/{match_id}") == (200, {"success": True, "message": "Match deleted successfully"})
+    assert Api(client, them).delete(f"/matches/{match_id}") == (
+        200,
+        {"success": True, "message": "Match deleted successfully"},
+    )
     assert Match.objects.count() == 0
     assert AfterHoursMatch.objects.get(pk=ah.pk).converted_to_match_id is None
 
@@ -247,7 +282,10 @@ def test_unmatch_of_a_converted_after_hours_match(client):
 def test_unmatch_someone_elses_or_a_missing_match_is_403(client):
     a, b, me = make_user(), make_user(), make_user()
     match_id = make_match(a, b)
-    forbidden = (403, {"success": False, "error": "Forbidden: You are not part of this match or match not found"})
+    forbidden = (
+        403,
+        {"success": False, "error": "Forbidden: You are not part of this match or match not found"},
+    )
     assert Api(client, me).delete(f"/matches/{match_id}") == forbidden
     assert Api(client, me).delete("/matches/match_missing") == forbidden
     assert Match.objects.count() == 1
@@ -323,7 +361,9 @@ def test_general_limiter_is_one_bucket_per_ip_across_routes(client):
     match_id = make_match(me, make_user())
     api = Api(client, me)
     for i in range(100):
-        path = [f"/matches/{me}", f"/matches/{me}/unread-counts", f"/messages/{match_id}", f"/blocks/{me}"][i % 4]
+        path = [f"/matches/{me}", f"/matches/{me}/unread-counts", f"/messages/{match_id}", f"/blocks/{me}"][
+            i % 4
+        ]
         assert api.get(path)[0] == 200
     message = "Too many requests from this IP, please try again after 15 minutes"
     assert api.get(f"/blocks/{me}") == (429, {"success": False, "error": message})

@@ -1,4 +1,5 @@
 """REST messages: history and pagination, the REST send (same rules as the socket), mark-read."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -37,8 +38,20 @@ def test_history_is_chronological_with_pagination(pair):
     assert body == {
         "success": True,
         "messages": [
-            {"id": m1.id, "matchId": match_id, "senderId": alice, "text": "one", "timestamp": "2026-03-01T12:00:00.001Z"},
-            {"id": m2.id, "matchId": match_id, "senderId": bob, "text": "two", "timestamp": "2026-03-01T12:00:00.002Z"},
+            {
+                "id": m1.id,
+                "matchId": match_id,
+                "senderId": alice,
+                "text": "one",
+                "timestamp": "2026-03-01T12:00:00.001Z",
+            },
+            {
+                "id": m2.id,
+                "matchId": match_id,
+                "senderId": bob,
+                "text": "two",
+                "timestamp": "2026-03-01T12:00:00.002Z",
+            },
         ],
         "pagination": {
             "limit": 50,
@@ -135,7 +148,9 @@ def test_microsecond_cursor_compares_exactly(pair):
     assert [m["id"] for m in body["messages"]] == [a.id]
 
 
-@pytest.mark.parametrize("value", ["2026-03-01", "2026-03-01T12:00:00+02:00", "Sun, 01 Mar 2026 12:00:00 GMT"])
+@pytest.mark.parametrize(
+    "value", ["2026-03-01", "2026-03-01T12:00:00+02:00", "Sun, 01 Mar 2026 12:00:00 GMT"]
+)
 def test_cursor_formats_date_parse_accepts(pair, value):
     api, _, _, match_id = pair
     status, body = api.get(f"/messages/{match_id}?before={value.replace('+', '%2B')}")
@@ -178,18 +193,41 @@ def test_rest_send_stores_and_answers_with_the_rest_shape(pair):
     status, body = api.post("/messages", {"matchId": match_id, "senderId": alice, "text": "  Hello Bob  "})
     assert status == 200
     msg = Message.objects.get()
-    assert (msg.text, msg.sender_id, msg.match_id, msg.status, msg.temp_id) == ("Hello Bob", alice, match_id, "sent", None)
+    assert (msg.text, msg.sender_id, msg.match_id, msg.status, msg.temp_id) == (
+        "Hello Bob",
+        alice,
+        match_id,
+        "sent",
+        None,
+    )
     assert msg.id.startswith("msg_") and len(msg.id) == 40
     assert body == {
         "success": True,
-        "message": {"id": msg.id, "matchId": match_id, "senderId": alice, "text": "Hello Bob", "timestamp": body["message"]["timestamp"]},
+        "message": {
+            "id": msg.id,
+            "matchId": match_id,
+            "senderId": alice,
+            "text": "Hello Bob",
+            "timestamp": body["message"]["timestamp"],
+        },
     }
-    assert body["message"]["timestamp"] == msg.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{msg.created_at.microsecond // 1000:03d}Z"
+    assert (
+        body["message"]["timestamp"]
+        == msg.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{msg.created_at.microsecond // 1000:03d}Z"
+    )
     # The recipient's sockets hear about it (the original REST send was silent); the sender's don't.
     assert probe.events(bob) == [
         (
             "new_message",
-            {"id": msg.id, "matchId": match_id, "senderId": alice, "text": "Hello Bob", "status": "sent", "createdAt": body["message"]["timestamp"]},
+            {
+                "id": msg.id,
+                "matchId": match_id,
+                "senderId": alice,
+                "text": "Hello Bob",
+                "status": "sent",
+                "createdAt": body["message"]["timestamp"],
+            },
         )
     ]
     assert probe.events(alice, wait=0.05) == []
@@ -226,8 +264,18 @@ def test_rest_send_to_an_offline_recipient_queues_a_push(pair, recording_push, m
     tasks.push_new_message(*queued[0])  # what the worker runs
     [(tokens, push)] = recording_push.sent
     assert tokens == ["tok-bob"]
-    assert (push.title, push.body, push.android_channel_id) == ("New message from Alice", "x" * 97 + "...", "messages")
-    assert push.data == {"type": "message", "matchId": match_id, "senderId": alice, "senderName": "Alice", "click_action": "FLUTTER_NOTIFICATION_CLICK"}
+    assert (push.title, push.body, push.android_channel_id) == (
+        "New message from Alice",
+        "x" * 97 + "...",
+        "messages",
+    )
+    assert push.data == {
+        "type": "message",
+        "matchId": match_id,
+        "senderId": alice,
+        "senderName": "Alice",
+        "click_action": "FLUTTER_NOTIFICATION_CLICK",
+    }
     assert Message.objects.get().status == "sent"
 
 
@@ -284,22 +332,37 @@ def test_rest_send_with_a_bad_idempotency_key_is_400_and_stores_nothing(pair, he
     [
         (
             {"matchId": "m", "senderId": "s"},
-            [("text", "Message text is required"), ("text", "Message text must be between 1 and 500 characters")],
+            [
+                ("text", "Message text is required"),
+                ("text", "Message text must be between 1 and 500 characters"),
+            ],
         ),
         (
             {"matchId": "m", "senderId": "s", "text": "   "},
-            [("text", "Message text is required"), ("text", "Message text must be between 1 and 500 characters")],
+            [
+                ("text", "Message text is required"),
+                ("text", "Message text must be between 1 and 500 characters"),
+            ],
         ),
-        ({"matchId": "m", "senderId": "s", "text": "x" * 501}, [("text", "Message text must be between 1 and 500 characters")]),
+        (
+            {"matchId": "m", "senderId": "s", "text": "x" * 501},
+            [("text", "Message text must be between 1 and 500 characters")],
+        ),
         ({"matchId": "m", "senderId": "s", "text": 5}, [("text", "Message text must be a string")]),
         ({"text": "hi"}, [("matchId", "matchId is required"), ("senderId", "senderId is required")]),
-        ({"text": "hi", "matchId": " ", "senderId": ["s"]}, [("matchId", "matchId is required"), ("senderId", "senderId must be a string")]),
-        ({}, [
-            ("text", "Message text is required"),
-            ("text", "Message text must be between 1 and 500 characters"),
-            ("matchId", "matchId is required"),
-            ("senderId", "senderId is required"),
-        ]),
+        (
+            {"text": "hi", "matchId": " ", "senderId": ["s"]},
+            [("matchId", "matchId is required"), ("senderId", "senderId must be a string")],
+        ),
+        (
+            {},
+            [
+                ("text", "Message text is required"),
+                ("text", "Message text must be between 1 and 500 characters"),
+                ("matchId", "matchId is required"),
+                ("senderId", "senderId is required"),
+            ],
+        ),
     ],
 )
 def test_rest_send_validation(pair, body, errors):
@@ -313,7 +376,9 @@ def test_rest_send_validation(pair, body, errors):
 
 def test_rest_send_allows_exactly_500_characters_after_trim(pair):
     api, alice, _, match_id = pair
-    status, body = api.post("/messages", {"matchId": match_id, "senderId": alice, "text": " " + "y" * 500 + " "})
+    status, body = api.post(
+        "/messages", {"matchId": match_id, "senderId": alice, "text": " " + "y" * 500 + " "}
+    )
     assert (status, body["message"]["text"]) == (200, "y" * 500)
 
 
@@ -337,7 +402,9 @@ def test_rest_send_outside_the_match_is_403(client):
     match_id = make_match(a, b)
     forbidden = (403, {"success": False, "error": "Forbidden: You are not part of this match"})
     assert Api(client, c).post("/messages", {"matchId": match_id, "senderId": c, "text": "hi"}) == forbidden
-    assert Api(client, c).post("/messages", {"matchId": "match_nope", "senderId": c, "text": "hi"}) == forbidden
+    assert (
+        Api(client, c).post("/messages", {"matchId": "match_nope", "senderId": c, "text": "hi"}) == forbidden
+    )
     assert Message.objects.count() == 0
 
 
@@ -388,7 +455,9 @@ def test_rest_send_profile_gate_without_a_profile(client):
 def test_rest_send_only_id_verification_missing(client):
     unverified, bob = make_user(verified=False), make_user()
     match_id = make_match(unverified, bob)
-    status, body = Api(client, unverified).post("/messages", {"matchId": match_id, "senderId": unverified, "text": "hi"})
+    status, body = Api(client, unverified).post(
+        "/messages", {"matchId": match_id, "senderId": unverified, "text": "hi"}
+    )
     assert (status, body["error"], body["missingFields"]) == (
         403,
         "Please complete your profile to start messaging: ID verification",
@@ -412,7 +481,10 @@ def test_rest_send_enforces_the_free_daily_cap(pair):
     make_message(match_id, bob, "the partner's messages do not count")
     make_message(match_id, alice, "yesterday's do not count", created_at=timezone.now() - timedelta(days=1))
     Message.objects.filter(text__startswith="yesterday").update(created_at=timezone.now() - timedelta(days=1))
-    assert api.post("/messages", {"matchId": match_id, "senderId": alice, "text": "21st"}) == (429, LIMIT_BODY)
+    assert api.post("/messages", {"matchId": match_id, "senderId": alice, "text": "21st"}) == (
+        429,
+        LIMIT_BODY,
+    )
     assert Message.objects.filter(sender_id=alice).count() == 21
 
 
@@ -428,7 +500,9 @@ def test_rest_send_cap_counts_today_only(pair):
 @pytest.mark.parametrize("expires", [None, timedelta(days=3)])
 def test_premium_users_have_no_cap(client, expires):
     rich, bob = make_user(), make_user()
-    UserSubscription.objects.create(user_id=rich, is_active=True, expires_at=None if expires is None else timezone.now() + expires)
+    UserSubscription.objects.create(
+        user_id=rich, is_active=True, expires_at=None if expires is None else timezone.now() + expires
+    )
     match_id = make_match(rich, bob)
     for i in range(20):
         make_message(match_id, rich, f"m{i}")
@@ -440,13 +514,18 @@ def test_premium_users_have_no_cap(client, expires):
 def test_lapsed_subscriptions_are_capped(client, kind):
     user, bob = make_user(), make_user()
     if kind == "expired":
-        UserSubscription.objects.create(user_id=user, is_active=True, expires_at=timezone.now() - timedelta(minutes=1))
+        UserSubscription.objects.create(
+            user_id=user, is_active=True, expires_at=timezone.now() - timedelta(minutes=1)
+        )
     else:
         UserSubscription.objects.create(user_id=user, is_active=False, expires_at=None)
     match_id = make_match(user, bob)
     for i in range(20):
         make_message(match_id, user, f"m{i}")
-    assert Api(client, user).post("/messages", {"matchId": match_id, "senderId": user, "text": "21st"}) == (429, LIMIT_BODY)
+    assert Api(client, user).post("/messages", {"matchId": match_id, "senderId": user, "text": "21st"}) == (
+        429,
+        LIMIT_BODY,
+    )
 
 
 def test_rest_send_rate_limit_is_30_per_minute_per_user(pair, settings):
@@ -474,13 +553,26 @@ def test_mark_read_marks_the_partners_unread_messages(pair):
     status, body = api.put(f"/messages/{match_id}/mark-read", {"userId": alice})
     assert (status, body) == (200, {"success": True, "count": 2, "messageIds": [b1.id, b2.id]})
     rows = {m.id: (m.status, m.read_at is not None) for m in Message.objects.all()}
-    assert rows == {mine.id: ("sent", False), b1.id: ("read", True), b2.id: ("read", True), already.id: ("read", True)}
+    assert rows == {
+        mine.id: ("sent", False),
+        b1.id: ("read", True),
+        b2.id: ("read", True),
+        already.id: ("read", True),
+    }
     assert set(ReadReceipt.objects.values_list("message_id", "user_id")) == {(b1.id, alice), (b2.id, alice)}
     [(event, data)] = probe.events(bob)
     assert event == "messages_read"
-    assert data == {"matchId": match_id, "messageIds": [b1.id, b2.id], "readBy": alice, "readAt": data["readAt"]}
+    assert data == {
+        "matchId": match_id,
+        "messageIds": [b1.id, b2.id],
+        "readBy": alice,
+        "readAt": data["readAt"],
+    }
     # Nothing left: a second call changes nothing and tells nobody.
-    assert api.put(f"/messages/{match_id}/mark-read", {"userId": alice}) == (200, {"success": True, "count": 0, "messageIds": []})
+    assert api.put(f"/messages/{match_id}/mark-read", {"userId": alice}) == (
+        200,
+        {"success": True, "count": 0, "messageIds": []},
+    )
     assert probe.events(bob) == []
 
 
@@ -490,15 +582,24 @@ def test_mark_read_with_message_ids_touches_only_those_of_this_match(pair):
     b1, b2 = make_message(match_id, bob, "b1"), make_message(match_id, bob, "b2")
     elsewhere = make_message(other_match, bob, "elsewhere")
     body = {"userId": alice, "messageIds": [b2.id, elsewhere.id, 42, None]}
-    assert api.put(f"/messages/{match_id}/mark-read", body) == (200, {"success": True, "count": 1, "messageIds": [b2.id]})
+    assert api.put(f"/messages/{match_id}/mark-read", body) == (
+        200,
+        {"success": True, "count": 1, "messageIds": [b2.id]},
+    )
     assert Message.objects.get(pk=b1.pk).status == "sent"
     assert Message.objects.get(pk=elsewhere.pk).status == "sent"
 
 
 def test_mark_read_errors(pair, client):
     api, alice, bob, match_id = pair
-    assert api.put(f"/messages/{match_id}/mark-read", {}) == (400, {"success": False, "error": "userId is required"})
-    assert api.put(f"/messages/{match_id}/mark-read") == (400, {"success": False, "error": "userId is required"})
+    assert api.put(f"/messages/{match_id}/mark-read", {}) == (
+        400,
+        {"success": False, "error": "userId is required"},
+    )
+    assert api.put(f"/messages/{match_id}/mark-read") == (
+        400,
+        {"success": False, "error": "userId is required"},
+    )
     assert api.put(f"/messages/{match_id}/mark-read", {"userId": bob}) == (
         403,
         {"success": False, "error": "Forbidden: Cannot mark messages as read for another user"},
@@ -510,7 +611,6 @@ def test_mark_read_errors(pair, client):
     assert Api(client, stranger).put("/messages/match_nope/mark-read", {"userId": stranger}) == forbidden
     assert Message.objects.get().status == "sent"
     assert ReadReceipt.objects.count() == 0
-
 
 
 def test_cursor_with_an_offset_postgresql_refuses_is_read_in_utc(pair):

@@ -1,4 +1,5 @@
 """The chat OpenAPI description covers exactly the routes of chat/urls.py, with their methods."""
+
 from __future__ import annotations
 
 import re
@@ -7,7 +8,13 @@ from chat import openapi
 from chat.urls import urlpatterns
 
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
-_CAMEL = {"user_id": "userId", "match_id": "matchId", "blocked_user_id": "blockedUserId", "proposal_id": "proposalId", "key": "id"}
+_CAMEL = {
+    "user_id": "userId",
+    "match_id": "matchId",
+    "blocked_user_id": "blockedUserId",
+    "proposal_id": "proposalId",
+    "key": "id",
+}
 
 
 def routes() -> dict[str, set[str]]:

@@ -1,4 +1,5 @@
 """The chat services as the socket consumer calls them: socket acks, fan-out, presence reads."""
+
 from __future__ import annotations
 
 import hashlib
@@ -62,12 +63,18 @@ def test_numeric_and_long_temp_ids(pair):
     a, _, match_id = pair
     first = services.message_send(sender_id=a, match_id=match_id, text="n", temp_id=1700000000123)
     assert first.message["tempId"] == 1700000000123
-    assert services.message_send(sender_id=a, match_id=match_id, text="n", temp_id=1700000000123).created is False
+    assert (
+        services.message_send(sender_id=a, match_id=match_id, text="n", temp_id=1700000000123).created
+        is False
+    )
     long_id = "t" * 200
     services.message_send(sender_id=a, match_id=match_id, text="l", temp_id=long_id)
     again = services.message_send(sender_id=a, match_id=match_id, text="l", temp_id=long_id)
     assert (again.created, again.message["tempId"]) == (False, long_id)
-    assert set(Message.objects.values_list("temp_id", flat=True)) == {"1700000000123", hashlib.sha256(long_id.encode()).hexdigest()}
+    assert set(Message.objects.values_list("temp_id", flat=True)) == {
+        "1700000000123",
+        hashlib.sha256(long_id.encode()).hexdigest(),
+    }
 
 
 def test_the_same_temp_id_in_another_match_or_by_the_partner_is_a_new_message(pair):
@@ -244,9 +251,18 @@ def test_mark_read_result_and_event(pair):
 
 def test_mark_read_acks_for_bad_matches(pair):
     _, _, match_id = pair
-    assert ack_of(services.messages_mark_read, user_id=make_user(), match_id=match_id) == {"success": False, "error": "Unauthorized"}
-    assert ack_of(services.messages_mark_read, user_id=make_user(), match_id="match_x") == {"success": False, "error": "Match not found"}
-    assert ack_of(services.messages_mark_read, user_id=make_user(), match_id=None) == {"success": False, "error": "Match not found"}
+    assert ack_of(services.messages_mark_read, user_id=make_user(), match_id=match_id) == {
+        "success": False,
+        "error": "Unauthorized",
+    }
+    assert ack_of(services.messages_mark_read, user_id=make_user(), match_id="match_x") == {
+        "success": False,
+        "error": "Match not found",
+    }
+    assert ack_of(services.messages_mark_read, user_id=make_user(), match_id=None) == {
+        "success": False,
+        "error": "Match not found",
+    }
 
 
 def test_typing_is_upserted_and_addressed_to_the_partner(pair):
@@ -258,14 +274,22 @@ def test_typing_is_upserted_and_addressed_to_the_partner(pair):
         {"matchId": match_id, "userId": a, "isTyping": True},
     )
     services.typing_set(user_id=a, match_id=match_id, is_typing=False)
-    assert list(TypingIndicator.objects.values_list("match_id", "user_id", "is_typing")) == [(match_id, a, False)]
+    assert list(TypingIndicator.objects.values_list("match_id", "user_id", "is_typing")) == [
+        (match_id, a, False)
+    ]
 
 
 def test_typing_rejections(pair):
     _, _, match_id = pair
     outsider = make_user()
-    assert ack_of(services.typing_set, user_id=outsider, match_id=match_id, is_typing=True) == {"success": False, "error": "Unauthorized"}
-    assert ack_of(services.typing_set, user_id=outsider, match_id="nope", is_typing=True) == {"success": False, "error": "Match not found"}
+    assert ack_of(services.typing_set, user_id=outsider, match_id=match_id, is_typing=True) == {
+        "success": False,
+        "error": "Unauthorized",
+    }
+    assert ack_of(services.typing_set, user_id=outsider, match_id="nope", is_typing=True) == {
+        "success": False,
+        "error": "Match not found",
+    }
     assert ack_of(services.typing_set, user_id=outsider, match_id=match_id, is_typing="yes") == {
         "success": False,
         "error": "Invalid typing data",
@@ -284,7 +308,9 @@ def test_online_statuses_only_for_match_partners_in_request_order():
     UserStatus.objects.create(user_id=online, is_online=True, last_seen_at=seen)
     UserStatus.objects.create(user_id=offline, is_online=False, last_seen_at=seen - timedelta(hours=1))
     UserStatus.objects.create(user_id=stranger, is_online=True, last_seen_at=seen)
-    statuses = services.online_statuses(viewer_id=me, user_ids=[never, stranger, offline, online, online, 7, me])
+    statuses = services.online_statuses(
+        viewer_id=me, user_ids=[never, stranger, offline, online, online, 7, me]
+    )
     assert statuses == [
         {"userId": never, "isOnline": False, "lastSeenAt": None},
         {"userId": offline, "isOnline": False, "lastSeenAt": "2026-01-05T09:00:00.000Z"},

@@ -1,4 +1,5 @@
 """Sends racing on many sockets of one user: the daily cap and tempId idempotency hold."""
+
 from __future__ import annotations
 
 import pytest
@@ -98,9 +99,16 @@ def test_a_batch_with_a_known_temp_id_stores_only_the_new_ones(daphne, js):
     first = js.emit("alice", "send_message", {"matchId": match, "text": "hello", "tempId": "t0"})
 
     acks = js.emit_all(
-        [("alice", "send_message", [{"matchId": match, "text": f"m{i}", "tempId": f"t{i}"}]) for i in range(3)]
+        [
+            ("alice", "send_message", [{"matchId": match, "text": f"m{i}", "tempId": f"t{i}"}])
+            for i in range(3)
+        ]
     )
 
     assert acks[0] == first  # the resend is answered with the stored original
     assert [a["message"]["text"] for a in acks[1:]] == ["m1", "m2"]
-    assert list(Message.objects.order_by("created_at").values_list("text", flat=True)) == ["hello", "m1", "m2"]
+    assert list(Message.objects.order_by("created_at").values_list("text", flat=True)) == [
+        "hello",
+        "m1",
+        "m2",
+    ]

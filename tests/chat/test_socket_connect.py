@@ -1,4 +1,5 @@
 """The Socket.IO handshake, judged by the official socket.io-client against a real Daphne."""
+
 from __future__ import annotations
 
 import pytest
@@ -60,7 +61,9 @@ def test_bad_token_is_invalid(daphne, js, token):
 def test_token_signed_with_another_secret_is_invalid(daphne, js):
     import jwt
 
-    token = jwt.encode({"userId": "someone", "exp": 9999999999}, "another-secret-of-at-least-32-bytes", algorithm="HS256")
+    token = jwt.encode(
+        {"userId": "someone", "exp": 9999999999}, "another-secret-of-at-least-32-bytes", algorithm="HS256"
+    )
 
     assert js.connect("a", daphne.base_url, token=token)["error"] == "Invalid authentication token"
 
@@ -78,7 +81,9 @@ def test_token_without_user_id_is_invalid(daphne, js):
     import jwt
     from django.conf import settings
 
-    token = jwt.encode({"sub": "x", "provider": "email", "exp": 9999999999}, settings.JWT_SECRET, algorithm="HS256")
+    token = jwt.encode(
+        {"sub": "x", "provider": "email", "exp": 9999999999}, settings.JWT_SECRET, algorithm="HS256"
+    )
 
     assert js.connect("a", daphne.base_url, token=token)["error"] == "Invalid authentication token"
 
@@ -130,7 +135,12 @@ def test_a_socket_is_closed_when_its_token_expires_and_reconnects_with_a_fresh_o
     refused with `Token expired` (its cue to refresh)."""
     user = make_user()
     short, fresh = mint_token(user, expires_in=2), mint_token(user)
-    fast = {"reconnection": True, "reconnectionDelay": 50, "reconnectionDelayMax": 50, "randomizationFactor": 0}
+    fast = {
+        "reconnection": True,
+        "reconnectionDelay": 50,
+        "reconnectionDelayMax": 50,
+        "randomizationFactor": 0,
+    }
 
     first = js.connect("app", daphne.base_url, tokens=[short, fresh], **fast)
     stale = js.connect("stale", daphne.base_url, token=short, **fast)

@@ -1,4 +1,5 @@
 """`mark_read`, `typing`, `get_online_status`, `ping`, unknown events and oversized payloads."""
+
 from __future__ import annotations
 
 import time
@@ -140,7 +141,9 @@ def test_typing_acks_and_tells_the_other_participant_only(daphne, js, pair):
     assert js.emit("alice", "typing", {"matchId": match, "isTyping": True}) == {"success": True}
     assert js.wait_event("bob", "user_typing") == [{"matchId": match, "userId": alice, "isTyping": True}]
     assert js.emit("alice", "typing", {"matchId": match, "isTyping": False}) == {"success": True}
-    assert js.wait_event("bob", "user_typing", count=2) == [{"matchId": match, "userId": alice, "isTyping": False}]
+    assert js.wait_event("bob", "user_typing", count=2) == [
+        {"matchId": match, "userId": alice, "isTyping": False}
+    ]
 
     row = TypingIndicator.objects.get()
     assert (row.match_id, row.user_id, row.is_typing) == (match, alice, False)
@@ -219,7 +222,9 @@ def test_online_status_of_nobody_authorised_is_empty(daphne, js, pair):
     assert js.emit("alice", "get_online_status", {"userIds": [stranger]}) == {"success": True, "statuses": []}
 
 
-@pytest.mark.parametrize("payload", [None, [], {}, {"userIds": []}, {"userIds": "abc"}, {"userIds": None}, "x"])
+@pytest.mark.parametrize(
+    "payload", [None, [], {}, {"userIds": []}, {"userIds": "abc"}, {"userIds": None}, "x"]
+)
 def test_online_status_needs_user_ids(daphne, js, pair, payload):
     alice, _, _ = pair
     _connect(js, daphne, alice=alice)

@@ -1,4 +1,5 @@
 """Presence per user across sockets (docs/contract.md, D22): transitions only, to match partners only."""
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,6 @@ def daphne():
 def js():
     with JsClient() as client:
         yield client
-
-
 
 
 def live_sockets(user_id: str) -> int:
@@ -143,6 +142,8 @@ def test_a_token_of_a_user_without_a_row_does_not_spoil_anyone_elses_presence(da
     js.connect("alice", daphne.base_url, token=mint_token(alice), wait=False)
 
     assert js.wait_event("bob", "user_status_changed")[0]["userId"] == alice
-    assert wait_until(lambda: UserStatus.objects.filter(pk=alice, is_online=True).exists(), what="alice online")
+    assert wait_until(
+        lambda: UserStatus.objects.filter(pk=alice, is_online=True).exists(), what="alice online"
+    )
     assert not UserStatus.objects.filter(pk="email_deleted_user").exists()
     assert "presence transition failed" not in daphne.log()

@@ -3,6 +3,7 @@
 What the official client cannot be made to do (skip pongs, speak EIO=3, send malformed packets) is
 tested here; everything it does is tested with it (test_socket_*.py).
 """
+
 from __future__ import annotations
 
 import http.client
@@ -117,7 +118,9 @@ def node_refusal(status_line: str, message: str) -> bytes:
         ("?EIO=4&transport=websocket&sid=abc", "Session ID unknown"),
     ],
 )
-def test_a_refused_upgrade_gets_the_official_servers_400_before_any_application_starts(daphne, query, message):
+def test_a_refused_upgrade_gets_the_official_servers_400_before_any_application_starts(
+    daphne, query, message
+):
     answer = upgrade(daphne, "/socket.io/" + query)
 
     assert answer == node_refusal("HTTP/1.1 400 Bad Request", message)
@@ -134,7 +137,7 @@ def test_a_good_upgrade_still_switches_protocols_and_opens(daphne):
     assert head.split(b"\r\n")[0] == b"HTTP/1.1 101 Switching Protocols"
     assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head.split(b"\r\n")
     assert frame[:1] == b"\x81"  # a text frame: the Engine.IO open packet
-    assert frame[2:4] == b'0{'
+    assert frame[2:4] == b"0{"
     assert "socket upgrade refused" not in daphne.log()
 
 
@@ -197,7 +200,10 @@ def test_server_pings_and_a_ponging_client_stays_connected():
 def test_a_missed_pong_closes_the_connection_and_runs_the_disconnect_logic():
     alice, bob = make_user("Alice"), make_user("Bob")
     make_match(alice, bob)
-    with daphne_server(SOCKET_PING_INTERVAL_MS="200", SOCKET_PING_TIMEOUT_MS="300") as server, JsClient() as js:
+    with (
+        daphne_server(SOCKET_PING_INTERVAL_MS="200", SOCKET_PING_TIMEOUT_MS="300") as server,
+        JsClient() as js,
+    ):
         js.connect("bob", server.base_url, token=mint_token(bob))
         ws, _ = opened(server)
         with ws:
@@ -212,7 +218,10 @@ def test_a_missed_pong_closes_the_connection_and_runs_the_disconnect_logic():
 
 def test_official_client_keeps_a_short_heartbeat_alive():
     user = make_user()
-    with daphne_server(SOCKET_PING_INTERVAL_MS="200", SOCKET_PING_TIMEOUT_MS="300") as server, JsClient() as js:
+    with (
+        daphne_server(SOCKET_PING_INTERVAL_MS="200", SOCKET_PING_TIMEOUT_MS="300") as server,
+        JsClient() as js,
+    ):
         js.connect("a", server.base_url, token=mint_token(user))
         time.sleep(1.5)  # several ping/pong rounds
 
@@ -304,7 +313,9 @@ def test_payloads_no_handler_could_use_get_an_error_ack_and_the_socket_stays_up(
     with ws:
         sio_connect(ws, mint_token(alice))
         ws.send(f'4212["send_message",{payload.replace(chr(34) + "m" + chr(34), json.dumps(match))}]')
-        assert ws.recv(timeout=5) == "4312" + json.dumps([{"success": False, "error": error}], separators=(",", ":"))
+        assert ws.recv(timeout=5) == "4312" + json.dumps(
+            [{"success": False, "error": error}], separators=(",", ":")
+        )
         ws.send('4213["send_message",{"matchId":' + json.dumps(match) + ',"text":"still here"}]')
         assert json.loads(ws.recv(timeout=5)[4:])[0]["message"]["text"] == "still here"
         ws.send('42["typing",' + "[" * 3000 + "]" * 3000 + "]")  # no ack asked: ignored

@@ -1,4 +1,5 @@
 """Socket rate limits: per user and event, across sockets and reconnects (docs/contract.md, D21)."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,11 +37,22 @@ def _typing(js: JsClient, name: str, match: str, is_typing: bool = True):
 
 def _assert_limited(js: JsClient, name: str, ack: dict, event: str, limit: int, window_ms: int) -> None:
     retry = ack.get("retryAfterMs")
-    assert ack == {"success": False, "error": "Rate limit exceeded", "code": "RATE_LIMIT_EXCEEDED", "retryAfterMs": retry}
+    assert ack == {
+        "success": False,
+        "error": "Rate limit exceeded",
+        "code": "RATE_LIMIT_EXCEEDED",
+        "retryAfterMs": retry,
+    }
     assert isinstance(retry, int) and 0 < retry <= window_ms
     # the event reaches the socket before its ack
     assert js.events(name, "rate_limit_error")[-1] == [
-        {"error": "Rate limit exceeded", "code": "RATE_LIMIT_EXCEEDED", "eventName": event, "retryAfterMs": retry, "limit": limit}
+        {
+            "error": "Rate limit exceeded",
+            "code": "RATE_LIMIT_EXCEEDED",
+            "eventName": event,
+            "retryAfterMs": retry,
+            "limit": limit,
+        }
     ]
 
 
@@ -91,7 +103,11 @@ def test_the_budget_is_per_user_across_sockets_and_reconnects(daphne, js, pair):
 
     js.connect("bob", daphne.base_url, token=mint_token(bob))
     assert _typing(js, "bob", match) == {"success": True}  # another user has a budget of their own
-    assert js.emit("again", "mark_read", {"matchId": match}) == {"success": True, "count": 0, "messageIds": []}
+    assert js.emit("again", "mark_read", {"matchId": match}) == {
+        "success": True,
+        "count": 0,
+        "messageIds": [],
+    }
 
 
 def test_thirty_first_message_in_a_minute_is_refused(daphne, js, pair):

@@ -1,4 +1,5 @@
 """`send_message` over the real wire: acks, fan-out to the right sockets only, delivered or push."""
+
 from __future__ import annotations
 
 import base64
@@ -58,8 +59,6 @@ def _wire(row: Message, temp_id=None) -> dict:
 def _received(js: JsClient, name: str) -> list[tuple[str, list]]:
     """What a socket received, leaving out presence (partners come online around these tests)."""
     return [(e, a) for e, a in js.received(name) if e not in ("user_status_changed", "user_typing")]
-
-
 
 
 def fanned_out(js: JsClient, sender: str, recipient: str, match: str) -> None:
@@ -153,7 +152,11 @@ def test_resend_with_the_same_temp_id_acks_the_original_and_fans_out_once(daphne
 def test_event_sent_the_instant_the_client_connects_is_handled(daphne, js, pair):
     alice, bob, match = pair
     js.connect("bob", daphne.base_url, token=mint_token(bob))
-    send = {"event": "send_message", "args": [{"matchId": match, "text": "from the queue", "tempId": 7}], "ack": True}
+    send = {
+        "event": "send_message",
+        "args": [{"matchId": match, "text": "from the queue", "tempId": 7}],
+        "ack": True,
+    }
     ping = {"event": "ping", "args": [], "ack": True}
 
     js.connect("alice", daphne.base_url, token=mint_token(alice), emit_on_connect=[send, ping])

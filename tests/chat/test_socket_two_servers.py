@@ -1,4 +1,5 @@
 """Two Daphne processes sharing Redis and PostgreSQL: events, receipts and presence cross over."""
+
 from __future__ import annotations
 
 import signal
@@ -32,8 +33,6 @@ def js():
 def pair():
     alice, bob = make_user("Alice"), make_user("Bob")
     return alice, bob, make_match(alice, bob)
-
-
 
 
 def statuses(js: JsClient, name: str) -> list[tuple[str, bool]]:

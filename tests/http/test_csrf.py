@@ -1,4 +1,5 @@
 """CSRF double-submit cookie (docs/contract.md, "CSRF and CORS") and GET /csrf-token."""
+
 from __future__ import annotations
 
 import base64
@@ -144,9 +145,7 @@ def test_csrf_runs_before_routing(api):
     assert body(response) == MISSING
 
 
-@pytest.mark.parametrize(
-    "path", ["/webhooks/t", "/api/v1/webhooks/t", "/api/internal/t"]
-)
+@pytest.mark.parametrize("path", ["/webhooks/t", "/api/v1/webhooks/t", "/api/internal/t"])
 def test_exempt_paths(api, path):
     response = _post(api, path)
 

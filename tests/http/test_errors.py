@@ -1,4 +1,5 @@
 """Errors are JSON everywhere, never HTML, and bad input is never a 500 (docs/contract.md, D1)."""
+
 from __future__ import annotations
 
 import logging
@@ -128,7 +129,9 @@ def test_oversized_body_is_refused_by_content_length_before_csrf_and_routing(api
     assert body(response) == TOO_LARGE
 
 
-@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", "application/octet-stream"])
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain", "application/octet-stream"]
+)
 def test_other_bodies_over_the_limit_are_413(api, content_type):
     response = api.post("/t/echo", b"a=" + b"x" * LIMIT, content_type=content_type, **BEARER)
 
@@ -153,7 +156,9 @@ def test_form_body_with_too_many_fields_is_400(api):
 
 
 def test_form_body_is_read_as_strings(api):
-    response = api.post("/t/echo", "age=25&name=Ann", content_type="application/x-www-form-urlencoded", **BEARER)
+    response = api.post(
+        "/t/echo", "age=25&name=Ann", content_type="application/x-www-form-urlencoded", **BEARER
+    )
 
     assert response.status_code == 200
     assert body(response) == {"success": True, "body": {"age": "25", "name": "Ann"}}

@@ -1,4 +1,5 @@
 """Security headers (helmet), CORS (cors) and the correlation id on every response."""
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,9 @@ def _responses(api, jwt_for):
         "403 csrf": api.post("/t/echo", "{}", content_type="application/json"),
         "400 version": api.get("/api/v9/t/describe"),
         "400 json": api.post("/t/echo", "{x", content_type="application/json", HTTP_AUTHORIZATION="Bearer x"),
-        "413": api.post("/t/echo", "1" * 20000, content_type="application/json", HTTP_AUTHORIZATION="Bearer x"),
+        "413": api.post(
+            "/t/echo", "1" * 20000, content_type="application/json", HTTP_AUTHORIZATION="Bearer x"
+        ),
         "500": api.get("/t/boom"),
         "204 preflight": api.options("/t/echo"),
         "text": api.get("/.well-known/security.txt"),
@@ -120,7 +123,9 @@ def test_preflight_is_answered_204_before_routing_and_csrf(api):
 
 
 def test_preflight_from_another_origin_gets_no_allow_origin(api):
-    response = api.options("/t/echo", HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    response = api.options(
+        "/t/echo", HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
 
     assert response.status_code == 204
     assert "Access-Control-Allow-Origin" not in response

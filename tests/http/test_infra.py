@@ -1,5 +1,6 @@
 """Infrastructure routes: /health, /ready, /.well-known/security.txt (docs/contract.md,
 "Infrastructure routes" and D5)."""
+
 from __future__ import annotations
 
 import json
@@ -127,7 +128,9 @@ def _health_in_process(**env: str) -> dict:
 @pytest.mark.django_db
 def test_health_is_503_degraded_when_the_database_is_unreachable():
     db = connection.settings_dict
-    bad_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/vlvt_no_such_database"
+    bad_url = (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/vlvt_no_such_database"
+    )
 
     run = _health_in_process(DATABASE_URL=bad_url)
 

@@ -1,5 +1,6 @@
 """Structured logs (docs/contract.md, D6): one JSON object a line on stdout, the correlation id on every line
 of a request, and never a token, a secret or a body."""
+
 from __future__ import annotations
 
 import io
@@ -52,7 +53,12 @@ def json_run(django_db_blocker) -> dict:
         env = server_env(LOG_FORMAT="json", LOG_LEVEL="INFO")
     token = mint_token("user_log_1")
     result = subprocess.run(
-        [sys.executable, "-c", _REQUESTS, token], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", _REQUESTS, token],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     [marker] = [line for line in result.stderr.splitlines() if line.startswith("RESULT ")]
@@ -106,7 +112,9 @@ def test_incoming_correlation_id_is_on_the_lines_of_its_request(json_run):
 
 def test_unhandled_exception_is_logged_with_traceback_and_correlation_id(json_run):
     cid = json_run["out"]["boom"]
-    errors = [line for line in _lines(json_run) if line["level"] == "error" and line["logger"] == "django.request"]
+    errors = [
+        line for line in _lines(json_run) if line["level"] == "error" and line["logger"] == "django.request"
+    ]
 
     assert json_run["out"]["boom_status"] == 500
     [error] = [line for line in errors if line.get("correlationId") == cid]
@@ -202,4 +210,6 @@ def test_context_filter_adds_the_current_correlation_id():
 
     outside, inside = stream.getvalue().splitlines()
     assert outside.endswith("WARNING tests.http.context outside a request")
-    assert inside.endswith('WARNING tests.http.context inside a request matchId="m1" correlationId="err-1-abcdef01"')
+    assert inside.endswith(
+        'WARNING tests.http.context inside a request matchId="m1" correlationId="err-1-abcdef01"'
+    )

@@ -1,4 +1,5 @@
 """Rate limits in Redis (docs/contract.md, "Rate limits" and D2): headers, 429, keys, windows, processes."""
+
 from __future__ import annotations
 
 import http.client
@@ -17,7 +18,13 @@ from tests.support.servers import DaphneProcess, server_env
 
 pytestmark = pytest.mark.urls("tests.http.urls")
 
-RATE_HEADERS = ("RateLimit-Policy", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After")
+RATE_HEADERS = (
+    "RateLimit-Policy",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "Retry-After",
+)
 
 
 def _rate_headers(response) -> dict[str, str | None]:
@@ -113,7 +120,9 @@ def test_trusted_proxy_hops(api, settings, hops, expected):
 
 def test_ipv6_clients_share_a_bucket_per_56_prefix(api):
     same_site = ["2001:db8:1:ab00::1", "2001:db8:1:ab12::2", "2001:db8:1:abff:ffff::3"]
-    statuses = [api.get("/t/limited", HTTP_X_FORWARDED_FOR=ip).status_code for ip in [*same_site, same_site[0]]]
+    statuses = [
+        api.get("/t/limited", HTTP_X_FORWARDED_FOR=ip).status_code for ip in [*same_site, same_site[0]]
+    ]
     other_site = api.get("/t/limited", HTTP_X_FORWARDED_FOR="2001:db8:1:ac00::1")
 
     assert statuses == [200, 200, 200, 429]
@@ -240,10 +249,20 @@ def test_chunked_json_body_over_the_limit_is_413_on_a_real_server(two_servers):
     raw = b'{"a":"' + b"x" * 20000 + b'"}'
 
     status, headers, content = _request(
-        server, "POST", "/t/echo", raw, {"Content-Type": "application/json", "Authorization": "Bearer x"}, chunked=True
+        server,
+        "POST",
+        "/t/echo",
+        raw,
+        {"Content-Type": "application/json", "Authorization": "Bearer x"},
+        chunked=True,
     )
     small_status, _, small = _request(
-        server, "POST", "/t/echo", b'{"a":1}', {"Content-Type": "application/json", "Authorization": "Bearer x"}, chunked=True
+        server,
+        "POST",
+        "/t/echo",
+        b'{"a":1}',
+        {"Content-Type": "application/json", "Authorization": "Bearer x"},
+        chunked=True,
     )
 
     assert headers.get("Content-Length") != str(len(raw))

@@ -1,4 +1,5 @@
 """Access tokens are verified once and then only checked against the clock (vlvt.auth)."""
+
 from __future__ import annotations
 
 import time
@@ -38,7 +39,9 @@ def test_a_token_is_verified_once(verifications):
 
 
 def test_a_token_without_exp_is_refused_and_not_remembered(verifications):
-    forever = jwt.encode({"userId": "user_forever", "provider": "email"}, auth.settings.JWT_SECRET, algorithm="HS256")
+    forever = jwt.encode(
+        {"userId": "user_forever", "provider": "email"}, auth.settings.JWT_SECRET, algorithm="HS256"
+    )
     for _ in range(2):
         with pytest.raises(TokenError) as raised:
             decode_token(forever)
@@ -47,7 +50,9 @@ def test_a_token_without_exp_is_refused_and_not_remembered(verifications):
 
 
 def test_a_remembered_token_still_expires(verifications):
-    token = jwt.encode({"userId": "user_brief", "exp": int(time.time()) + 1}, auth.settings.JWT_SECRET, algorithm="HS256")
+    token = jwt.encode(
+        {"userId": "user_brief", "exp": int(time.time()) + 1}, auth.settings.JWT_SECRET, algorithm="HS256"
+    )
     assert decode_token(token).user_id == "user_brief"
 
     time.sleep(1.1)
@@ -59,7 +64,9 @@ def test_a_remembered_token_still_expires(verifications):
 
 
 def test_failures_are_not_remembered(verifications):
-    forged = jwt.encode({"userId": "user_x", "exp": 9999999999}, "another-secret-of-enough-length-123", algorithm="HS256")
+    forged = jwt.encode(
+        {"userId": "user_x", "exp": 9999999999}, "another-secret-of-enough-length-123", algorithm="HS256"
+    )
     for _ in range(2):
         with pytest.raises(TokenError) as raised:
             decode_token(forged)
@@ -71,7 +78,10 @@ def test_a_new_secret_verifies_again(verifications):
     token = mint_token("user_rotated")
     assert decode_token(token).user_id == "user_rotated"
 
-    with override_settings(JWT_SECRET="a-rotated-secret-that-is-long-enough-0123"), pytest.raises(TokenError) as raised:
+    with (
+        override_settings(JWT_SECRET="a-rotated-secret-that-is-long-enough-0123"),
+        pytest.raises(TokenError) as raised,
+    ):
         decode_token(token)
     assert raised.value.reason == "invalid"
     assert verifications == [token, token]

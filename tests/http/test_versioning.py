@@ -1,4 +1,5 @@
 """API versioning (docs/contract.md, "Paths and versions" and D5)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """The WebSocket layer of our Daphne server (vlvt.websocket) on the wire, with a bare echo application
 (tests/support/echo_asgi.py) in a real `daphne` process: RFC 6455 framing, limits, close codes and
 the handshake. The Socket.IO endpoint on top of it is tested in tests/chat/test_socket_*.py."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,15 @@ KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 class EchoServer(ServerProcess):
     def __init__(self, *options: str) -> None:
         self.port = free_port()
-        args = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), *options, "tests.support.echo_asgi:application"]
+        args = [
+            str(BIN / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            *options,
+            "tests.support.echo_asgi:application",
+        ]
         super().__init__(args, server_env(), name=f"echo-{self.port}")
         self.wait_for_log("vlvt: serving")
 
@@ -61,7 +70,9 @@ def handshake(port: int, path: str = "/echo", *headers: str) -> tuple[socket.soc
 def client_frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bool = True, rsv: int = 0) -> bytes:
     key = os.urandom(4) if mask else b""
     n = len(payload)
-    length = bytes([n | (0x80 if mask else 0)]) if n < 126 else struct.pack("!BH", 126 | (0x80 if mask else 0), n)
+    length = (
+        bytes([n | (0x80 if mask else 0)]) if n < 126 else struct.pack("!BH", 126 | (0x80 if mask else 0), n)
+    )
     body = bytes(b ^ key[i % 4] for i, b in enumerate(payload)) if mask else payload
     return bytes([(0x80 if fin else 0) | rsv | opcode]) + length + key + body
 
@@ -161,7 +172,10 @@ def test_the_handshake_answer(echo):
 @pytest.mark.parametrize(
     "headers, answer",
     [
-        ((f"Sec-WebSocket-Key: {KEY}", "Sec-WebSocket-Version: 8"), b"HTTP/1.1 400 Bad Request\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+        (
+            (f"Sec-WebSocket-Key: {KEY}", "Sec-WebSocket-Version: 8"),
+            b"HTTP/1.1 400 Bad Request\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        ),
         (("Sec-WebSocket-Version: 13",), b"HTTP/1.1 400 Bad Request\r\n\r\n"),
         (("Sec-WebSocket-Key: c2hvcnQ=", "Sec-WebSocket-Version: 13"), b"HTTP/1.1 400 Bad Request\r\n\r\n"),
     ],
@@ -204,7 +218,10 @@ def test_an_application_that_fails_before_accepting_gets_500_and_after_1011(echo
         (client_frame(0x8, struct.pack("!H", 1005)), 1002),  # a code that may not be sent
         (client_frame(0x1, b"\xff\xfe"), 1007),
         (client_frame(0x1, b"x" * 601), 1009),  # over the frame limit
-        (client_frame(0x1, b"x" * 500, fin=False) + client_frame(0x0, b"x" * 501), 1009),  # over the message limit
+        (
+            client_frame(0x1, b"x" * 500, fin=False) + client_frame(0x0, b"x" * 501),
+            1009,
+        ),  # over the message limit
     ],
 )
 def test_protocol_violations_fail_the_connection_with_their_code(echo, frame, code):
@@ -219,7 +236,11 @@ def test_protocol_violations_fail_the_connection_with_their_code(echo, frame, co
 def test_frames_split_anywhere_are_reassembled(echo):
     sock, head = handshake(echo.port)
     with sock:
-        data = client_frame(0x1, b"first", fin=False) + client_frame(0x9, b"ping") + client_frame(0x0, b" second")
+        data = (
+            client_frame(0x1, b"first", fin=False)
+            + client_frame(0x9, b"ping")
+            + client_frame(0x0, b" second")
+        )
         for i in range(len(data)):  # one byte at a time
             sock.sendall(data[i : i + 1])
             time.sleep(0.001)
@@ -239,7 +260,6 @@ def test_an_idle_connection_is_pinged_and_dropped_without_a_pong():
         assert server.disconnects() == [1006]
     finally:
         server.stop()
-
 
 
 def test_the_inbox_is_a_fifo_that_a_cancelled_get_loses_nothing_from():
@@ -281,7 +301,11 @@ def test_a_connection_stops_reading_while_its_application_is_behind():
 
     async def scenario() -> list[tuple[int, list[str]]]:
         connection = WebSocketConnection(server=None, path="/socket.io/", key=b"k")
-        connection.transport, connection.ws, connection.inbox = Transport(), Connection(ConnectionType.SERVER), Inbox()
+        connection.transport, connection.ws, connection.inbox = (
+            Transport(),
+            Connection(ConnectionType.SERVER),
+            Inbox(),
+        )
         seen = []
         for _ in range(INBOX_MAX_MESSAGES + 1):
             connection._message("2")

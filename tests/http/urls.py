@@ -1,4 +1,5 @@
 """The project's routes plus small test-only views for the HTTP conventions (tests/http)."""
+
 from __future__ import annotations
 
 import logging

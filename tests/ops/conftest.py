@@ -1,5 +1,6 @@
 """Fixtures of the operations tests: staff logins for the admin (Django's `auth_user`, not the
 app's `users`) and reports between app users."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,5 +46,14 @@ def moderator_client(client, moderator):
     return client
 
 
-def make_report(reporter: str, reported: str, reason: str = "harassment", *, details: str | None = None, status: str = "pending") -> Report:
-    return Report.objects.create(reporter_id=reporter, reported_user_id=reported, reason=reason, details=details, status=status)
+def make_report(
+    reporter: str,
+    reported: str,
+    reason: str = "harassment",
+    *,
+    details: str | None = None,
+    status: str = "pending",
+) -> Report:
+    return Report.objects.create(
+        reporter_id=reporter, reported_user_id=reported, reason=reason, details=details, status=status
+    )

@@ -1,5 +1,6 @@
 """Moderation in the Django admin: the reports queue, decisions with notes and reviewer, read-only
 pages, message text only on a report's page, and photo bans by perceptual hash."""
+
 from __future__ import annotations
 
 import base64
@@ -23,7 +24,9 @@ from tests.ops.conftest import make_report
 pytestmark = pytest.mark.django_db
 
 REPORTS = "/admin/chat/report/"
-VECTORS = json.loads((Path(__file__).resolve().parents[1] / "after_hours" / "data" / "phash-vectors.json").read_text())["vectors"]
+VECTORS = json.loads(
+    (Path(__file__).resolve().parents[1] / "after_hours" / "data" / "phash-vectors.json").read_text()
+)["vectors"]
 
 
 # --- access ------------------------------------------------------------------------------------------
@@ -93,14 +96,26 @@ def test_resolving_a_report_records_the_decision_notes_and_reviewer(moderator_cl
     make_user("bob")
     report = make_report("alice", "bob", "harassment", details="Rude messages")
 
-    response = moderator_client.post(f"{REPORTS}{quote(report.pk)}/change/", {"status": "resolved", "resolution_notes": "  Warned the user.  "})
+    response = moderator_client.post(
+        f"{REPORTS}{quote(report.pk)}/change/",
+        {"status": "resolved", "resolution_notes": "  Warned the user.  "},
+    )
 
     assert response.status_code == 302
     stored = Report.objects.get(pk=report.pk)
-    assert (stored.status, stored.resolution_notes, stored.reviewed_by) == ("resolved", "Warned the user.", "mona")
+    assert (stored.status, stored.resolution_notes, stored.reviewed_by) == (
+        "resolved",
+        "Warned the user.",
+        "mona",
+    )
     assert stored.reviewed_at is not None and stored.updated_at >= stored.reviewed_at
     # The evidence is untouched.
-    assert (stored.reason, stored.details, stored.reporter_id, stored.reported_user_id) == ("harassment", "Rude messages", "alice", "bob")
+    assert (stored.reason, stored.details, stored.reporter_id, stored.reported_user_id) == (
+        "harassment",
+        "Rude messages",
+        "alice",
+        "bob",
+    )
 
 
 def test_a_decision_is_required_and_pending_is_not_one(moderator_client):
@@ -108,11 +123,18 @@ def test_a_decision_is_required_and_pending_is_not_one(moderator_client):
     make_user("bob")
     report = make_report("alice", "bob")
     for status in ("", "pending", "deleted"):
-        response = moderator_client.post(f"{REPORTS}{quote(report.pk)}/change/", {"status": status, "resolution_notes": "x"})
+        response = moderator_client.post(
+            f"{REPORTS}{quote(report.pk)}/change/", {"status": status, "resolution_notes": "x"}
+        )
         assert response.status_code == 200
         assert response.context["adminform"].form.errors["status"]
     stored = Report.objects.get(pk=report.pk)
-    assert (stored.status, stored.resolution_notes, stored.reviewed_by, stored.reviewed_at) == ("pending", None, None, None)
+    assert (stored.status, stored.resolution_notes, stored.reviewed_by, stored.reviewed_at) == (
+        "pending",
+        None,
+        None,
+        None,
+    )
 
 
 def test_bulk_dismiss_asks_for_notes_then_records_them_on_every_selected_report(moderator_client):
@@ -127,11 +149,17 @@ def test_bulk_dismiss_asks_for_notes_then_records_them_on_every_selected_report(
     assert "Resolution notes" in confirm.content.decode()
     assert Report.objects.filter(status="pending").count() == 3  # nothing written before the notes
 
-    done = moderator_client.post(REPORTS, {**selection, "apply": "yes", "notes": "Duplicate of an earlier report"})
+    done = moderator_client.post(
+        REPORTS, {**selection, "apply": "yes", "notes": "Duplicate of an earlier report"}
+    )
     assert done.status_code == 302
     for report in chosen:
         stored = Report.objects.get(pk=report.pk)
-        assert (stored.status, stored.resolution_notes, stored.reviewed_by) == ("dismissed", "Duplicate of an earlier report", "mona")
+        assert (stored.status, stored.resolution_notes, stored.reviewed_by) == (
+            "dismissed",
+            "Duplicate of an earlier report",
+            "mona",
+        )
         assert stored.reviewed_at is not None
     untouched = Report.objects.get(pk=other.pk)
     assert (untouched.status, untouched.reviewed_by, untouched.reviewed_at) == ("pending", None, None)
@@ -165,7 +193,12 @@ def test_message_text_is_shown_only_on_the_page_of_a_report_about_that_conversat
     assert page.index("regret this") < page.index("please stop")  # oldest first
     assert "private words with carol" not in page
 
-    for url in (REPORTS, "/admin/profiles/user/bob/change/", "/admin/profiles/user/", "/admin/profiles/block/"):
+    for url in (
+        REPORTS,
+        "/admin/profiles/user/bob/change/",
+        "/admin/profiles/user/",
+        "/admin/profiles/block/",
+    ):
         body = moderator_client.get(url).content.decode()
         assert "regret this" not in body and "private words" not in body, url
     assert moderator_client.get("/admin/chat/message/").status_code == 404
@@ -175,7 +208,9 @@ def test_after_hours_report_shows_the_after_hours_conversation(moderator_client)
     make_member("alice")
     make_member("bob")
     session = open_session("alice", 52.52, 13.40)
-    match = AfterHoursMatch.objects.create(session=session, user_1_id="alice", user_2_id="bob", expires_at=session.expires_at)
+    match = AfterHoursMatch.objects.create(
+        session=session, user_1_id="alice", user_2_id="bob", expires_at=session.expires_at
+    )
     AfterHoursMessage.objects.create(match=match, sender_id="bob", text="meet me now")
     report = make_report("alice", "bob", "after_hours:inappropriate")
 
@@ -195,7 +230,10 @@ def test_user_page_shows_profile_and_verification_state_read_only(moderator_clie
     listing = moderator_client.get("/admin/profiles/user/?id_verified__exact=1").content.decode()
     assert "alice" in listing
     before = User.objects.get(pk="alice").email
-    assert moderator_client.post("/admin/profiles/user/alice/change/", {"email": "x@example.com"}).status_code == 403
+    assert (
+        moderator_client.post("/admin/profiles/user/alice/change/", {"email": "x@example.com"}).status_code
+        == 403
+    )
     assert moderator_client.post("/admin/profiles/user/alice/delete/", {"post": "yes"}).status_code == 403
     assert User.objects.get(pk="alice").email == before
 
@@ -205,14 +243,29 @@ def test_blocks_and_after_hours_rows_are_listed_read_only(moderator_client):
     make_member("bob")
     block = Block.objects.create(user_id="alice", blocked_user_id="bob", reason="creepy")
     session = open_session("alice", 52.52, 13.40)
-    match = AfterHoursMatch.objects.create(session=session, user_1_id="alice", user_2_id="bob", expires_at=session.expires_at)
+    match = AfterHoursMatch.objects.create(
+        session=session, user_1_id="alice", user_2_id="bob", expires_at=session.expires_at
+    )
 
     assert "creepy" in moderator_client.get("/admin/profiles/block/?blocked_user=bob").content.decode()
-    assert str(session.pk) in moderator_client.get("/admin/profiles/afterhourssession/?state=open").content.decode()
-    assert str(match.pk) in moderator_client.get("/admin/profiles/afterhoursmatch/?state=active").content.decode()
-    assert str(match.pk) not in moderator_client.get("/admin/profiles/afterhoursmatch/?state=ended").content.decode()
-    session_page = moderator_client.get(f"/admin/profiles/afterhourssession/{quote(str(session.pk))}/change/").content.decode()
-    assert "Fuzzed latitude" in session_page and ">Latitude<" not in session_page  # the exact location stays out
+    assert (
+        str(session.pk)
+        in moderator_client.get("/admin/profiles/afterhourssession/?state=open").content.decode()
+    )
+    assert (
+        str(match.pk)
+        in moderator_client.get("/admin/profiles/afterhoursmatch/?state=active").content.decode()
+    )
+    assert (
+        str(match.pk)
+        not in moderator_client.get("/admin/profiles/afterhoursmatch/?state=ended").content.decode()
+    )
+    session_page = moderator_client.get(
+        f"/admin/profiles/afterhourssession/{quote(str(session.pk))}/change/"
+    ).content.decode()
+    assert (
+        "Fuzzed latitude" in session_page and ">Latitude<" not in session_page
+    )  # the exact location stays out
     for url in (
         f"/admin/profiles/block/{quote(block.pk)}/delete/",
         f"/admin/profiles/afterhourssession/{session.pk}/delete/",
@@ -233,23 +286,38 @@ def test_banning_an_uploaded_photo_stores_the_hash_an_after_hours_upload_gets(mo
     png = _png()
     response = moderator_client.post(
         "/admin/profiles/bannedphotohash/add/",
-        {"photo": SimpleUploadedFile("ban.png", png, content_type="image/png"), "photo_hash": "", "user_id": "bob", "reason": "nudity"},
+        {
+            "photo": SimpleUploadedFile("ban.png", png, content_type="image/png"),
+            "photo_hash": "",
+            "user_id": "bob",
+            "reason": "nudity",
+        },
     )
     assert response.status_code == 302
     ban = BannedPhotoHash.objects.get()
-    assert (ban.photo_hash, ban.user_id, ban.reason) == (phash_image(process_single(png).data), "bob", "nudity")
+    assert (ban.photo_hash, ban.user_id, ban.reason) == (
+        phash_image(process_single(png).data),
+        "bob",
+        "nudity",
+    )
 
     # The same picture is now refused by the After Hours upload.
     make_member("alice")
-    upload = api("alice").upload("/after-hours/profile/photo", {"photo": SimpleUploadedFile("a.png", png, content_type="image/png")})
+    upload = api("alice").upload(
+        "/after-hours/profile/photo", {"photo": SimpleUploadedFile("a.png", png, content_type="image/png")}
+    )
     assert upload.status_code == 403
     assert upload.json() == {"success": False, "error": "Photo not allowed"}
 
 
 def test_banning_a_typed_hash_normalises_it(moderator_client):
-    response = moderator_client.post("/admin/profiles/bannedphotohash/add/", {"photo_hash": " 00FF00FF00FF00FF ", "reason": ""})
+    response = moderator_client.post(
+        "/admin/profiles/bannedphotohash/add/", {"photo_hash": " 00FF00FF00FF00FF ", "reason": ""}
+    )
     assert response.status_code == 302
-    assert list(BannedPhotoHash.objects.values_list("photo_hash", "user_id", "reason")) == [("00ff00ff00ff00ff", None, None)]
+    assert list(BannedPhotoHash.objects.values_list("photo_hash", "user_id", "reason")) == [
+        ("00ff00ff00ff00ff", None, None)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -276,8 +344,12 @@ def test_after_hours_profile_photo_can_be_banned_from_its_list(moderator_client,
     make_member("alice")
     from profiles.models import AfterHoursProfile
 
-    AfterHoursProfile.objects.filter(pk="alice").update(photo_hash="0123456789abcdef", photo_url="after-hours-photos/alice/x.jpg")
-    response = moderator_client.post("/admin/profiles/afterhoursprofile/", {"action": "ban_photos", "_selected_action": ["alice"]})
+    AfterHoursProfile.objects.filter(pk="alice").update(
+        photo_hash="0123456789abcdef", photo_url="after-hours-photos/alice/x.jpg"
+    )
+    response = moderator_client.post(
+        "/admin/profiles/afterhoursprofile/", {"action": "ban_photos", "_selected_action": ["alice"]}
+    )
     assert response.status_code == 302
     assert list(BannedPhotoHash.objects.values_list("photo_hash", "user_id", "reason")) == [
         ("0123456789abcdef", "alice", "Banned from the admin by mona")
@@ -286,7 +358,9 @@ def test_after_hours_profile_photo_can_be_banned_from_its_list(moderator_client,
 
 def test_lifting_a_ban_deletes_it(moderator_client):
     ban = BannedPhotoHash.objects.create(photo_hash="0123456789abcdef")
-    response = moderator_client.post(f"/admin/profiles/bannedphotohash/{quote(ban.pk)}/delete/", {"post": "yes"})
+    response = moderator_client.post(
+        f"/admin/profiles/bannedphotohash/{quote(ban.pk)}/delete/", {"post": "yes"}
+    )
     assert response.status_code == 302
     assert BannedPhotoHash.objects.count() == 0
 

@@ -3,6 +3,7 @@
 The benchmarks themselves run for minutes on real servers; here the runner's own logic is checked
 on result files shaped like the ones the benchmarks write.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -14,13 +15,25 @@ ROOT = Path(__file__).resolve().parents[2]
 HTTP_RESULT = {
     "benchmark": "profiles",
     "results": {
-        "GET /profile/:id": {"rps": 740.0, "p50_ms": 63.5, "p99_ms": 493.0, "non_2xx": 0, "runs_rps": [700.0, 740.0], "socket_errors": ""},
+        "GET /profile/:id": {
+            "rps": 740.0,
+            "p50_ms": 63.5,
+            "p99_ms": 493.0,
+            "non_2xx": 0,
+            "runs_rps": [700.0, 740.0],
+            "socket_errors": "",
+        },
         "POST /swipes": {"rps": 160.0, "p50_ms": 270.0, "p99_ms": 1000.0, "non_2xx": 0},
     },
 }
 SOCKET_RESULT = {
     "results": {
-        "pipeline_1": {"phase": "send", "msgs_per_s": 298.0, "failures": 0, "ack": {"p50_ms": 3.15, "p99_ms": 9.0}},
+        "pipeline_1": {
+            "phase": "send",
+            "msgs_per_s": 298.0,
+            "failures": 0,
+            "ack": {"p50_ms": 3.15, "p99_ms": 9.0},
+        },
         "idle": {"sockets": 1000, "mb_per_1000": 35.0},
     },
 }
@@ -50,7 +63,12 @@ def test_every_script_under_bench_is_discovered_except_helpers_and_the_runner():
 
 
 def test_quick_arguments_come_from_the_script_then_the_fallbacks():
-    assert runner.quick_args(ROOT / "bench" / "shutdown_bench.py") == ["--idle-runs", "2", "--load-seconds", "4"]
+    assert runner.quick_args(ROOT / "bench" / "shutdown_bench.py") == [
+        "--idle-runs",
+        "2",
+        "--load-seconds",
+        "4",
+    ]
     assert runner.quick_args(ROOT / "bench" / "after_hours_matching.py") == ["--sizes", "1000", "--runs", "1"]
     assert runner.quick_args(ROOT / "bench" / "profiles_bench.py") == ["--runs", "1", "--duration", "5"]
 
@@ -66,7 +84,12 @@ def test_results_of_one_target_become_rows_of_figures_without_ratios():
 
 def test_nested_figures_are_flattened_by_name():
     rows = {r["case"]: r for r in runner.rows_of("socket_bench", SOCKET_RESULT)}
-    assert rows["pipeline_1"]["figures"] == {"msgs_per_s": 298.0, "failures": 0, "ack_p50_ms": 3.15, "ack_p99_ms": 9.0}
+    assert rows["pipeline_1"]["figures"] == {
+        "msgs_per_s": 298.0,
+        "failures": 0,
+        "ack_p50_ms": 3.15,
+        "ack_p99_ms": 9.0,
+    }
     assert rows["idle"]["figures"] == {"sockets": 1000, "mb_per_1000": 35.0}
 
 
@@ -81,7 +104,11 @@ def test_side_by_side_ratios_come_from_the_same_run_and_the_goal_names_what_miss
     # Without the original's figures (no VLVT_ANCHOR) there is nothing to divide by.
     assert rows["pipeline_1"]["ratios"] == {}
     assert rows["pipeline_1"]["goal"] == "-"
-    assert rows["pipeline_1"]["targets"]["ours_1"] == {"msgs_per_s": 300.0, "ack_p50_ms": 3.0, "ack_p99_ms": 7.0}
+    assert rows["pipeline_1"]["targets"]["ours_1"] == {
+        "msgs_per_s": 300.0,
+        "ack_p50_ms": 3.0,
+        "ack_p99_ms": 7.0,
+    }
 
 
 def test_list_results_are_named_by_their_first_field():
@@ -120,4 +147,6 @@ def test_the_side_by_side_table_shows_each_target_and_the_ratios_of_the_run():
     assert "    ours / Node, 1 vs 1      req/s 0.80, per CPU-s 1.10, p50 1.25, p99 1.50" in text
     assert "    goal                     not met: p99, 1 vs 1 1.50" in text
     markdown = runner.markdown_table(entries).splitlines()
-    assert markdown[-2].startswith("| profiles_bench | `GET /profile/:id` | 1000 req/s, p50 40.0 ms, p99 100 ms")
+    assert markdown[-2].startswith(
+        "| profiles_bench | `GET /profile/:id` | 1000 req/s, p50 40.0 ms, p99 100 ms"
+    )

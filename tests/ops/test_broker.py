@@ -1,5 +1,6 @@
 """The Celery broker transport (vlvt.broker): kombu's Redis transport, publishing through one
 redis-py client per channel, on the real broker; other broker URLs keep kombu's transports."""
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """Server answers the fuzzer found wrong, kept as regression tests (against a real Daphne)."""
+
 from __future__ import annotations
 
 import httpx
@@ -32,7 +33,10 @@ def test_a_malformed_multipart_body_reaches_the_application_and_gets_its_json_an
     response = httpx.post(
         f"{server.base_url}/profile/photos/upload",
         content=body.encode(),
-        headers={"Authorization": f"Bearer {mint_token('alice')}", "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        headers={
+            "Authorization": f"Bearer {mint_token('alice')}",
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+        },
         timeout=30,
     )
     assert response.status_code == 400

@@ -1,5 +1,6 @@
 """The served OpenAPI description matches the URL resolver: every route documented with its
 methods, nothing documented that is not routed; and it is served as JSON and as a page."""
+
 from __future__ import annotations
 
 import json
@@ -88,8 +89,14 @@ def test_every_operation_has_a_summary_responses_and_resolvable_references():
 def test_clashing_schema_names_of_two_apps_are_kept_apart():
     schemas = document()["components"]["schemas"]
     assert schemas["Failure"] != schemas["chat.Failure"]
-    chat_ops = [op for path, ops in document()["paths"].items() if path.startswith("/messages") for op in ops.values()]
-    assert all(op["responses"]["401"]["content"]["application/json"]["schema"] == {"$ref": REF_PREFIX + "chat.Failure"} for op in chat_ops)
+    chat_ops = [
+        op for path, ops in document()["paths"].items() if path.startswith("/messages") for op in ops.values()
+    ]
+    assert all(
+        op["responses"]["401"]["content"]["application/json"]["schema"]
+        == {"$ref": REF_PREFIX + "chat.Failure"}
+        for op in chat_ops
+    )
 
 
 @pytest.mark.django_db

@@ -17,6 +17,7 @@ Bounded for a 2-core machine: a fixed number of examples per operation and mode,
 (the same requests on every run, so a failure reproduces), no shrinking. Rate limits are off on
 the server so that the answers exercise the routes rather than the limiter.
 """
+
 from __future__ import annotations
 
 import copy
@@ -115,11 +116,15 @@ def nested(depth: int) -> list[Any]:
 
 
 HOSTILE_VALUES = st.one_of(
-    st.builds(lambda a, s, b: a + s + b, st.text(max_size=3), st.sampled_from(LONE_SURROGATES), st.text(max_size=3)),
+    st.builds(
+        lambda a, s, b: a + s + b, st.text(max_size=3), st.sampled_from(LONE_SURROGATES), st.text(max_size=3)
+    ),
     st.integers(min_value=33, max_value=600).map(nested),
     st.builds(lambda digits, sign: sign * int("9" * digits), st.integers(309, 450), st.sampled_from([1, -1])),
 )
-HUGE_QUERY_NUMBERS = st.builds(lambda digits, sign: sign + "9" * digits, st.integers(309, 450), st.sampled_from(["", "-"]))
+HUGE_QUERY_NUMBERS = st.builds(
+    lambda digits, sign: sign + "9" * digits, st.integers(309, 450), st.sampled_from(["", "-"])
+)
 
 
 def places(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -158,7 +163,9 @@ def hostile_schema():
     def flatmap_query(context, query):
         if not query:
             return st.just(query)
-        return st.tuples(st.sampled_from(sorted(query)), HUGE_QUERY_NUMBERS).map(lambda kv: {**query, kv[0]: kv[1]})
+        return st.tuples(st.sampled_from(sorted(query)), HUGE_QUERY_NUMBERS).map(
+            lambda kv: {**query, kv[0]: kv[1]}
+        )
 
     return schema
 

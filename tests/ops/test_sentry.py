@@ -3,6 +3,7 @@
 The end-to-end test runs `daphne vlvt.asgi:application` with SENTRY_DSN pointing at a local
 receiver, makes a request that fails, and reads what the SDK really sent.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -60,7 +61,9 @@ def receiver():
 
 def sentry_state(dsn: str) -> dict:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vlvt.settings", "SENTRY_DSN": dsn}
-    done = subprocess.run([sys.executable, "-c", SENTRY_STATE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", SENTRY_STATE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -88,7 +91,9 @@ def test_without_a_dsn_sentry_stays_off():
 @pytest.mark.django_db
 def test_a_server_error_under_daphne_reaches_sentry_without_body_query_cookies_or_credentials(receiver):
     port = receiver.server_address[1]
-    server = start_daphne(DJANGO_SETTINGS_MODULE="tests.support.settings", SENTRY_DSN=f"http://public@127.0.0.1:{port}/1")
+    server = start_daphne(
+        DJANGO_SETTINGS_MODULE="tests.support.settings", SENTRY_DSN=f"http://public@127.0.0.1:{port}/1"
+    )
     try:
         # The test-only sleep route fails on a duration that is not a number: an unhandled 500.
         response = httpx.post(
@@ -105,7 +110,10 @@ def test_a_server_error_under_daphne_reaches_sentry_without_body_query_cookies_o
         )
         assert response.status_code == 500
         deadline = time.monotonic() + 20
-        while not [e for e in sent_events(_Receiver.bodies) if e.get("exception")] and time.monotonic() < deadline:
+        while (
+            not [e for e in sent_events(_Receiver.bodies) if e.get("exception")]
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.1)
     finally:
         server.stop()
@@ -118,17 +126,28 @@ def test_a_server_error_under_daphne_reaches_sentry_without_body_query_cookies_o
     assert request["url"] == f"{server.base_url}/__test__/sleep"
     assert request["method"] == "POST"
     assert not {"data", "query_string", "cookies"} & set(request)
-    assert {name.lower() for name in request["headers"]} & {"authorization", "cookie", "x-csrf-token"} == set()
+    assert {name.lower() for name in request["headers"]} & {
+        "authorization",
+        "cookie",
+        "x-csrf-token",
+    } == set()
     assert request["headers"]["user-agent"] == "ops-test"
     [exception] = event["exception"]["values"]
-    assert (exception["type"], exception["value"]) == ("ValueError", "could not convert string to float: '[REDACTED]'")
+    assert (exception["type"], exception["value"]) == (
+        "ValueError",
+        "could not convert string to float: '[REDACTED]'",
+    )
     assert all("vars" not in frame for frame in exception["stacktrace"]["frames"])
 
 
 def test_before_send_scrubs_every_private_part_of_an_event():
     event = {
         "message": f"token {JWT}",
-        "logentry": {"message": "login by %s", "params": [f"Bearer {JWT}"], "formatted": f"login by Bearer {JWT}"},
+        "logentry": {
+            "message": "login by %s",
+            "params": [f"Bearer {JWT}"],
+            "formatted": f"login by Bearer {JWT}",
+        },
         "request": {
             "url": "https://api.example/messages/m1?token=query-secret#frag",
             "method": "POST",
@@ -143,14 +162,40 @@ def test_before_send_scrubs_every_private_part_of_an_event():
             },
             "env": {"SERVER_NAME": "web-1", "QUERY_STRING": "token=query-secret"},
         },
-        "exception": {"values": [{"type": "ValueError", "value": f"bad Bearer {JWT}", "stacktrace": {"frames": [{"function": "f", "vars": {"text": "body-secret"}}]}}]},
-        "breadcrumbs": {
+        "exception": {
             "values": [
-                {"category": "httplib", "data": {"url": "https://r2.example/k?X-Amz-Signature=query-secret", "http.query": "X-Amz-Signature=query-secret", "method": "GET"}},
-                {"category": "vlvt.request", "message": f"Request with {JWT}", "data": {"password": "body-secret", "path": "/x"}},
+                {
+                    "type": "ValueError",
+                    "value": f"bad Bearer {JWT}",
+                    "stacktrace": {"frames": [{"function": "f", "vars": {"text": "body-secret"}}]},
+                }
             ]
         },
-        "extra": {"celery-job": {"task_name": "chat.tasks.push_new_message", "args": ["body-secret"], "kwargs": {"text": "body-secret"}}, "api_key": "header-secret"},
+        "breadcrumbs": {
+            "values": [
+                {
+                    "category": "httplib",
+                    "data": {
+                        "url": "https://r2.example/k?X-Amz-Signature=query-secret",
+                        "http.query": "X-Amz-Signature=query-secret",
+                        "method": "GET",
+                    },
+                },
+                {
+                    "category": "vlvt.request",
+                    "message": f"Request with {JWT}",
+                    "data": {"password": "body-secret", "path": "/x"},
+                },
+            ]
+        },
+        "extra": {
+            "celery-job": {
+                "task_name": "chat.tasks.push_new_message",
+                "args": ["body-secret"],
+                "kwargs": {"text": "body-secret"},
+            },
+            "api_key": "header-secret",
+        },
     }
 
     scrubbed = before_send(event, {})
@@ -162,13 +207,26 @@ def test_before_send_scrubs_every_private_part_of_an_event():
         "env": {"SERVER_NAME": "web-1"},
     }
     assert scrubbed["message"] == "token [REDACTED]"
-    assert scrubbed["logentry"] == {"message": "login by %s", "params": ["[REDACTED]"], "formatted": "login by [REDACTED]"}
-    assert scrubbed["exception"]["values"] == [{"type": "ValueError", "value": "bad [REDACTED]", "stacktrace": {"frames": [{"function": "f"}]}}]
+    assert scrubbed["logentry"] == {
+        "message": "login by %s",
+        "params": ["[REDACTED]"],
+        "formatted": "login by [REDACTED]",
+    }
+    assert scrubbed["exception"]["values"] == [
+        {"type": "ValueError", "value": "bad [REDACTED]", "stacktrace": {"frames": [{"function": "f"}]}}
+    ]
     assert scrubbed["breadcrumbs"]["values"] == [
         {"category": "httplib", "data": {"url": "https://r2.example/k", "method": "GET"}},
-        {"category": "vlvt.request", "message": "Request with [REDACTED]", "data": {"password": "[REDACTED]", "path": "/x"}},
+        {
+            "category": "vlvt.request",
+            "message": "Request with [REDACTED]",
+            "data": {"password": "[REDACTED]", "path": "/x"},
+        },
     ]
-    assert scrubbed["extra"] == {"celery-job": {"task_name": "chat.tasks.push_new_message"}, "api_key": "[REDACTED]"}
+    assert scrubbed["extra"] == {
+        "celery-job": {"task_name": "chat.tasks.push_new_message"},
+        "api_key": "[REDACTED]",
+    }
     assert not any(secret in json.dumps(scrubbed) for secret in SECRETS)
 
 

@@ -1,6 +1,7 @@
 """Fixtures of the profile-service tests: users and profiles, an authenticated JSON client, local
 photo storage in a temporary MEDIA_ROOT, eager Celery, and recording fakes for what leaves the
 machine (FCM, Rekognition)."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,9 @@ class FakeFaces:
         self.calls.append({"source": source, "target": target, "threshold": threshold})
         if self.error is not None:
             raise self.error
-        return FaceComparison(similarity=self.similarity, raw={"FaceMatches": [{"Similarity": self.similarity}]})
+        return FaceComparison(
+            similarity=self.similarity, raw={"FaceMatches": [{"Similarity": self.similarity}]}
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
 """Real images made in the test run (pyvips), including EXIF with GPS and an orientation tag."""
+
 from __future__ import annotations
 
 import struct

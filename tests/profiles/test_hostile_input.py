@@ -1,5 +1,6 @@
 """Odd input is a 4xx JSON answer, never a 500: NUL bytes, wrong types, huge numbers
 (docs/contract.md, D1)."""
+
 from __future__ import annotations
 
 import pytest

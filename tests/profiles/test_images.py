@@ -1,5 +1,6 @@
 """The image pipeline: magic bytes, renditions, no metadata (docs/contract.md,
 "Images and storage", D8)."""
+
 from __future__ import annotations
 
 import pytest
@@ -47,7 +48,14 @@ def test_other_types_are_named_and_refused(data, mime):
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"hello, I am a text file\n", b"#!/bin/sh\necho hi\n", b"<html><body></body></html>", b'{"a":1}', bytes(range(7, 200))],
+    [
+        b"",
+        b"hello, I am a text file\n",
+        b"#!/bin/sh\necho hi\n",
+        b"<html><body></body></html>",
+        b'{"a":1}',
+        bytes(range(7, 200)),
+    ],
 )
 def test_undetectable_content_is_refused(data):
     with pytest.raises(images.ImageRejected) as caught:
@@ -60,7 +68,9 @@ def test_declared_type_and_size_checks():
     images.check_declared("image/jpg", 1)
     with pytest.raises(images.ImageRejected) as caught:
         images.check_declared("image/gif", 10)
-    assert caught.value.message == "Invalid file type. Only JPEG, PNG, HEIC, HEIF, and WebP images are allowed"
+    assert (
+        caught.value.message == "Invalid file type. Only JPEG, PNG, HEIC, HEIF, and WebP images are allowed"
+    )
     with pytest.raises(images.ImageRejected) as caught:
         images.check_declared("image/jpeg", 10 * 1024 * 1024 + 1)
     assert caught.value.message == "File size exceeds 10MB limit"

@@ -1,4 +1,5 @@
 """The profiles OpenAPI description covers exactly the routes of profiles/urls.py, with their methods."""
+
 from __future__ import annotations
 
 import re

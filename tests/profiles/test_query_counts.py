@@ -1,4 +1,5 @@
 """Query counts pinned on the hot paths (the benchmarked routes)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Rate limits of profile-service (docs/contract.md, "Rate limits"), kept in Redis: budgets, shared
 buckets, per-user keys, messages."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,7 +37,12 @@ def test_general_limiter_is_one_bucket_per_ip_across_its_routes(api):
         response = routes[n % len(routes)]()
         assert response.status_code == 200, n
     assert response["RateLimit-Remaining"] == "0"
-    assert_limited(api("alice").get("/swipes/received"), "Too many requests from this IP, please try again after 15 minutes", 100, 900)
+    assert_limited(
+        api("alice").get("/swipes/received"),
+        "Too many requests from this IP, please try again after 15 minutes",
+        100,
+        900,
+    )
     # Another client address has its own bucket.
     other_ip = api("alice").get("/swipes/received", REMOTE_ADDR="10.1.2.3")
     assert other_ip.status_code == 200
@@ -47,22 +53,44 @@ def test_profile_creation_limit_is_three_an_hour_per_ip(api):
         make_user(f"u{n}", profile=False)
         assert api(f"u{n}").post("/profile", {"name": "Some One", "age": 30}).status_code == 200
     make_user("u3", profile=False)
-    assert_limited(api("u3").post("/profile", {"name": "Some One", "age": 30}), "Too many profile creation attempts, please try again later", 3, 3600)
+    assert_limited(
+        api("u3").post("/profile", {"name": "Some One", "age": 30}),
+        "Too many profile creation attempts, please try again later",
+        3,
+        3600,
+    )
 
 
 def test_discovery_limit(api):
     make_user("alice")
     for _ in range(60):
         assert api("alice").get("/profiles/discover").status_code == 200
-    assert_limited(api("alice").get("/profiles/discover"), "Too many discovery requests, please slow down", 60, 60)
+    assert_limited(
+        api("alice").get("/profiles/discover"), "Too many discovery requests, please slow down", 60, 60
+    )
 
 
 @pytest.mark.parametrize(
     ("limit", "window", "message", "call"),
     [
-        (20, 900, "Too many profile updates, please try again later", lambda api, u: api(u).put(f"/profile/{u}", {"bio": "x"})),
-        (5, 3600, "Too many sensitive action attempts, please try again later", lambda api, u: api(u).delete(f"/profile/{u}-not-mine")),
-        (100, 900, "Too many swipe actions, please slow down", lambda api, u: api(u).post("/swipes", {"targetUserId": "target", "action": "pass"})),
+        (
+            20,
+            900,
+            "Too many profile updates, please try again later",
+            lambda api, u: api(u).put(f"/profile/{u}", {"bio": "x"}),
+        ),
+        (
+            5,
+            3600,
+            "Too many sensitive action attempts, please try again later",
+            lambda api, u: api(u).delete(f"/profile/{u}-not-mine"),
+        ),
+        (
+            100,
+            900,
+            "Too many swipe actions, please slow down",
+            lambda api, u: api(u).post("/swipes", {"targetUserId": "target", "action": "pass"}),
+        ),
     ],
 )
 def test_per_user_limiters(api, limit, window, message, call):
@@ -80,9 +108,19 @@ def test_photo_upload_limit_counts_failed_requests_too(api):
     make_user("alice")
     for _ in range(10):
         assert api("alice").post("/profile/photos/upload", {}).status_code == 400
-    assert_limited(api("alice").post("/profile/photos/upload", {}), "Too many photo uploads, please try again later", 10, 3600)
+    assert_limited(
+        api("alice").post("/profile/photos/upload", {}),
+        "Too many photo uploads, please try again later",
+        10,
+        3600,
+    )
 
 
 def test_internal_cleanup_has_no_limiter(client):
     for _ in range(120):
-        assert client.post("/api/internal/cleanup-photos", data="{}", content_type="application/json").status_code == 403
+        assert (
+            client.post(
+                "/api/internal/cleanup-photos", data="{}", content_type="application/json"
+            ).status_code
+            == 403
+        )

@@ -1,4 +1,5 @@
 """POST /swipes, GET /swipes/received, GET /swipes/sent (docs/contract.md, "Swipes", D9, D10)."""
+
 from __future__ import annotations
 
 import threading
@@ -23,7 +24,10 @@ def test_like_and_pass_are_recorded_and_upserted(api):
     make_user("bob")
 
     like = swipe(api, "alice", "bob")
-    assert (like.status_code, like.json()) == (200, {"success": True, "action": "like", "isMatch": False, "message": "Like recorded"})
+    assert (like.status_code, like.json()) == (
+        200,
+        {"success": True, "action": "like", "isMatch": False, "message": "Like recorded"},
+    )
     first_time = Swipe.objects.get(user_id="alice").created_at
 
     passed = swipe(api, "alice", "bob", "pass")
@@ -59,12 +63,19 @@ def test_mutual_like_creates_one_match_tickets_and_pushes(api, push, django_capt
     assert set(sent) == {("tok-bob-1", "tok-bob-dead"), ("tok-alice",)}
     to_bob, to_alice = sent[("tok-bob-1", "tok-bob-dead")], sent[("tok-alice",)]
     assert (to_bob.title, to_bob.body) == ("🎉 It's a match!", "You and Alice liked each other!")
-    assert to_bob.data == {"type": "match", "matchId": match.id, "matchedUserName": "Alice", "click_action": "FLUTTER_NOTIFICATION_CLICK"}
+    assert to_bob.data == {
+        "type": "match",
+        "matchId": match.id,
+        "matchedUserName": "Alice",
+        "click_action": "FLUTTER_NOTIFICATION_CLICK",
+    }
     assert (to_bob.android_channel_id, to_bob.badge) == ("matches", 1)
     assert to_alice.data["matchedUserName"] == "Bob" and to_alice.body == "You and Bob liked each other!"
     # The token FCM called unregistered is switched off; the others are untouched.
     assert dict(FcmToken.objects.filter(user_id="bob").values_list("token", "is_active")) == {
-        "tok-bob-1": True, "tok-bob-dead": False, "tok-bob-off": False,
+        "tok-bob-1": True,
+        "tok-bob-dead": False,
+        "tok-bob-off": False,
     }
 
 
@@ -127,14 +138,20 @@ def test_swipe_validation_errors(api):
         response = api("alice").post("/swipes", body)
         assert (response.status_code, response.json()) == (status, {"success": False, "error": error}), body
     empty = api("alice").post("/swipes")
-    assert (empty.status_code, empty.json()) == (400, {"success": False, "error": "targetUserId and action are required"})
+    assert (empty.status_code, empty.json()) == (
+        400,
+        {"success": False, "error": "targetUserId and action are required"},
+    )
     assert not Swipe.objects.exists()
 
 
 def test_caller_without_a_user_row_gets_400(api):
     make_user("bob")
     response = api("deleted_account").post("/swipes", {"targetUserId": "bob", "action": "like"})
-    assert (response.status_code, response.json()) == (400, {"success": False, "error": "Invalid user reference"})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"success": False, "error": "Invalid user reference"},
+    )
     assert not Swipe.objects.exists()
 
 
@@ -145,7 +162,10 @@ def test_blocks_are_respected_both_ways(api):
     Block.objects.create(user_id="carol", blocked_user_id="alice")
     for target in ("bob", "carol"):
         response = swipe(api, "alice", target)
-        assert (response.status_code, response.json()) == (404, {"success": False, "error": "Target user not found"})
+        assert (response.status_code, response.json()) == (
+            404,
+            {"success": False, "error": "Target user not found"},
+        )
     assert swipe(api, "bob", "alice").status_code == 404
     assert not Swipe.objects.exists()
 
@@ -174,13 +194,27 @@ def test_received_and_sent(api):
         "success": True,
         "likes": [
             {"userId": "carol", "name": "Carol", "age": 41, "photos": [], "likedAt": iso(carol_liked)},
-            {"userId": "bob", "name": "Bob", "age": 33, "photos": ["https://cdn.example.com/b.jpg"], "likedAt": iso(bob_liked)},
+            {
+                "userId": "bob",
+                "name": "Bob",
+                "age": 33,
+                "photos": ["https://cdn.example.com/b.jpg"],
+                "likedAt": iso(bob_liked),
+            },
         ],
     }
     alice_liked = Swipe.objects.get(user_id="alice", target_user_id="bob").created_at
     assert sent == {
         "success": True,
-        "likes": [{"target_user_id": "bob", "name": "Bob", "age": 33, "photos": ["https://cdn.example.com/b.jpg"], "created_at": iso(alice_liked)}],
+        "likes": [
+            {
+                "target_user_id": "bob",
+                "name": "Bob",
+                "age": 33,
+                "photos": ["https://cdn.example.com/b.jpg"],
+                "created_at": iso(alice_liked),
+            }
+        ],
     }
     assert api("dave").get("/swipes/received").json() == {"success": True, "likes": []}
 
@@ -212,7 +246,8 @@ def test_simultaneous_mutual_likes_make_one_match_and_one_ticket_each(api, push)
         assert sorted(r["isMatch"] for r in results.values()) == [False, True]
         assert Match.objects.filter(user_1_id__in=[a, b], user_2_id__in=[a, b]).count() == 1
         assert sorted(TicketLedger.objects.filter(user_id__in=[a, b]).values_list("user_id", "reason")) == [
-            (a, "first_match"), (b, "first_match"),
+            (a, "first_match"),
+            (b, "first_match"),
         ]
 
 

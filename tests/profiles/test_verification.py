@@ -1,5 +1,6 @@
 """GET /verification/prompt, POST /verification/submit, GET /verification/status
 (docs/contract.md, "Verification")."""
+
 from __future__ import annotations
 
 import re
@@ -18,19 +19,28 @@ pytestmark = pytest.mark.django_db
 
 
 def selfie(data: bytes | None = None) -> SimpleUploadedFile:
-    return SimpleUploadedFile("selfie.jpg", data if data is not None else imagegen.jpeg_with_gps(400, 300), content_type="image/jpeg")
+    return SimpleUploadedFile(
+        "selfie.jpg",
+        data if data is not None else imagegen.jpeg_with_gps(400, 300),
+        content_type="image/jpeg",
+    )
 
 
 def with_photo(api, user_id: str = "alice") -> str:
     make_user(user_id)
     client = api(user_id)
-    response = client.upload("/profile/photos/upload", {"photo": SimpleUploadedFile("p.png", imagegen.png(100, 100), content_type="image/png")})
+    response = client.upload(
+        "/profile/photos/upload",
+        {"photo": SimpleUploadedFile("p.png", imagegen.png(100, 100), content_type="image/png")},
+    )
     assert response.status_code == 200
     return Profile.objects.get(pk=user_id).photos[0]
 
 
 def submit(api, user_id="alice", fields=None, file=None):
-    return api(user_id).upload("/verification/submit", {"selfie": file or selfie()}, {"gesturePrompt": "thumbs_up", **(fields or {})})
+    return api(user_id).upload(
+        "/verification/submit", {"selfie": file or selfie()}, {"gesturePrompt": "thumbs_up", **(fields or {})}
+    )
 
 
 def test_prompt(api):
@@ -59,12 +69,19 @@ def test_submit_approved_marks_verified_and_pays_the_ticket_once(api, faces, med
     profile = Profile.objects.get(pk="alice")
     assert profile.is_verified is True and profile.verified_at is not None
     attempt = Verification.objects.get(user_id="alice")
-    assert (attempt.status, attempt.similarity_score, attempt.rejection_reason, attempt.gesture_prompt) == ("approved", Decimal("96.50"), None, "thumbs_up")
+    assert (attempt.status, attempt.similarity_score, attempt.rejection_reason, attempt.gesture_prompt) == (
+        "approved",
+        Decimal("96.50"),
+        None,
+        "thumbs_up",
+    )
     assert attempt.reference_photo_key == reference
     assert re.fullmatch(r"verifications/alice/\d{13}\.jpg", attempt.selfie_key)
     assert attempt.rekognition_response == {"FaceMatches": [{"Similarity": 96.5}]}
     assert attempt.processed_at is not None
-    tickets = list(TicketLedger.objects.filter(user_id="alice").values_list("reason", "amount", "reference_id"))
+    tickets = list(
+        TicketLedger.objects.filter(user_id="alice").values_list("reason", "amount", "reference_id")
+    )
     assert tickets == [("verification", 1, str(attempt.id))]
     # The selfie is stored re-encoded: no EXIF/GPS, upright.
     stored = (media_root / attempt.selfie_key).read_bytes()
@@ -100,7 +117,11 @@ def test_submit_rejected_below_threshold(api, faces):
         "similarity": 42,
     }
     attempt = Verification.objects.get(user_id="alice")
-    assert (attempt.status, attempt.rejection_reason, attempt.similarity_score) == ("rejected", "Face similarity below threshold", Decimal("42.40"))
+    assert (attempt.status, attempt.rejection_reason, attempt.similarity_score) == (
+        "rejected",
+        "Face similarity below threshold",
+        Decimal("42.40"),
+    )
     assert Profile.objects.get(pk="alice").is_verified is False
     assert not TicketLedger.objects.exists()
 
@@ -109,7 +130,10 @@ def test_submit_service_error(api, faces):
     with_photo(api)
     faces.error = FaceComparisonFailed("ThrottlingException")
     response = submit(api)
-    assert (response.status_code, response.json()) == (500, {"success": False, "error": "Face comparison service unavailable. Please try again later."})
+    assert (response.status_code, response.json()) == (
+        500,
+        {"success": False, "error": "Face comparison service unavailable. Please try again later."},
+    )
     attempt = Verification.objects.get(user_id="alice")
     assert (attempt.status, attempt.rejection_reason) == ("rejected", "Face comparison service error")
     assert Profile.objects.get(pk="alice").is_verified is False
@@ -122,10 +146,18 @@ def test_without_rekognition_the_answer_is_honest(api, settings):
     response = submit(api)
     assert (response.status_code, response.json()) == (
         503,
-        {"success": False, "error": "Selfie verification is not available on this server. Please try again later.", "code": "VERIFICATION_UNAVAILABLE"},
+        {
+            "success": False,
+            "error": "Selfie verification is not available on this server. Please try again later.",
+            "code": "VERIFICATION_UNAVAILABLE",
+        },
     )
     attempt = Verification.objects.get(user_id="alice")
-    assert (attempt.status, attempt.rejection_reason, attempt.similarity_score) == ("unavailable", "Face comparison service is not configured", None)
+    assert (attempt.status, attempt.rejection_reason, attempt.similarity_score) == (
+        "unavailable",
+        "Face comparison service is not configured",
+        None,
+    )
     assert attempt.processed_at is not None
     assert Profile.objects.get(pk="alice").is_verified is False
     assert not TicketLedger.objects.exists()
@@ -137,20 +169,40 @@ def test_submit_errors_in_order(api, faces, media_root):
     with_photo(api)
     client = api("alice")
 
-    no_file = client.client.post("/verification/submit", data={"gesturePrompt": "thumbs_up"}, headers=client._headers())
+    no_file = client.client.post(
+        "/verification/submit", data={"gesturePrompt": "thumbs_up"}, headers=client._headers()
+    )
     assert (no_file.status_code, no_file.json()) == (400, {"success": False, "error": "No selfie uploaded"})
     no_gesture = client.upload("/verification/submit", {"selfie": selfie()})
-    assert (no_gesture.status_code, no_gesture.json()) == (400, {"success": False, "error": "Gesture prompt is required"})
+    assert (no_gesture.status_code, no_gesture.json()) == (
+        400,
+        {"success": False, "error": "Gesture prompt is required"},
+    )
     bad_gesture = submit(api, fields={"gesturePrompt": "wink"})
-    assert (bad_gesture.status_code, bad_gesture.json()) == (400, {"success": False, "error": "Invalid gesture prompt"})
+    assert (bad_gesture.status_code, bad_gesture.json()) == (
+        400,
+        {"success": False, "error": "Invalid gesture prompt"},
+    )
     no_profile = submit(api, "nopro")
-    assert (no_profile.status_code, no_profile.json()) == (404, {"success": False, "error": "Profile not found"})
+    assert (no_profile.status_code, no_profile.json()) == (
+        404,
+        {"success": False, "error": "Profile not found"},
+    )
     no_photos = submit(api, "nophotos")
-    assert (no_photos.status_code, no_photos.json()) == (400, {"success": False, "error": "No profile photos to compare against"})
+    assert (no_photos.status_code, no_photos.json()) == (
+        400,
+        {"success": False, "error": "No profile photos to compare against"},
+    )
     bad_index = submit(api, fields={"referencePhotoIndex": "-1"})
-    assert (bad_index.status_code, bad_index.json()) == (400, {"success": False, "error": "Invalid reference photo index"})
+    assert (bad_index.status_code, bad_index.json()) == (
+        400,
+        {"success": False, "error": "Invalid reference photo index"},
+    )
     text = submit(api, file=selfie(b"not an image at all"))
-    assert (text.status_code, text.json()) == (400, {"success": False, "error": "Unable to determine file type. File may be corrupted or unsupported."})
+    assert (text.status_code, text.json()) == (
+        400,
+        {"success": False, "error": "Unable to determine file type. File may be corrupted or unsupported."},
+    )
     gif = submit(api, file=selfie(imagegen.gif()))
     assert gif.status_code == 400
     assert gif.json()["error"].startswith("File content is image/gif")
@@ -178,7 +230,10 @@ def test_status(api, faces):
     attempts = list(Verification.objects.order_by("-created_at"))
     assert body["success"] is True and body["isVerified"] is True
     assert body["verifiedAt"] == profile.verified_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    assert [(a["status"], a["similarity"], a["rejectionReason"]) for a in body["attempts"]] == [("approved", 91, None), ("rejected", 10, "Face similarity below threshold")]
+    assert [(a["status"], a["similarity"], a["rejectionReason"]) for a in body["attempts"]] == [
+        ("approved", 91, None),
+        ("rejected", 10, "Face similarity below threshold"),
+    ]
     assert [a["id"] for a in body["attempts"]] == [str(a.id) for a in attempts]
     assert all(a["createdAt"].endswith("Z") and a["processedAt"].endswith("Z") for a in body["attempts"])
 
@@ -187,7 +242,9 @@ def test_status_limits_to_five_and_reports_missing_profile(api):
     make_user("alice")
     make_user("nopro", profile=False)
     for n in range(7):
-        Verification.objects.create(user_id="alice", selfie_key=f"k{n}", gesture_prompt="thumbs_up", similarity_score=Decimal("0.00"))
+        Verification.objects.create(
+            user_id="alice", selfie_key=f"k{n}", gesture_prompt="thumbs_up", similarity_score=Decimal("0.00")
+        )
     body = api("alice").get("/verification/status").json()
     assert len(body["attempts"]) == 5
     assert {a["similarity"] for a in body["attempts"]} == {0}

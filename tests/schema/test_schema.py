@@ -440,9 +440,13 @@ PLAIN_INDEXES = {
     "device_fingerprints": [["device_id"], ["user_id"]],
     "banned_photo_hashes": [["photo_hash"]],
     "messages": [
-        ["created_at"], ["delivered_at"], ["match_id"],
+        ["created_at"],
+        ["delivered_at"],
+        ["match_id"],
         ["match_id", "created_at", "id"],  # ours: the history page (chat.0003)
-        ["read_at"], ["sender_id"], ["status"],
+        ["read_at"],
+        ["sender_id"],
+        ["status"],
     ],  # fmt: skip
     "read_receipts": [["message_id"], ["user_id"]],
     "user_status": [["is_online"], ["last_seen_at"]],

@@ -63,8 +63,6 @@ def probe_value(pg: psycopg.Connection) -> str:
     return pg.execute("SELECT value FROM shutdown_probe WHERE id = 1").fetchone()[0]
 
 
-
-
 def backend_waiting_on_lock(pg: psycopg.Connection, app_name: str) -> bool:
     row = pg.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
@@ -78,7 +76,9 @@ def request(
 ) -> tuple[int, dict[str, str], bytes]:
     payload = json.dumps(body).encode() if body is not None else None
     # A Bearer header takes a mutating request past the CSRF double-submit check (vlvt.middleware).
-    headers = {"Content-Type": "application/json", "Authorization": "Bearer test"} if payload is not None else {}
+    headers = (
+        {"Content-Type": "application/json", "Authorization": "Bearer test"} if payload is not None else {}
+    )
     conn.request(method, path, body=payload, headers=headers)
     response = conn.getresponse()
     data = response.read()

@@ -1,4 +1,5 @@
 """Unit tests of the shutdown coordinator (issue 3, acceptance 10)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -51,7 +52,10 @@ def test_a_failing_closer_is_logged_and_does_not_skip_the_next(caplog):
         assert shutdown.close_resources_sync() == 1
     assert calls == ["database"]
     messages = [r.getMessage() for r in caplog.records]
-    assert any(m.startswith("shutdown: closing broken failed after") and "RuntimeError('boom')" in m for m in messages)
+    assert any(
+        m.startswith("shutdown: closing broken failed after") and "RuntimeError('boom')" in m
+        for m in messages
+    )
     assert any(m.startswith("shutdown: closed database in") for m in messages)
     assert "shutdown: closed resources in" in messages[-1] and "(2 closers, 1 failed)" in messages[-1]
 

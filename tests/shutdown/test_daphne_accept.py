@@ -4,6 +4,7 @@ take their share; the whole backlog when listening stops, so no completed connec
 
 A real Twisted port on a real socket, with connections waiting in its backlog; the reactor is
 not run: each wake-up is one `doRead()`, as the reactor would call it."""
+
 from __future__ import annotations
 
 import socket

@@ -2,6 +2,7 @@
 
 The whole test run is checked too: tests/conftest.py compares the handlers at session start and end.
 """
+
 import subprocess
 import sys
 
@@ -26,6 +27,8 @@ print("SAME" if before == after else f"CHANGED {before} -> {after}")
 
 
 def test_importing_every_module_leaves_sigterm_and_sigint_alone():
-    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "SAME"

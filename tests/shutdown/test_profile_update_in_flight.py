@@ -1,4 +1,5 @@
 """Acceptance 1 on a real route: `PUT /profile/:id` blocked on a row lock when SIGTERM arrives."""
+
 from __future__ import annotations
 
 import http.client
@@ -18,7 +19,9 @@ from vlvt.auth import mint_token
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_put_profile_blocked_on_a_row_lock_gets_its_200_after_sigterm_and_the_process_exits_0(start_server, pg):
+def test_put_profile_blocked_on_a_row_lock_gets_its_200_after_sigterm_and_the_process_exits_0(
+    start_server, pg
+):
     user = User.objects.create(id="email_1_lockme", provider="email")
     Profile.objects.create(user=user, name="Before Name", age=30, bio="old bio", photos=[], interests=[])
     server = start_server()

@@ -1,4 +1,5 @@
 """Socket.IO clients when a server process stops (issue 3, acceptance 3)."""
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,9 @@ def online_users() -> set[str]:
 
 
 def start(listen, **env: str) -> DaphneProcess:
-    return DaphneProcess(server_env(DJANGO_SETTINGS_MODULE="tests.support.settings", **env), listen_socket=listen)
+    return DaphneProcess(
+        server_env(DJANGO_SETTINGS_MODULE="tests.support.settings", **env), listen_socket=listen
+    )
 
 
 def test_clients_get_a_close_frame_and_reconnect_to_the_other_process(tmp_path):
@@ -45,8 +48,14 @@ def test_clients_get_a_close_frame_and_reconnect_to_the_other_process(tmp_path):
     try:
         with JsClient() as js:
             for user in users:
-                result = js.connect(user.id, first.base_url, token=mint_token(user.id), reconnection=True,
-                                    reconnectionDelay=100, reconnectionDelayMax=200)
+                result = js.connect(
+                    user.id,
+                    first.base_url,
+                    token=mint_token(user.id),
+                    reconnection=True,
+                    reconnectionDelay=100,
+                    reconnectionDelayMax=200,
+                )
                 assert result["connected"] is True
             wait_until(lambda: online_users() == {u.id for u in users}, what="everyone online")
             first_process_channels = group_members()
@@ -83,7 +92,11 @@ def test_a_thousand_sockets_are_closed_with_a_code_and_nobody_is_left_online():
     server = start(listen, DB_APPLICATION_NAME="vlvt-many", SHUTDOWN_TIMEOUT="20")
     tokens = [mint_token(f"many_{n}", expires_in=3600) for n in range(count)]
     node = subprocess.Popen(
-        ["node", str(JS_DIR / "many.mjs")], cwd=JS_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        ["node", str(JS_DIR / "many.mjs")],
+        cwd=JS_DIR,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         node.stdin.write(json.dumps({"url": server.base_url, "tokens": tokens, "timeoutMs": 120000}) + "\n")
@@ -121,7 +134,10 @@ def test_events_queued_on_a_socket_are_all_acked_before_its_close_frame():
     try:
         with JsClient() as js:
             js.connect("alice", server.base_url, token=mint_token(alice))
-            emits = [("alice", "send_message", [{"matchId": match, "text": f"m{i}", "tempId": f"t{i}"}]) for i in range(300)]
+            emits = [
+                ("alice", "send_message", [{"matchId": match, "text": f"m{i}", "tempId": f"t{i}"}])
+                for i in range(300)
+            ]
             acks: list = []
             sender = threading.Thread(target=lambda: acks.extend(js.emit_all(emits, timeout=20)))
             sender.start()
@@ -170,7 +186,9 @@ def test_a_socket_still_busy_at_the_deadline_gets_a_close_frame_and_its_send_nev
         # Ending the database sessions (the deadline's first step) fails the blocked send, so the
         # drain may close the socket (1001) on the reactor just before the deadline's own pass
         # does: either way it is closed by the deadline with a close frame, never dropped.
-        closes = re.findall(r"at the deadline answered 0 request\(s\) 503 and closed (\d) socket\(s\)", server.log())
+        closes = re.findall(
+            r"at the deadline answered 0 request\(s\) 503 and closed (\d) socket\(s\)", server.log()
+        )
         assert closes in (["0"], ["1"]), server.log()
         assert not Message.objects.exists()
     finally:
@@ -185,6 +203,7 @@ def _waiting_on_lock(app_name: str) -> bool:
 
     with psycopg.connect(test_database_url(), autocommit=True) as pg:
         row = pg.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'", [app_name]
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
+            [app_name],
         ).fetchone()
     return row[0] == 1

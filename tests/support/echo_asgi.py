@@ -5,6 +5,7 @@ Paths: `/echo` accepts (with the first offered subprotocol) and echoes every mes
 `close <code>` makes it close with that code, `raise` makes it fail. `/reject` closes before
 accepting, `/crash` fails before accepting. Every disconnect is printed as `disconnect <code>`.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,9 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
             elif text == "scope":
                 await send({"type": "websocket.send", "text": repr(sorted(scope.items()))})
             else:
-                await send({"type": "websocket.send", **{k: v for k, v in message.items() if k in ("text", "bytes")}})
+                await send(
+                    {"type": "websocket.send", **{k: v for k, v in message.items() if k in ("text", "bytes")}}
+                )
         elif message["type"] == "websocket.disconnect":
             print(f"disconnect {message['code']}", flush=True)
             return

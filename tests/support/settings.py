@@ -1,4 +1,5 @@
 """Settings for server processes started by tests: the real project plus a few test-only routes."""
+
 from vlvt.settings import *  # noqa: F403
 from vlvt.settings import INSTALLED_APPS
 

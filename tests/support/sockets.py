@@ -13,6 +13,7 @@ process and sees only committed rows):
         with JsClient() as client:
             yield client
 """
+
 from __future__ import annotations
 
 import contextlib

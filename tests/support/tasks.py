@@ -1,4 +1,5 @@
 """Test-only Celery task (loaded by workers started with tests.support.settings)."""
+
 import time
 
 from celery import shared_task
@@ -15,8 +16,7 @@ def probe_task(key: str, seconds: float) -> None:
     time.sleep(seconds)
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO task_probe (key, applied) VALUES (%s, 1) "
-            "ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO task_probe (key, applied) VALUES (%s, 1) ON CONFLICT (key) DO NOTHING",
             [key],
         )
     redis.incr(f"probe:done:{key}")

@@ -1,4 +1,5 @@
 """The project's routes plus test-only ones (slow and lock-blocked requests for shutdown tests)."""
+
 import asyncio
 import logging
 

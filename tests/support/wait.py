@@ -1,4 +1,5 @@
 """Polling for a condition in tests that watch other processes."""
+
 from __future__ import annotations
 
 import time

@@ -1,5 +1,6 @@
 """OpenAPI description of the infrastructure routes of `vlvt/urls.py` (health, readiness, CSRF
 token, security.txt, the Engine.IO HTTP answer, and the API description itself)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -51,7 +52,10 @@ SCHEMAS: dict[str, Any] = {
     "Readiness": _obj(["status"], status={"enum": ["ready", "draining"]}),
     "EngineIoError": _obj(
         ["code", "message"],
-        code={"type": "integer", "description": "Engine.IO error code (0 unknown transport, 3 bad request, ...)"},
+        code={
+            "type": "integer",
+            "description": "Engine.IO error code (0 unknown transport, 3 bad request, ...)",
+        },
         message=_STR,
     ),
 }
@@ -78,8 +82,12 @@ PATHS: dict[str, Any] = {
             "without a Bearer token)",
             {
                 "200": {
-                    **_json(_obj(["success", "csrfToken"], success={"const": True}, csrfToken=_STR), "The token"),
-                    "headers": {"Set-Cookie": {"schema": _STR, "description": "csrf-token=<token>; SameSite=Strict"}},
+                    **_json(
+                        _obj(["success", "csrfToken"], success={"const": True}, csrfToken=_STR), "The token"
+                    ),
+                    "headers": {
+                        "Set-Cookie": {"schema": _STR, "description": "csrf-token=<token>; SameSite=Strict"}
+                    },
                 }
             },
         ),
@@ -107,7 +115,9 @@ PATHS: dict[str, Any] = {
         ),
     },
     "/openapi.json": {
-        "get": _op("This description (OpenAPI 3.1)", {"200": _json({"type": "object"}, "The OpenAPI document")}),
+        "get": _op(
+            "This description (OpenAPI 3.1)", {"200": _json({"type": "object"}, "The OpenAPI document")}
+        ),
     },
     "/docs": {
         "get": _op(

@@ -3,6 +3,7 @@
 The page needs no script (the Content-Security-Policy allows none inline, and no CDN is reachable):
 it is built once from the same document, so it cannot drift from `/openapi.json`.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,14 +60,24 @@ def render_page() -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{} {}</title><style>{}</style></head>'
         '<body><h1>{} <small>v{}</small></h1><p>The machine-readable description: <a href="/openapi.json">'
         '/openapi.json</a> (OpenAPI {}).</p><div class="intro">{}</div>{}<h2 id="schemas">Schemas</h2>{}</body></html>',
-        doc["info"]["title"], doc["info"]["version"], mark_safe(_STYLE), doc["info"]["title"], doc["info"]["version"],
-        doc["openapi"], doc["info"]["description"], sections, schemas,
+        doc["info"]["title"],
+        doc["info"]["version"],
+        mark_safe(_STYLE),
+        doc["info"]["title"],
+        doc["info"]["version"],
+        doc["openapi"],
+        doc["info"]["description"],
+        sections,
+        schemas,
     )
 
 
 def _section(tag: str, operations: list[tuple[str, str, dict[str, Any]]]) -> SafeString:
     return format_html(
-        '<h2 id="tag-{}">{}</h2>{}', tag, tag, format_html_join("", "{}", ((_operation(*op),) for op in operations))
+        '<h2 id="tag-{}">{}</h2>{}',
+        tag,
+        tag,
+        format_html_join("", "{}", ((_operation(*op),) for op in operations)),
     )
 
 
@@ -74,8 +85,14 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> SafeString:
     lock = format_html('<span class="lock"> (Bearer token)</span>') if op.get("security") else ""
     return format_html(
         '<details class="op"><summary><span class="m {}">{}</span> <code>{}</code> {}{}</summary>{}{}{}</details>',
-        method, method, path, op.get("summary", ""), lock,
-        _parameters(op.get("parameters") or []), _request_body(op.get("requestBody")), _responses(op.get("responses") or {}),
+        method,
+        method,
+        path,
+        op.get("summary", ""),
+        lock,
+        _parameters(op.get("parameters") or []),
+        _request_body(op.get("requestBody")),
+        _responses(op.get("responses") or {}),
     )
 
 
@@ -86,7 +103,13 @@ def _parameters(parameters: list[dict[str, Any]]) -> SafeString | str:
         "",
         "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
-            (p["name"], p["in"], "required" if p.get("required") else "optional", _inline(p.get("schema", {})), p.get("description", ""))
+            (
+                p["name"],
+                p["in"],
+                "required" if p.get("required") else "optional",
+                _inline(p.get("schema", {})),
+                p.get("description", ""),
+            )
             for p in parameters
         ),
     )
@@ -97,7 +120,9 @@ def _request_body(body: dict[str, Any] | None) -> SafeString | str:
     if not body:
         return ""
     parts = format_html_join(
-        "", "<p><code>{}</code></p><pre>{}</pre>", ((ctype, _pretty(media.get("schema", {}))) for ctype, media in body["content"].items())
+        "",
+        "<p><code>{}</code></p><pre>{}</pre>",
+        ((ctype, _pretty(media.get("schema", {}))) for ctype, media in body["content"].items()),
     )
     return format_html("<h4>Request body{}</h4>{}", "" if body.get("required") else " (optional)", parts)
 
@@ -116,7 +141,9 @@ def _responses(responses: dict[str, Any]) -> SafeString:
 
 def _media(content: dict[str, Any]) -> SafeString:
     return format_html_join(
-        "<br>", "<code>{}</code> {}", ((ctype, _inline(media.get("schema", {}))) for ctype, media in content.items())
+        "<br>",
+        "<code>{}</code> {}",
+        ((ctype, _inline(media.get("schema", {}))) for ctype, media in content.items()),
     )
 
 

@@ -7,6 +7,7 @@ Code that opens a resource registers its closer right there:
 Nothing here installs a signal handler; only a serving process does (vlvt.shutdown.daphne for
 `daphne vlvt.asgi:application`, vlvt.shutdown.celery for workers and beat).
 """
+
 from __future__ import annotations
 
 import threading

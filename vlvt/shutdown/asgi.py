@@ -8,6 +8,7 @@ WebSocket with a real close frame (1001, going away) as soon as its application 
 and acked. The close handshake then delivers `websocket.disconnect`, so each consumer's disconnect
 logic (groups, presence) runs.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -67,7 +68,9 @@ class _Socket:
 
 
 class ShutdownMiddleware:
-    def __init__(self, app: ASGIApp, shutdown: ShutdownCoordinator | None = None, drain_delay: float | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, shutdown: ShutdownCoordinator | None = None, drain_delay: float | None = None
+    ) -> None:
         self.app = app
         self._shutdown = shutdown
         self._drain_delay = drain_delay

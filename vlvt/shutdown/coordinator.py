@@ -7,6 +7,7 @@ by stage (bridge, channel layer, Redis, database), latest-registered first withi
 timed and logged, a failure logged without skipping the next one. The watchdog is a thread, so
 it enforces the deadline even when the event loop is stuck.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -124,7 +125,10 @@ class ShutdownCoordinator:
         if duplicate:
             _log(logging.WARNING, f"shutdown: duplicate {reason} ignored (state {self._state})")
             return False
-        _log(logging.INFO, f"shutdown: draining ({reason}); open: {self.describe_open()}; deadline {self.timeout:g}s")
+        _log(
+            logging.INFO,
+            f"shutdown: draining ({reason}); open: {self.describe_open()}; deadline {self.timeout:g}s",
+        )
         self._start_watchdog()
         for listener in list(self._listeners):
             try:
@@ -212,7 +216,10 @@ class ShutdownCoordinator:
         return entries
 
     def _log_closed(self, count: int, failures: int) -> None:
-        _log(logging.INFO, f"shutdown: closed resources in {self._phase_elapsed_ms()} ms ({count} closers, {failures} failed)")
+        _log(
+            logging.INFO,
+            f"shutdown: closed resources in {self._phase_elapsed_ms()} ms ({count} closers, {failures} failed)",
+        )
 
     def _phase_elapsed_ms(self) -> int:
         return int((time.monotonic() - (self._phase_started_at or time.monotonic())) * 1000)

@@ -394,7 +394,6 @@ class GracefulServer(Server):
             channel.transport.loseConnection()
         return refused
 
-
     # -- the deadline ---------------------------------------------------------------------------
     def _at_deadline(self) -> None:
         """On the watchdog's thread, when SHUTDOWN_TIMEOUT has passed: end this process's database
@@ -420,7 +419,11 @@ class GracefulServer(Server):
                     if protocol.state is websocket.OPEN:
                         protocol.close(GOING_AWAY)
                         closed += 1
-                elif isinstance(protocol, WebRequest) and not protocol.finished and protocol.channel is not None:
+                elif (
+                    isinstance(protocol, WebRequest)
+                    and not protocol.finished
+                    and protocol.channel is not None
+                ):
                     if not protocol._response_started:
                         protocol.handle_reply(_DEADLINE_START)
                         protocol.handle_reply(_DEADLINE_BODY)
@@ -430,7 +433,9 @@ class GracefulServer(Server):
             except Exception as exc:
                 logger.error("shutdown: answering %r at the deadline failed: %r", protocol, exc)
         answered += self._refuse_partial_requests()
-        logger.error("shutdown: at the deadline answered %d request(s) 503 and closed %d socket(s)", answered, closed)
+        logger.error(
+            "shutdown: at the deadline answered %d request(s) 503 and closed %d socket(s)", answered, closed
+        )
         self._when_flushed(done, time.monotonic() + _DEADLINE_ANSWER_SECONDS / 2)
 
     def _when_flushed(self, done: threading.Event, until: float) -> None:

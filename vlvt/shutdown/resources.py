@@ -3,6 +3,7 @@
 Registered by the serving process (Daphne server, Celery worker) when it starts serving, never
 on import.
 """
+
 from __future__ import annotations
 
 import logging

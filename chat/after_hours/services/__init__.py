@@ -1,5 +1,6 @@
 """Writes of After Hours chat. Synchronous (the socket handlers call them through
 `database_sync_to_async`), keyword-only, raising `ChatError` (`exc.ack()` is the socket ack)."""
+
 from chat.after_hours.services.cleanup import PurgeStats, expired_matches_purge
 from chat.after_hours.services.conversion import SaveResult, save_vote
 from chat.after_hours.services.messages import (

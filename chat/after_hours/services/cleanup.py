@@ -9,6 +9,7 @@ held for long and the work of one run is spread over many small commits. A keyse
 `(expires_at, id)` walks the expiry index once instead of rescanning the converted matches kept
 behind the line.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -51,7 +52,9 @@ class PurgeStats:
         return statistics.median(self.batch_ms) if self.batch_ms else 0.0
 
 
-def _within_budget(rows: list[tuple[uuid.UUID, datetime, int]], budget: int) -> list[tuple[uuid.UUID, datetime, int]]:
+def _within_budget(
+    rows: list[tuple[uuid.UUID, datetime, int]], budget: int
+) -> list[tuple[uuid.UUID, datetime, int]]:
     taken, total = [], 0
     for row in rows:
         if taken and total + row[2] > budget:
@@ -61,7 +64,9 @@ def _within_budget(rows: list[tuple[uuid.UUID, datetime, int]], budget: int) -> 
     return taken
 
 
-def _purge_batch(cutoff: datetime, after: tuple[datetime, uuid.UUID], limit: int, budget: int) -> tuple[list, int, int]:
+def _purge_batch(
+    cutoff: datetime, after: tuple[datetime, uuid.UUID], limit: int, budget: int
+) -> tuple[list, int, int]:
     """One transaction: lock a batch, delete its messages and matches. Returns (rows, matches, messages)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(

@@ -12,6 +12,7 @@ after the other and a match converts exactly once. The fixes of docs/contract.md
 * a re-vote changes nothing and tells nobody; a match whose permanent match was deleted since
   (unmatch) is not converted again.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,7 +55,11 @@ def save_vote(*, user_id: str, match_id: str) -> SaveResult:
             return SaveResult(True, state.converted_to, fresh=False)
         if state.declined or state.blocked:
             raise not_saveable()
-        mine, theirs = (state.user1_vote, state.user2_vote) if user_id == state.user_1 else (state.user2_vote, state.user1_vote)
+        mine, theirs = (
+            (state.user1_vote, state.user2_vote)
+            if user_id == state.user_1
+            else (state.user2_vote, state.user1_vote)
+        )
         if mine:
             if theirs:  # converted once; the permanent match was deleted since (an unmatch stays)
                 raise not_saveable()
@@ -65,10 +70,14 @@ def save_vote(*, user_id: str, match_id: str) -> SaveResult:
         names = _names(state)
         if not theirs:
             events.partner_saved(match_id=match_id, saver_id=user_id, partner_id=partner_id, at=now)
-            push.partner_saved(recipient_id=partner_id, after_hours_match_id=match_id, saver_name=names[user_id])
+            push.partner_saved(
+                recipient_id=partner_id, after_hours_match_id=match_id, saver_name=names[user_id]
+            )
             return SaveResult(False, None, fresh=True)
         permanent_id = _convert(state, now)
-        events.match_saved(match_id=match_id, permanent_match_id=permanent_id, user_ids=[state.user_1, state.user_2], at=now)
+        events.match_saved(
+            match_id=match_id, permanent_match_id=permanent_id, user_ids=[state.user_1, state.user_2], at=now
+        )
         push.match_saved(permanent_match_id=permanent_id, names=names)
         return SaveResult(True, permanent_id, fresh=True)
 
@@ -99,7 +108,13 @@ def _convert(state: MatchState, now: datetime) -> str:
     with connection.cursor() as cursor:
         cursor.execute(
             _COPY_SQL,
-            {"permanent": permanent_id, "after_hours": state.id, "user_1": state.user_1, "user_2": state.user_2, "now": now},
+            {
+                "permanent": permanent_id,
+                "after_hours": state.id,
+                "user_1": state.user_1,
+                "user_2": state.user_2,
+                "now": now,
+            },
         )
     AfterHoursMatch.objects.filter(pk=state.id).update(converted_to_match_id=permanent_id)
     return permanent_id

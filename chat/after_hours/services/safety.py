@@ -6,6 +6,7 @@ block forgot), the report, and the decline of the match. The original declined "
 after answering, so a message could still get through after a block; here a send either committed
 before the decline or sees it (the send share-locks the same row).
 """
+
 from __future__ import annotations
 
 from django.db import transaction

@@ -5,6 +5,7 @@ exclusions, the match inserts (lock, re-check, insert, profile cards) and, when 
 unmatched, the active points for `activeUsersNearby`. The geometry runs in memory
 (`profiles.after_hours.matching`).
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """After Hours matching preferences (docs/contract.md, "After Hours preferences")."""
+
 from __future__ import annotations
 
 from functools import partial

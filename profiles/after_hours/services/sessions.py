@@ -1,4 +1,5 @@
 """After Hours sessions: start, end, extend, and the scheduled expiry, warning and cleanup."""
+
 from __future__ import annotations
 
 import logging
@@ -20,8 +21,12 @@ from vlvt.redis import sync_redis
 
 log = logging.getLogger(__name__)
 
-PROFILE_REQUIRED = partial(ApiError, 400, "After Hours profile required before starting session", code="PROFILE_REQUIRED")
-SESSION_ALREADY_ACTIVE = partial(ApiError, 409, "Active session already exists", code="SESSION_ALREADY_ACTIVE")
+PROFILE_REQUIRED = partial(
+    ApiError, 400, "After Hours profile required before starting session", code="PROFILE_REQUIRED"
+)
+SESSION_ALREADY_ACTIVE = partial(
+    ApiError, 409, "Active session already exists", code="SESSION_ALREADY_ACTIVE"
+)
 # A job that wakes up this close before its moment re-queues itself for the exact time instead of
 # dropping the work (ETA timers and clocks of different processes are not perfectly aligned).
 _EARLY_TOLERANCE_SECONDS = 5.0
@@ -70,7 +75,11 @@ def session_start(
     return session
 
 
-_FINGERPRINT_FIELDS = (("deviceId", "device_id", 255), ("deviceModel", "device_model", 100), ("platform", "platform", 20))
+_FINGERPRINT_FIELDS = (
+    ("deviceId", "device_id", 255),
+    ("deviceModel", "device_model", 100),
+    ("platform", "platform", 20),
+)
 
 
 def _fingerprint_store(*, user_id: str, session_id: UUID, fingerprint: dict[str, Any]) -> None:
@@ -128,16 +137,15 @@ def session_extend(*, user_id: str, minutes: int) -> Extended:
 # --- scheduled --------------------------------------------------------------------------------------
 
 
-def sessions_expire(*, session_ids: list[UUID] | None = None, user_ids: list[str] | None = None) -> list[UUID]:
+def sessions_expire(
+    *, session_ids: list[UUID] | None = None, user_ids: list[str] | None = None
+) -> list[UUID]:
     """Close every open session whose time is up (optionally only these): `ended_at` is set to the
     expiry, the owner gets session_expired, a current match ends and its partner is told.
 
     Idempotent: a closed session is never closed again, so each event leaves once.
     """
-    sql = (
-        "UPDATE after_hours_sessions SET ended_at = expires_at "
-        "WHERE ended_at IS NULL AND expires_at <= %s"
-    )
+    sql = "UPDATE after_hours_sessions SET ended_at = expires_at WHERE ended_at IS NULL AND expires_at <= %s"
     params: list[Any] = [timezone.now()]
     if session_ids is not None:
         sql += " AND id = ANY(%s::uuid[])"
@@ -150,7 +158,9 @@ def sessions_expire(*, session_ids: list[UUID] | None = None, user_ids: list[str
             cursor.execute(sql + " RETURNING id, user_id", params)
             closed = cursor.fetchall()
         if closed:
-            events.publish([events.session_expired(user_id, str(session_id)) for session_id, user_id in closed])
+            events.publish(
+                [events.session_expired(user_id, str(session_id)) for session_id, user_id in closed]
+            )
             matches_end_for_users(user_ids=[user_id for _, user_id in closed], reason="session_expired")
     if closed:
         log.info("after hours sessions expired", extra={"count": len(closed)})
@@ -160,7 +170,9 @@ def sessions_expire(*, session_ids: list[UUID] | None = None, user_ids: list[str
 def session_expire_if_due(*, session_id: UUID) -> float | None:
     """The expiry job. Returns seconds to wait and retry when it woke up just before its time."""
     expires_at = (
-        AfterHoursSession.objects.filter(pk=session_id, ended_at__isnull=True).values_list("expires_at", flat=True).first()
+        AfterHoursSession.objects.filter(pk=session_id, ended_at__isnull=True)
+        .values_list("expires_at", flat=True)
+        .first()
     )
     if expires_at is None:
         return None
@@ -174,7 +186,11 @@ def session_expire_if_due(*, session_id: UUID) -> float | None:
 
 def session_warn_if_due(*, session_id: UUID) -> float | None:
     """The 2-minute warning job: publish session_expiring once per expiry time, if still due."""
-    session = AfterHoursSession.objects.filter(pk=session_id, ended_at__isnull=True).only("user_id", "expires_at").first()
+    session = (
+        AfterHoursSession.objects.filter(pk=session_id, ended_at__isnull=True)
+        .only("user_id", "expires_at")
+        .first()
+    )
     if session is None:
         return None
     now = timezone.now()

@@ -1,4 +1,5 @@
 """Fixtures of the After Hours chat tests: users, After Hours matches and messages, push capture."""
+
 from __future__ import annotations
 
 import itertools
@@ -67,7 +68,9 @@ def make_ah_match(
     return str(match.id)
 
 
-def ah_message(match_id: str, sender_id: str, text: str = "hi", *, created_at: datetime | None = None) -> AfterHoursMessage:
+def ah_message(
+    match_id: str, sender_id: str, text: str = "hi", *, created_at: datetime | None = None
+) -> AfterHoursMessage:
     message = AfterHoursMessage.objects.create(match_id=match_id, sender_id=sender_id, text=text)
     if created_at is not None:
         AfterHoursMessage.objects.filter(pk=message.pk).update(created_at=created_at)

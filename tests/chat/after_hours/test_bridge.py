@@ -2,6 +2,7 @@
 pub/sub and the official socket.io-client: once per socket whatever the number of processes,
 nobody else, malformed and unknown events dropped, back after a Redis restart, closed first on
 SIGTERM."""
+
 from __future__ import annotations
 
 import json
@@ -32,13 +33,13 @@ def js():
 
 
 def envelope(kind: str, target: str, payload: dict) -> str:
-    return json.dumps({"type": kind, "targetUserId": target, "payload": payload, "timestamp": "2026-03-01T23:00:00.000Z"})
+    return json.dumps(
+        {"type": kind, "targetUserId": target, "payload": payload, "timestamp": "2026-03-01T23:00:00.000Z"}
+    )
 
 
 def bridge_events(js: JsClient, name: str) -> list[tuple[str, list]]:
     return [(e, a) for e, a in js.received(name) if e.startswith("after_hours:")]
-
-
 
 
 def subscribers(client: redis.Redis, channel: str) -> int:
@@ -63,7 +64,9 @@ def subscribers(client: redis.Redis, channel: str) -> int:
         b'{"type": "after_hours:match", "targetUserId": "u1"}',
         b'{"type": "after_hours:match", "targetUserId": "u1", "payload": null}',
         b'{"type": "after_hours:match", "targetUserId": "u1", "payload": [1]}',
-        json.dumps({"type": "after_hours:match", "targetUserId": "u1", "payload": {"x": "y" * 70_000}}).encode(),
+        json.dumps(
+            {"type": "after_hours:match", "targetUserId": "u1", "payload": {"x": "y" * 70_000}}
+        ).encode(),
     ],
 )
 def test_malformed_envelopes_are_rejected(raw):
@@ -85,8 +88,17 @@ def test_each_socket_of_the_target_gets_each_event_once_across_two_processes(js)
     Carol are connected too. Every process hears every event and relays to its own sockets only."""
     channel = "after_hours:events"
     alice, bob, carol = make_user("Alice"), make_user("Bob"), make_user("Carol")
-    with daphne_server(AFTER_HOURS_EVENTS_CHANNEL=channel) as one, daphne_server(AFTER_HOURS_EVENTS_CHANNEL=channel) as two:
-        for name, server, user in (("a1", one, alice), ("a2", one, alice), ("a3", two, alice), ("bob", one, bob), ("carol", two, carol)):
+    with (
+        daphne_server(AFTER_HOURS_EVENTS_CHANNEL=channel) as one,
+        daphne_server(AFTER_HOURS_EVENTS_CHANNEL=channel) as two,
+    ):
+        for name, server, user in (
+            ("a1", one, alice),
+            ("a2", one, alice),
+            ("a3", two, alice),
+            ("bob", one, bob),
+            ("carol", two, carol),
+        ):
             assert js.connect(name, server.base_url, token=mint_token(user))["connected"] is True
         one.wait_for_log(SUBSCRIBED)
         two.wait_for_log(SUBSCRIBED)
@@ -94,10 +106,22 @@ def test_each_socket_of_the_target_gets_each_event_once_across_two_processes(js)
 
         match_id = str(uuid.uuid4())
         sent = [
-            ("after_hours:match", alice, {"matchId": match_id, "expiresAt": "2026-03-01T23:10:00.000Z", "profile": {"name": "Bob"}}),
-            ("after_hours:no_matches", alice, {"activeUsersNearby": 0, "message": "No matches available right now. Stay active!"}),
+            (
+                "after_hours:match",
+                alice,
+                {"matchId": match_id, "expiresAt": "2026-03-01T23:10:00.000Z", "profile": {"name": "Bob"}},
+            ),
+            (
+                "after_hours:no_matches",
+                alice,
+                {"activeUsersNearby": 0, "message": "No matches available right now. Stay active!"},
+            ),
             ("after_hours:match_expired", alice, {"matchId": match_id, "reason": "timeout"}),
-            ("after_hours:session_expiring", alice, {"sessionId": "s1", "expiresAt": "2026-03-01T23:30:00.000Z", "minutesRemaining": 2}),
+            (
+                "after_hours:session_expiring",
+                alice,
+                {"sessionId": "s1", "expiresAt": "2026-03-01T23:30:00.000Z", "minutesRemaining": 2},
+            ),
             ("after_hours:session_expired", alice, {"sessionId": "s1", "reason": "timeout"}),
             ("after_hours:match", bob, {"matchId": match_id, "profile": {"name": "Alice"}}),
         ]
@@ -114,7 +138,9 @@ def test_each_socket_of_the_target_gets_each_event_once_across_two_processes(js)
             assert publisher.publish(channel, envelope(kind, target, payload)) >= 2
             publisher.publish(channel, dropped[i])
         for target in (alice, bob, carol):  # markers: after them, nothing else can be on its way
-            publisher.publish(channel, envelope("after_hours:session_expired", target, {"sessionId": "marker"}))
+            publisher.publish(
+                channel, envelope("after_hours:session_expired", target, {"sessionId": "marker"})
+            )
 
         marker = ("after_hours:session_expired", [{"sessionId": "marker"}])
         for name in ("a1", "a2", "a3"):
@@ -162,8 +188,21 @@ class ThrowawayRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--enable-debug-command", "local"],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--enable-debug-command",
+                "local",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -206,7 +245,14 @@ def test_events_flow_again_after_a_redis_restart(js, throwaway_redis):
     user = make_user()
     publisher = redis.Redis(port=throwaway_redis.port)
     with daphne_server(REDIS_URL=throwaway_redis.url, AFTER_HOURS_EVENTS_CHANNEL=channel) as server:
-        js.connect("phone", server.base_url, token=mint_token(user), reconnection=True, reconnectionDelay=100, reconnectionDelayMax=300)
+        js.connect(
+            "phone",
+            server.base_url,
+            token=mint_token(user),
+            reconnection=True,
+            reconnectionDelay=100,
+            reconnectionDelayMax=300,
+        )
         server.wait_for_log(SUBSCRIBED)
         assert publisher.publish(channel, envelope("after_hours:match", user, {"n": 1})) == 1
         assert js.wait_event("phone", "after_hours:match") == [{"n": 1}]
@@ -257,11 +303,21 @@ def test_sigterm_closes_the_subscriber_before_the_channel_layer_and_the_database
         assert server.wait(timeout=20) == 0
         log = server.log()
     assert subscribers(client, channel) == 0
-    closed = [line.split("shutdown: closed ", 1)[1].split(" in ")[0] for line in log.splitlines() if "shutdown: closed " in line and " in " in line]
+    closed = [
+        line.split("shutdown: closed ", 1)[1].split(" in ")[0]
+        for line in log.splitlines()
+        if "shutdown: closed " in line and " in " in line
+    ]
     closed = [name for name in closed if not name.startswith("resources")]
     assert closed[0] == "after hours bridge"
-    assert closed.index("after hours bridge") < closed.index("channel layer") < closed.index("database connections")
-    assert log.index("after hours bridge: unsubscribed and closed") < log.index("shutdown: closed after hours bridge")
+    assert (
+        closed.index("after hours bridge")
+        < closed.index("channel layer")
+        < closed.index("database connections")
+    )
+    assert log.index("after hours bridge: unsubscribed and closed") < log.index(
+        "shutdown: closed after hours bridge"
+    )
     assert "Traceback" not in log and "UNSUBSCRIBE failed" not in log
 
 
@@ -305,7 +361,9 @@ def test_closing_while_redis_is_unreachable_is_quick():
     from chat.after_hours.bridge import AfterHoursBridge
 
     async def scenario() -> float:
-        bridge = AfterHoursBridge(url=f"redis://127.0.0.1:{free_port()}/0", channel="after_hours:events", deliver=None)
+        bridge = AfterHoursBridge(
+            url=f"redis://127.0.0.1:{free_port()}/0", channel="after_hours:events", deliver=None
+        )
         bridge.start()
         await asyncio.sleep(0.5)  # a few refused connection attempts
         started = time.monotonic()

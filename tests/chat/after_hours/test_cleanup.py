@@ -1,6 +1,7 @@
 """The daily After Hours chat cleanup (docs/contract.md, "Schedules"): unconverted matches expired
 more than 30 days ago go with their messages, in short batches; converted ones, recent ones and
 locked ones stay."""
+
 from __future__ import annotations
 
 import threading

@@ -1,6 +1,7 @@
 """Save votes under concurrency (real transactions on several connections, contract D25): a match
 converts exactly once, messages keep their order and original timestamps, a pair keeps one match,
 and a send never slips in after a decline."""
+
 from __future__ import annotations
 
 import threading
@@ -55,7 +56,10 @@ def test_both_votes_at_the_same_moment_convert_exactly_once(push_queue):
     for _ in range(8):
         alice, bob = make_user("Alice", token=True), make_user("Bob", token=True)
         match = make_ah_match(alice, bob)
-        texts = [ah_message(match, alice if i % 2 else bob, f"line {i}", created_at=T0 + timedelta(seconds=i)) for i in range(5)]
+        texts = [
+            ah_message(match, alice if i % 2 else bob, f"line {i}", created_at=T0 + timedelta(seconds=i))
+            for i in range(5)
+        ]
         probe = EventProbe(alice, bob)
         push_queue.sent.clear()
 
@@ -67,13 +71,22 @@ def test_both_votes_at_the_same_moment_convert_exactly_once(push_queue):
             (True, permanent.id, True),
         ]
         row = AfterHoursMatch.objects.get(pk=match)
-        assert (row.user1_save_vote, row.user2_save_vote, row.converted_to_match_id) == (True, True, permanent.id)
+        assert (row.user1_save_vote, row.user2_save_vote, row.converted_to_match_id) == (
+            True,
+            True,
+            permanent.id,
+        )
         copied = Message.objects.filter(match_id=permanent.id).order_by("created_at", "id")
-        assert [(m.sender_id, m.text, m.created_at) for m in copied] == [(t.sender_id, t.text, t.created_at) for t in texts]
+        assert [(m.sender_id, m.text, m.created_at) for m in copied] == [
+            (t.sender_id, t.text, t.created_at) for t in texts
+        ]
         first_voter = alice if results[0].fresh and not results[0].mutual_save else bob
         other = bob if first_voter == alice else alice
         # (each commit publishes on its own thread, so the two may arrive in either order)
-        assert sorted(e for e, _ in probe.events(other)) == ["after_hours:match_saved", "after_hours:partner_saved"]
+        assert sorted(e for e, _ in probe.events(other)) == [
+            "after_hours:match_saved",
+            "after_hours:partner_saved",
+        ]
         assert [e for e, _ in probe.events(first_voter)] == ["after_hours:match_saved"]
         assert sorted(m.data["type"] for _, m in push_queue.sent) == [
             "after_hours_match_saved",
@@ -101,7 +114,9 @@ def test_a_pair_with_a_match_in_reverse_order_keeps_one_match():
 
     assert (result.mutual_save, result.permanent_match_id) == (True, existing)
     assert list(Match.objects.values_list("id", "user_1_id", "user_2_id")) == [(existing, bob, alice)]
-    assert list(Message.objects.values_list("match_id", "text", "created_at")) == [(existing, "we meet again", T0)]
+    assert list(Message.objects.values_list("match_id", "text", "created_at")) == [
+        (existing, "we meet again", T0)
+    ]
 
 
 def test_two_after_hours_matches_of_a_pair_converting_at_once_share_one_permanent_match():
@@ -114,9 +129,14 @@ def test_two_after_hours_matches_of_a_pair_converting_at_once_share_one_permanen
     results = at_once(vote(bob, first), vote(alice, second))
 
     [permanent] = Match.objects.all()
-    assert [(r.mutual_save, r.permanent_match_id) for r in results] == [(True, permanent.id), (True, permanent.id)]
+    assert [(r.mutual_save, r.permanent_match_id) for r in results] == [
+        (True, permanent.id),
+        (True, permanent.id),
+    ]
     assert set(AfterHoursMatch.objects.values_list("converted_to_match_id", flat=True)) == {permanent.id}
-    texts = Message.objects.filter(match_id=permanent.id).order_by("created_at").values_list("text", flat=True)
+    texts = (
+        Message.objects.filter(match_id=permanent.id).order_by("created_at").values_list("text", flat=True)
+    )
     assert list(texts) == ["first night", "second night"]
 
 

@@ -1,4 +1,5 @@
 """The After Hours chat OpenAPI description covers exactly chat/after_hours/urls.py, with methods."""
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,10 @@ _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 
 def test_every_route_and_method_is_documented():
     routes = {
-        openapi.PREFIX + "/" + _CONVERTER.sub("{matchId}", str(p.pattern)): {m.lower() for m in p.callback.allowed_methods} - {"head"}
+        openapi.PREFIX + "/" + _CONVERTER.sub("{matchId}", str(p.pattern)): {
+            m.lower() for m in p.callback.allowed_methods
+        }
+        - {"head"}
         for p in urlpatterns
     }
     assert {path: set(ops) for path, ops in openapi.PATHS.items()} == routes
