@@ -382,7 +382,7 @@ SETUP = """
 import json
 from django.db import connection
 from profiles.services.verification import GESTURE_IDS
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 with connection.cursor() as c:
     c.execute("SELECT id, user_id_1 FROM matches ORDER BY id LIMIT 1")
     match_id, sender = c.fetchone()

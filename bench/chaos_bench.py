@@ -124,7 +124,7 @@ def manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 SEED = """
 import json
 from profiles.models import Match, Profile, User, UserSubscription
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 n = {n}
 ids = [f"chaos_{{i:04d}}" for i in range(n)] + ["chaos_probe_a", "chaos_probe_b"]
 User.objects.bulk_create([User(id=i, provider="email", email=f"{{i}}@example.com", id_verified=True) for i in ids])

@@ -120,7 +120,7 @@ def user_ids(env: dict[str, str], count: int) -> list[str]:
 def tokens(env: dict[str, str], ids: list[str]) -> list[str]:
     code = (
         "import django, json, sys; django.setup();"
-        "from vlvt.auth import mint_token;"
+        "from vlvt.http.auth import mint_token;"
         "print(json.dumps([mint_token(u, expires_in=7200) for u in json.loads(sys.stdin.read())]))"
     )
     out = subprocess.run(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vlvt.api import ApiError
+from vlvt.http.api import ApiError
 
 
 class ChatError(ApiError):

@@ -9,7 +9,7 @@ traffic never ate into its chat budget, and the monolith keeps it that way.
 
 from __future__ import annotations
 
-from vlvt.ratelimit import Limiter
+from vlvt.http.ratelimit import Limiter
 
 general = Limiter(
     "chat-general", 15 * 60, 100, "Too many requests from this IP, please try again after 15 minutes"

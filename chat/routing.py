@@ -5,7 +5,7 @@ from django.urls import path
 from chat.realtime.consumer import SocketIOConsumer
 from chat.realtime.http import refuse_upgrade
 
-# Exact paths (vlvt.routing.PathRouter, which `vlvt/asgi.py` serves); the same as Django URL
+# Exact paths (vlvt.server.routing.PathRouter, which `vlvt/asgi.py` serves); the same as Django URL
 # patterns for Channels' URLRouter.
 websocket_routes = {
     "socket.io/": SocketIOConsumer.as_asgi(),

@@ -13,7 +13,7 @@ from django.utils import timezone
 from chat.errors import ChatError
 from chat.models import DateProposal, Message, ReadReceipt, Report, UserStatus
 from profiles.models import Block, Match, Profile
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 # --- matches -------------------------------------------------------------------------------------
 

@@ -1,11 +1,11 @@
-"""chat-service routes; each also answers under /api/v1 (vlvt.middleware rewrites the prefix)."""
+"""chat-service routes; each also answers under /api/v1 (vlvt.http.middleware rewrites the prefix)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
 from chat import views
-from vlvt.api import route
+from vlvt.http.api import route
 
 
 def _param(view, name: str):

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from chat.errors import ChatError
-from vlvt.api import ValidationFailed
+from vlvt.http.api import ValidationFailed
 
 
 def has_nul(value: Any) -> bool:

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 
 from chat import limits, selectors, services, validation
 from chat.errors import ChatError, not_found_match
-from vlvt.api import (
+from vlvt.http.api import (
     DATABASE_UNAVAILABLE,
     ApiError,
     ValidationFailed,

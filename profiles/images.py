@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pyvips
 from django.http import HttpResponse
 
-from vlvt.api import ApiError
+from vlvt.http.api import ApiError
 
 # Every upload is a new image: libvips' operation cache would only hold decoded pixels in memory.
 pyvips.cache_set_max(0)

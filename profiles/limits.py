@@ -4,7 +4,7 @@ budget per IP across all its routes)."""
 
 from __future__ import annotations
 
-from vlvt.ratelimit import Limiter
+from vlvt.http.ratelimit import Limiter
 
 general = Limiter(
     "general", 15 * 60, 100, "Too many requests from this IP, please try again after 15 minutes"

@@ -6,7 +6,7 @@ Specific paths come before the `<user_id>` patterns so `/profile/photos/...` nev
 from django.urls import path
 
 from profiles.views import discovery, internal, media, photos, profiles, swipes, verification
-from vlvt.api import route
+from vlvt.http.api import route
 
 urlpatterns = [
     path("api/internal/cleanup-photos", internal.cleanup_photos),

@@ -40,7 +40,7 @@ def _clean_redis():
 
 @pytest.fixture
 def jwt_for():
-    from vlvt.auth import mint_token
+    from vlvt.http.auth import mint_token
 
     return mint_token
 

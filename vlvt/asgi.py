@@ -6,15 +6,15 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vlvt.settings")
 
-from vlvt.handlers import get_application  # noqa: E402
+from vlvt.server.handlers import get_application  # noqa: E402
 
 django_application = get_application()
 
 from chat.routing import websocket_routes, websocket_upgrade_checks  # noqa: E402
-from vlvt.heap import settle_heap  # noqa: E402
-from vlvt.routing import PathRouter, ProtocolRouter  # noqa: E402
-from vlvt.shutdown import daphne as graceful_daphne  # noqa: E402
-from vlvt.shutdown.asgi import ShutdownMiddleware  # noqa: E402
+from vlvt.server.heap import settle_heap  # noqa: E402
+from vlvt.server.routing import PathRouter, ProtocolRouter  # noqa: E402
+from vlvt.server.shutdown import daphne as graceful_daphne  # noqa: E402
+from vlvt.server.shutdown.asgi import ShutdownMiddleware  # noqa: E402
 
 # Daphne's CLI builds our GracefulServer (answers refused upgrades itself); no signal handler on import
 graceful_daphne.install(upgrade_checks=websocket_upgrade_checks)
@@ -29,5 +29,5 @@ application = ShutdownMiddleware(
     )
 )
 
-# Last: everything the process keeps is loaded now (vlvt/heap.py).
+# Last: everything the process keeps is loaded now (vlvt/server/heap.py).
 settle_heap()

@@ -57,4 +57,4 @@ app.conf.beat_schedule = {
     },
 }
 
-import vlvt.shutdown.celery  # noqa: E402,F401  (connects shutdown to Celery's hooks; no OS handler)
+import vlvt.server.shutdown.celery  # noqa: E402,F401  (connects shutdown to Celery's hooks; no OS handler)

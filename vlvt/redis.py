@@ -10,7 +10,7 @@ from django.conf import settings
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 
-from vlvt.shutdown import Stage, register_closer
+from vlvt.server.shutdown import Stage, register_closer
 
 # redis-py retries a failed connection or command 3 times with backoffs of about 1, 2 and 4 s:
 # with Redis stopped, every operation of the realtime layer then took ~7 s to fail (a new

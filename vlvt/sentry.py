@@ -48,11 +48,11 @@ def init_sentry(
 
 def _wrap_request_handler() -> None:
     """The Django integration wraps `ASGIHandler.__call__` to attach the request (URL, method,
-    headers) to events; the project's handler (vlvt/handlers.py) defines its own `__call__`, so it
+    headers) to events; the project's handler (vlvt/server/handlers.py) defines its own `__call__`, so it
     gets the same wrapper here."""
     from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
 
-    from vlvt.handlers import PooledThreadASGIHandler
+    from vlvt.server.handlers import PooledThreadASGIHandler
 
     inner = PooledThreadASGIHandler.__call__
 

@@ -103,10 +103,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "vlvt.middleware.RequestContextMiddleware",
-    "vlvt.middleware.CsrfDoubleSubmitMiddleware",
-    "vlvt.middleware.ApiVersionMiddleware",
-    "vlvt.middleware.AdminOnlyStackMiddleware",  # sessions, auth, messages: /admin/ only
+    "vlvt.http.middleware.RequestContextMiddleware",
+    "vlvt.http.middleware.CsrfDoubleSubmitMiddleware",
+    "vlvt.http.middleware.ApiVersionMiddleware",
+    "vlvt.http.middleware.AdminOnlyStackMiddleware",  # sessions, auth, messages: /admin/ only
 ]
 # The admin's middleware is present, behind AdminOnlyStackMiddleware.
 SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
@@ -227,8 +227,8 @@ CHANNEL_LAYERS = {
 
 # --- Celery (every scheduler of the original) --------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
-# kombu's Redis transport without a new client per published message (vlvt/broker.py).
-CELERY_BROKER_TRANSPORT = "vlvt.broker:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
+# kombu's Redis transport without a new client per published message (vlvt/server/broker.py).
+CELERY_BROKER_TRANSPORT = "vlvt.server.broker:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True

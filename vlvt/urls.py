@@ -10,9 +10,9 @@ from django.urls import include, path, re_path
 from chat import urls as chat_urls
 from chat.realtime.http import engineio_http
 from profiles import urls as profiles_urls
-from vlvt import views
-from vlvt.admin_login import ThrottledAdminAuthenticationForm
-from vlvt.openapi.views import docs_page, openapi_json
+from vlvt.http import views
+from vlvt.http.admin_login import ThrottledAdminAuthenticationForm
+from vlvt.http.openapi.views import docs_page, openapi_json
 
 admin.site.login_form = ThrottledAdminAuthenticationForm  # per account and per address
 
@@ -21,7 +21,7 @@ urlpatterns = [
     path("ready", views.ready),
     path("csrf-token", views.csrf_token),
     path(".well-known/security.txt", views.security_txt),
-    path("openapi.json", openapi_json),  # the API description (vlvt/openapi/), and browsable:
+    path("openapi.json", openapi_json),  # the API description (vlvt/http/openapi/), and browsable:
     path("docs", docs_page),
     path("admin/", admin.site.urls),
     # The admin's CSS and JS straight from the installed apps (no collectstatic step needed).
@@ -37,7 +37,7 @@ urlpatterns = [
     *chat_urls.urlpatterns,
 ]
 
-handler400 = "vlvt.views.bad_request"
-handler403 = "vlvt.views.permission_denied"
-handler404 = "vlvt.views.not_found"
-handler500 = "vlvt.views.server_error"
+handler400 = "vlvt.http.views.bad_request"
+handler403 = "vlvt.http.views.permission_denied"
+handler404 = "vlvt.http.views.not_found"
+handler500 = "vlvt.http.views.server_error"

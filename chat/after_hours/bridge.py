@@ -42,7 +42,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from chat.events import emit_message
-from vlvt.shutdown import Stage, coordinator, register_closer
+from vlvt.server.shutdown import Stage, coordinator, register_closer
 
 logger = logging.getLogger("vlvt.realtime.after_hours_bridge")
 

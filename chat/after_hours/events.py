@@ -16,7 +16,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from chat import events
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ budgets as `POST /blocks` and `POST /reports` (one bucket each: 10 blocks an hou
 from __future__ import annotations
 
 from chat import limits as chat_limits
-from vlvt.ratelimit import Limiter
+from vlvt.http.ratelimit import Limiter
 
 general = Limiter("after-hours-chat", 60, 60, "Too many requests, please slow down", per_user=True)
 block = chat_limits.block_create

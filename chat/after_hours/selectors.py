@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from chat.errors import NOT_PART_OF_MATCH, ChatError
 from chat.models import AfterHoursMessage
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 HISTORY_PAGE = 50
 # The original's check (docs/contract.md, "After Hours chat"): any 8-4-4-4-12 hex string, case-insensitive.

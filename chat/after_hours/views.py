@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from chat import validation
 from chat.after_hours import limits, selectors, services
 from chat.views import clean_input, on_error
-from vlvt.api import ApiError, endpoint, json_body, ok
+from vlvt.http.api import ApiError, endpoint, json_body, ok
 
 BLOCK_REASON_MAX = 500
 REPORT_DETAILS_MAX = 1000

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
-from vlvt.auth import TokenError, TokenUser, decode_token
+from vlvt.http.auth import TokenError, TokenUser, decode_token
 
 logger = logging.getLogger("vlvt.realtime")
 

@@ -48,8 +48,8 @@ from chat.realtime.handlers import EventContext
 from chat.realtime.pump import LayerPump, pump_for
 from chat.realtime.pump import on_recovered as pump_on_recovered
 from chat.realtime.throttle import redis_slots
-from vlvt.ratelimit import StoreOutage
-from vlvt.shutdown.asgi import ACTIVITY
+from vlvt.http.ratelimit import StoreOutage
+from vlvt.server.shutdown.asgi import ACTIVITY
 
 logger = logging.getLogger("vlvt.realtime")
 

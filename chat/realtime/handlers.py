@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from chat.realtime import presence
 from chat.realtime.throttle import publish, publish_many
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 if TYPE_CHECKING:
     from chat.realtime.consumer import SocketIOConsumer

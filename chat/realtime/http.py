@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chat.realtime import protocol
 from chat.realtime.auth import origin_allowed
-from vlvt.api import json_response
+from vlvt.http.api import json_response
 
 logger = logging.getLogger("vlvt.realtime")
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 from engineio import packet as eio
 from socketio import packet as sio
 
-from vlvt import strictjson
+from vlvt.http import strictjson
 
 # Engine.IO error codes and messages, as `engine.io` `Server.errors` / `Server.errorMessages`.
 UNKNOWN_TRANSPORT = 0
@@ -125,7 +125,7 @@ class ProtocolError(ValueError):
 
 
 class PayloadRejected(Exception):
-    """A well-formed packet whose JSON no handler could use (vlvt.strictjson: a lone surrogate,
+    """A well-formed packet whose JSON no handler could use (vlvt.http.strictjson: a lone surrogate,
     nesting deeper than 32, a number beyond the double range). The socket stays up; an event that
     asked for an ack is answered `{success:false, error:<message>}`."""
 
@@ -142,7 +142,7 @@ _PAYLOAD_PROBLEMS = {
 
 
 class _StrictJson:
-    """The `json` python-socketio's Packet decodes with: vlvt.strictjson's checks."""
+    """The `json` python-socketio's Packet decodes with: vlvt.http.strictjson's checks."""
 
     loads = staticmethod(strictjson.loads)
     dumps = staticmethod(json.dumps)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from chat.realtime.throttle import redis_slots
-from vlvt.ratelimit import STORE_RETRY_SECONDS, STORE_TIMEOUT, StoreOutage
+from vlvt.http.ratelimit import STORE_RETRY_SECONDS, STORE_TIMEOUT, StoreOutage
 from vlvt.redis import async_redis
 
 logger = logging.getLogger("vlvt.realtime")
@@ -59,7 +59,7 @@ return {1, 0}
 
 _script = None
 _members = itertools.count()
-# Fails open as the HTTP limiter does (vlvt.ratelimit): a hung Redis costs an event STORE_TIMEOUT
+# Fails open as the HTTP limiter does (vlvt.http.ratelimit): a hung Redis costs an event STORE_TIMEOUT
 # once, then the limit is skipped for STORE_RETRY_SECONDS.
 outage = StoreOutage(STORE_RETRY_SECONDS)
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from vlvt.shutdown import Stage, register_closer
+from vlvt.server.shutdown import Stage, register_closer
 
 T = TypeVar("T")
 

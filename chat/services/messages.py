@@ -20,7 +20,7 @@ from django.utils import timezone
 from chat import events, push, selectors
 from chat.errors import ChatError, not_found_match, not_participant
 from chat.models import Message, ReadReceipt, TypingIndicator, new_message_id
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 SOCKET_MAX_LENGTH = 5000
 FREE_DAILY_MESSAGES = 20

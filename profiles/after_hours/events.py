@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from vlvt.api import iso
+from vlvt.http.api import iso
 from vlvt.redis import sync_redis
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from django.http import HttpRequest, HttpResponse
 
 from profiles.after_hours import limits
 from profiles.after_hours.selectors import access_get
-from vlvt.api import ApiError, endpoint
-from vlvt.ratelimit import Limiter
+from vlvt.http.api import ApiError, endpoint
+from vlvt.http.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ and the session, so it is generous. Photo uploads (image processing, storage) ge
 
 from __future__ import annotations
 
-from vlvt.ratelimit import Limiter
+from vlvt.http.ratelimit import Limiter
 
 general = Limiter("after-hours", 60, 120, "Too many After Hours requests, please slow down", per_user=True)
 photo_upload = Limiter(

@@ -15,7 +15,7 @@ from profiles.after_hours.matching import haversine_km, round1
 from profiles.after_hours.services import matches, preferences, profiles, sessions
 from profiles.models import AfterHoursPreferences, AfterHoursProfile
 from profiles.views.uploads import read_all, single_file
-from vlvt.api import ApiError, ValidationFailed, iso, json_body, json_response, ok, route
+from vlvt.http.api import ApiError, ValidationFailed, iso, json_body, json_response, ok, route
 
 # --- profile --------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from profiles import images, storage
 from profiles.models import Profile
-from vlvt.api import ApiError
+from vlvt.http.api import ApiError
 
 MAX_PHOTOS = 6
 

@@ -19,7 +19,7 @@ from profiles.location import (
 )
 from profiles.models import Profile
 from profiles.validation import ProfileInput
-from vlvt.api import ApiError
+from vlvt.http.api import ApiError
 
 _UNIQUE_VIOLATION = "23505"
 _FK_VIOLATION = "23503"

@@ -17,7 +17,7 @@ from django.db.backends.utils import CursorWrapper
 from profiles.models import new_match_id
 from profiles.push import match_message, push_notify
 from profiles.services.tickets import ticket_award_once
-from vlvt.api import ApiError
+from vlvt.http.api import ApiError
 
 ACTIONS = frozenset({"like", "pass"})
 

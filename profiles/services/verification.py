@@ -23,7 +23,7 @@ from profiles import images, storage
 from profiles.faces import FaceComparisonUnavailable, face_comparer
 from profiles.models import Profile, Verification
 from profiles.services.tickets import ticket_award_once
-from vlvt.api import ApiError
+from vlvt.http.api import ApiError
 
 log = logging.getLogger(__name__)
 

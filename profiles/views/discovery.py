@@ -13,7 +13,7 @@ from profiles.selectors.discovery import DiscoveryFilters, SearchFilters, discov
 from profiles.storage import resolve_urls
 from profiles.validation import storable
 from profiles.views.errors import on_error
-from vlvt.api import ValidationFailed, endpoint, json_body, ok
+from vlvt.http.api import ValidationFailed, endpoint, json_body, ok
 
 _INT_PREFIX = re.compile(r"^\s*([+-]?\d+)")
 _FLOAT_PREFIX = re.compile(r"^\s*([+-]?(?:Infinity|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 
-from vlvt.api import DATABASE_UNAVAILABLE, ApiError, ValidationFailed, fail
+from vlvt.http.api import DATABASE_UNAVAILABLE, ApiError, ValidationFailed, fail
 
 log = logging.getLogger("profiles.errors")
 

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from profiles.services.cleanup import photos_cleanup_user
 from profiles.signing import SignatureError, verify_request
 from profiles.views.errors import on_error
-from vlvt.api import endpoint, fail, ok
+from vlvt.http.api import endpoint, fail, ok
 
 log = logging.getLogger(__name__)
 _USER_ID = re.compile(r"[\w.@:+-]{1,255}")

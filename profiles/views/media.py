@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import FileResponse, HttpRequest, HttpResponse
 
 from profiles.storage import LocalPhotoStorage, local_signature_valid, photo_storage
-from vlvt.api import endpoint, fail
+from vlvt.http.api import endpoint, fail
 
 
 @endpoint("GET", auth=False)

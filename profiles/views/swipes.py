@@ -10,7 +10,7 @@ from profiles.services.swipes import ACTIONS, swipe_record
 from profiles.storage import resolve_urls
 from profiles.validation import storable
 from profiles.views.errors import on_error
-from vlvt.api import ApiError, endpoint, iso, json_body, ok
+from vlvt.http.api import ApiError, endpoint, iso, json_body, ok
 
 
 @endpoint("POST", limiters=[limits.swipe])

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 
 from profiles.images import MAX_UPLOAD_BYTES
-from vlvt.api import ApiError
+from vlvt.http.api import ApiError
 
 # The request middleware refuses an oversized body (by Content-Length) and stops a file that
 # streams past PHOTO_UPLOAD_LIMIT, both as 413 "File too large"; this is the same answer.

@@ -16,7 +16,7 @@ from profiles.services.verification import (
 )
 from profiles.views.errors import on_error
 from profiles.views.uploads import form_field, read_all, single_file
-from vlvt.api import ApiError, endpoint, iso, ok
+from vlvt.http.api import ApiError, endpoint, iso, ok
 
 
 @endpoint("GET", limiters=[limits.general])

@@ -24,7 +24,7 @@ from profiles.models import (
     User,
     UserSubscription,
 )
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 from vlvt.redis import sync_redis
 
 

@@ -22,7 +22,7 @@ from profiles.after_hours.matching import haversine_km, round1
 from profiles.models import AfterHoursMatch, AfterHoursSession
 from tests.after_hours.conftest import make_member
 from tests.support.servers import beat_workers
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from profiles.models import AfterHoursDecline, AfterHoursMatch, AfterHoursProfile, AfterHoursSession
 from tests.after_hours.conftest import make_member, open_session, queued_tasks
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 pytestmark = pytest.mark.django_db
 

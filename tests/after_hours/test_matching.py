@@ -14,7 +14,7 @@ from profiles.after_hours.matching import haversine_km, round1
 from profiles.after_hours.services.matching import matching_run
 from profiles.models import AfterHoursDecline, AfterHoursMatch, AfterHoursSession, Block
 from tests.after_hours.conftest import make_member, open_session, queued_tasks
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from profiles.models import AfterHoursPreferences, AfterHoursProfile, Profile
 from tests.after_hours.conftest import make_member
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 pytestmark = pytest.mark.django_db
 

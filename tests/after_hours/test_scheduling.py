@@ -16,7 +16,7 @@ from profiles.after_hours.services.sessions import (
 )
 from profiles.models import AfterHoursDecline, AfterHoursMatch, AfterHoursSession, DeviceFingerprint
 from tests.after_hours.conftest import make_member, open_session, queued_tasks
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 pytestmark = pytest.mark.django_db
 

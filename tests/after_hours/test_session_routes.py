@@ -13,8 +13,8 @@ from django.utils import timezone
 from profiles.after_hours.matching import haversine_km
 from profiles.models import AfterHoursMatch, AfterHoursSession, DeviceFingerprint
 from tests.after_hours.conftest import make_member, open_session, queued_tasks
-from vlvt.api import iso
-from vlvt.auth import mint_token
+from vlvt.http.api import iso
+from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from chat.models import Message
 from profiles.models import Match, Profile, Swipe, User, UserSubscription
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 _seq = itertools.count(1)
 

@@ -20,7 +20,7 @@ from tests.support.jsclient import JsClient
 from tests.support.servers import beat_workers
 from tests.support.sockets import daphne_server, make_match, make_user
 from tests.support.wait import wait_until
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 from vlvt.redis import sync_redis
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]

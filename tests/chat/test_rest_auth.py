@@ -58,7 +58,7 @@ def test_no_token_is_401(client, method, path):
 
 
 def test_expired_token_is_401(client):
-    from vlvt.auth import mint_token
+    from vlvt.http.auth import mint_token
 
     token = mint_token("google_someone", expires_in=-10)
     assert Api(client).get("/matches/google_someone", headers={"Authorization": f"Bearer {token}"}) == (

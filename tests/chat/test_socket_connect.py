@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.jsclient import JsClient
 from tests.support.sockets import daphne_server, make_user
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,8 +9,8 @@ import pytest
 from chat.models import Message, ReadReceipt, TypingIndicator, UserStatus
 from tests.support.jsclient import JsClient, JsClientError
 from tests.support.sockets import daphne_server, make_match, make_user
-from vlvt.api import iso
-from vlvt.auth import mint_token
+from vlvt.http.api import iso
+from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,7 +21,7 @@ from websockets.sync.client import connect as ws_connect
 from chat.routing import websocket_urlpatterns
 from tests.support.jsclient import JsClient
 from tests.support.sockets import daphne_server, make_match, make_user
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,7 +11,7 @@ from tests.support.jsclient import JsClient
 from tests.support.redis_server import private_redis
 from tests.support.sockets import daphne_server, make_match, make_user
 from tests.support.wait import wait_until
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,7 @@ from profiles.models import Block, UserSubscription
 from tests.support.jsclient import JsClient
 from tests.support.sockets import daphne_server, make_match, make_user
 from tests.support.wait import wait_until
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 from vlvt.redis import sync_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,7 +41,7 @@ def pair():
 
 
 def _wire(row: Message, temp_id=None) -> dict:
-    from vlvt.api import iso
+    from vlvt.http.api import iso
 
     body = {
         "id": row.id,

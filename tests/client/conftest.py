@@ -23,7 +23,7 @@ from tests.profiles import imagegen
 from tests.profiles.conftest import Api, faces, media_root, push  # noqa: F401  (fixtures reused)
 from tests.support.jsclient import JsClient
 from tests.support.sockets import daphne_server
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 
 class Reply:

@@ -12,7 +12,7 @@ from profiles.models import AfterHoursMatch, Block, Match
 from tests.chat.after_hours.conftest import make_ah_match, make_user
 from tests.client import dart
 from tests.client.conftest import Remote
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,7 +18,7 @@ from tests.profiles import imagegen
 from tests.support.jsclient import JsClient
 from tests.support.servers import beat_workers
 from tests.support.sockets import daphne_server
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.client import dart
 from tests.support.sockets import make_match, make_user
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,7 @@ from django.db import connection
 from chat.models import Message
 from profiles.management.commands.seed_demo import user_id
 from profiles.models import Match, Profile, Swipe, User, UserSubscription
-from vlvt.auth import TokenError, decode_token
+from vlvt.http.auth import TokenError, decode_token
 
 
 @pytest.fixture(autouse=True)

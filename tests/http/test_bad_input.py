@@ -1,5 +1,5 @@
 """Input no route can use is a 400 that changes nothing, on every route of both apps, never a 500:
-lone surrogates in any string, deep nesting, numbers beyond the double range (vlvt.strictjson)."""
+lone surrogates in any string, deep nesting, numbers beyond the double range (vlvt.http.strictjson)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.apps import apps
 from profiles.models import Profile
 from tests.after_hours.conftest import make_member
 from tests.chat.rest_support import make_match
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db
 

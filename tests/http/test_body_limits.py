@@ -1,5 +1,5 @@
 """Request bodies over their limit are refused by a real Daphne before they are read
-(vlvt/shutdown/daphne.py): a declared 300 MB body as soon as its headers are in (no temporary
+(vlvt/server/shutdown/daphne.py): a declared 300 MB body as soon as its headers are in (no temporary
 file, no memory), a chunked body once it passes the limit; 413 with the JSON error, then closed."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ASGI handler (vlvt.handlers.PooledThreadASGIHandler) driven through ASGI, as Daphne does:
+"""The ASGI handler (vlvt.server.handlers.PooledThreadASGIHandler) driven through ASGI, as Daphne does:
 one crossing to the request's thread for `request_started`, the middleware, the view and the
 close of a complete response (`request_finished`, before the response goes out); a streaming
 response closed after its body; threads reused."""
@@ -16,8 +16,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.test import override_settings
 from django.urls import path
 
-from vlvt.api import endpoint, ok
-from vlvt.handlers import PooledThreadASGIHandler
+from vlvt.http.api import endpoint, ok
+from vlvt.server.handlers import PooledThreadASGIHandler
 
 EVENTS: list[tuple[str, int]] = []
 

@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.test import AsyncClient
 
 from tests.http.helpers import SECURITY_HEADERS, body, headers_subset
-from vlvt.middleware import ApiVersionMiddleware, CsrfDoubleSubmitMiddleware, RequestContextMiddleware
+from vlvt.http.middleware import ApiVersionMiddleware, CsrfDoubleSubmitMiddleware, RequestContextMiddleware
 
 pytestmark = pytest.mark.urls("tests.http.urls")
 

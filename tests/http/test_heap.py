@@ -1,4 +1,4 @@
-"""The web process's heap once the ASGI application is built (vlvt/heap.py): what start-up loaded
+"""The web process's heap once the ASGI application is built (vlvt/server/heap.py): what start-up loaded
 is frozen, the view modules included, and collections run on the raised thresholds."""
 
 from __future__ import annotations

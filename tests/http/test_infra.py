@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-import vlvt.shutdown
+import vlvt.server.shutdown
 from tests.http.helpers import body, closed_port
 from tests.support.servers import ROOT, server_env
-from vlvt.shutdown import ShutdownCoordinator
+from vlvt.server.shutdown import ShutdownCoordinator
 
 pytestmark = pytest.mark.urls("tests.http.urls")
 
@@ -172,7 +172,7 @@ def test_health_reports_both_failures():
 
 def test_ready_while_accepting_then_draining(api, monkeypatch):
     process_coordinator = ShutdownCoordinator(timeout=0, exit_process=lambda code: None)
-    monkeypatch.setattr(vlvt.shutdown, "_coordinator", process_coordinator)
+    monkeypatch.setattr(vlvt.server.shutdown, "_coordinator", process_coordinator)
 
     ready = api.get("/ready")
     versioned = api.get("/api/v1/ready")
@@ -205,8 +205,8 @@ def test_infrastructure_routes_are_get_only(api):
 
 
 def test_health_check_client_is_closed_at_shutdown():
-    from vlvt.views import _health_redis
+    from vlvt.http.views import _health_redis
 
     _health_redis()
 
-    assert "redis (health check client)" in vlvt.shutdown.coordinator().closers()
+    assert "redis (health check client)" in vlvt.server.shutdown.coordinator().closers()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ sys.stderr.write("RESULT " + json.dumps(out) + "\n")
 
 @pytest.fixture(scope="module")
 def json_run(django_db_blocker) -> dict:
-    from vlvt.auth import mint_token
+    from vlvt.http.auth import mint_token
 
     with django_db_blocker.unblock():
         env = server_env(LOG_FORMAT="json", LOG_LEVEL="INFO")

@@ -11,7 +11,7 @@ import pytest
 import redis
 from django.test import Client
 
-import vlvt.ratelimit
+import vlvt.http.ratelimit
 from tests.http.helpers import body, closed_port
 from tests.support.redis_server import private_redis
 from tests.support.servers import DaphneProcess, server_env
@@ -187,8 +187,8 @@ def test_rate_limits_can_be_switched_off(api, settings):
 
 def test_an_unreachable_store_lets_requests_through_and_says_so(api, monkeypatch, caplog):
     dead = redis.Redis.from_url(f"redis://127.0.0.1:{closed_port()}/0", socket_connect_timeout=1)
-    monkeypatch.setattr(vlvt.ratelimit, "limiter_redis", lambda: dead)
-    monkeypatch.setattr(vlvt.ratelimit, "outage", vlvt.ratelimit.StoreOutage(1.0))
+    monkeypatch.setattr(vlvt.http.ratelimit, "limiter_redis", lambda: dead)
+    monkeypatch.setattr(vlvt.http.ratelimit, "outage", vlvt.http.ratelimit.StoreOutage(1.0))
 
     with caplog.at_level(logging.ERROR, logger="vlvt.ratelimit"):
         response = api.get("/t/limited")

@@ -12,7 +12,7 @@ import pytest
 from tests.support.redis_server import private_redis
 from tests.support.servers import free_port, start_daphne
 from tests.support.wait import wait_until
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

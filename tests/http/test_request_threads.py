@@ -1,4 +1,4 @@
-"""Request threads are bounded by the database pool and reused (vlvt/handlers.py), against a real
+"""Request threads are bounded by the database pool and reused (vlvt/server/handlers.py), against a real
 Daphne whose database is unreachable: every request then holds its thread for the pool's whole
 connection timeout, the case that used to leave one thread per concurrent request behind."""
 
@@ -12,7 +12,7 @@ import requests
 
 from tests.support.servers import free_port, start_daphne
 from tests.support.wait import wait_until
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 POOL_MAX = 4
 CONCURRENT = 40

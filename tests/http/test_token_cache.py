@@ -1,4 +1,4 @@
-"""Access tokens are verified once and then only checked against the clock (vlvt.auth)."""
+"""Access tokens are verified once and then only checked against the clock (vlvt.http.auth)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import jwt
 import pytest
 from django.test import override_settings
 
-from vlvt import auth
-from vlvt.auth import TokenError, decode_token, mint_token
+from vlvt.http import auth
+from vlvt.http.auth import TokenError, decode_token, mint_token
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The WebSocket layer of our Daphne server (vlvt.websocket) on the wire, with a bare echo application
+"""The WebSocket layer of our Daphne server (vlvt.server.websocket) on the wire, with a bare echo application
 (tests/support/echo_asgi.py) in a real `daphne` process: RFC 6455 framing, limits, close codes and
 the handshake. The Socket.IO endpoint on top of it is tested in tests/chat/test_socket_*.py."""
 
@@ -19,7 +19,7 @@ from wsproto.connection import Connection, ConnectionType
 
 from tests.support.servers import BIN, ServerProcess, free_port, server_env
 from tests.support.wait import wait_until
-from vlvt.websocket import INBOX_MAX_BYTES, INBOX_MAX_MESSAGES, Inbox, WebSocketConnection
+from vlvt.server.websocket import INBOX_MAX_BYTES, INBOX_MAX_MESSAGES, Inbox, WebSocketConnection
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 

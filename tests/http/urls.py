@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Suspicio
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.urls import path
 
-from vlvt.api import ApiError, FileTooLarge, endpoint, json_body, ok
-from vlvt.ratelimit import Limiter, client_ip
+from vlvt.http.api import ApiError, FileTooLarge, endpoint, json_body, ok
+from vlvt.http.ratelimit import Limiter, client_ip
 from vlvt.urls import handler400, handler403, handler404, handler500  # noqa: F401 (the JSON handlers)
 from vlvt.urls import urlpatterns as project_urlpatterns
 

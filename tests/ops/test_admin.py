@@ -376,7 +376,7 @@ def api(django_capture_on_commit_callbacks, settings, tmp_path):
 
 def test_admin_client_is_not_the_app_client():
     """The admin's logins are Django's auth users; an app JWT gets nothing there."""
-    from vlvt.auth import mint_token
+    from vlvt.http.auth import mint_token
 
     client = Client()
     response = client.get(REPORTS, headers={"Authorization": f"Bearer {mint_token('alice')}"})

@@ -1,4 +1,4 @@
-"""The Celery broker transport (vlvt.broker): kombu's Redis transport, publishing through one
+"""The Celery broker transport (vlvt.server.broker): kombu's Redis transport, publishing through one
 redis-py client per channel, on the real broker; other broker URLs keep kombu's transports."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 import redis
 from django.conf import settings
 
-from vlvt.broker import Channel
 from vlvt.celery import app
+from vlvt.server.broker import Channel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +49,6 @@ def test_the_transport_is_chosen_by_the_broker_url():
         )  # fmt: skip
         return out.stdout.strip()
 
-    assert transport_for("redis://127.0.0.1:6379/3") == "vlvt.broker:Transport"
+    assert transport_for("redis://127.0.0.1:6379/3") == "vlvt.server.broker:Transport"
     assert transport_for("rediss://cache.example:6380/0") == "None"
     assert transport_for("amqp://guest@rabbit//") == "None"

@@ -53,7 +53,7 @@ def test_dev_ports_serve_the_apps_profile_and_chat_base_urls_from_one_daphne():
     from tests.chat.rest_support import make_user
     from tests.support.servers import BIN, ServerProcess, free_port, server_env
     from tests.support.wait import wait_until
-    from vlvt.auth import mint_token
+    from vlvt.http.auth import mint_token
 
     profile_port, chat_port = free_port(), free_port()
     listen = _listen_args(DEV_PORTS=f"{profile_port}, {chat_port}")

@@ -7,7 +7,7 @@ import pytest
 
 from tests.chat.rest_support import make_user
 from tests.support.servers import start_daphne
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 BOUNDARY = "c637e12e2b1a998d80d1b087531af51c"
 

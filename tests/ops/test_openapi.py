@@ -9,7 +9,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from vlvt.openapi import REF_PREFIX, document
+from vlvt.http.openapi import REF_PREFIX, document
 
 # Not part of the API: the staff admin and its static files (HTML for people, not clients), and the
 # After Hours catch-all that answers 404 for unknown After Hours paths.

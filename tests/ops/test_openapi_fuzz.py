@@ -42,8 +42,8 @@ from schemathesis.specs.openapi.checks import (
 from tests.after_hours.conftest import make_member
 from tests.chat.rest_support import make_match
 from tests.support.servers import start_daphne
-from vlvt.auth import mint_token
-from vlvt.openapi import document
+from vlvt.http.auth import mint_token
+from vlvt.http.openapi import document
 
 EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 8}
 HOSTILE_EXAMPLES = 6

@@ -12,8 +12,8 @@ from django.contrib.auth.models import User as StaffUser
 from django.test import Client
 
 from tests.support.servers import ROOT, server_env
-from vlvt import admin_login
-from vlvt.ratelimit import limiter_redis
+from vlvt.http import admin_login
+from vlvt.http.ratelimit import limiter_redis
 
 _SETTINGS = (
     "import json; from django.conf import settings; print(json.dumps([settings.ALLOWED_HOSTS, "

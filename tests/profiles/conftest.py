@@ -14,7 +14,7 @@ from django.test import Client
 from profiles.faces import FaceComparison, set_face_comparer
 from profiles.models import FcmToken, Profile, User
 from profiles.push import PushMessage, set_push_backend
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 
 @dataclass

@@ -19,7 +19,7 @@ from tests.after_hours.conftest import make_member
 from tests.profiles import imagegen
 from tests.profiles.conftest import make_user
 from tests.support.servers import start_daphne
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 TOO_MANY_PIXELS = {"success": False, "error": "Image dimensions are too large. The maximum is 50 megapixels."}
 

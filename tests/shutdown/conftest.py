@@ -75,7 +75,7 @@ def request(
     conn: http.client.HTTPConnection, method: str, path: str, body: dict | None = None
 ) -> tuple[int, dict[str, str], bytes]:
     payload = json.dumps(body).encode() if body is not None else None
-    # A Bearer header takes a mutating request past the CSRF double-submit check (vlvt.middleware).
+    # A Bearer header takes a mutating request past the CSRF double-submit check (vlvt.http.middleware).
     headers = (
         {"Content-Type": "application/json", "Authorization": "Bearer test"} if payload is not None else {}
     )

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from vlvt.shutdown import Stage, State
-from vlvt.shutdown.coordinator import ShutdownCoordinator
+from vlvt.server.shutdown import Stage, State
+from vlvt.server.shutdown.coordinator import ShutdownCoordinator
 
 
 class Exit(Exception):

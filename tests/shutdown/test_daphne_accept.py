@@ -1,5 +1,5 @@
 """How a Daphne process takes connections from a listening socket it may share with others
-(vlvt.shutdown.daphne): one per wake-up while serving, so processes woken by the same burst each
+(vlvt.server.shutdown.daphne): one per wake-up while serving, so processes woken by the same burst each
 take their share; the whole backlog when listening stops, so no completed connection is reset.
 
 A real Twisted port on a real socket, with connections waiting in its backlog; the reactor is
@@ -13,7 +13,7 @@ import time
 import pytest
 from twisted.internet import protocol, tcp
 
-from vlvt.shutdown.daphne import GracefulServer
+from vlvt.server.shutdown.daphne import GracefulServer
 
 
 class Counting(protocol.Factory):

@@ -14,7 +14,7 @@ from profiles.models import Profile, User
 from tests.shutdown.conftest import backend_waiting_on_lock
 from tests.support.servers import test_database_url
 from tests.support.wait import wait_until
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,7 +16,7 @@ from profiles.models import Match, User
 from tests.support.jsclient import JS_DIR, JsClient
 from tests.support.servers import DaphneProcess, server_env, shared_listening_socket
 from tests.support.wait import wait_until
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,4 @@
-"""The Twisted and Daphne internals vlvt.shutdown.daphne relies on (listed in its docstring), held
+"""The Twisted and Daphne internals vlvt.server.shutdown.daphne relies on (listed in its docstring), held
 to what it expects of them: a real HTTPChannel of our factory on an in-memory transport, fed bytes
 as the reactor would. If a pinned upstream changes one of them, a test here fails."""
 
@@ -13,7 +13,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.web import http
 
-from vlvt.shutdown.daphne import GracefulWebRequest, TrackingHTTPFactory
+from vlvt.server.shutdown.daphne import GracefulWebRequest, TrackingHTTPFactory
 
 JSON_LIMIT = 10 * 1024
 MULTIPART_LIMIT = 10 * 1024 * 1024 + 64 * 1024

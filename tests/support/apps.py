@@ -23,7 +23,7 @@ class TestSupportConfig(AppConfig):
             }
         probe = os.environ.get("SHUTDOWN_PROBE_FILE")
         if probe:
-            from vlvt.shutdown import register_closer
+            from vlvt.server.shutdown import register_closer
 
             # The last closer: tells the test that everything else is closed, then holds the
             # process for a moment so the test can look at it from outside before it exits.

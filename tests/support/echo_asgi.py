@@ -1,5 +1,5 @@
-"""`daphne tests.support.echo_asgi:application`: our Daphne server (vlvt.shutdown.daphne, with
-vlvt.websocket) around a bare WebSocket application, for tests of the WebSocket layer itself.
+"""`daphne tests.support.echo_asgi:application`: our Daphne server (vlvt.server.shutdown.daphne, with
+vlvt.server.websocket) around a bare WebSocket application, for tests of the WebSocket layer itself.
 
 Paths: `/echo` accepts (with the first offered subprotocol) and echoes every message; the text
 `close <code>` makes it close with that code, `raise` makes it fail. `/reject` closes before
@@ -17,7 +17,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from vlvt.shutdown import daphne as graceful_daphne  # noqa: E402
+from vlvt.server.shutdown import daphne as graceful_daphne  # noqa: E402
 
 graceful_daphne.install()
 

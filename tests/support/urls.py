@@ -7,7 +7,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from vlvt.api import endpoint, json_body, ok
+from vlvt.http.api import endpoint, json_body, ok
 from vlvt.urls import urlpatterns as project_urlpatterns
 
 

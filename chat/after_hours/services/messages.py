@@ -16,7 +16,7 @@ from chat.after_hours import selectors
 from chat.after_hours.selectors import MatchState, match_not_found, parse_uuid
 from chat.errors import ChatError
 from chat.models import AfterHoursMessage, Message
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 MAX_LENGTH = 2000
 ABSENT: Any = object()  # a payload without `tempId` (the ack then has none either)

@@ -21,7 +21,7 @@ from profiles.after_hours import conf, events, tasks
 from profiles.after_hours.matching import Pairing, haversine_km, round1
 from profiles.after_hours.selectors import TEXTS, UUIDS, Card, cards_get, pg_array, photo_url
 from profiles.models import AfterHoursSession
-from vlvt.api import ApiError, iso
+from vlvt.http.api import ApiError, iso
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.db.models.functions import Now
 
 from profiles.after_hours.validation import PreferencesInput
 from profiles.models import AfterHoursPreferences
-from vlvt.api import ApiError
+from vlvt.http.api import ApiError
 
 ALREADY_EXIST = partial(ApiError, 409, "After Hours preferences already exist. Use PATCH to update.")
 DEFAULTS = {"seeking_gender": "Any", "max_distance_km": 10, "min_age": 18, "max_age": 99}

@@ -14,7 +14,7 @@ from django.db.models.functions import Now
 from profiles import images, storage
 from profiles.after_hours import phash
 from profiles.models import AfterHoursProfile, BannedPhotoHash
-from vlvt.api import ApiError
+from vlvt.http.api import ApiError
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from profiles.after_hours import conf, events, tasks
 from profiles.after_hours.fuzz import fuzz_location
 from profiles.after_hours.services.matches import matches_end_for_users
 from profiles.models import AfterHoursProfile, AfterHoursSession, DeviceFingerprint
-from vlvt.api import ApiError
+from vlvt.http.api import ApiError
 from vlvt.redis import sync_redis
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 
 
 class Command(BaseCommand):

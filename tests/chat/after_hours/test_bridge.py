@@ -20,7 +20,7 @@ from tests.support.jsclient import JsClient
 from tests.support.servers import free_port
 from tests.support.sockets import daphne_server
 from tests.support.wait import wait_until
-from vlvt.auth import mint_token
+from vlvt.http.auth import mint_token
 from vlvt.redis import sync_redis
 
 SUBSCRIBED = "after hours bridge: subscribed to"

@@ -14,7 +14,7 @@ from profiles.models import AfterHoursMatch, Block, Match
 from tests.chat.after_hours.conftest import ah_message, make_ah_match, make_user
 from tests.chat.rest_support import Api, EventProbe
 from tests.chat.rest_support import make_match as make_permanent_match
-from vlvt.api import iso
+from vlvt.http.api import iso
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from tests.chat.after_hours.conftest import ah_message, make_ah_match, make_user
 from tests.chat.rest_support import make_match as make_permanent_match
 from tests.support.jsclient import JsClient
 from tests.support.sockets import daphne_server
-from vlvt.api import iso
-from vlvt.auth import mint_token
+from vlvt.http.api import iso
+from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

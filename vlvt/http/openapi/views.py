@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from vlvt.api import endpoint
-from vlvt.openapi import REF_PREFIX, document, document_json
+from vlvt.http.api import endpoint
+from vlvt.http.openapi import REF_PREFIX, document, document_json
 
 METHODS = ("get", "post", "put", "patch", "delete")
 

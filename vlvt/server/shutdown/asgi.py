@@ -17,8 +17,8 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from vlvt.shutdown import coordinator
-from vlvt.shutdown.coordinator import ShutdownCoordinator, State
+from vlvt.server.shutdown import coordinator
+from vlvt.server.shutdown.coordinator import ShutdownCoordinator, State
 
 logger = logging.getLogger("vlvt.shutdown")
 

@@ -2,7 +2,7 @@
 
 Each app describes its own routes next to them (`PATHS` and `SCHEMAS` in `profiles/openapi.py`,
 `chat/openapi.py`, `profiles/after_hours/openapi.py`, `chat/after_hours/openapi.py`); this package
-merges them with the infrastructure routes (`vlvt/openapi/infra.py`) into one document.
+merges them with the infrastructure routes (`vlvt/http/openapi/infra.py`) into one document.
 `tests/ops/test_openapi.py` checks it against the URL resolver (every route documented, nothing
 documented that is not routed) and `tests/ops/test_openapi_fuzz.py` fuzzes every operation with
 schemathesis against a real server.
@@ -64,7 +64,7 @@ def sources() -> list[Source]:
     from chat.after_hours import openapi as after_hours_chat
     from profiles import openapi as profiles
     from profiles.after_hours import openapi as after_hours
-    from vlvt.openapi import infra
+    from vlvt.http.openapi import infra
 
     chat_source = Source("chat", chat.PATHS, chat.SCHEMAS)
     return [
@@ -129,10 +129,10 @@ _HTTP_ERROR = {"$ref": REF_PREFIX + "HttpError"}
 
 
 def _add_conventions(paths: dict[str, Any]) -> None:
-    """The answers `vlvt/middleware.py` gives before any route runs, on every operation they can
+    """The answers `vlvt/http/middleware.py` gives before any route runs, on every operation they can
     reach: added where the app's description lacks the status, or allowed next to the app's own
     answer of that status (a 403 is the route's or the CSRF check's)."""
-    from vlvt.middleware import _CSRF_EXEMPT_PREFIXES
+    from vlvt.http.middleware import _CSRF_EXEMPT_PREFIXES
 
     for path, operations in paths.items():
         for method, op in operations.items():

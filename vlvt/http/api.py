@@ -22,13 +22,13 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
 
-from vlvt import strictjson
-from vlvt.auth import AuthFailure, authenticate_header
+from vlvt.http import strictjson
+from vlvt.http.auth import AuthFailure, authenticate_header
 
 logger = logging.getLogger("vlvt.api")
 
 if TYPE_CHECKING:
-    from vlvt.ratelimit import Limiter
+    from vlvt.http.ratelimit import Limiter
 
 View = Callable[..., HttpResponse]
 
@@ -115,7 +115,7 @@ class ValidationFailed(Exception):
 _NO_BODY = object()
 
 
-# What a body no route could use gets (vlvt.strictjson), in the shape of the malformed-JSON 400.
+# What a body no route could use gets (vlvt.http.strictjson), in the shape of the malformed-JSON 400.
 _JSON_PROBLEMS = {
     "malformed": MALFORMED_JSON,
     "unicode": "Invalid Unicode in request body (an unpaired surrogate)",
@@ -126,7 +126,7 @@ _JSON_PROBLEMS = {
 
 def parse_json(raw: bytes) -> Any:
     """Strict JSON as JSON.parse reads it; ApiError 400 for anything malformed, and for lone
-    surrogates, deep nesting and numbers beyond the double range (vlvt.strictjson)."""
+    surrogates, deep nesting and numbers beyond the double range (vlvt.http.strictjson)."""
     try:
         return strictjson.loads(raw)
     except strictjson.JsonInputError as exc:

@@ -22,8 +22,8 @@ from typing import Any
 from billiard.util import Finalize
 from celery import platforms, signals
 
-from vlvt.shutdown import State, coordinator
-from vlvt.shutdown.resources import close_databases, register_process_resources, terminate_own_backends
+from vlvt.server.shutdown import State, coordinator
+from vlvt.server.shutdown.resources import close_databases, register_process_resources, terminate_own_backends
 
 logger = logging.getLogger("vlvt.shutdown")
 

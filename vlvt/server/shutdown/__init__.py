@@ -4,8 +4,8 @@ Code that opens a resource registers its closer right there:
 
     register_closer("redis (sync client)", client.close, stage=Stage.REDIS)
 
-Nothing here installs a signal handler; only a serving process does (vlvt.shutdown.daphne for
-`daphne vlvt.asgi:application`, vlvt.shutdown.celery for workers and beat).
+Nothing here installs a signal handler; only a serving process does (vlvt.server.shutdown.daphne for
+`daphne vlvt.asgi:application`, vlvt.server.shutdown.celery for workers and beat).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from vlvt.shutdown.coordinator import Closer, ShutdownCoordinator, Stage, State
+from vlvt.server.shutdown.coordinator import Closer, ShutdownCoordinator, Stage, State
 
 __all__ = ["Stage", "State", "ShutdownCoordinator", "coordinator", "register_closer"]
 

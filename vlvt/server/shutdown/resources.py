@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from vlvt.shutdown import Stage, register_closer
+from vlvt.server.shutdown import Stage, register_closer
 
 logger = logging.getLogger("vlvt.shutdown")
 

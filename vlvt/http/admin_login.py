@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 
-from vlvt.ratelimit import Limiter, address_bucket
+from vlvt.http.ratelimit import Limiter, address_bucket
 
 LOGIN_FAILURES = 5
 LOGIN_WINDOW = 15 * 60

@@ -35,7 +35,7 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from vlvt.api import (
+from vlvt.http.api import (
     BODY_TOO_LARGE,
     CURRENT_API_VERSION,
     FILE_TOO_LARGE,
@@ -174,7 +174,7 @@ def _settings_changed(*, setting: str, **_: Any) -> None:
         _config = None
 
 
-setting_changed.connect(_settings_changed, dispatch_uid="vlvt.middleware.config")
+setting_changed.connect(_settings_changed, dispatch_uid="vlvt.http.middleware.config")
 
 
 # --- shared middleware shape ---------------------------------------------------------------------
@@ -235,7 +235,7 @@ def _preflight() -> HttpResponse:
 def body_limit(content_type: str | None) -> tuple[int, str]:
     """The most body bytes a request may carry and the 413's error text, by its content type
     (lower-case, without parameters): a multipart upload one photo and its envelope, anything else
-    the JSON limit. The server refuses past it before reading (vlvt/shutdown/daphne.py)."""
+    the JSON limit. The server refuses past it before reading (vlvt/server/shutdown/daphne.py)."""
     cfg = config()
     if content_type == "multipart/form-data":
         return cfg.multipart_limit, FILE_TOO_LARGE

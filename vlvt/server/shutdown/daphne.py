@@ -3,7 +3,7 @@
 Importing `vlvt.asgi` makes Daphne's command line build a `GracefulServer` instead of its stock
 Server (class attribute `CommandLineInterface.server_class`; the command stays the same). On the
 first SIGTERM/SIGINT it stops listening at once, lets accepted requests finish, closes every
-WebSocket with a close frame after its consumer is idle (see vlvt.shutdown.asgi), waits for every
+WebSocket with a close frame after its consumer is idle (see vlvt.server.shutdown.asgi), waits for every
 application instance, then closes the resources in order and exits 0. The coordinator's watchdog
 exits 1 at SHUTDOWN_TIMEOUT whatever the event loop is doing.
 
@@ -14,8 +14,8 @@ keeps accepting until the reactor is gone.
 The server also answers WebSocket upgrades that the application would refuse (`install`'s
 `upgrade_checks`, by path) with the check's own HTTP response, before any application starts:
 through ASGI, Daphne can only refuse an upgrade with a bare 403. Accepted upgrades become
-vlvt.websocket connections instead of autobahn protocols, and every application instance reads
-from a vlvt.websocket.Inbox instead of an asyncio.Queue: a third of the memory per idle socket.
+vlvt.server.websocket connections instead of autobahn protocols, and every application instance reads
+from a vlvt.server.websocket.Inbox instead of an asyncio.Queue: a third of the memory per idle socket.
 
 Several processes sharing one listening socket (`--fd`) take its connections one at a time:
 Twisted accepts up to a hundred per wake-up, so the first process to wake took a whole burst (50
@@ -27,7 +27,7 @@ Request bodies are refused past their limit before they are read: Twisted buffer
 (to a temporary file past 100 KB) before the request reaches Daphne, which then queues all of it
 in memory for the application, so the application's 413 came after the damage (a 300 MB
 declared body left 535 MB of temporary files). A declared `Content-Length` over the limit
-(`vlvt.middleware.body_limit`, by content type) is answered 413 with the project's JSON error
+(`vlvt.http.middleware.body_limit`, by content type) is answered 413 with the project's JSON error
 body and the connection closed as soon as the headers are in, reading none of the body; a
 chunked body is cut off the same way once it passes the limit.
 
@@ -63,10 +63,10 @@ from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import STDLibLogObserver, globalLogBeginner
 
-from vlvt import websocket
-from vlvt.middleware import body_limit, request_log
-from vlvt.shutdown import coordinator
-from vlvt.shutdown.resources import register_process_resources, terminate_own_backends
+from vlvt.http.middleware import body_limit, request_log
+from vlvt.server import websocket
+from vlvt.server.shutdown import coordinator
+from vlvt.server.shutdown.resources import register_process_resources, terminate_own_backends
 
 logger = logging.getLogger("vlvt.shutdown")
 
@@ -164,7 +164,7 @@ class GracefulWebRequest(WebRequest):
         upgrade = self.requestHeaders.getRawHeaders(b"upgrade")
         if not upgrade or upgrade[0].lower() != b"websocket":
             return super().process()
-        # A WebSocket: our lean connection (vlvt.websocket) instead of Daphne's autobahn protocol,
+        # A WebSocket: our lean connection (vlvt.server.websocket) instead of Daphne's autobahn protocol,
         # after the same request checks as Daphne's `process`.
         self.request_start = time.time()
         error = self._invalid_upgrade()
@@ -254,7 +254,9 @@ class GracefulServer(Server):
         # the listening ports kept so that draining can close them.
         self.connections = {}
         self.ports: list[Any] = []
-        self.http_factory = TrackingHTTPFactory(self)  # upgrades go to vlvt.websocket, not a ws_factory
+        self.http_factory = TrackingHTTPFactory(
+            self
+        )  # upgrades go to vlvt.server.websocket, not a ws_factory
         if self.verbosity <= 1:
             globalLogBeginner.beginLoggingTo([lambda _: None], redirectStandardIO=False, discardBuffer=True)
         else:

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from vlvt.api import (
+from vlvt.http.api import (
     CURRENT_API_VERSION,
     DEPRECATED_API_VERSIONS,
     FILE_TOO_LARGE,
@@ -34,9 +34,9 @@ from vlvt.api import (
     json_response,
     ok,
 )
-from vlvt.middleware import CSRF_COOKIE, error_text
-from vlvt.readiness import readiness
-from vlvt.shutdown import Stage, coordinator, register_closer
+from vlvt.http.middleware import CSRF_COOKIE, error_text
+from vlvt.http.readiness import readiness
+from vlvt.server.shutdown import Stage, coordinator, register_closer
 
 logger = logging.getLogger("vlvt.health")
 
@@ -146,7 +146,7 @@ def health(request: HttpRequest) -> HttpResponse:
 @endpoint("GET", auth=False)
 def ready(request: HttpRequest) -> HttpResponse:
     """200 while this process can serve; 503 while it drains, or cannot reach PostgreSQL or Redis
-    (vlvt.readiness: checked at most once a second, a probe never waits more than half of one)."""
+    (vlvt.http.readiness: checked at most once a second, a probe never waits more than half of one)."""
     if not coordinator().accepting:
         return json_response({"status": "draining"}, status=503)
     checks = readiness().current()

@@ -22,8 +22,8 @@ from redis.backoff import NoBackoff
 from redis.commands.core import Script
 from redis.retry import Retry
 
-from vlvt.api import fail
-from vlvt.shutdown import Stage, register_closer
+from vlvt.http.api import fail
+from vlvt.server.shutdown import Stage, register_closer
 
 logger = logging.getLogger("vlvt.ratelimit")
 

@@ -26,7 +26,7 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from vlvt.shutdown import Stage, register_closer
+from vlvt.server.shutdown import Stage, register_closer
 
 logger = logging.getLogger("vlvt.health")
 
