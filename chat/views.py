@@ -13,48 +13,22 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 
 from chat import limits, selectors, services, validation
 from chat.errors import ChatError, not_found_match
 from vlvt.http.api import (
-    DATABASE_UNAVAILABLE,
-    ApiError,
-    ValidationFailed,
     endpoint,
     fail,
     json_body,
     json_response,
     ok,
 )
+from vlvt.http.errors import on_error
 
 logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponse]
-
-
-# Expected outcomes travel as exceptions to `endpoint()`, which answers them; the rest is a 500.
-_PASS_THROUGH = (ApiError, ValidationFailed, RequestDataTooBig, SuspiciousOperation, *DATABASE_UNAVAILABLE)
-
-
-def on_error(message: str) -> Callable[[View], View]:
-    """The original's per-route 500 message ("Failed to send message", ...) for unexpected errors."""
-
-    def decorate(view: View) -> View:
-        @wraps(view)
-        def wrapper(request: HttpRequest, **kwargs: str) -> HttpResponse:
-            try:
-                return view(request, **kwargs)
-            except _PASS_THROUGH:
-                raise
-            except Exception:
-                logger.exception(message, extra={"path": request.path, "method": request.method})
-                return fail(500, message)
-
-        return wrapper
-
-    return decorate
 
 
 def clean_input(view: View) -> View:

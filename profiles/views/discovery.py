@@ -12,8 +12,8 @@ from profiles import limits
 from profiles.selectors.discovery import DiscoveryFilters, SearchFilters, discover, search_count
 from profiles.storage import resolve_urls
 from profiles.validation import storable
-from profiles.views.errors import on_error
 from vlvt.http.api import ValidationFailed, endpoint, json_body, ok
+from vlvt.http.errors import on_error
 
 _INT_PREFIX = re.compile(r"^\s*([+-]?\d+)")
 _FLOAT_PREFIX = re.compile(r"^\s*([+-]?(?:Infinity|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")

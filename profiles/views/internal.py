@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 
 from profiles.services.cleanup import photos_cleanup_user
 from profiles.signing import SignatureError, verify_request
-from profiles.views.errors import on_error
 from vlvt.http.api import endpoint, fail, ok
+from vlvt.http.errors import on_error
 
 log = logging.getLogger(__name__)
 _USER_ID = re.compile(r"[\w.@:+-]{1,255}")

@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from profiles import images, limits
 from profiles.services.photos import photo_delete, photo_upload, photos_reorder
 from profiles.storage import resolve_url
-from profiles.views.errors import on_error
 from profiles.views.uploads import read_all, single_file
 from vlvt.http.api import ApiError, endpoint, json_body, ok
+from vlvt.http.errors import on_error
 
 
 @endpoint("POST", limiters=[limits.photo_upload])

@@ -19,8 +19,8 @@ from profiles.services.profiles import (
 )
 from profiles.storage import resolve_urls
 from profiles.validation import storable, validate_profile
-from profiles.views.errors import on_error
 from vlvt.http.api import ApiError, ValidationFailed, endpoint, fail, iso, json_body, ok
+from vlvt.http.errors import on_error
 
 log = logging.getLogger(__name__)
 

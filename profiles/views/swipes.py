@@ -9,8 +9,8 @@ from profiles.selectors.swipes import likes_received, likes_sent
 from profiles.services.swipes import ACTIONS, swipe_record
 from profiles.storage import resolve_urls
 from profiles.validation import storable
-from profiles.views.errors import on_error
 from vlvt.http.api import ApiError, endpoint, iso, json_body, ok
+from vlvt.http.errors import on_error
 
 
 @endpoint("POST", limiters=[limits.swipe])

@@ -14,9 +14,9 @@ from profiles.services.verification import (
     random_prompt,
     verification_submit,
 )
-from profiles.views.errors import on_error
 from profiles.views.uploads import form_field, read_all, single_file
 from vlvt.http.api import ApiError, endpoint, iso, ok
+from vlvt.http.errors import on_error
 
 
 @endpoint("GET", limiters=[limits.general])

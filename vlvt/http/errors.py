@@ -1,4 +1,5 @@
-"""The original's per-endpoint 500 messages ("Failed to save profile", ...) for unexpected errors."""
+"""The original's per-route 500 messages ("Failed to send message", "Failed to save profile", ...)
+for unexpected errors, shared by both apps' views."""
 
 from __future__ import annotations
 
@@ -12,14 +13,19 @@ from django.http import HttpRequest, HttpResponse
 
 from vlvt.http.api import DATABASE_UNAVAILABLE, ApiError, ValidationFailed, fail
 
-log = logging.getLogger("profiles.errors")
+View = Callable[..., HttpResponse]
 
 # Expected outcomes travel as exceptions to `endpoint()`, which answers them; only the rest is a 500.
 _PASS_THROUGH = (ApiError, ValidationFailed, RequestDataTooBig, SuspiciousOperation, *DATABASE_UNAVAILABLE)
 
 
-def on_error(message: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def on_error(message: str) -> Callable[[View], View]:
+    """Answer an unexpected exception of the view with a 500 carrying `message`, logged (with the
+    traceback) on the view module's logger."""
+
+    def decorate(view: View) -> View:
+        log = logging.getLogger(view.__module__)
+
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
