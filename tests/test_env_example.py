@@ -2,8 +2,7 @@
 
 The names are found mechanically: every call of an environment reader (vlvt.env's env_str, env_int,
 env_float, env_bool; os.environ.get, os.getenv, os.environ[...]) in the project's modules, read
-from their syntax trees, plus the After Hours timings (read by name from their table of defaults)
-and the variables scripts/run itself reads (`${NAME:-default}`).
+from their syntax trees, plus the variables scripts/run itself reads (`${NAME:-default}`).
 """
 
 from __future__ import annotations
@@ -12,14 +11,12 @@ import ast
 import re
 from pathlib import Path
 
-from profiles.after_hours.conf import DEFAULTS as AFTER_HOURS_DEFAULTS
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("vlvt", "profiles", "chat")
 READERS = {"env_str", "env_int", "env_float", "env_bool", "getenv"}
 # Readers whose name argument is a variable, and the names that variable takes.
 # (vlvt/env.py's own reads are the readers themselves: their callers name the variables.)
-NAMED_ELSEWHERE = {"profiles/after_hours/conf.py": set(AFTER_HOURS_DEFAULTS), "vlvt/env.py": set()}
+NAMED_ELSEWHERE: dict[str, set[str]] = {"vlvt/env.py": set()}
 
 
 def _reads(tree: ast.AST) -> tuple[set[str], list[int]]:
@@ -69,6 +66,19 @@ def variables_listed() -> set[str]:
     defaults)."""
     text = (ROOT / ".env.example").read_text()
     return set(re.findall(r"^(?:# )?([A-Z][A-Z0-9_]*)=", text, re.M))
+
+
+def test_only_vlvt_env_reads_the_environment():
+    """Configuration is read one way: vlvt/env.py's readers, called from vlvt/settings.py; every
+    other module asks Django settings."""
+    readers = set()
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            found, dynamic = _reads(ast.parse(path.read_text(), relative))
+            if (found or dynamic) and "/migrations/" not in relative:
+                readers.add(relative)
+    assert readers == {"vlvt/env.py", "vlvt/settings.py"}
 
 
 def test_the_reader_finds_what_the_settings_read():

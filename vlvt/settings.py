@@ -63,6 +63,34 @@ JSON_BODY_LIMIT = 10 * 1024
 PHOTO_UPLOAD_LIMIT = 10 * 1024 * 1024
 SOCKET_PAYLOAD_LIMIT = 64 * 1024
 
+# --- Realtime endpoint (chat/realtime/conf.py): Engine.IO timings (the original's), presence -----
+SOCKET_PING_INTERVAL_MS = env_int("SOCKET_PING_INTERVAL_MS", 25_000)
+SOCKET_PING_TIMEOUT_MS = env_int("SOCKET_PING_TIMEOUT_MS", 60_000)
+SOCKET_CONNECT_TIMEOUT_MS = env_int("SOCKET_CONNECT_TIMEOUT_MS", 45_000)
+SOCKET_REFRESH_MS = env_int("SOCKET_REFRESH_MS", 60_000)
+SOCKET_QUEUE_MAX_EVENTS = env_int("SOCKET_QUEUE_MAX_EVENTS", 1024)
+SOCKET_QUEUE_MAX_BYTES = env_int("SOCKET_QUEUE_MAX_BYTES", 1024 * 1024)
+SOCKET_QUEUE_FLOOD_LIMIT = env_int("SOCKET_QUEUE_FLOOD_LIMIT", 1024)
+PRESENCE_PROCESS_TTL_MS = env_int("PRESENCE_PROCESS_TTL_MS", 90_000)
+PRESENCE_SWEEP_SECONDS = env_float("PRESENCE_SWEEP_SECONDS", 60.0)  # beat: the presence sweep
+
+# --- After Hours timings in seconds (profiles/after_hours/conf.py), the original's values ---------
+# One session "minute": durations and extensions (15/30/60), the expiry warning (2 before the end)
+# and the matching margin (2 left) are counted in these.
+AFTER_HOURS_MINUTE_SECONDS = env_float("AFTER_HOURS_MINUTE_SECONDS", 60)
+AFTER_HOURS_MATCH_TTL_SECONDS = env_float("AFTER_HOURS_MATCH_TTL_SECONDS", 10 * 60)  # a match's life
+# An unanswered match expires after this.
+AFTER_HOURS_AUTO_DECLINE_SECONDS = env_float("AFTER_HOURS_AUTO_DECLINE_SECONDS", 5 * 60)
+AFTER_HOURS_MATCH_DELAY_AFTER_START_SECONDS = env_float("AFTER_HOURS_MATCH_DELAY_AFTER_START_SECONDS", 15)
+AFTER_HOURS_MATCH_DELAY_AFTER_DECLINE_SECONDS = env_float("AFTER_HOURS_MATCH_DELAY_AFTER_DECLINE_SECONDS", 30)
+AFTER_HOURS_MATCH_DELAY_AFTER_AUTO_DECLINE_SECONDS = env_float(
+    "AFTER_HOURS_MATCH_DELAY_AFTER_AUTO_DECLINE_SECONDS", 5
+)
+AFTER_HOURS_SWEEP_SECONDS = env_float("AFTER_HOURS_SWEEP_SECONDS", 30)  # beat: the matching sweep
+# Beat: close what a lost delayed job left open.
+AFTER_HOURS_OVERDUE_SWEEP_SECONDS = env_float("AFTER_HOURS_OVERDUE_SWEEP_SECONDS", 60)
+AFTER_HOURS_DECLINE_RETENTION_DAYS = env_float("AFTER_HOURS_DECLINE_RETENTION_DAYS", 7)
+
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0", required_in_production=True)
 AFTER_HOURS_EVENTS_CHANNEL = env_str("AFTER_HOURS_EVENTS_CHANNEL", "after_hours:events")
 
