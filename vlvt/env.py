@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
 APP_ENV = os.environ.get("APP_ENV") or os.environ.get("NODE_ENV") or "development"
 IS_PRODUCTION = APP_ENV == "production"
+N = TypeVar("N", int, float)
 
 
 def missing(name: str) -> None:
@@ -28,26 +31,23 @@ def env_str(name: str, default: str | None = None, *, required_in_production: bo
     return default if default is not None else ""
 
 
-def env_int(name: str, default: int) -> int:
+def _number(name: str, default: N, convert: Callable[[str], N], kind: str) -> N:
     raw = os.environ.get(name)
     if not raw:
         return default
     try:
-        return int(raw)
+        return convert(raw)
     except ValueError:
-        sys.stderr.write(f"vlvt: setting {name} must be an integer, got {raw!r}\n")
+        sys.stderr.write(f"vlvt: setting {name} must be {kind}, got {raw!r}\n")
         raise SystemExit(1) from None
+
+
+def env_int(name: str, default: int) -> int:
+    return _number(name, default, int, "an integer")
 
 
 def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        sys.stderr.write(f"vlvt: setting {name} must be a number, got {raw!r}\n")
-        raise SystemExit(1) from None
+    return _number(name, default, float, "a number")
 
 
 def env_bool(name: str, default: bool) -> bool:

@@ -8,7 +8,8 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.retry import Retry
 
 from vlvt.server.shutdown import Stage, register_closer
 
@@ -61,3 +62,30 @@ def async_redis() -> aioredis.Redis:
         register_closer("redis (async client)", client.aclose, stage=Stage.REDIS)
         _async = client
     return _async
+
+
+_short: dict[tuple[str, str], redis.Redis] = {}
+
+
+def short_timeout_redis(purpose: str, *, timeout: float, **options: object) -> redis.Redis:
+    """A sync client of its own for `purpose` ("rate limit", "readiness", ...): `timeout` seconds to
+    connect and per command and no retries, so a hung Redis fails its caller in that time instead of
+    the shared client's seconds. One per purpose and REDIS_URL, closed at shutdown; `options` go to
+    redis-py (`max_connections`, `health_check_interval`)."""
+    key = (purpose, settings.REDIS_URL)
+    client = _short.get(key)
+    if client is None:
+        with _lock:
+            client = _short.get(key)
+            if client is None:
+                client = redis.Redis.from_url(
+                    settings.REDIS_URL,
+                    socket_connect_timeout=timeout,
+                    socket_timeout=timeout,
+                    retry=Retry(NoBackoff(), 0),
+                    client_name=settings.DB_APPLICATION_NAME,
+                    **options,
+                )
+                register_closer(f"redis ({purpose} client)", client.close, stage=Stage.REDIS)
+                _short[key] = client
+    return client

@@ -14,6 +14,7 @@ from vlvt.env import (
     env_float,
     env_int,
     env_str,
+    missing,
     query_options,
 )
 
@@ -30,8 +31,6 @@ ALLOWED_HOSTS = [
     if h.strip()
 ]
 if IS_PRODUCTION and (not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS):
-    from vlvt.env import missing
-
     missing("ALLOWED_HOSTS (a list of host names, not '*')")
 
 # --- VLVT service settings (names follow the original services) -----------------------------
@@ -40,8 +39,6 @@ JWT_SECRET = env_str(
 )
 _cors = env_str("CORS_ORIGIN", "http://localhost:19006", required_in_production=True)
 if IS_PRODUCTION and _cors.strip() == "*":
-    from vlvt.env import missing
-
     missing("CORS_ORIGIN (a list of origins, not '*')")
 CORS_ORIGINS = [o.strip() for o in _cors.split(",") if o.strip()]
 INTERNAL_SERVICE_SECRET = (
@@ -50,8 +47,6 @@ INTERNAL_SERVICE_SECRET = (
     or ("" if IS_PRODUCTION else "vlvt-dev-signing-secret-DO-NOT-USE-IN-PRODUCTION")
 )
 if IS_PRODUCTION and not INTERNAL_SERVICE_SECRET:
-    from vlvt.env import missing
-
     missing("INTERNAL_SERVICE_SECRET")
 ADMIN_API_KEY = env_str("ADMIN_API_KEY") or env_str("TEST_ENDPOINTS_API_KEY")
 # One trusted proxy by default, as the original (`trust proxy = 1`): the last X-Forwarded-For hop.

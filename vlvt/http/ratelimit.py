@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
-import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,12 +17,10 @@ from functools import lru_cache
 import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from redis.backoff import NoBackoff
 from redis.commands.core import Script
-from redis.retry import Retry
 
 from vlvt.http.api import fail
-from vlvt.server.shutdown import Stage, register_closer
+from vlvt.redis import short_timeout_redis
 
 logger = logging.getLogger("vlvt.ratelimit")
 
@@ -54,27 +51,11 @@ class StoreOutage:
 
 
 outage = StoreOutage(STORE_RETRY_SECONDS)
-_client_lock = threading.Lock()
-_client: redis.Redis | None = None
 
 
 def limiter_redis() -> redis.Redis:
     """The limiter's own client: STORE_TIMEOUT to connect and per command, no retries."""
-    global _client
-    if _client is None:
-        with _client_lock:
-            if _client is None:
-                client = redis.Redis.from_url(
-                    settings.REDIS_URL,
-                    socket_connect_timeout=STORE_TIMEOUT,
-                    socket_timeout=STORE_TIMEOUT,
-                    retry=Retry(NoBackoff(), 0),
-                    health_check_interval=30,
-                    client_name=settings.DB_APPLICATION_NAME,
-                )
-                register_closer("redis (rate limit client)", client.close, stage=Stage.REDIS)
-                _client = client
-    return _client
+    return short_timeout_redis("rate limit", timeout=STORE_TIMEOUT, health_check_interval=30)
 
 
 # INCR, and start the window on the first hit; returns (count, ms until reset). One round trip,

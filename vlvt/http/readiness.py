@@ -21,12 +21,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-import redis
 from django.conf import settings
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from vlvt.server.shutdown import Stage, register_closer
+from vlvt.redis import short_timeout_redis
 
 logger = logging.getLogger("vlvt.health")
 
@@ -91,21 +88,8 @@ def _check_database() -> None:
         conn.execute("SELECT 1").fetchone()
 
 
-_redis_client: redis.Redis | None = None
-
-
 def _check_redis() -> None:
-    global _redis_client
-    if _redis_client is None:
-        _redis_client = redis.Redis.from_url(
-            settings.REDIS_URL,
-            socket_connect_timeout=READY_TIMEOUT,
-            socket_timeout=READY_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
-            max_connections=2,
-        )
-        register_closer("redis (readiness client)", _redis_client.close, stage=Stage.REDIS)
-    _redis_client.ping()
+    short_timeout_redis("readiness", timeout=READY_TIMEOUT, max_connections=2).ping()
 
 
 _readiness: Readiness | None = None

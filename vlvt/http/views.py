@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import redis
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from vlvt.http.api import (
     CURRENT_API_VERSION,
@@ -36,7 +34,8 @@ from vlvt.http.api import (
 )
 from vlvt.http.middleware import CSRF_COOKIE, error_text
 from vlvt.http.readiness import readiness
-from vlvt.server.shutdown import Stage, coordinator, register_closer
+from vlvt.redis import short_timeout_redis
+from vlvt.server.shutdown import coordinator
 
 logger = logging.getLogger("vlvt.health")
 
@@ -50,32 +49,8 @@ API_INFO = {
 # A probe must answer quickly even when a dependency hangs.
 HEALTH_REDIS_TIMEOUT = 2.0
 
-SECURITY_TXT = """\
-# VLVT Security Policy
-# See https://securitytxt.org/ for format specification (RFC 9116)
-
-Contact: mailto:security@getvlvt.vip
-Expires: 2027-01-25T00:00:00.000Z
-Preferred-Languages: en
-Canonical: https://api.getvlvt.vip/.well-known/security.txt
-Policy: https://vlvtapp.com/.well-known/security-policy
-
-# Security Policy
-# We take security seriously. If you discover a vulnerability, please report it
-# responsibly using the contact information above.
-#
-# What to include in your report:
-# - Description of the vulnerability
-# - Steps to reproduce
-# - Potential impact
-# - Any suggested fixes (optional)
-#
-# We commit to:
-# - Acknowledging receipt of your report within 48 hours
-# - Providing regular updates on our progress
-# - Notifying you when the issue is resolved
-# - Crediting you (if desired) for responsible disclosure
-"""
+# RFC 9116, served at /.well-known/security.txt as it is in the file.
+SECURITY_TXT = (Path(__file__).parent / "security.txt").read_text()
 
 
 def _elapsed_ms(started: float) -> int:
@@ -94,29 +69,10 @@ def _check_database() -> dict[str, object]:
     return {"status": "ok", "latencyMs": _elapsed_ms(started)}
 
 
-_health_clients: dict[str, redis.Redis] = {}
-_health_lock = threading.Lock()
-
-
 def _health_redis() -> redis.Redis:
     """A small client of its own with short timeouts and no retries, so a hung Redis makes the
     probe fail in seconds instead of hanging it (the shared client waits much longer)."""
-    url = settings.REDIS_URL
-    client = _health_clients.get(url)
-    if client is None:
-        with _health_lock:
-            client = _health_clients.get(url)
-            if client is None:
-                client = redis.Redis.from_url(
-                    url,
-                    socket_connect_timeout=HEALTH_REDIS_TIMEOUT,
-                    socket_timeout=HEALTH_REDIS_TIMEOUT,
-                    retry=Retry(NoBackoff(), 0),
-                    max_connections=4,
-                )
-                register_closer("redis (health check client)", client.close, stage=Stage.REDIS)
-                _health_clients[url] = client
-    return client
+    return short_timeout_redis("health check", timeout=HEALTH_REDIS_TIMEOUT, max_connections=4)
 
 
 def _check_redis() -> dict[str, object]:
