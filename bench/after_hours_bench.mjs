@@ -7,25 +7,9 @@
 //         finally {"phase":"done"} when stdin closes.
 // Each bridged `after_hours:match` carries {bench, seq, sentAt} with sentAt the publisher's wall
 // clock in ms; the latency is this process's wall clock at receipt minus sentAt (same machine).
-import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
+import { io, nextLine, out } from "./lines.mjs";
 
-const require = createRequire(new URL("../tests/js/package.json", import.meta.url));
-const { io } = require("socket.io-client");
-
-const lines = createInterface({ input: process.stdin });
-const queue = [];
-const waiters = [];
-let closed = false;
-lines.on("line", (line) => (waiters.length ? waiters.shift()(line) : queue.push(line)));
-lines.on("close", () => {
-  closed = true;
-  while (waiters.length) waiters.shift()(null);
-});
-const nextLine = () =>
-  new Promise((resolve) => (queue.length ? resolve(queue.shift()) : closed ? resolve(null) : waiters.push(resolve)));
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const wallMs = () => performance.timeOrigin + performance.now();
 
 function connect(url, token) {

@@ -5,22 +5,13 @@
 // stdin: one JSON line {url, users:[{id, token, partner, matchId}], sendEveryMs, readsPerSec,
 //        restSendsPerSec, probe:{a:{id,token,matchId}, b:{...}}}, then commands, one a line:
 //   "phase <name>"  events from now on count for that scenario
-//   "probe"         -> {"probe_ms": N}: time until HTTP and a socket round trip answer normally
+//   "probe"         -> {"probe_ms": N, "probe_steps": {...}}: time until HTTP and a socket round
+//                   trip answer normally, and when each step (ready, read, sockets, ack,
+//                   roundtrip) first succeeded
 //   "state"         -> {"connected": [user ids]}
 //   "quiet"         stop sending (sockets stay connected) -> {"quiet": true}
 //   "report"        -> {"report": {...}} then exit
-import { createRequire } from "node:module";
-import { createInterface } from "node:readline";
-
-const require = createRequire(new URL("../tests/js/package.json", import.meta.url));
-const { io } = require("socket.io-client");
-
-const lines = createInterface({ input: process.stdin });
-const queue = [];
-const waiters = [];
-lines.on("line", (line) => (waiters.length ? waiters.shift()(line) : queue.push(line)));
-const nextLine = () => new Promise((resolve) => (queue.length ? resolve(queue.shift()) : waiters.push(resolve)));
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+import { io, nextLine, out } from "./lines.mjs";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
@@ -194,7 +185,8 @@ const probeB = io(base, { transports: ["websocket"], reconnection: true, reconne
 for (const s of [probeA, probeB]) s.on("connect_error", () => { if (!s.active) setTimeout(() => s.connect(), 100); });
 let probeSeq = 0;
 
-async function probeOnce() {
+// Each step of a round in turn; `steps` gets the time (ms after `started`) each first succeeded.
+async function probeOnce(started, steps) {
   const quiet = async (path, token) => {
     try {
       const res = await fetch(base + path, { headers: { Authorization: `Bearer ${token}`, "X-Forwarded-For": nextIp() }, signal: AbortSignal.timeout(1000) });
@@ -202,9 +194,13 @@ async function probeOnce() {
       return res.status === 200;
     } catch { return false; }
   };
-  if (!(await quiet("/ready", cfg.probe.a.token))) return false;
-  if (!(await quiet(`/matches/${cfg.probe.a.id}`, cfg.probe.a.token))) return false;
-  if (!probeA.connected || !probeB.connected) return false;
+  const passed = (step, ok) => {
+    if (ok && steps[step] === undefined) steps[step] = Date.now() - started;
+    return ok;
+  };
+  if (!passed("ready", await quiet("/ready", cfg.probe.a.token))) return false;
+  if (!passed("read", await quiet(`/matches/${cfg.probe.a.id}`, cfg.probe.a.token))) return false;
+  if (!passed("sockets", probeA.connected && probeB.connected)) return false;
   const tempId = `${RUN}-probe-${probeSeq++}`;
   const got = new Promise((resolve) => {
     const onMsg = (m) => { if (m.tempId === tempId) { probeB.off("new_message", onMsg); resolve(true); } };
@@ -214,20 +210,23 @@ async function probeOnce() {
   const acked = await new Promise((resolve) => {
     probeA.timeout(1000).emit("send_message", { matchId: cfg.probe.a.matchId, text: tempId, tempId }, (err, ack) => resolve(!err && ack && ack.success));
   });
-  return acked && (await got);
+  if (!passed("ack", acked)) return false;
+  return passed("roundtrip", await got);
 }
 
 async function probe() {
   const started = Date.now();
-  while (!(await probeOnce())) await sleep(50);
-  return Date.now() - started;
+  const steps = {};
+  while (!(await probeOnce(started, steps))) await sleep(50);
+  return { probe_ms: Date.now() - started, probe_steps: steps };
 }
 
 for (;;) {
   const line = await nextLine();
+  if (line === null) process.exit(0); // the parent has gone
   const [cmd, arg] = line.split(" ");
   if (cmd === "phase") { phase = arg; st(); out({ phase: arg }); }
-  else if (cmd === "probe") out({ probe_ms: await probe() });
+  else if (cmd === "probe") out(await probe());
   else if (cmd === "state") out({ connected: [...clients.values()].filter((c) => c.socket.connected).map((c) => c.u.id) });
   else if (cmd === "quiet") { sending = false; out({ quiet: true }); }
   else if (cmd === "report") {

@@ -316,6 +316,10 @@ class Load:
         self.proc.stdin.flush()
 
     def ask(self, line: str, key: str) -> Any:
+        return self.ask_all(line, key)[key]
+
+    def ask_all(self, line: str, key: str) -> dict[str, Any]:
+        """The driver's whole answer (the first line that has `key`)."""
         self.send(line)
         assert self.proc.stdout is not None
         while True:
@@ -324,7 +328,7 @@ class Load:
                 raise SystemExit(f"the load driver exited while waiting for {key}")
             data = json.loads(reply)
             if key in data:
-                return data[key]
+                return data
 
     def connected(self) -> set[str]:
         return set(self.ask("state", "connected"))
@@ -399,7 +403,9 @@ def run_scenarios(stack: Stack, load: Load, scenarios: str, args: argparse.Names
             pg.stop()
             time.sleep(args.pg_outage)
             pg.start()
-        extra["recovery_ms"] = load.ask("probe", "probe_ms")
+        probed = load.ask_all("probe", "probe_ms")
+        extra["recovery_ms"] = probed["probe_ms"]
+        extra["recovery_steps_ms"] = probed["probe_steps"]
         time.sleep(args.settle)
         if key == "b":
             deadline = time.monotonic() + 60

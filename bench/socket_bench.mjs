@@ -11,19 +11,8 @@
 //   after "idle": {"phase":"before-idle"} (the parent measures memory, then writes "continue"),
 //     {"phase":"idle-connected","sockets":N} (the parent measures, then writes "continue"),
 //     then {"phase":"done"}.
-import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
-
-const require = createRequire(new URL("../tests/js/package.json", import.meta.url));
-const { io } = require("socket.io-client");
-
-const lines = createInterface({ input: process.stdin });
-const queue = [];
-const waiters = [];
-lines.on("line", (line) => (waiters.length ? waiters.shift()(line) : queue.push(line)));
-const nextLine = () => new Promise((resolve) => (queue.length ? resolve(queue.shift()) : waiters.push(resolve)));
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+import { io, nextLine, out } from "./lines.mjs";
 // tempIds must be new on every run: a known tempId is a resend, acked with the stored original
 // and not fanned out again.
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;

@@ -1,0 +1,24 @@
+// The stdin/stdout line protocol between a benchmark script (Python) and its Node load driver:
+// the parent writes commands one a line on stdin, the driver answers with one JSON object a line.
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+
+const lines = createInterface({ input: process.stdin });
+const queue = [];
+const waiters = [];
+let closed = false;
+lines.on("line", (line) => (waiters.length ? waiters.shift()(line) : queue.push(line)));
+lines.on("close", () => {
+  closed = true;
+  while (waiters.length) waiters.shift()(null);
+});
+
+// The next line from the parent, in order (waits for one to arrive); null once stdin has closed.
+export const nextLine = () =>
+  new Promise((resolve) => (queue.length ? resolve(queue.shift()) : closed ? resolve(null) : waiters.push(resolve)));
+
+// One JSON line to the parent.
+export const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+
+// The official Socket.IO client, from the JS test dependencies (tests/js/node_modules).
+export const { io } = createRequire(new URL("../tests/js/package.json", import.meta.url))("socket.io-client");
