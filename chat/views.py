@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from chat import limits, selectors, services, validation
 from chat.errors import ChatError, not_found_match
@@ -25,6 +25,7 @@ from vlvt.http.api import (
     ok,
 )
 from vlvt.http.errors import on_error
+from vlvt.http.request import ApiRequest
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def clean_input(view: View) -> View:
     store one, and the database error would otherwise be a 500)."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, **kwargs: str) -> HttpResponse:
+    def wrapper(request: ApiRequest, **kwargs: str) -> HttpResponse:
         body = json_body(request) if request.method in ("POST", "PUT", "PATCH", "DELETE") else {}
         if (
             validation.has_nul(kwargs)
@@ -55,7 +56,7 @@ def clean_input(view: View) -> View:
 @endpoint("GET", limiters=[limits.general])
 @on_error("Failed to retrieve matches")
 @clean_input
-def matches_list(request: HttpRequest, user_id: str) -> HttpResponse:
+def matches_list(request: ApiRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         return fail(403, "Forbidden: Cannot access other users' matches")
     return ok(matches=selectors.matches_for_user(user_id=user_id))
@@ -64,7 +65,7 @@ def matches_list(request: HttpRequest, user_id: str) -> HttpResponse:
 @endpoint("POST", limiters=[limits.match_create])
 @on_error("Failed to create match")
 @clean_input
-def match_create(request: HttpRequest) -> HttpResponse:
+def match_create(request: ApiRequest) -> HttpResponse:
     user_id_1, user_id_2 = validation.match_body(json_body(request))
     result = services.match_confirm(user_id=request.user_id, user_id_1=user_id_1, user_id_2=user_id_2)
     if result.already_exists:
@@ -75,7 +76,7 @@ def match_create(request: HttpRequest) -> HttpResponse:
 @endpoint("DELETE", limiters=[limits.sensitive_action])
 @on_error("Failed to delete match")
 @clean_input
-def match_delete(request: HttpRequest, match_id: str) -> HttpResponse:
+def match_delete(request: ApiRequest, match_id: str) -> HttpResponse:
     services.match_delete(user_id=request.user_id, match_id=match_id)
     return ok(message="Match deleted successfully")
 
@@ -83,7 +84,7 @@ def match_delete(request: HttpRequest, match_id: str) -> HttpResponse:
 @endpoint("GET", limiters=[limits.general])
 @on_error("Failed to get unread counts")
 @clean_input
-def unread_counts(request: HttpRequest, user_id: str) -> HttpResponse:
+def unread_counts(request: ApiRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         return fail(403, "Forbidden: Cannot access other users' unread counts")
     return ok(unreadCounts=selectors.unread_counts(user_id=user_id))
@@ -95,7 +96,7 @@ def unread_counts(request: HttpRequest, user_id: str) -> HttpResponse:
 @endpoint("GET", limiters=[limits.general])
 @on_error("Failed to retrieve messages")
 @clean_input
-def messages_history(request: HttpRequest, match_id: str) -> HttpResponse:
+def messages_history(request: ApiRequest, match_id: str) -> HttpResponse:
     limit = validation.history_limit(request.GET.get("limit"))
     before = validation.history_cursor(request.GET.get("before"), "before")
     after = validation.history_cursor(request.GET.get("after"), "after")
@@ -108,7 +109,7 @@ def messages_history(request: HttpRequest, match_id: str) -> HttpResponse:
 @endpoint("POST", limiters=[limits.message_send])
 @on_error("Failed to send message")
 @clean_input
-def message_create(request: HttpRequest) -> HttpResponse:
+def message_create(request: ApiRequest) -> HttpResponse:
     text, match_id, sender_id, temp_id = validation.message_body(json_body(request))
     if sender_id != request.user_id:
         return fail(403, "Forbidden: Cannot send messages as another user")
@@ -124,7 +125,7 @@ def message_create(request: HttpRequest) -> HttpResponse:
 @endpoint("PUT", limiters=[limits.general])
 @on_error("Failed to mark messages as read")
 @clean_input
-def messages_mark_read(request: HttpRequest, match_id: str) -> HttpResponse:
+def messages_mark_read(request: ApiRequest, match_id: str) -> HttpResponse:
     body = json_body(request)
     user_id = body.get("userId")
     if not user_id:
@@ -147,7 +148,7 @@ def messages_mark_read(request: HttpRequest, match_id: str) -> HttpResponse:
 @endpoint("POST", limiters=[limits.block_create])
 @on_error("Failed to block user")
 @clean_input
-def block_create(request: HttpRequest) -> HttpResponse:
+def block_create(request: ApiRequest) -> HttpResponse:
     user_id, blocked_user_id, reason = validation.block_body(json_body(request))
     if user_id != request.user_id:
         return fail(403, "Forbidden: Can only block users as yourself")
@@ -159,7 +160,7 @@ def block_create(request: HttpRequest) -> HttpResponse:
 @endpoint("DELETE", limiters=[limits.general])
 @on_error("Failed to unblock user")
 @clean_input
-def block_delete(request: HttpRequest, user_id: str, blocked_user_id: str) -> HttpResponse:
+def block_delete(request: ApiRequest, user_id: str, blocked_user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         return fail(403, "Forbidden: Can only unblock users for yourself")
     services.block_delete(user_id=user_id, blocked_user_id=blocked_user_id)
@@ -169,7 +170,7 @@ def block_delete(request: HttpRequest, user_id: str, blocked_user_id: str) -> Ht
 @endpoint("GET", limiters=[limits.general])
 @on_error("Failed to retrieve blocked users")
 @clean_input
-def blocks_list(request: HttpRequest, user_id: str) -> HttpResponse:
+def blocks_list(request: ApiRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         return fail(403, "Forbidden: Cannot access other users' blocked list")
     return ok(blockedUsers=selectors.blocked_users(user_id=user_id))
@@ -178,7 +179,7 @@ def blocks_list(request: HttpRequest, user_id: str) -> HttpResponse:
 @endpoint("POST", limiters=[limits.report_create])
 @on_error("Failed to submit report")
 @clean_input
-def report_create(request: HttpRequest) -> HttpResponse:
+def report_create(request: ApiRequest) -> HttpResponse:
     reporter_id, reported_user_id, reason, details = validation.report_body(json_body(request))
     if reporter_id != request.user_id:
         return fail(403, "Forbidden: Can only submit reports as yourself")
@@ -191,7 +192,7 @@ def report_create(request: HttpRequest) -> HttpResponse:
 @endpoint("GET", auth=False, limiters=[limits.general])
 @on_error("Failed to retrieve reports")
 @clean_input
-def reports_list(request: HttpRequest) -> HttpResponse:
+def reports_list(request: ApiRequest) -> HttpResponse:
     """Moderation listing; the admin key, not a JWT (docs/contract.md, D28: compared in constant time)."""
     expected = settings.ADMIN_API_KEY
     if not expected:
@@ -208,7 +209,7 @@ def reports_list(request: HttpRequest) -> HttpResponse:
 @endpoint("POST", limiters=[limits.general])
 @on_error("Failed to register FCM token")
 @clean_input
-def fcm_register(request: HttpRequest) -> HttpResponse:
+def fcm_register(request: ApiRequest) -> HttpResponse:
     body = json_body(request)
     token, device_type = body.get("token"), body.get("deviceType")
     if not token or not device_type:
@@ -227,7 +228,7 @@ def fcm_register(request: HttpRequest) -> HttpResponse:
 @endpoint("POST", limiters=[limits.general])
 @on_error("Failed to unregister FCM token")
 @clean_input
-def fcm_unregister(request: HttpRequest) -> HttpResponse:
+def fcm_unregister(request: ApiRequest) -> HttpResponse:
     token = json_body(request).get("token")
     if not token:
         return fail(400, "token is required")
@@ -243,7 +244,7 @@ def fcm_unregister(request: HttpRequest) -> HttpResponse:
 @endpoint("POST", limiters=[limits.general])
 @on_error("Failed to create date proposal")
 @clean_input
-def date_create(request: HttpRequest) -> HttpResponse:
+def date_create(request: ApiRequest) -> HttpResponse:
     body = json_body(request)
     match_id, place_name = body.get("matchId"), body.get("placeName")
     if not match_id or not place_name or not body.get("proposedDate") or not body.get("proposedTime"):
@@ -271,14 +272,14 @@ def date_create(request: HttpRequest) -> HttpResponse:
 @endpoint("GET", limiters=[limits.general])
 @on_error("Failed to get date proposals")
 @clean_input
-def dates_list(request: HttpRequest, match_id: str) -> HttpResponse:
+def dates_list(request: ApiRequest, match_id: str) -> HttpResponse:
     return ok(proposals=services.date_proposals_list(user_id=request.user_id, match_id=match_id))
 
 
 @endpoint("PUT", limiters=[limits.general])
 @on_error("Failed to respond to date proposal")
 @clean_input
-def date_respond(request: HttpRequest, proposal_id: str) -> HttpResponse:
+def date_respond(request: ApiRequest, proposal_id: str) -> HttpResponse:
     body = json_body(request)
     response = body.get("response")
     if response not in ("accepted", "declined"):
@@ -296,13 +297,13 @@ def date_respond(request: HttpRequest, proposal_id: str) -> HttpResponse:
 @endpoint("PUT", limiters=[limits.general])
 @on_error("Failed to confirm date")
 @clean_input
-def date_confirm(request: HttpRequest, proposal_id: str) -> HttpResponse:
+def date_confirm(request: ApiRequest, proposal_id: str) -> HttpResponse:
     return ok(**services.date_proposal_confirm(user_id=request.user_id, proposal_id=proposal_id))
 
 
 @endpoint("DELETE", limiters=[limits.general])
 @on_error("Failed to cancel date proposal")
 @clean_input
-def date_cancel(request: HttpRequest, proposal_id: str) -> HttpResponse:
+def date_cancel(request: ApiRequest, proposal_id: str) -> HttpResponse:
     services.date_proposal_cancel(user_id=request.user_id, proposal_id=proposal_id)
     return ok(message="Date proposal cancelled")

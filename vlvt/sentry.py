@@ -13,10 +13,14 @@ variable somewhere), and the SDK never reads a request body in the first place.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from vlvt.logs import _clean as clean_log_value  # the log redaction, so Sentry sees what a log line would
 from vlvt.logs import scrub
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event as SentryEvent
+    from sentry_sdk.types import Hint
 
 Event = dict[str, Any]
 
@@ -40,8 +44,8 @@ def init_sentry(
         max_request_body_size="never",
         include_local_variables=False,
         traces_sample_rate=traces_sample_rate,
-        before_send=before_send,
-        before_send_transaction=before_send,
+        before_send=_before_send,
+        before_send_transaction=_before_send,
     )
     _wrap_request_handler()
 
@@ -60,7 +64,14 @@ def _wrap_request_handler() -> None:
         app = SentryAsgiMiddleware(inner.__get__(self, PooledThreadASGIHandler), unsafe_context_data=True)
         await app._run_asgi3(scope, receive, send)
 
-    PooledThreadASGIHandler.__call__ = call  # type: ignore[method-assign]
+    # The same replacement of the class's __call__ that the Django integration makes on ASGIHandler.
+    PooledThreadASGIHandler.__call__ = call  # type: ignore[method-assign]  # wrapped on the class on purpose
+
+
+def _before_send(event: SentryEvent, hint: Hint) -> SentryEvent:
+    """`before_send` with the SDK's types: the SDK's event is the plain dict it scrubs."""
+    before_send(cast(Event, event), hint)
+    return event
 
 
 def before_send(event: Event, hint: dict[str, Any] | None = None) -> Event:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from chat import validation
 from chat.after_hours import limits, selectors, services
 from chat.views import clean_input, on_error
 from vlvt.http.api import ApiError, endpoint, json_body, ok
+from vlvt.http.request import ApiRequest
 
 BLOCK_REASON_MAX = 500
 REPORT_DETAILS_MAX = 1000
@@ -42,7 +43,7 @@ def _optional_text(body: dict[str, Any], name: str, label: str, max_length: int)
 @endpoint("GET", limiters=[limits.general])
 @on_error("Failed to retrieve message history")
 @clean_input
-def history(request: HttpRequest, match_id: str) -> HttpResponse:
+def history(request: ApiRequest, match_id: str) -> HttpResponse:
     canonical = _match_id(match_id)
     raw_before = request.GET.get("before")
     before = validation.parse_timestamp(raw_before) if raw_before else None
@@ -55,7 +56,7 @@ def history(request: HttpRequest, match_id: str) -> HttpResponse:
 @endpoint("POST", limiters=[limits.general])
 @on_error("Failed to save match")
 @clean_input
-def save(request: HttpRequest, match_id: str) -> HttpResponse:
+def save(request: ApiRequest, match_id: str) -> HttpResponse:
     result = services.save_vote(user_id=request.user_id, match_id=_match_id(match_id))
     return ok(**result.body())
 
@@ -63,7 +64,7 @@ def save(request: HttpRequest, match_id: str) -> HttpResponse:
 @endpoint("POST", limiters=[limits.general, limits.block])
 @on_error("Failed to block user")
 @clean_input
-def block(request: HttpRequest, match_id: str) -> HttpResponse:
+def block(request: ApiRequest, match_id: str) -> HttpResponse:
     canonical = _match_id(match_id)
     reason = _optional_text(json_body(request), "reason", "Reason", BLOCK_REASON_MAX)
     services.match_block(user_id=request.user_id, match_id=canonical, reason=reason)
@@ -82,7 +83,7 @@ def _report_reason(body: dict[str, Any]) -> str:
 @endpoint("POST", limiters=[limits.general, limits.report])
 @on_error("Failed to submit report")
 @clean_input
-def report(request: HttpRequest, match_id: str) -> HttpResponse:
+def report(request: ApiRequest, match_id: str) -> HttpResponse:
     canonical = _match_id(match_id)
     body = json_body(request)
     reason = _report_reason(body)

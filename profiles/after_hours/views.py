@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 
 from profiles import images
@@ -16,6 +16,7 @@ from profiles.after_hours.services import matches, preferences, profiles, sessio
 from profiles.models import AfterHoursPreferences, AfterHoursProfile
 from profiles.views.uploads import read_all, single_file
 from vlvt.http.api import ApiError, ValidationFailed, iso, json_body, json_response, ok, route
+from vlvt.http.request import ApiRequest
 
 # --- profile --------------------------------------------------------------------------------------
 
@@ -39,7 +40,7 @@ def _profile_json(
     }
 
 
-def _description(request: HttpRequest) -> object:
+def _description(request: ApiRequest) -> object:
     errors: validation.Errors = []
     value = validation.description(json_body(request), errors)
     if errors:
@@ -53,7 +54,7 @@ def _with_main_profile(profile: AfterHoursProfile, photo_url: str | None) -> dic
 
 
 @after_hours("POST")
-def profile_create(request: HttpRequest) -> HttpResponse:
+def profile_create(request: ApiRequest) -> HttpResponse:
     description = _description(request)
     profile = profiles.profile_create(
         user_id=request.user_id, description=None if description is validation.MISSING else description
@@ -62,7 +63,7 @@ def profile_create(request: HttpRequest) -> HttpResponse:
 
 
 @after_hours("GET")
-def profile_get(request: HttpRequest) -> HttpResponse:
+def profile_get(request: ApiRequest) -> HttpResponse:
     found = selectors.profile_get(user_id=request.user_id)
     if found is None:
         raise ApiError(404, "After Hours profile not found")
@@ -74,7 +75,7 @@ def profile_get(request: HttpRequest) -> HttpResponse:
 
 
 @after_hours("PATCH")
-def profile_update(request: HttpRequest) -> HttpResponse:
+def profile_update(request: ApiRequest) -> HttpResponse:
     description = _description(request)
     profile = profiles.profile_update(
         user_id=request.user_id, description=None if description is validation.MISSING else description
@@ -85,7 +86,7 @@ def profile_update(request: HttpRequest) -> HttpResponse:
 
 
 @after_hours("POST", limiters=(limits.general, limits.photo_upload))
-def photo_upload(request: HttpRequest) -> HttpResponse:
+def photo_upload(request: ApiRequest) -> HttpResponse:
     file = single_file(request, "photo", "No file uploaded")
     try:
         images.check_declared(file.content_type, file.size or 0)
@@ -115,7 +116,7 @@ def _preferences_json(prefs: AfterHoursPreferences) -> dict[str, object]:
     }
 
 
-def _preferences_input(request: HttpRequest) -> validation.PreferencesInput:
+def _preferences_input(request: ApiRequest) -> validation.PreferencesInput:
     data, errors = validation.preferences(json_body(request))
     if errors:
         raise ValidationFailed(errors)
@@ -123,13 +124,13 @@ def _preferences_input(request: HttpRequest) -> validation.PreferencesInput:
 
 
 @after_hours("POST")
-def preferences_create(request: HttpRequest) -> HttpResponse:
+def preferences_create(request: ApiRequest) -> HttpResponse:
     prefs = preferences.preferences_create(user_id=request.user_id, data=_preferences_input(request))
     return ok(201, preferences=_preferences_json(prefs))
 
 
 @after_hours("GET")
-def preferences_get(request: HttpRequest) -> HttpResponse:
+def preferences_get(request: ApiRequest) -> HttpResponse:
     prefs = selectors.preferences_get(user_id=request.user_id)
     if prefs is None:
         raise ApiError(404, "After Hours preferences not found")
@@ -137,7 +138,7 @@ def preferences_get(request: HttpRequest) -> HttpResponse:
 
 
 @after_hours("PATCH")
-def preferences_update(request: HttpRequest) -> HttpResponse:
+def preferences_update(request: ApiRequest) -> HttpResponse:
     prefs = preferences.preferences_update(user_id=request.user_id, data=_preferences_input(request))
     if prefs is None:
         raise ApiError(404, "After Hours preferences not found")
@@ -148,7 +149,7 @@ def preferences_update(request: HttpRequest) -> HttpResponse:
 
 
 @after_hours("POST")
-def session_start(request: HttpRequest) -> HttpResponse:
+def session_start(request: ApiRequest) -> HttpResponse:
     data, errors = validation.session_start(json_body(request))
     if data is None:
         raise ValidationFailed(errors)
@@ -169,13 +170,13 @@ def session_start(request: HttpRequest) -> HttpResponse:
 
 
 @after_hours("POST")
-def session_end(request: HttpRequest) -> HttpResponse:
+def session_end(request: ApiRequest) -> HttpResponse:
     sessions.session_end(user_id=request.user_id)
     return ok(message="Session ended")
 
 
 @after_hours("POST")
-def session_extend(request: HttpRequest) -> HttpResponse:
+def session_extend(request: ApiRequest) -> HttpResponse:
     extension, errors = validation.session_extend(json_body(request))
     if extension is None:
         raise ValidationFailed(errors)
@@ -187,7 +188,7 @@ def session_extend(request: HttpRequest) -> HttpResponse:
 
 
 @after_hours("GET")
-def session_get(request: HttpRequest) -> HttpResponse:
+def session_get(request: ApiRequest) -> HttpResponse:
     session = selectors.open_session_get(user_id=request.user_id)
     if session is None:
         return ok(active=False, session=None)
@@ -205,7 +206,7 @@ def session_get(request: HttpRequest) -> HttpResponse:
 
 
 @after_hours("POST")
-def match_decline(request: HttpRequest) -> HttpResponse:
+def match_decline(request: ApiRequest) -> HttpResponse:
     match_id, error = validation.match_decline(json_body(request))
     if match_id is None:
         raise ApiError(400, error or "matchId is required")
@@ -214,7 +215,7 @@ def match_decline(request: HttpRequest) -> HttpResponse:
 
 
 @after_hours("GET")
-def match_current(request: HttpRequest) -> HttpResponse:
+def match_current(request: ApiRequest) -> HttpResponse:
     own = selectors.open_session_get(user_id=request.user_id)
     if own is None:
         return _match_status(active=False, status="no_session", match=None)
@@ -246,7 +247,7 @@ def _match_status(**body: object) -> HttpResponse:
 
 
 @after_hours("GET")
-def nearby_count(request: HttpRequest) -> HttpResponse:
+def nearby_count(request: ApiRequest) -> HttpResponse:
     origin = selectors.nearby_origin_get(user_id=request.user_id)
     if origin is None:
         raise matches.NO_ACTIVE_SESSION()
@@ -260,7 +261,7 @@ def nearby_count(request: HttpRequest) -> HttpResponse:
 
 
 @after_hours("GET", "POST", "PUT", "PATCH", "DELETE")
-def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
+def unknown(request: ApiRequest, rest: str = "") -> HttpResponse:
     """Unknown After Hours paths: the JWT check and the gate answer first, as the original's router."""
     raise Http404
 

@@ -6,7 +6,7 @@ import math
 import re
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from profiles import limits
 from profiles.selectors.discovery import DiscoveryFilters, SearchFilters, discover, search_count
@@ -14,12 +14,13 @@ from profiles.storage import resolve_urls
 from profiles.validation import storable
 from vlvt.http.api import ValidationFailed, endpoint, json_body, ok
 from vlvt.http.errors import on_error
+from vlvt.http.request import ApiRequest
 
 _INT_PREFIX = re.compile(r"^\s*([+-]?\d+)")
 _FLOAT_PREFIX = re.compile(r"^\s*([+-]?(?:Infinity|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")
 
 
-def _query_number(request: HttpRequest, name: str, pattern: re.Pattern[str], errors: list) -> Any:
+def _query_number(request: ApiRequest, name: str, pattern: re.Pattern[str], errors: list) -> Any:
     """parseInt/parseFloat of a query value (an empty value is absent); garbage is a 400
     (docs/contract.md, D1)."""
     raw = request.GET.get(name)
@@ -32,7 +33,7 @@ def _query_number(request: HttpRequest, name: str, pattern: re.Pattern[str], err
     return int(match.group(1)) if pattern is _INT_PREFIX else float(match.group(1))
 
 
-def _csv(request: HttpRequest, name: str, errors: list) -> list[str] | None:
+def _csv(request: ApiRequest, name: str, errors: list) -> list[str] | None:
     raw = request.GET.get(name)
     if raw and not storable(raw):
         errors.append((name, f"{name} contains invalid characters"))
@@ -60,7 +61,7 @@ def _discovered(row: dict, expanded: bool, original_radius: float | None) -> dic
 
 @endpoint("GET", limiters=[limits.discovery])
 @on_error("Failed to retrieve profiles")
-def discover_view(request: HttpRequest) -> HttpResponse:
+def discover_view(request: ApiRequest) -> HttpResponse:
     errors: list[tuple[str, str]] = []
     filters = DiscoveryFilters(
         min_age=_query_number(request, "minAge", _INT_PREFIX, errors),
@@ -102,7 +103,7 @@ def _miles(body: dict, errors: list) -> float | None:
 
 @endpoint("POST", limiters=[limits.general])
 @on_error("Failed to search")
-def search_count_view(request: HttpRequest) -> HttpResponse:
+def search_count_view(request: ApiRequest) -> HttpResponse:
     body = json_body(request)
     errors: list[tuple[str, str]] = []
     filters = SearchFilters(

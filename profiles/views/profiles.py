@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from profiles import limits
 from profiles.models import Profile
@@ -21,6 +21,7 @@ from profiles.storage import resolve_urls
 from profiles.validation import storable, validate_profile
 from vlvt.http.api import ApiError, ValidationFailed, endpoint, fail, iso, json_body, ok
 from vlvt.http.errors import on_error
+from vlvt.http.request import ApiRequest
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def profile_json(profile: Profile | PublicProfile) -> dict:
 
 @endpoint("POST", limiters=[limits.profile_creation])
 @on_error("Failed to save profile")
-def create(request: HttpRequest) -> HttpResponse:
+def create(request: ApiRequest) -> HttpResponse:
     data, errors = validate_profile(json_body(request), partial=False, owner=request.user_id)
     if errors:
         raise ValidationFailed(errors)
@@ -48,7 +49,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 @endpoint("GET", limiters=[limits.general])
 @on_error("Failed to retrieve profile")
-def detail(request: HttpRequest, user_id: str) -> HttpResponse:
+def detail(request: ApiRequest, user_id: str) -> HttpResponse:
     profile = profile_get(user_id=user_id) if storable(user_id) else None
     if profile is None:
         raise ApiError(404, "Profile not found")
@@ -67,7 +68,7 @@ def _stored_photos(user_id: str) -> list[str]:
 
 @endpoint("PUT", limiters=[limits.profile_update])
 @on_error("Failed to update profile")
-def update(request: HttpRequest, user_id: str) -> HttpResponse:
+def update(request: ApiRequest, user_id: str) -> HttpResponse:
     body = json_body(request)
     # Values already stored (legacy `/uploads/...` ones) may come back as they were shown.
     current = _stored_photos(request.user_id) if isinstance(body.get("photos"), list) else ()
@@ -84,7 +85,7 @@ def update(request: HttpRequest, user_id: str) -> HttpResponse:
 
 @endpoint("DELETE", limiters=[limits.sensitive_action])
 @on_error("Failed to delete profile")
-def delete(request: HttpRequest, user_id: str) -> HttpResponse:
+def delete(request: ApiRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         raise ApiError(403, "Forbidden: Cannot delete other users' profiles")
     if not storable(user_id) or not profile_delete(user_id=user_id):
@@ -108,7 +109,7 @@ def _coordinate(value: object) -> float | None:
 
 @endpoint("PUT", limiters=[limits.general])
 @on_error("Failed to update location")
-def location(request: HttpRequest, user_id: str) -> HttpResponse:
+def location(request: ApiRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         raise ApiError(403, "Forbidden: Cannot update other users' location")
     body = json_body(request)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from profiles import limits
 from profiles.selectors.swipes import likes_received, likes_sent
@@ -11,11 +11,12 @@ from profiles.storage import resolve_urls
 from profiles.validation import storable
 from vlvt.http.api import ApiError, endpoint, iso, json_body, ok
 from vlvt.http.errors import on_error
+from vlvt.http.request import ApiRequest
 
 
 @endpoint("POST", limiters=[limits.swipe])
 @on_error("Failed to record swipe")
-def swipe(request: HttpRequest) -> HttpResponse:
+def swipe(request: ApiRequest) -> HttpResponse:
     body = json_body(request)
     target, action = body.get("targetUserId"), body.get("action")
     if not target or not action:
@@ -33,7 +34,7 @@ def swipe(request: HttpRequest) -> HttpResponse:
 
 @endpoint("GET", limiters=[limits.general])
 @on_error("Failed to get received likes")
-def received(request: HttpRequest) -> HttpResponse:
+def received(request: ApiRequest) -> HttpResponse:
     likes = [
         {
             "userId": row["user_id"],
@@ -49,7 +50,7 @@ def received(request: HttpRequest) -> HttpResponse:
 
 @endpoint("GET", limiters=[limits.general])
 @on_error("Failed to get sent likes")
-def sent(request: HttpRequest) -> HttpResponse:
+def sent(request: ApiRequest) -> HttpResponse:
     likes = [
         {
             "target_user_id": row["user_id"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from profiles import images, limits
 from profiles.selectors.profiles import verification_state
@@ -17,18 +17,19 @@ from profiles.services.verification import (
 from profiles.views.uploads import form_field, read_all, single_file
 from vlvt.http.api import ApiError, endpoint, iso, ok
 from vlvt.http.errors import on_error
+from vlvt.http.request import ApiRequest
 
 
 @endpoint("GET", limiters=[limits.general])
 @on_error("Failed to get verification prompt")
-def prompt(request: HttpRequest) -> HttpResponse:
+def prompt(request: ApiRequest) -> HttpResponse:
     gesture, instruction = random_prompt()
     return ok(prompt={"id": gesture, "instruction": instruction, "timeLimit": 5})
 
 
 @endpoint("POST", limiters=[limits.general])
 @on_error("Failed to submit verification")
-def submit(request: HttpRequest) -> HttpResponse:
+def submit(request: ApiRequest) -> HttpResponse:
     file = single_file(request, "selfie", "No selfie uploaded")
     gesture = form_field(request, "gesturePrompt")
     if not gesture:
@@ -56,7 +57,7 @@ def submit(request: HttpRequest) -> HttpResponse:
 
 @endpoint("GET", limiters=[limits.general])
 @on_error("Failed to get verification status")
-def status(request: HttpRequest) -> HttpResponse:
+def status(request: ApiRequest) -> HttpResponse:
     state = verification_state(user_id=request.user_id)
     if state is None:
         raise ApiError(404, "Profile not found")

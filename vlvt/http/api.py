@@ -24,6 +24,7 @@ from django.http.request import RawPostDataException
 
 from vlvt.http import strictjson
 from vlvt.http.auth import AuthFailure, authenticate_header
+from vlvt.http.request import api_request
 
 logger = logging.getLogger("vlvt.api")
 
@@ -159,7 +160,7 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
     cached = getattr(request, "_vlvt_json", _NO_BODY)
     if cached is _NO_BODY:
         cached = _parse_body(request)
-        request._vlvt_json = cached  # type: ignore[attr-defined]
+        api_request(request)._vlvt_json = cached
     if not isinstance(cached, dict):
         raise ApiError(400, "Request body must be a JSON object")
     return cached
@@ -234,8 +235,8 @@ def endpoint(
             try:
                 if auth:
                     user = authenticate_header(request.META.get("HTTP_AUTHORIZATION"))
-                    request.user_id = user.user_id  # type: ignore[attr-defined]
-                    request.token_user = user  # type: ignore[attr-defined]
+                    api_request(request).user_id = user.user_id
+                    api_request(request).token_user = user
                 for limiter in limiter_list:
                     blocked = limiter.hit(request)
                     if blocked is not None:

@@ -47,6 +47,7 @@ from vlvt.http.api import (
     parse_json,
     read_body,
 )
+from vlvt.http.request import api_request
 from vlvt.logs import correlation_id
 
 GetResponse = Callable[[HttpRequest], Any]
@@ -264,7 +265,7 @@ def _check_body(request: HttpRequest, cfg: _Config) -> HttpResponse | None:
         try:
             raw = read_body(request)
             if raw.strip():
-                request._vlvt_json = parse_json(raw)  # type: ignore[attr-defined]
+                api_request(request)._vlvt_json = parse_json(raw)
         except ApiError as exc:
             return exc.response()
     return None
@@ -332,7 +333,7 @@ class RequestContextMiddleware(_Middleware):
 
     @staticmethod
     def _before(request: HttpRequest, cfg: _Config, cid: str) -> HttpResponse | None:
-        request.correlation_id = cid  # type: ignore[attr-defined]
+        api_request(request).correlation_id = cid
         if request_log.isEnabledFor(logging.INFO):
             request_log.info(
                 "Request started",
@@ -487,9 +488,9 @@ def _route_version(request: HttpRequest) -> HeaderEntries | HttpResponse:
                     currentVersion=CURRENT_API_VERSION,
                 )
             request.path_info = match.group(2) or "/"
-            request.api_version = version  # type: ignore[attr-defined]
+            api_request(request).api_version = version
             return headers
-    request.api_version = CURRENT_API_VERSION  # type: ignore[attr-defined]
+    api_request(request).api_version = CURRENT_API_VERSION
     return _LEGACY_HEADERS
 
 

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from redis.commands.core import Script
 
 from vlvt.http.api import fail
+from vlvt.http.request import api_request
 from vlvt.redis import short_timeout_redis
 
 logger = logging.getLogger("vlvt.ratelimit")
@@ -157,7 +158,7 @@ class Limiter:
             "RateLimit-Remaining": str(max(0, self.max_requests - count)),
             "RateLimit-Reset": str(reset),
         }
-        request._vlvt_ratelimit_headers = headers  # type: ignore[attr-defined]
+        api_request(request)._vlvt_ratelimit_headers = headers
         if count > self.max_requests:
             response = fail(429, self.message)
             for name, value in headers.items():
@@ -180,7 +181,10 @@ class Limiter:
             return 0
         key = self.subject_key(subject)
         try:
-            count, ttl_ms = limiter_redis().pipeline(transaction=False).get(key).pttl(key).execute()
+            pipe = limiter_redis().pipeline(transaction=False)
+            pipe.get(key)
+            pipe.pttl(key)
+            count, ttl_ms = pipe.execute()
         except redis.RedisError as exc:
             outage.failed()
             logger.error(

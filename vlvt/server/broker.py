@@ -28,7 +28,7 @@ class Channel(kombu_redis.Channel):
             yield client
             return
         if self._command_client is None:
-            self._command_client = self._create_client()
+            self._command_client = self._create_client()  # type: ignore[attr-defined]  # kombu's private client factory, missing from its stubs
         yield self._command_client
 
     def close(self) -> None:

@@ -106,10 +106,13 @@ class PooledThreadASGIHandler(ASGIHandler):
         """On the request's thread: what Django's handler does between reading and sending."""
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
-        if request is not None:
+        request, error = self.create_request(scope, body_file)
+        if request is None:
+            assert error is not None  # Django makes either the request or the response refusing it
+            response = error
+        else:
             response = self.get_response(request)
-            response._handler_class = self.__class__
+            response._handler_class = self.__class__  # type: ignore[attr-defined]  # as Django's handlers mark theirs
         if not response.streaming:
             response.close()  # request_finished: the request's database connection goes back
         return response

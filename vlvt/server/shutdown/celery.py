@@ -32,7 +32,7 @@ def _worker_signal(signum: int, frame: Any) -> None:
     from celery.worker import state
 
     if coordinator().request_shutdown(signal.Signals(signum).name):
-        state.should_stop = platforms.EX_OK
+        state.should_stop = platforms.EX_OK  # type: ignore[assignment]  # the stubs declare None; Celery reads an exit code
 
 
 @signals.worker_ready.connect
