@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
+from tests.support.jsclient import JsClient
+from tests.support.sockets import daphne_server
 from vlvt.redis import sync_redis
 
 # Written into the suite's Redis database after every flush: a database holding keys but not this
@@ -36,6 +38,20 @@ def _clean_redis():
     sync_redis().flushdb()
     _mark_redis_as_the_suites()
     yield
+
+
+@pytest.fixture
+def daphne():
+    """A fresh `daphne vlvt.asgi:application` for the test (mark it django_db(transaction=True))."""
+    with daphne_server() as server:
+        yield server
+
+
+@pytest.fixture
+def js():
+    """The official socket.io-client (tests/support/jsclient.py), closed after the test."""
+    with JsClient() as client:
+        yield client
 
 
 @pytest.fixture

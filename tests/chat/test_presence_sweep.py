@@ -30,12 +30,6 @@ SWEPT = "presence sweep done"
 
 
 @pytest.fixture
-def js():
-    with JsClient() as client:
-        yield client
-
-
-@pytest.fixture
 def sweeper(tmp_path):
     """Starts `celery -A vlvt worker -B` with the sweep every 0.5 s; stopped (SIGTERM) after."""
     with beat_workers(tmp_path) as start:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chat.models import Message
-from tests.support.jsclient import JsClient
-from tests.support.sockets import daphne_server, make_match, make_user
+from tests.support.sockets import make_match, make_user
 from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,18 +16,6 @@ LIMIT_REACHED = {
     "code": "MESSAGE_LIMIT_REACHED",
     "message": "You've used all 20 messages for today. Upgrade to premium for unlimited messaging!",
 }
-
-
-@pytest.fixture
-def daphne():
-    with daphne_server() as server:
-        yield server
-
-
-@pytest.fixture
-def js():
-    with JsClient() as client:
-        yield client
 
 
 def test_25_sends_at_once_on_25_sockets_of_a_free_user_store_exactly_20(daphne, js):

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.jsclient import JsClient
 from tests.support.sockets import daphne_server, make_user
 from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def daphne():
-    with daphne_server() as server:
-        yield server
-
-
-@pytest.fixture
-def js():
-    with JsClient() as client:
-        yield client
 
 
 def test_valid_token_connects_with_a_socket_id(daphne, js):

@@ -16,18 +16,6 @@ from vlvt.redis import sync_redis
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def daphne():
-    with daphne_server() as server:
-        yield server
-
-
-@pytest.fixture
-def js():
-    with JsClient() as client:
-        yield client
-
-
 def live_sockets(user_id: str) -> int:
     return sync_redis().hlen(f"presence:user:{user_id}")
 

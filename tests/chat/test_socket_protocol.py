@@ -28,12 +28,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WS_QUERY = "/socket.io/?EIO=4&transport=websocket"
 
 
-@pytest.fixture
-def daphne():
-    with daphne_server() as server:
-        yield server
-
-
 def raw(server, query: str = WS_QUERY, **kwargs):
     return ws_connect(server.ws_url + query, open_timeout=5, **kwargs)
 

@@ -7,28 +7,9 @@ import pytest
 from chat.models import Message, TypingIndicator
 from profiles.models import UserSubscription
 from tests.support.jsclient import JsClient
-from tests.support.sockets import daphne_server, make_match, make_user
 from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def daphne():
-    with daphne_server() as server:
-        yield server
-
-
-@pytest.fixture
-def js():
-    with JsClient() as client:
-        yield client
-
-
-@pytest.fixture
-def pair():
-    alice, bob = make_user("Alice"), make_user("Bob")
-    return alice, bob, make_match(alice, bob)
 
 
 def _typing(js: JsClient, name: str, match: str, is_typing: bool = True):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from chat.models import Message
-from tests.support.jsclient import JsClient
 from tests.support.redis_server import private_redis
 from tests.support.sockets import daphne_server, make_match, make_user
 from tests.support.wait import wait_until
@@ -22,12 +21,6 @@ UNAVAILABLE = {"connected": False, "error": "Service temporarily unavailable, pl
 def redis_server():
     with private_redis() as server:
         yield server
-
-
-@pytest.fixture
-def js():
-    with JsClient() as client:
-        yield client
 
 
 def test_a_new_socket_gets_connect_error_while_redis_is_down_and_connects_once_it_is_back(redis_server, js):

@@ -11,7 +11,7 @@ import pytest
 from chat.models import Message
 from profiles.models import Block, UserSubscription
 from tests.support.jsclient import JsClient
-from tests.support.sockets import daphne_server, make_match, make_user
+from tests.support.sockets import make_match, make_user
 from tests.support.wait import wait_until
 from vlvt.http.auth import mint_token
 from vlvt.redis import sync_redis
@@ -20,24 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 MSG_ID = re.compile(r"^msg_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-@pytest.fixture
-def daphne():
-    with daphne_server() as server:
-        yield server
-
-
-@pytest.fixture
-def js():
-    with JsClient() as client:
-        yield client
-
-
-@pytest.fixture
-def pair():
-    alice, bob = make_user("Alice"), make_user("Bob")
-    return alice, bob, make_match(alice, bob)
 
 
 def _wire(row: Message, temp_id=None) -> dict:

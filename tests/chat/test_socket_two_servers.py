@@ -9,7 +9,7 @@ import pytest
 
 from chat.models import Message, UserStatus
 from tests.support.jsclient import JsClient
-from tests.support.sockets import daphne_server, make_match, make_user
+from tests.support.sockets import daphne_server
 from tests.support.wait import wait_until
 from vlvt.http.auth import mint_token
 from vlvt.redis import sync_redis
@@ -21,18 +21,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def servers():
     with daphne_server() as one, daphne_server() as two:
         yield one, two
-
-
-@pytest.fixture
-def js():
-    with JsClient() as client:
-        yield client
-
-
-@pytest.fixture
-def pair():
-    alice, bob = make_user("Alice"), make_user("Bob")
-    return alice, bob, make_match(alice, bob)
 
 
 def statuses(js: JsClient, name: str) -> list[tuple[str, bool]]:

@@ -10,7 +10,6 @@ the safety, dates, verification and After Hours chat services call their paths u
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
@@ -21,8 +20,7 @@ from django.test import TestCase
 from tests.client import dart
 from tests.profiles import imagegen
 from tests.profiles.conftest import Api, faces, media_root, push  # noqa: F401  (fixtures reused)
-from tests.support.jsclient import JsClient
-from tests.support.sockets import daphne_server
+from tests.support.sockets import module_daphne
 from vlvt.http.auth import mint_token
 
 
@@ -87,17 +85,7 @@ def app():
     return App
 
 
-@pytest.fixture(scope="module")
-def daphne(django_db_setup, django_db_blocker):
-    """One server per module (tests add rows; each test's rows are flushed after it)."""
-    with daphne_server(AFTER_HOURS_EVENTS_CHANNEL=f"after_hours:events:test:{uuid.uuid4().hex}") as server:
-        yield server
-
-
-@pytest.fixture
-def js():
-    with JsClient() as client:
-        yield client
+daphne = module_daphne()  # one server for the module; each test's rows are flushed after it
 
 
 def photo_file(name: str = "IMG_0001.jpg") -> SimpleUploadedFile:

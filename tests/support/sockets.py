@@ -1,24 +1,20 @@
-"""Fixtures for realtime tests: a real Daphne, the official JS client, chat users and matches.
+"""Realtime test support: a real Daphne and chat users and matches.
 
-In a test module (tests must be `@pytest.mark.django_db(transaction=True)`: the server is another
-process and sees only committed rows):
+The suite's conftest gives every test a `daphne` fixture (a fresh server per test) and a `js`
+fixture (the official socket.io-client, tests/support/jsclient.py). Tests that use them must be
+`@pytest.mark.django_db(transaction=True)`: the server is another process and sees only committed
+rows. A module or package whose tests only add rows can share one server instead:
 
-    @pytest.fixture
-    def daphne():
-        with daphne_server() as server:
-            yield server
-
-    @pytest.fixture
-    def js():
-        with JsClient() as client:
-            yield client
+    daphne = module_daphne()
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+import pytest
 
 from tests.support.servers import DaphneProcess, start_daphne
 
@@ -31,6 +27,20 @@ def daphne_server(**env: str) -> Iterator[DaphneProcess]:
         yield server
     finally:
         server.stop()
+
+
+def module_daphne() -> Callable[..., Iterator[DaphneProcess]]:
+    """A module-scoped `daphne` fixture on an After Hours events channel of its own (Redis pub/sub
+    ignores the database number, so a shared channel would mix in other runs' events)."""
+
+    @pytest.fixture(scope="module", name="daphne")
+    def daphne(django_db_setup, django_db_blocker) -> Iterator[DaphneProcess]:
+        with daphne_server(
+            AFTER_HOURS_EVENTS_CHANNEL=f"after_hours:events:test:{uuid.uuid4().hex}"
+        ) as server:
+            yield server
+
+    return daphne
 
 
 def make_user(name: str = "Ada", *, complete: bool = True, user_id: str | None = None) -> str:

@@ -26,12 +26,6 @@ from vlvt.redis import sync_redis
 SUBSCRIBED = "after hours bridge: subscribed to"
 
 
-@pytest.fixture
-def js():
-    with JsClient() as client:
-        yield client
-
-
 def envelope(kind: str, target: str, payload: dict) -> str:
     return json.dumps(
         {"type": kind, "targetUserId": target, "payload": payload, "timestamp": "2026-03-01T23:00:00.000Z"}

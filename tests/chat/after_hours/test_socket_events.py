@@ -16,7 +16,7 @@ from profiles.models import Block
 from tests.chat.after_hours.conftest import ah_message, make_ah_match, make_user
 from tests.chat.rest_support import make_match as make_permanent_match
 from tests.support.jsclient import JsClient
-from tests.support.sockets import daphne_server
+from tests.support.sockets import module_daphne
 from vlvt.http.api import iso
 from vlvt.http.auth import mint_token
 
@@ -26,17 +26,7 @@ MISSING = "00000000-0000-4000-8000-000000000000"
 EXPIRED = {"success": False, "error": "Match has expired", "code": "MATCH_EXPIRED"}
 
 
-@pytest.fixture(scope="module")
-def daphne(django_db_setup, django_db_blocker):
-    """One server for the module (tests only add rows; each test's rows are flushed after it)."""
-    with daphne_server(AFTER_HOURS_EVENTS_CHANNEL=f"after_hours:events:test:{uuid.uuid4().hex}") as server:
-        yield server
-
-
-@pytest.fixture
-def js():
-    with JsClient() as client:
-        yield client
+daphne = module_daphne()  # one server for the module; each test's rows are flushed after it
 
 
 @pytest.fixture
