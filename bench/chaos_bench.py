@@ -33,7 +33,6 @@ answer normally again, and the peak RSS and thread count of each kind of process
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -53,8 +52,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.profiles_bench import database_url  # noqa: E402
+from tests.support.postgres_server import PrivatePostgres  # noqa: E402
 from tests.support.redis_server import PrivateRedis  # noqa: E402
-from tests.support.servers import DaphneProcess, ServerProcess, free_port, shared_listening_socket  # noqa: E402
+from tests.support.servers import DaphneProcess, ServerProcess, shared_listening_socket  # noqa: E402
 
 QUICK_ARGS = ["--sockets", "40", "--outage", "4", "--pg-outage", "3", "--settle", "3"]
 HEADLINE = [
@@ -149,67 +149,6 @@ def prepare_database(
         conn.execute(f'CREATE DATABASE "{name}"')
     manage(env, "migrate", "--no-input")
     return json.loads(manage(env, "shell", stdin=SEED.format(n=sockets)).strip().splitlines()[-1])
-
-
-class PrivatePostgres:
-    """A throwaway PostgreSQL cluster on a free port (initdb, pg_ctl), for scenario (e)."""
-
-    def __init__(self) -> None:
-        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-        if not bins:
-            raise SystemExit("no /usr/lib/postgresql/*/bin/pg_ctl for the private cluster")
-        self.bin = bins[-1].parent
-        self.dir = Path(tempfile.mkdtemp(prefix="vlvt-chaos-pg-"))
-        self.port = free_port()
-        user = "postgres" if os.geteuid() == 0 else None
-        self.run_as = ["runuser", "-u", user, "--"] if user else []
-        if user:
-            shutil.chown(self.dir, user)
-        self._cmd(
-            [
-                str(self.bin / "initdb"),
-                "-D",
-                str(self.dir / "data"),
-                "-U",
-                "root",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-            ]
-        )
-        conf = self.dir / "data" / "postgresql.conf"
-        with conf.open("a") as f:
-            f.write(
-                f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.dir}'\n"
-            )
-            f.write("max_connections = 100\nshared_buffers = 64MB\n")
-
-    def _cmd(self, args: list[str]) -> None:
-        subprocess.run(self.run_as + args, check=True, capture_output=True)
-
-    def start(self) -> None:
-        self._cmd(
-            [
-                str(self.bin / "pg_ctl"),
-                "-D",
-                str(self.dir / "data"),
-                "-l",
-                str(self.dir / "log"),
-                "-w",
-                "start",
-            ]
-        )
-
-    def stop(self) -> None:
-        self._cmd([str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop"])
-
-    def url(self, name: str) -> str:
-        return f"postgres://root@127.0.0.1:{self.port}/{name}"
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Stack:

@@ -190,6 +190,11 @@ DATABASES = {
     }
 }
 
+if _db_pool:  # retry PostgreSQL within a quarter of a second once it is gone (vlvt/dbpool.py)
+    from vlvt.dbpool import bound_reconnect_backoff
+
+    bound_reconnect_backoff()
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

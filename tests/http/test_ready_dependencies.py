@@ -89,3 +89,22 @@ def test_requests_get_503_with_retry_after_while_postgresql_cannot_be_reached():
             )
     finally:
         server.stop()
+
+
+def test_a_failed_check_is_repeated_by_the_next_probe_and_a_passed_one_is_kept():
+    """A process leaves the rotation for as long as a dependency fails, and not a second longer: a
+    bad outcome is kept only `retry` seconds (here none), a good one `ttl` (here all the test)."""
+    from vlvt.http.readiness import Readiness
+
+    outcomes = iter([ConnectionError("down"), ConnectionError("down"), None, None])
+    runs = []
+
+    def check() -> None:
+        runs.append(1)
+        failure = next(outcomes)
+        if failure is not None:
+            raise failure
+
+    readiness = Readiness({"redis": check}, ttl=3600, retry=0, timeout=5)
+    assert [readiness.current() for _ in range(5)] == [{"redis": "error"}] * 2 + [{"redis": "ok"}] * 3
+    assert len(runs) == 3
