@@ -10,6 +10,7 @@ from django.test import AsyncClient
 
 from tests.http.helpers import SECURITY_HEADERS, body, headers_subset
 from vlvt.http.middleware import ApiVersionMiddleware, CsrfDoubleSubmitMiddleware, RequestContextMiddleware
+from vlvt.server.handlers import PooledThreadASGIHandler
 
 pytestmark = pytest.mark.urls("tests.http.urls")
 
@@ -159,16 +160,13 @@ def test_headers_on_the_async_path():
     assert response["X-API-Legacy-Route"] == "true"
 
 
-def test_middleware_runs_natively_on_both_paths():
-    async def async_next(request):
-        return None
-
-    def sync_next(request):
-        return None
-
+def test_the_middleware_is_sync_only_as_the_server_runs_it():
+    """The server's handler builds the chain for sync use and runs it on the request's thread: the
+    middleware has no async path that production would never run (Django adapts it under
+    AsyncClient, as the async-path tests above show)."""
     for cls in (RequestContextMiddleware, CsrfDoubleSubmitMiddleware, ApiVersionMiddleware):
-        assert iscoroutinefunction(cls(async_next))
-        assert not iscoroutinefunction(cls(sync_next))
+        assert cls.sync_capable and not cls.async_capable
+    assert not iscoroutinefunction(PooledThreadASGIHandler()._middleware_chain)
 
 
 @pytest.mark.django_db

@@ -12,8 +12,8 @@ CsrfDoubleSubmitMiddleware  the double-submit cookie check, before routing (so a
                             without a Bearer token gets the CSRF 403 before any 401).
 ApiVersionMiddleware        /api/vN/x -> /x with X-API-Version, 400 for unsupported versions.
 
-Each one runs on the sync and on the async path without a thread hop of its own, does no I/O,
-and takes what can be computed once from `_Config` (rebuilt when a test overrides a setting).
+Each one is sync only (the server's handler runs the whole chain on the request's thread), does
+no I/O, and takes what can be computed once from `_Config` (rebuilt when a test overrides a setting).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.files.uploadhandler import FileUploadHandler
@@ -182,16 +181,14 @@ setting_changed.connect(_settings_changed, dispatch_uid="vlvt.http.middleware.co
 
 
 class _Middleware:
-    """Sync and async capable: Django calls `__call__` or awaits it, matching the next layer."""
+    """Sync only: the server's handler (vlvt.server.handlers) builds the middleware chain for sync
+    use and runs it on the request's thread, so an async path would never run in production."""
 
     sync_capable = True
-    async_capable = True
+    async_capable = False
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
 
 
 # --- request context: correlation id, logging, headers, CORS, body limits -----------------------
@@ -303,9 +300,7 @@ def _json_instead_of_html(response: HttpResponseBase) -> HttpResponseBase:
 
 
 class RequestContextMiddleware(_Middleware):
-    def __call__(self, request: HttpRequest) -> Any:
-        if self.async_mode:
-            return self.__acall__(request)
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         started = time.perf_counter()
         cid = _incoming_correlation_id(request)
         token = correlation_id.set(cid)
@@ -314,19 +309,6 @@ class RequestContextMiddleware(_Middleware):
             response = self._before(request, cfg, cid)
             if response is None:
                 response = self.get_response(request)
-            return self._after(request, response, cfg, cid, started)
-        finally:
-            correlation_id.reset(token)
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        started = time.perf_counter()
-        cid = _incoming_correlation_id(request)
-        token = correlation_id.set(cid)
-        try:
-            cfg = config()
-            response = self._before(request, cfg, cid)
-            if response is None:
-                response = await self.get_response(request)
             return self._after(request, response, cfg, cid, started)
         finally:
             correlation_id.reset(token)
@@ -452,19 +434,11 @@ def csrf_rejection(request: HttpRequest) -> HttpResponse | None:
 
 
 class CsrfDoubleSubmitMiddleware(_Middleware):
-    def __call__(self, request: HttpRequest) -> Any:
-        if self.async_mode:
-            return self.__acall__(request)
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         rejected = csrf_rejection(request)
         if rejected is not None:
             return rejected
         return self.get_response(request)
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        rejected = csrf_rejection(request)
-        if rejected is not None:
-            return rejected
-        return await self.get_response(request)
 
 
 # --- API versioning -----------------------------------------------------------------------------
@@ -495,21 +469,11 @@ def _route_version(request: HttpRequest) -> HeaderEntries | HttpResponse:
 
 
 class ApiVersionMiddleware(_Middleware):
-    def __call__(self, request: HttpRequest) -> Any:
-        if self.async_mode:
-            return self.__acall__(request)
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         routed = _route_version(request)
         if isinstance(routed, HttpResponse):
             return routed
         response = self.get_response(request)
-        add_headers(response, routed)
-        return response
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        routed = _route_version(request)
-        if isinstance(routed, HttpResponse):
-            return routed
-        response = await self.get_response(request)
         add_headers(response, routed)
         return response
 

@@ -231,17 +231,27 @@ class ShutdownMiddleware:
             logger.debug("shutdown: close frame not sent: %r", exc)
 
 
+# The answer to a request refused while draining (or cut off at the deadline): 503, retry later.
+REFUSED_START: Message = {
+    "type": "http.response.start",
+    "status": 503,
+    "headers": [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"content-length", str(len(_REFUSED_BODY)).encode()),
+        (b"connection", b"close"),
+        (b"retry-after", RETRY_AFTER_SECONDS),
+    ],
+}
+REFUSED_BODY: Message = {"type": "http.response.body", "body": _REFUSED_BODY}
+# The same answer as raw HTTP/1.1, for the server to write straight onto a connection.
+REFUSED_RAW = (
+    b"HTTP/1.1 503 Service Unavailable\r\n"
+    + b"".join(name + b": " + value + b"\r\n" for name, value in REFUSED_START["headers"])
+    + b"\r\n"
+    + _REFUSED_BODY
+)
+
+
 async def _refuse_http(send: Send) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
-                (b"content-length", str(len(_REFUSED_BODY)).encode()),
-                (b"connection", b"close"),
-                (b"retry-after", RETRY_AFTER_SECONDS),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": _REFUSED_BODY})
+    await send(REFUSED_START)
+    await send(REFUSED_BODY)

@@ -19,7 +19,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,32 +149,20 @@ class ShutdownCoordinator:
 
     async def close_resources(self) -> int:
         """Run every closer in order on this event loop; returns how many failed."""
-        failures = 0
-        entries = self._take_entries()
-        for entry in entries:
-            started = time.monotonic()
-            try:
-                result = entry.fn()
-                if inspect.isawaitable(result):
-                    await result
-            except Exception as exc:
-                failures += 1
-                _log(logging.ERROR, f"shutdown: closing {entry.name} failed after {_ms(started)} ms: {exc!r}")
-            else:
-                _log(logging.INFO, f"shutdown: closed {entry.name} in {_ms(started)} ms")
-        self._log_closed(len(entries), failures)
-        return failures
+        return await self._close_all(_await)
 
     def close_resources_sync(self) -> int:
-        """The same for processes without a running event loop (Celery)."""
+        """The same for processes without a running event loop (Celery): an asynchronous closer
+        runs on an event loop of its own."""
+        return _run_without_loop(self._close_all(_run_on_own_loop))
+
+    async def _close_all(self, settle: Callable[[Any], Awaitable[None]]) -> int:
         failures = 0
         entries = self._take_entries()
         for entry in entries:
             started = time.monotonic()
             try:
-                result = entry.fn()
-                if inspect.isawaitable(result):
-                    _run_coroutine(result)
+                await settle(entry.fn())
             except Exception as exc:
                 failures += 1
                 _log(logging.ERROR, f"shutdown: closing {entry.name} failed after {_ms(started)} ms: {exc!r}")
@@ -270,8 +258,27 @@ def _flush() -> None:
             stream.flush()
 
 
-def _run_coroutine(awaitable: Awaitable[Any]) -> Any:
-    async def wrap() -> Any:
-        return await awaitable
+async def _await(result: Any) -> None:
+    if inspect.isawaitable(result):
+        await result
 
-    return asyncio.run(wrap())
+
+async def _run_on_own_loop(result: Any) -> None:
+    """Never suspends: an awaitable closer's result runs to its end on a new event loop."""
+    if inspect.isawaitable(result):
+
+        async def wrap() -> Any:
+            return await result
+
+        asyncio.run(wrap())
+
+
+def _run_without_loop(coroutine: Coroutine[Any, Any, int]) -> int:
+    """The value of a coroutine that never suspends, in this thread, with no event loop running
+    (so synchronous closers may use the database and `async_to_sync`)."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("a synchronous close suspended")

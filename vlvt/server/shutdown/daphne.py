@@ -66,15 +66,11 @@ from twisted.logger import STDLibLogObserver, globalLogBeginner
 from vlvt.http.middleware import body_limit, request_log
 from vlvt.server import websocket
 from vlvt.server.shutdown import coordinator
+from vlvt.server.shutdown.asgi import REFUSED_BODY, REFUSED_RAW, REFUSED_START
 from vlvt.server.shutdown.resources import register_process_resources, terminate_own_backends
 
 logger = logging.getLogger("vlvt.shutdown")
 
-_REFUSED = (
-    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\n"
-    b"connection: close\r\nretry-after: 5\r\ncontent-length: 65\r\n\r\n"
-    b'{"success":false,"error":"Server is shutting down, please retry"}'
-)
 _POLL_SECONDS = 0.005
 
 
@@ -392,7 +388,7 @@ class GracefulServer(Server):
         for channel in self.http_factory.live_channels():
             if channel.requests and not channel.transport.disconnecting:  # (not one answered 413)
                 refused += 1
-                channel.transport.write(_REFUSED)
+                channel.transport.write(REFUSED_RAW)
             channel.transport.loseConnection()
         return refused
 
@@ -427,8 +423,8 @@ class GracefulServer(Server):
                     and protocol.channel is not None
                 ):
                     if not protocol._response_started:
-                        protocol.handle_reply(_DEADLINE_START)
-                        protocol.handle_reply(_DEADLINE_BODY)
+                        protocol.handle_reply(REFUSED_START)
+                        protocol.handle_reply(REFUSED_BODY)
                         answered += 1
                     else:  # half a response is out: only ending the connection is left
                         protocol.channel.transport.loseConnection()
@@ -461,7 +457,7 @@ class GracefulServer(Server):
             if isinstance(protocol, websocket.WebSocketConnection):
                 data = _CLOSE_FRAME_GOING_AWAY if protocol.state is websocket.OPEN else b""
             elif isinstance(protocol, WebRequest) and not protocol._response_started:
-                data = _REFUSED
+                data = REFUSED_RAW
             else:
                 data = b""
             try:
@@ -481,18 +477,6 @@ GOING_AWAY = 1001
 # A close frame (FIN + close opcode, 2-byte payload 1001), for when the event loop cannot send one.
 _CLOSE_FRAME_GOING_AWAY = b"\x88\x02\x03\xe9"
 _DEADLINE_ANSWER_SECONDS = 1.0
-_DEADLINE_BODY_BYTES = b'{"success":false,"error":"Server is shutting down, please retry"}'
-_DEADLINE_START = {
-    "type": "http.response.start",
-    "status": 503,
-    "headers": [
-        (b"content-type", b"application/json; charset=utf-8"),
-        (b"content-length", str(len(_DEADLINE_BODY_BYTES)).encode()),
-        (b"connection", b"close"),
-        (b"retry-after", b"5"),
-    ],
-}
-_DEADLINE_BODY = {"type": "http.response.body", "body": _DEADLINE_BODY_BYTES}
 
 
 def _on_signal(signum: int, frame: Any) -> None:
