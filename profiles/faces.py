@@ -6,13 +6,12 @@ refuses honestly: the caller records the attempt and nobody is ever marked verif
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
+
+from vlvt.lazy import Lazy
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,26 +57,12 @@ class RekognitionComparer:
         return FaceComparison(similarity=max(scores, default=0.0), raw=raw)
 
 
-_lock = threading.Lock()
-_comparer: FaceComparer | None = None
+def _configured_comparer() -> FaceComparer:
+    return RekognitionComparer() if settings.REKOGNITION_ENABLED else UnavailableComparer()
 
 
-def face_comparer() -> FaceComparer:
-    global _comparer
-    if _comparer is None:
-        with _lock:
-            if _comparer is None:
-                _comparer = RekognitionComparer() if settings.REKOGNITION_ENABLED else UnavailableComparer()
-    return _comparer
-
-
-def set_face_comparer(comparer: FaceComparer | None) -> None:
-    """Tests swap in a fake (Rekognition is what leaves the machine)."""
-    global _comparer
-    _comparer = comparer
-
-
-@receiver(setting_changed)
-def _reset(*, setting: str, **_: object) -> None:
-    if setting in {"REKOGNITION_ENABLED", "AWS_REGION"}:
-        set_face_comparer(None)
+_comparer: Lazy[FaceComparer] = Lazy(
+    _configured_comparer, made_from=lambda setting: setting in {"REKOGNITION_ENABLED", "AWS_REGION"}
+)
+face_comparer = _comparer.get
+set_face_comparer = _comparer.set  # tests swap in a fake (Rekognition is what leaves the machine)

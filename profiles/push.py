@@ -9,14 +9,13 @@ request: `push_notify` enqueues a Celery task after the transaction commits, and
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import transaction
-from django.dispatch import receiver
+
+from vlvt.lazy import Lazy
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +129,6 @@ def _outcome(response: Any) -> Outcome:
     return "failed"
 
 
-_lock = threading.Lock()
-_backend: PushBackend | None = None
-
-
 def firebase_configured() -> bool:
     return bool(
         settings.FIREBASE_PROJECT_ID and settings.FIREBASE_CLIENT_EMAIL and settings.FIREBASE_PRIVATE_KEY
@@ -148,25 +143,15 @@ def _firebase_or_noop() -> PushBackend:
         return NoopBackend()
 
 
-def push_backend() -> PushBackend:
-    global _backend
-    if _backend is None:
-        with _lock:
-            if _backend is None:
-                _backend = _firebase_or_noop() if firebase_configured() else NoopBackend()
-    return _backend
+def _configured_backend() -> PushBackend:
+    return _firebase_or_noop() if firebase_configured() else NoopBackend()
 
 
-def set_push_backend(backend: PushBackend | None) -> None:
-    """Tests swap in a recording fake (FCM is what leaves the machine)."""
-    global _backend
-    _backend = backend
-
-
-@receiver(setting_changed)
-def _reset_backend(*, setting: str, **_: object) -> None:
-    if setting.startswith("FIREBASE_"):
-        set_push_backend(None)
+_backend: Lazy[PushBackend] = Lazy(
+    _configured_backend, made_from=lambda setting: setting.startswith("FIREBASE_")
+)
+push_backend = _backend.get
+set_push_backend = _backend.set  # tests swap in a recording fake (FCM is what leaves the machine)
 
 
 def push_send_to_user(*, user_id: str, message: PushMessage) -> dict[str, int]:

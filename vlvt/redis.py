@@ -11,6 +11,7 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
+from vlvt.lazy import Lazy
 from vlvt.server.shutdown import Stage, register_closer
 
 # redis-py retries a failed connection or command 3 times with backoffs of about 1, 2 and 4 s:
@@ -25,43 +26,45 @@ def quick_retry() -> AsyncRetry:
 
 
 _lock = threading.Lock()
-_sync: redis.Redis | None = None
-_async: aioredis.Redis | None = None
+
+
+def _new_sync_client() -> redis.Redis:
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, health_check_interval=30, client_name=settings.DB_APPLICATION_NAME
+    )
+    register_closer("redis (sync client)", client.close, stage=Stage.REDIS)
+    return client
+
+
+def _new_async_client() -> aioredis.Redis:
+    # A bounded pool that waits for a free connection instead of failing under a burst
+    # (redis-py 8's default pool refuses past 100 connections).
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.REDIS_URL,
+        max_connections=200,
+        timeout=10,
+        health_check_interval=30,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        retry=quick_retry(),
+        client_name=settings.DB_APPLICATION_NAME,
+    )
+    client = aioredis.Redis(connection_pool=pool)
+    register_closer("redis (async client)", client.aclose, stage=Stage.REDIS)
+    return client
+
+
+_sync: Lazy[redis.Redis] = Lazy(_new_sync_client)
+_async: Lazy[aioredis.Redis] = Lazy(_new_async_client)
 
 
 def sync_redis() -> redis.Redis:
     """Thread-safe client (a connection pool) for sync code: rate limits, locks, idempotency."""
-    global _sync
-    if _sync is None:
-        with _lock:
-            if _sync is None:
-                client = redis.Redis.from_url(
-                    settings.REDIS_URL, health_check_interval=30, client_name=settings.DB_APPLICATION_NAME
-                )
-                register_closer("redis (sync client)", client.close, stage=Stage.REDIS)
-                _sync = client
-    return _sync
+    return _sync.get()
 
 
 def async_redis() -> aioredis.Redis:
     """Client for code on the server's event loop (consumers, the After Hours bridge)."""
-    global _async
-    if _async is None:
-        # A bounded pool that waits for a free connection instead of failing under a burst
-        # (redis-py 8's default pool refuses past 100 connections).
-        pool = aioredis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL,
-            max_connections=200,
-            timeout=10,
-            health_check_interval=30,
-            socket_connect_timeout=CONNECT_TIMEOUT,
-            retry=quick_retry(),
-            client_name=settings.DB_APPLICATION_NAME,
-        )
-        client = aioredis.Redis(connection_pool=pool)
-        register_closer("redis (async client)", client.aclose, stage=Stage.REDIS)
-        _async = client
-    return _async
+    return _async.get()
 
 
 _short: dict[tuple[str, str], redis.Redis] = {}

@@ -15,22 +15,17 @@ from typing import NoReturn
 
 from django.core.management.base import CommandParser
 
+# The `test` command's own options, at their defaults.
+_DJANGO_DEFAULTS: dict[str, object] = {
+    "verbosity": 1, "settings": None, "pythonpath": None, "traceback": False, "no_color": False,
+    "force_color": False, "skip_checks": True, "interactive": False, "testrunner": None,
+}  # fmt: skip
+
 
 def _every_argument_is_pytests(args=None, namespace=None) -> argparse.Namespace:
     # Django's parser would refuse pytest's options (-x, -k EXPR) or take them for its own (-v wants
     # a number): everything after `test` goes to pytest in its order, Django's options at defaults.
-    return argparse.Namespace(
-        args=list(sys.argv[2:] if args is None else args),
-        verbosity=1,
-        settings=None,
-        pythonpath=None,
-        traceback=False,
-        no_color=False,
-        force_color=False,
-        skip_checks=True,
-        interactive=False,
-        testrunner=None,
-    )
+    return argparse.Namespace(args=list(sys.argv[2:] if args is None else args), **_DJANGO_DEFAULTS)
 
 
 class PytestRunner:

@@ -316,16 +316,7 @@ class RequestContextMiddleware(_Middleware):
     @staticmethod
     def _before(request: HttpRequest, cfg: _Config, cid: str) -> HttpResponse | None:
         api_request(request).correlation_id = cid
-        if request_log.isEnabledFor(logging.INFO):
-            request_log.info(
-                "Request started",
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "userAgent": request.META.get("HTTP_USER_AGENT"),
-                    "correlationId": cid,
-                },
-            )
+        _log_request("Request started", request, cid, userAgent=request.META.get("HTTP_USER_AGENT"))
         if request.method == "OPTIONS":
             return _preflight()  # cors answers every OPTIONS itself, before anything else
         # Probes (Kubernetes sends the pod's address as Host) answer whatever the Host.
@@ -350,18 +341,21 @@ class RequestContextMiddleware(_Middleware):
         response.headers["X-Correlation-ID"] = cid
         add_headers(response, SECURITY_HEADERS)
         _add_cors(request, response, cfg)
-        if request_log.isEnabledFor(logging.INFO):
-            request_log.info(
-                "Request completed",
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "durationMs": round((time.perf_counter() - started) * 1000, 1),
-                    "correlationId": cid,
-                },
-            )
+        _log_request(
+            "Request completed",
+            request,
+            cid,
+            status=response.status_code,
+            durationMs=round((time.perf_counter() - started) * 1000, 1),
+        )
         return response
+
+
+def _log_request(message: str, request: HttpRequest, cid: str, **fields: object) -> None:
+    if request_log.isEnabledFor(logging.INFO):
+        request_log.info(
+            message, extra={"method": request.method, "path": request.path, **fields, "correlationId": cid}
+        )
 
 
 def _add_cors(request: HttpRequest, response: HttpResponseBase, cfg: _Config) -> None:
