@@ -34,7 +34,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -44,10 +43,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+from bench import _common as common  # noqa: E402
+from bench._sxs import database_url  # noqa: E402
+from tests.support.servers import DaphneProcess, free_port  # noqa: E402
+
 MB = 1024 * 1024
 QUICK_ARGS = ["--quick"]
 HEADLINE = [
@@ -63,24 +66,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--root", default=str(ROOT), help="the checkout to serve (default: this one)")
     parser.add_argument("--only", action="append", default=[], help="cases whose name contains this")
     parser.add_argument("--quick", action="store_true", help="smaller floods (a tenth)")
-    parser.add_argument("--database", default="vlvt_bench_abuse")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"))
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "abuse_bench.json"))
+    common.add_target_arguments(parser, database="vlvt_bench_abuse", redis_db=6, name="abuse_bench")
     return parser.parse_args()
 
 
 # --- the server and its figures ------------------------------------------------------------------
-
-
-def database_url(name: str) -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://root@127.0.0.1:5432/vlvt")
-    return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _status(pid: int) -> dict[str, int]:
@@ -109,28 +99,15 @@ class Server:
     """One Daphne process of `root`, sampled every 20 ms while `measure()` runs."""
 
     def __init__(self, root: Path, env: dict[str, str]) -> None:
-        self.port = free_port()
         self.tmpdir = tempfile.mkdtemp(prefix="bench-abuse-tmp-")
         env = {**env, "TMPDIR": self.tmpdir, "MEDIA_ROOT": str(Path(self.tmpdir) / "media")}
-        self.log = tempfile.NamedTemporaryFile(prefix="bench-abuse-", suffix=".log", delete=False)  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "vlvt.asgi:application"],
-            cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"daphne exited; log: {self.log.name}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.05)
+        self.daphne = DaphneProcess(env, cwd=root, start_timeout=60)
+        self.port = self.daphne.port
         self.peak_threads = 0
         self.peak_temp = 0
 
     def figures(self) -> dict[str, int]:
-        return _status(self.proc.pid)
+        return _status(self.daphne.pid)
 
     def measure(self, run: Callable[[], dict[str, Any]], settle: float = 1.0) -> dict[str, Any]:
         before = self.figures()
@@ -141,7 +118,7 @@ class Server:
                 try:
                     now = self.figures()
                     self.peak_threads = max(self.peak_threads, now["Threads"])
-                    self.peak_temp = max(self.peak_temp, _temp_bytes(self.proc.pid, self.tmpdir))
+                    self.peak_temp = max(self.peak_temp, _temp_bytes(self.daphne.pid, self.tmpdir))
                 except (OSError, KeyError):
                     return
                 time.sleep(0.02)
@@ -167,13 +144,7 @@ class Server:
         }
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.daphne.stop(timeout=20)
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
@@ -396,11 +367,7 @@ print(json.dumps({"match": str(match_id), "sender_token": mint_token(sender, exp
 
 
 def prepare(root: Path, env: dict[str, str], database: str) -> dict[str, str]:
-    import psycopg
-
-    with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{database}"')
+    common.fresh_database(database)
     manage(root, env, "migrate", "--no-input")
     manage(root, env, "seed_demo", "--users", "50", "--matches", "50", "--messages", "0", "--no-progress")
     return json.loads(manage(root, env, "shell", "-c", SETUP).strip().splitlines()[-1])
@@ -508,8 +475,7 @@ def main() -> int:
             server.stop()
         print(name, json.dumps(results[name]), flush=True)
     payload = {"root": str(root), "headline": HEADLINE, "results": results}
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+    common.write_results(args.json, payload)
     return 0
 
 

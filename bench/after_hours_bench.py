@@ -36,22 +36,22 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 _spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" / "profiles_bench.py")
 pb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pb)
 sys.path.insert(0, str(ROOT))
+from bench import _common as common  # noqa: E402
 from bench import _sxs as sxs  # noqa: E402
+from tests.support.servers import BIN, ServerProcess  # noqa: E402
+from tests.support.wait import wait_until  # noqa: E402
 
 WORKER_DB_NAME = "vlvt-ahbench-worker"
 QUICK_ARGS = ["--messages", "100000", "--sockets", "200", "--rounds", "2"]
@@ -68,9 +68,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sockets", type=int, default=1000, help="connected users for the bridge")
     parser.add_argument("--rounds", type=int, default=5, help="burst rounds (and paced rounds)")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2, help="Daphne processes")
-    parser.add_argument("--database", default="vlvt_bench_ahchat")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"))
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "after_hours_bench.json"))
+    common.add_target_arguments(parser, database="vlvt_bench_ahchat", redis_db=11, name="after_hours_bench")
     return parser.parse_args()
 
 
@@ -207,18 +205,14 @@ def run_cleanup(args: argparse.Namespace, env: dict[str, str]) -> dict:
     print(f"  seeded {seeded['messages_total']:,} messages in {time.monotonic() - started:.1f} s", flush=True)
     queue = f"ahbench-{uuid.uuid4().hex[:8]}"
     worker_env = {**env, "LOG_LEVEL": "INFO", "LOG_FORMAT": "json", "DB_APPLICATION_NAME": WORKER_DB_NAME}
-    log = tempfile.NamedTemporaryFile(prefix="bench-celery-", suffix=".log", delete=False)  # noqa: SIM115 (the worker writes it)
-    worker = subprocess.Popen(
+    worker = ServerProcess(
         [str(BIN / "celery"), "-A", "vlvt", "worker", "-P", "solo", "-c", "1", "-Q", queue, "-l", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        worker_env, name="bench-celery",
     )  # fmt: skip
+    log = worker.log_file
     observer = LockObserver(args)
     try:
-        wait_for(
-            lambda: "vlvt: worker serving" in Path(log.name).read_text(),
-            60,
-            f"the worker to start; log {log.name}",
-        )
+        worker.wait_for_log("vlvt: worker serving", timeout=60)
         time.sleep(1)
         idle_rss = vm_kib(worker.pid, "VmRSS")
         idle_hwm = vm_kib(worker.pid, "VmHWM")
@@ -228,13 +222,14 @@ def run_cleanup(args: argparse.Namespace, env: dict[str, str]) -> dict:
         observer.start()
         sent_at = time.monotonic()
         sender.send_task("chat.after_hours_messages_cleanup", queue=queue)
-        done = wait_for(lambda: _done_line(log.name), 3600, f"the cleanup to finish; log {log.name}")
+        done = wait_until(
+            lambda: _done_line(log.name), 3600, f"the cleanup to finish; log {log.name}", interval=0.2
+        )
         wall = time.monotonic() - sent_at
         peak = vm_kib(worker.pid, "VmHWM")
     finally:
         observer.stop.set()
-        worker.terminate()
-        worker.wait(timeout=60)
+        worker.stop(timeout=60)
     with connect_db(args) as conn:
         left = conn.execute("SELECT count(*) FROM after_hours_messages").fetchone()[0]
         converted_left = conn.execute(
@@ -272,16 +267,6 @@ def _done_line(path: str) -> dict | None:
     return None
 
 
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
 # --- bridge -----------------------------------------------------------------------------------------
 
 
@@ -305,8 +290,11 @@ def run_bridge(args: argparse.Namespace, env: dict[str, str]) -> dict:
         connected = json.loads(node.stdout.readline())
         if connected.get("phase") != "connected":
             raise SystemExit(f"bridge benchmark failed: {connected}")
-        subscribed = wait_for(
-            lambda: dict(publisher.pubsub_numsub(channel))[channel.encode()] or None, 30, "the bridges"
+        subscribed = wait_until(
+            lambda: dict(publisher.pubsub_numsub(channel))[channel.encode()] or None,
+            30,
+            "the bridges",
+            interval=0.2,
         )
         time.sleep(1)
         print(f"  {connected['sockets']} sockets connected; {subscribed} process(es) subscribed", flush=True)
@@ -440,11 +428,7 @@ def report(args: argparse.Namespace, results: dict) -> None:
             }
     payload = {
         "benchmark": "after_hours_chat",
-        "machine": {
-            "cores": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
+        "machine": common.machine(),
         "settings": {k: v for k, v in vars(args).items() if k != "json"},
         "headline": [
             "seconds",
@@ -461,9 +445,7 @@ def report(args: argparse.Namespace, results: dict) -> None:
         "processes on one shared listening socket, publish-to-receipt latency measured by the official client "
         "against the publisher's wall clock; burst = one event per user published at once, paced = one every 2 ms.",
     }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"written to {args.json}")
+    common.write_results(args.json, payload)
 
 
 if __name__ == "__main__":

@@ -27,14 +27,17 @@ import math
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import _common as common  # noqa: E402
+from bench._sxs import database_url, manage  # noqa: E402
+
 CENTRE = (52.52, 13.405)
 PREFIX = "bench_ah_"
 
@@ -46,15 +49,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=3, help="sweeps per size (the median is reported)")
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--database", default="vlvt_bench_after_hours")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7"))
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "after_hours_matching.json"))
+    common.add_target_arguments(
+        parser, database="vlvt_bench_after_hours", redis_db=7, name="after_hours_matching"
+    )
     return parser.parse_args()
-
-
-def database_url(name: str) -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://root@127.0.0.1:5432/vlvt")
-    return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
 
 
 def configure(args: argparse.Namespace) -> None:
@@ -67,19 +65,8 @@ def configure(args: argparse.Namespace) -> None:
         LOG_LEVEL="WARNING",
         DATABASE_POOL="false",
     )
-    import psycopg
-
-    with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database]).fetchone():
-            conn.execute(f'CREATE DATABASE "{args.database}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input"],
-        cwd=ROOT,
-        env=os.environ,
-        check=True,
-        capture_output=True,
-    )
-    sys.path.insert(0, str(ROOT))
+    common.database_if_missing(args.database)
+    manage(dict(os.environ), "migrate", "--no-input")
     import django
 
     django.setup()

@@ -26,12 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import os
-import platform
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +34,7 @@ _spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" 
 pb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pb)
 sxs = pb.sxs
+from bench import _common as common  # noqa: E402  (profiles_bench put the checkout on sys.path)
 
 SEND = "POST /messages"
 
@@ -77,52 +73,21 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=int, default=15, help="seconds per measured wrk run")
-    parser.add_argument(
-        "--runs", type=int, default=3, help="measured runs per endpoint and target (the median)"
-    )
-    parser.add_argument("--warmup", type=int, default=5, help="seconds of the warm-up run")
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument(
-        "--targets", action="append", default=[], help="only these targets (node_1, ours_1, node_2, ours_2)"
-    )
+    common.add_wrk_arguments(parser)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--matches", type=int, default=2000)
     parser.add_argument("--messages", type=int, default=50000)
-    parser.add_argument("--database", default="vlvt_bench_chat")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7"))
     parser.add_argument(
         "--only", action="append", default=[], help="run only endpoints whose name contains this"
     )
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "chat_rest_bench.json"))
+    common.add_target_arguments(parser, database="vlvt_bench_chat", redis_db=7, name="chat_rest_bench")
     return parser.parse_args()
 
 
 def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> dict:
-    import psycopg
-
-    with psycopg.connect(pb.database_url("postgres"), autocommit=True) as conn:
-        # A fresh database every run: sends of earlier runs would otherwise grow the data set.
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.database}"')
-    pb.manage(env, "migrate", "--no-input")
-    pb.manage(
-        env,
-        "seed_demo",
-        "--users",
-        str(args.users),
-        "--matches",
-        str(args.matches),
-        "--messages",
-        str(args.messages),
-        "--no-progress",
+    return common.seed_and_pick(
+        env, args.database, PICK, users=args.users, matches=args.matches, messages=args.messages
     )
-    out = subprocess.run([sys.executable, "-c", PICK], cwd=ROOT, env=env, capture_output=True, text=True)
-    if out.returncode:
-        raise SystemExit(f"picking the benchmark data failed:\n{out.stderr}")
-    pb.settle(args.database)  # after PICK, which adds the long conversation
-    return json.loads(out.stdout)
 
 
 def lua_send(rows: list[tuple[str, str, str]]) -> str:
@@ -204,27 +169,8 @@ def main() -> None:
         for database, moment in since.items():
             sxs.delete_writes(database, moment)
         pb.flush_redis(args.redis_url)
-    payload = {
-        "benchmark": "chat_rest",
-        "machine": {
-            "cores": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "settings": {
-            **vars(settings),
-            "users": args.users,
-            "matches": args.matches,
-            "messages": args.messages,
-        },
-        "anchor": anchor.source() if anchor else None,
-        "data": data,
-        "targets": {key: sxs.LABELS[key] for key in keys},
-        "results": results,
-    }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"written {args.json}")
+    shown = {**vars(settings), "users": args.users, "matches": args.matches, "messages": args.messages}
+    common.write_side_by_side(args.json, "chat_rest", shown, anchor, keys, results, data=data)
 
 
 if __name__ == "__main__":

@@ -19,17 +19,15 @@ raises the original's), request logs at WARNING.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import _common as common  # noqa: E402
 from bench import _sxs as sxs  # noqa: E402
 
 SWIPES = "POST /swipes"
@@ -39,23 +37,12 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=int, default=15, help="seconds per measured wrk run")
-    parser.add_argument(
-        "--runs", type=int, default=3, help="measured runs per endpoint and target (the median is reported)"
-    )
-    parser.add_argument("--warmup", type=int, default=5, help="seconds of the warm-up run")
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument(
-        "--targets", action="append", default=[], help="only these targets (node_1, ours_1, node_2, ours_2)"
-    )
+    common.add_wrk_arguments(parser)
     parser.add_argument(
         "--only", action="append", default=[], help="run only endpoints whose name contains this"
     )
     parser.add_argument("--users", type=int, default=1000)
-    parser.add_argument("--database", default="vlvt_bench_profiles")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"))
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "profiles_bench.json"))
+    common.add_target_arguments(parser, database="vlvt_bench_profiles", redis_db=6, name="profiles_bench")
     return parser.parse_args()
 
 
@@ -83,25 +70,8 @@ def manage(env: dict[str, str], *argv: str) -> str:
 
 
 def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> None:
-    import psycopg
-
-    admin = database_url("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{args.database}"')
-    manage(env, "migrate", "--no-input")
-    manage(
-        env,
-        "seed_demo",
-        "--users",
-        str(args.users),
-        "--matches",
-        str(args.users * 2),
-        "--messages",
-        "0",
-        "--no-progress",
-    )
+    common.database_if_missing(args.database)
+    common.seed_demo(env, users=args.users, matches=args.users * 2, messages=0)
     settle(args.database)
 
 
@@ -111,10 +81,7 @@ def user_ids(env: dict[str, str], count: int) -> list[str]:
         "from profiles.management.commands.seed_demo import user_id;"
         f"print(json.dumps([user_id(i) for i in range({count})]))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-    )
-    return json.loads(out.stdout)
+    return common.django_json(env, code)
 
 
 def tokens(env: dict[str, str], ids: list[str]) -> list[str]:
@@ -123,16 +90,7 @@ def tokens(env: dict[str, str], ids: list[str]) -> list[str]:
         "from vlvt.http.auth import mint_token;"
         "print(json.dumps([mint_token(u, expires_in=7200) for u in json.loads(sys.stdin.read())]))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        input=json.dumps(ids),
-    )
-    return json.loads(out.stdout)
+    return common.django_json(env, code, stdin=ids)
 
 
 def lua_get(path: str, token: str) -> str:
@@ -242,22 +200,8 @@ def main() -> None:
         for database, moment in since.items():
             undo_swipes({"x": database}, {database: moment})("x")
         flush_redis(args.redis_url)
-    payload = {
-        "benchmark": "profiles",
-        "machine": {
-            "cores": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "settings": {**vars(settings), "profiles": args.users},
-        "anchor": anchor.source() if anchor else None,
-        "data": data,
-        "targets": {key: sxs.LABELS[key] for key in keys},
-        "results": results,
-    }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"written {args.json}")
+    shown = {**vars(settings), "profiles": args.users}
+    common.write_side_by_side(args.json, "profiles", shown, anchor, keys, results, data=data)
 
 
 if __name__ == "__main__":

@@ -29,12 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import signal
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import _common as common  # noqa: E402
 from bench import _sxs as sxs  # noqa: E402
 from bench._sxs import database_url  # noqa: E402
 from tests.support.servers import DaphneProcess, shared_listening_socket  # noqa: E402
@@ -60,9 +58,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--slow-seconds", type=float, default=2.0)
     parser.add_argument("--load-seconds", type=float, default=10.0, help="steady load; SIGTERM at half time")
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--database", default="vlvt_bench_shutdown")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "shutdown_bench.json"))
+    common.add_target_arguments(parser, database="vlvt_bench_shutdown", redis_db=10, name="shutdown_bench")
     return parser.parse_args()
 
 
@@ -85,23 +81,13 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
 
 
 def prepare_database(args: argparse.Namespace, anchor: sxs.Anchor | None) -> None:
-    import psycopg
-
     env = server_env(args) | {"DJANGO_SETTINGS_MODULE": "vlvt.settings", "LOG_LEVEL": "WARNING"}
     if anchor is not None:  # the original's rows, for the side-by-side steady load
         anchor.refresh()
         sxs.copy_original_rows(args.database, env)
         return
-    with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database]).fetchone():
-            conn.execute(f'CREATE DATABASE "{args.database}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    common.database_if_missing(args.database)
+    sxs.manage(env, "migrate", "--no-input")
 
 
 # --- servers ---------------------------------------------------------------------------------------
@@ -430,21 +416,8 @@ def main() -> None:
     for case, per_target in results.items():
         for key, row in per_target.items():
             print(f"{case:<12} {key:<7} " + "  ".join(f"{k}={v}" for k, v in row.items()))
-    payload = {
-        "benchmark": "shutdown",
-        "machine": {
-            "cores": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "settings": {k: v for k, v in vars(args).items() if k not in {"json"}},
-        "anchor": anchor.source() if anchor else None,
-        "targets": {key: sxs.LABELS[key] for key in keys},
-        "results": results,
-    }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"written {args.json}")
+    shown = {k: v for k, v in vars(args).items() if k not in {"json"}}
+    common.write_side_by_side(args.json, "shutdown", shown, anchor, keys, results)
 
 
 if __name__ == "__main__":

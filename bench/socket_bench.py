@@ -31,10 +31,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import platform
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -43,6 +40,7 @@ _spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" 
 pb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pb)
 sxs = pb.sxs
+from bench import _common as common  # noqa: E402  (profiles_bench put the checkout on sys.path)
 
 RECONNECTS = 40  # tries to land the recipient where wanted (one in two with two processes)
 
@@ -78,29 +76,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--matches", type=int, default=2000)
     parser.add_argument("--seed-messages", type=int, default=50000)
-    parser.add_argument("--database", default="vlvt_bench_socket")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"))
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "socket_bench.json"))
+    common.add_target_arguments(parser, database="vlvt_bench_socket", redis_db=8, name="socket_bench")
     return parser.parse_args()
 
 
 def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict:
-    import psycopg
-
-    with psycopg.connect(pb.database_url("postgres"), autocommit=True) as conn:
-        # A fresh database every run: sends of earlier runs would otherwise grow the data set.
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.database}"')
-    pb.manage(env, "migrate", "--no-input")
-    pb.manage(
-        env, "seed_demo", "--users", str(args.users), "--matches", str(args.matches),
-        "--messages", str(args.seed_messages), "--no-progress",
-    )  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", PICK], cwd=ROOT, env=env, capture_output=True, text=True)
-    if out.returncode:
-        raise SystemExit(f"picking the benchmark data failed:\n{out.stderr}")
-    pb.settle(args.database)
-    return json.loads(out.stdout)
+    return common.seed_and_pick(
+        env, args.database, PICK, users=args.users, matches=args.matches, messages=args.seed_messages
+    )
 
 
 def serving_process(url: str, user_id: str, sid: str) -> str:
@@ -254,22 +237,8 @@ def main() -> None:
             target.stop()
             sxs.delete_writes(database, since)
     pb.flush_redis(args.redis_url)
-    payload = {
-        "benchmark": "socket",
-        "machine": {
-            "cores": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "settings": {"messages": args.messages, "idle_sockets": args.idle},
-        "anchor": anchor.source() if anchor else None,
-        "data": data,
-        "targets": {key: sxs.LABELS[key] for key in keys},
-        "results": results,
-    }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"written {args.json}")
+    shown = {"messages": args.messages, "idle_sockets": args.idle}
+    common.write_side_by_side(args.json, "socket", shown, anchor, keys, results, data=data)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from tests.support.jsclient import JsClient
-from tests.support.sockets import daphne_server
+from tests.support.servers import daphne_server
 from vlvt.redis import sync_redis
 
 # Written into the suite's Redis database after every flush: a database holding keys but not this

@@ -54,15 +54,16 @@ def server_env(**overrides: str) -> dict[str, str]:
 
 
 class ServerProcess:
-    """A child process with its output in a file; `stop()` always leaves nothing running."""
+    """A child process with its output in a file; `stop()` always leaves nothing running. It runs
+    in `cwd`, this checkout unless told (a benchmark may serve another checkout's code)."""
 
-    def __init__(self, args: list[str], env: dict[str, str], name: str) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], name: str, *, cwd: Path = ROOT) -> None:
         self.name = name
         self.args = args
         self.log_file = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115 - open while the process runs
         self.proc = subprocess.Popen(
             args,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=self.log_file,
             stderr=subprocess.STDOUT,
@@ -112,7 +113,8 @@ class DaphneProcess(ServerProcess):
     """`daphne vlvt.asgi:application` on its own port, or on a listening socket shared with other
     processes (`listen_socket`, passed as `--fd`), as several processes behind one port run. With a
     shared socket it waits for the process to log that it serves, unless `wait_serving` is false
-    (its log level hides that line: the caller then waits for answers instead)."""
+    (its log level hides that line: the caller then waits for answers instead). On its own port it
+    waits up to `start_timeout` seconds for the port to accept."""
 
     def __init__(
         self,
@@ -120,6 +122,9 @@ class DaphneProcess(ServerProcess):
         port: int | None = None,
         listen_socket: socket.socket | None = None,
         wait_serving: bool = True,
+        *,
+        cwd: Path = ROOT,
+        start_timeout: float = 30,
     ) -> None:
         if listen_socket is not None:
             self.port = listen_socket.getsockname()[1]
@@ -129,12 +134,12 @@ class DaphneProcess(ServerProcess):
         else:
             self.port = port or free_port()
             args = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "vlvt.asgi:application"]
-        super().__init__(args, env, name=f"daphne-{self.port}")
+        super().__init__(args, env, name=f"daphne-{self.port}", cwd=cwd)
         if listen_socket is not None:
             if wait_serving:
                 self.wait_for_log("vlvt: serving")
         else:
-            self._wait_listening()
+            self._wait_listening(start_timeout)
 
     @property
     def base_url(self) -> str:
@@ -170,6 +175,16 @@ def shared_listening_socket() -> socket.socket:
 
 def start_daphne(**env_overrides: str) -> DaphneProcess:
     return DaphneProcess(server_env(**env_overrides))
+
+
+@contextmanager
+def daphne_server(**env: str) -> Iterator[DaphneProcess]:
+    """`daphne vlvt.asgi:application` on a free port against the test database, stopped after."""
+    server = start_daphne(**env)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def start_celery(*args: str, **env_overrides: str) -> ServerProcess:

@@ -9,12 +9,15 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], timeout: float = 15, what: str = "condition") -> T:
-    """The condition's first truthy value; AssertionError naming `what` after `timeout` seconds."""
+def wait_until(
+    condition: Callable[[], T], timeout: float = 15, what: str = "condition", *, interval: float = 0.02
+) -> T:
+    """The condition's first truthy value, asked every `interval` seconds; AssertionError naming
+    `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
-        time.sleep(0.02)
+        time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
