@@ -15,8 +15,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+import sentry_sdk
+from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
+from sentry_sdk.integrations.celery import CeleryIntegration
+from sentry_sdk.integrations.django import DjangoIntegration
+
 from vlvt.logs import _clean as clean_log_value  # the log redaction, so Sentry sees what a log line would
 from vlvt.logs import scrub
+from vlvt.server.handlers import PooledThreadASGIHandler
 
 if TYPE_CHECKING:
     from sentry_sdk.types import Event as SentryEvent
@@ -31,10 +37,6 @@ DROPPED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 def init_sentry(
     dsn: str, *, environment: str, traces_sample_rate: float = 0.0, release: str | None = None
 ) -> None:
-    import sentry_sdk
-    from sentry_sdk.integrations.celery import CeleryIntegration
-    from sentry_sdk.integrations.django import DjangoIntegration
-
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,
@@ -54,10 +56,6 @@ def _wrap_request_handler() -> None:
     """The Django integration wraps `ASGIHandler.__call__` to attach the request (URL, method,
     headers) to events; the project's handler (vlvt/server/handlers.py) defines its own `__call__`, so it
     gets the same wrapper here."""
-    from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
-
-    from vlvt.server.handlers import PooledThreadASGIHandler
-
     inner = PooledThreadASGIHandler.__call__
 
     async def call(self: PooledThreadASGIHandler, scope: Any, receive: Any, send: Any) -> None:

@@ -17,6 +17,7 @@ from vlvt.env import (
     missing,
     query_options,
 )
+from vlvt.redis import quick_retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -217,13 +218,6 @@ SESSION_COOKIE_SECURE = IS_PRODUCTION
 CSRF_COOKIE_SECURE = IS_PRODUCTION
 
 
-def _layer_retry() -> object:
-    from redis.asyncio.retry import Retry
-    from redis.backoff import ExponentialBackoff
-
-    return Retry(ExponentialBackoff(cap=0.2, base=0.05), 2)
-
-
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "chat.realtime.layer.ChannelLayer",
@@ -243,7 +237,7 @@ CHANNEL_LAYERS = {
                     # Fail in a fraction of a second while Redis is down (vlvt.redis.quick_retry):
                     # the layer queues what it could not publish and retries it.
                     "socket_connect_timeout": 1.0,
-                    "retry": _layer_retry(),
+                    "retry": quick_retry(),
                 }
             ],
             "capacity": 1000,

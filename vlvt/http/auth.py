@@ -98,8 +98,6 @@ def authenticate_header(header: str | None) -> TokenUser:
 
 
 def mint_token(user_id: str, *, expires_in: int = 15 * 60, **claims: object) -> str:
-    import time
-
     payload = {"userId": user_id, "provider": "email", "email": None, **claims}
     now = int(time.time())
     payload.setdefault("iat", now)

@@ -495,6 +495,7 @@ class AdminOnlyStackMiddleware(_Middleware):
 
     def __init__(self, get_response: GetResponse) -> None:
         super().__init__(get_response)
+        # Imported here: these modules need the app registry, ready once Django builds the chain.
         from django.contrib.auth.middleware import AuthenticationMiddleware
         from django.contrib.messages.middleware import MessageMiddleware
         from django.contrib.sessions.middleware import SessionMiddleware

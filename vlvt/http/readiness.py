@@ -23,8 +23,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from django.conf import settings
-
+from vlvt.database import own_connection
 from vlvt.redis import short_timeout_redis
 
 logger = logging.getLogger("vlvt.health")
@@ -86,15 +85,7 @@ def _outcome(name: str, future: Future[object]) -> str:
 
 
 def _check_database() -> None:
-    import psycopg
-    from django.db import connection
-
-    params = connection.get_connection_params()
-    for key in ("pool", "cursor_factory", "context", "prepare_threshold"):
-        params.pop(key, None)
-    params["application_name"] = f"{settings.DB_APPLICATION_NAME}-ready"
-    params["connect_timeout"] = _PG_CONNECT_TIMEOUT
-    with psycopg.connect(**params, autocommit=True) as conn:
+    with own_connection("ready", connect_timeout=_PG_CONNECT_TIMEOUT) as conn:
         conn.execute("SELECT 1").fetchone()
 
 

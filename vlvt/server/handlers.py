@@ -36,6 +36,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.core import signals
@@ -125,7 +126,5 @@ def request_threads() -> int:
 
 
 def get_application() -> PooledThreadASGIHandler:
-    import django
-
     django.setup(set_prefix=False)
     return PooledThreadASGIHandler()

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import gc
 
+from django.urls import get_resolver
+
 # (youngest generation, collections of it per middle one, of the middle one per full collection)
 THRESHOLDS = (10_000, 20, 100)
 
@@ -23,8 +25,6 @@ THRESHOLDS = (10_000, 20, 100)
 def settle_heap() -> None:
     """Load what the first requests would load, collect once, freeze the rest, raise thresholds.
     Called once, at the end of building the ASGI application (vlvt/asgi.py)."""
-    from django.urls import get_resolver
-
     get_resolver().url_patterns  # noqa: B018 - imports every view module of the URLconf
     gc.collect()
     gc.freeze()

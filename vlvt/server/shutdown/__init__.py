@@ -13,6 +13,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from django.conf import settings
+
 from vlvt.server.shutdown.coordinator import Closer, ShutdownCoordinator, Stage, State
 
 __all__ = ["Stage", "State", "ShutdownCoordinator", "coordinator", "register_closer"]
@@ -26,8 +28,6 @@ def coordinator() -> ShutdownCoordinator:
     if _coordinator is None:
         with _lock:
             if _coordinator is None:
-                from django.conf import settings
-
                 _coordinator = ShutdownCoordinator(timeout=settings.SHUTDOWN_TIMEOUT)
     return _coordinator
 

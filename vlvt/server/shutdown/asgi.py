@@ -17,6 +17,8 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from django.conf import settings
+
 from vlvt.server.shutdown import coordinator
 from vlvt.server.shutdown.coordinator import ShutdownCoordinator, State
 
@@ -111,8 +113,6 @@ class ShutdownMiddleware:
     def _schedule_stop_accepting(self) -> None:
         delay = self._drain_delay
         if delay is None:
-            from django.conf import settings
-
             delay = settings.SHUTDOWN_DRAIN_DELAY
         if delay > 0:
             asyncio.get_running_loop().call_later(delay, self.stop_accepting)

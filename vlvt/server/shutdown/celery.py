@@ -21,6 +21,7 @@ from typing import Any
 
 from billiard.util import Finalize
 from celery import platforms, signals
+from celery.worker import state
 
 from vlvt.server.shutdown import State, coordinator
 from vlvt.server.shutdown.resources import close_databases, register_process_resources, terminate_own_backends
@@ -29,8 +30,6 @@ logger = logging.getLogger("vlvt.shutdown")
 
 
 def _worker_signal(signum: int, frame: Any) -> None:
-    from celery.worker import state
-
     if coordinator().request_shutdown(signal.Signals(signum).name):
         state.should_stop = platforms.EX_OK  # type: ignore[assignment]  # the stubs declare None; Celery reads an exit code
 

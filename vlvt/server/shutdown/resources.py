@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import logging
 
+from asgiref.sync import async_to_sync
+from channels.layers import channel_layers
+from django.conf import settings
+from django.db import connections
+
+from vlvt.database import own_connection
 from vlvt.server.shutdown import Stage, register_closer
 
 logger = logging.getLogger("vlvt.shutdown")
@@ -15,8 +21,6 @@ logger = logging.getLogger("vlvt.shutdown")
 
 async def close_channel_layers() -> None:
     """Close the channel layer's Redis pools (never `flush`: other processes share the data)."""
-    from channels.layers import channel_layers
-
     for alias in list(channel_layers.backends):
         layer = channel_layers.backends[alias]
         close = getattr(layer, "close_pools", None)
@@ -25,15 +29,11 @@ async def close_channel_layers() -> None:
 
 
 def close_channel_layers_sync() -> None:
-    from asgiref.sync import async_to_sync
-
     async_to_sync(close_channel_layers)()
 
 
 def close_databases() -> None:
     """Close this thread's connections and every pool (the pool owns all the other threads')."""
-    from django.db import connections
-
     for conn in connections.all(initialized_only=True):
         conn.close()
     for alias in connections:
@@ -45,18 +45,7 @@ def close_databases() -> None:
 def terminate_own_backends() -> None:
     """At the forced deadline: end this process's PostgreSQL sessions from a fresh connection, so a
     write blocked when the process dies is rolled back instead of committing later."""
-    import psycopg
-    from django.conf import settings
-    from django.db import connection
-
-    params = connection.get_connection_params()
-    params.pop("pool", None)
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    params.pop("prepare_threshold", None)
-    params["application_name"] = f"{settings.DB_APPLICATION_NAME}-watchdog"
-    params["connect_timeout"] = 2
-    with psycopg.connect(**params, autocommit=True) as conn:
+    with own_connection("watchdog", connect_timeout=2) as conn:
         rows = conn.execute(
             "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE application_name = %s AND pid <> pg_backend_pid()",
