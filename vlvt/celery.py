@@ -9,9 +9,12 @@ from celery import Celery
 from celery.schedules import crontab
 from django.conf import settings
 
+from vlvt.outbox.relay import RELAY_SWEEP_SECONDS
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vlvt.settings")
 
-app = Celery("vlvt")
+# Every task publishes through vlvt.outbox: what the broker refuses waits in PostgreSQL.
+app = Celery("vlvt", task_cls="vlvt.outbox.task:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
@@ -56,6 +59,13 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "task": "chat.presence_sweep",
             "schedule": settings.PRESENCE_SWEEP_SECONDS,
             "options": {"expires": settings.PRESENCE_SWEEP_SECONDS},
+        },
+        # Every 10 s (vlvt.outbox.relay.RELAY_SWEEP_SECONDS): publish the tasks a process stored while
+        # the broker was down and could not relay itself (it stopped or died first).
+        "outbox-relay": {
+            "task": "vlvt.outbox_relay",
+            "schedule": RELAY_SWEEP_SECONDS,
+            "options": {"expires": RELAY_SWEEP_SECONDS},
         },
     }
 

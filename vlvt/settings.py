@@ -67,6 +67,9 @@ SOCKET_REFRESH_MS = env_int("SOCKET_REFRESH_MS", 60_000)
 SOCKET_QUEUE_MAX_EVENTS = env_int("SOCKET_QUEUE_MAX_EVENTS", 1024)
 SOCKET_QUEUE_MAX_BYTES = env_int("SOCKET_QUEUE_MAX_BYTES", 1024 * 1024)
 SOCKET_QUEUE_FLOOD_LIMIT = env_int("SOCKET_QUEUE_FLOOD_LIMIT", 1024)
+# How long a publication for sockets on other processes waits for Redis before it becomes a push
+# (chat.realtime.layer); channels_redis's own message expiry, 60 s, by default.
+SOCKET_UNDELIVERED_PUSH_SECONDS = env_float("SOCKET_UNDELIVERED_PUSH_SECONDS", 60.0)
 PRESENCE_PROCESS_TTL_MS = env_int("PRESENCE_PROCESS_TTL_MS", 90_000)
 PRESENCE_SWEEP_SECONDS = env_float("PRESENCE_SWEEP_SECONDS", 60.0)  # beat: the presence sweep
 
@@ -124,6 +127,7 @@ INSTALLED_APPS = [
     "channels",
     "profiles",
     "chat",
+    "vlvt.outbox",
 ]
 
 MIDDLEWARE = [
@@ -265,6 +269,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Look for abandoned messages every few seconds (one cheap ZRANGE), not every ~100 s.
     "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT // 3)),
     "unacked_restore_throttle": 1,
+    # A publish to a hung Redis fails within 2 s (without it, it waited for Redis forever, holding
+    # its thread) and the task goes to the outbox (vlvt.outbox); the worker's blocking reads wait
+    # for at most 1 s (kombu's brpop_timeout), well within it.
+    "socket_timeout": 2.0,
+    "socket_connect_timeout": 1.0,
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env_str(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule")

@@ -1,0 +1,69 @@
+"""A task published while the broker (Redis) is down is not lost: it waits in the outbox table and
+a real worker runs it once Redis is back (vlvt.outbox). Here the push of a message sent over REST to
+a recipient with no socket, by a real Daphne, while a private redis-server is stopped."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from chat.models import Message
+from tests.support.redis_server import private_redis
+from tests.support.servers import start_celery
+from tests.support.sockets import daphne_server, make_match, make_user
+from tests.support.wait import wait_until
+from vlvt.http.auth import mint_token
+from vlvt.outbox.models import TaskOutbox
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def send(server, sender: str, match_id: str, text: str) -> str:
+    request = urllib.request.Request(
+        f"{server.base_url}/messages",
+        method="POST",
+        data=json.dumps({"matchId": match_id, "senderId": sender, "text": text}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {mint_token(sender)}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+        return json.loads(response.read())["message"]["id"]
+
+
+def succeeded(worker, task_id: str) -> bool:
+    return f"chat.tasks.push_new_message[{task_id}] succeeded" in worker.log()
+
+
+def test_pushes_queued_while_redis_is_down_run_once_it_is_back():
+    alice, bob = make_user("Alice"), make_user("Bob")
+    match = make_match(alice, bob)
+    with private_redis() as redis_server:
+        worker = start_celery("worker", "--pool", "solo", "--loglevel", "INFO", REDIS_URL=redis_server.url)
+        try:
+            worker.wait_for_log("vlvt: worker serving", timeout=60)
+            with daphne_server(REDIS_URL=redis_server.url) as server:
+                send(server, alice, match, "before")
+                wait_until(lambda: worker.log().count("push_new_message[") >= 2, what="the first push to run")
+
+                redis_server.stop()
+                sent = [send(server, alice, match, f"during {i}") for i in range(3)]
+                stored = list(TaskOutbox.objects.order_by("id").values("name", "args", "task_id"))
+                assert [(row["name"], row["args"]) for row in stored] == [
+                    ("chat.tasks.push_new_message", [bob, message_id]) for message_id in sent
+                ]
+                assert Message.objects.filter(id__in=sent).count() == 3
+
+                redis_server.start()  # empty: the broker's queues are gone too
+                wait_until(lambda: not TaskOutbox.objects.exists(), timeout=60, what="the outbox relayed")
+                for row in stored:
+                    wait_until(
+                        lambda row=row: succeeded(worker, row["task_id"]), timeout=60, what="the push ran"
+                    )
+                after = send(server, alice, match, "after")  # straight to the broker again
+                assert not TaskOutbox.objects.exists()
+                assert Message.objects.filter(id=after).exists()
+        finally:
+            worker.stop()
+    assert "Traceback" not in server.log()
