@@ -31,6 +31,12 @@ def process_ttl_ms() -> int:
     return settings.PRESENCE_PROCESS_TTL_MS
 
 
+def undelivered_push_seconds() -> float:
+    """How long a publication that Redis did not take waits in the retry queue before its new
+    messages go to their recipients as a push (chat.realtime.layer)."""
+    return settings.SOCKET_UNDELIVERED_PUSH_SECONDS
+
+
 def queue_max_events() -> int:
     """The most events one socket may have waiting to be handled; more are refused."""
     return settings.SOCKET_QUEUE_MAX_EVENTS

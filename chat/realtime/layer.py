@@ -28,8 +28,9 @@ lost them; their pumps re-assert them as soon as they notice, `chat.realtime.pum
 that lost its data answers as if nothing happened, so each process with sockets keeps a marker
 key in Redis (`assert_marker`), and a publication whose group read finds the process's marker
 gone counts as failed too. A
-publication still undelivered after `expiry` (what channels_redis lets a message wait) goes to
-the `undelivered` hook (chat.events sends a `new_message` as a push instead) and is logged.
+publication still undelivered after `SOCKET_UNDELIVERED_PUSH_SECONDS` (by default channels_redis's
+`expiry`, 60 s: what it lets a message wait) goes to the `undelivered` hook (chat.events sends a
+`new_message` as a push instead) and is logged.
 
 A message reaches each member channel exactly as before: capacity and expiry still hold on the
 Redis path, members on other processes read it as before, and a member of this process that is
@@ -53,7 +54,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from chat.realtime import pump
+from chat.realtime import conf, pump
 
 logger = logging.getLogger("vlvt.realtime")
 
@@ -194,14 +195,17 @@ class _Retries:
 
     def _expire(self) -> None:
         now = time.monotonic()
-        while self.items and now - self.items[0][0] > self.layer.expiry:
+        limit = conf.undelivered_push_seconds()
+        while self.items and now - self.items[0][0] > limit:
             _, group, message = self.items.popleft()
             self._give_up(group, message)
 
     def _give_up(self, group: str, message: dict[str, Any]) -> None:
         self.given_up += 1
         logger.error(
-            "channel layer: publication to %s undelivered after %ss without Redis", group, self.layer.expiry
+            "channel layer: publication to %s undelivered after %ss without Redis",
+            group,
+            conf.undelivered_push_seconds(),
         )
         hook = self.layer.undelivered
         if hook is not None:
@@ -254,6 +258,23 @@ class ChannelLayer(RedisChannelLayer):
         """Publications wait RETRY_SETTLE from now (in the retry queue), while every process puts
         its sockets' group memberships back."""
         self.settle_until = time.monotonic() + RETRY_SETTLE
+
+    async def restore_groups(self, members: dict[str, list[str]]) -> None:
+        """Put channels back in their groups, all at once (one round trip per Redis host), as
+        `group_add` would one by one: after Redis lost its data, this process's sockets are
+        members again before the other processes' retry queues send what waited
+        (`RETRY_SETTLE`), whatever else each socket has queued."""
+        now = time.time()
+        by_host: dict[int, list[tuple[str, list[str]]]] = {}
+        for group, channels in members.items():
+            by_host.setdefault(self.consistent_hash(group), []).append((group, channels))
+        for index, groups in by_host.items():
+            async with self.connection(index).pipeline(transaction=False) as pipe:
+                for group, channels in groups:
+                    key = self._group_key(group)
+                    pipe.zadd(key, dict.fromkeys(channels, now))
+                    pipe.expire(key, self.group_expiry)
+                await pipe.execute()
 
     async def group_add(self, group: str, channel: str) -> None:
         pump.join(self, group, channel)

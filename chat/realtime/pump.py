@@ -18,10 +18,11 @@ down has no pump left once its sockets are closed.
 
 Redis may lose its data (a restart without persistence, a failover) and answer as if nothing
 happened. The pump's watch task keeps the process's marker key in Redis every `WATCH_INTERVAL`
-seconds (`ChannelLayer.assert_marker`); when the marker has vanished it calls the `on_recovered`
-callbacks: the consumers re-assert their sockets' group memberships and presence at once instead
-of at their next periodic refresh, so publications from other processes (and their retry queues,
-`chat.realtime.layer`) find these sockets again. A failed read waits for Redis to answer a PING
+seconds (`ChannelLayer.assert_marker`); when the marker has vanished it puts every group
+membership of its sockets back in one round trip (`ChannelLayer.restore_groups`), so publications
+from other processes (and their retry queues, `chat.realtime.layer`) find these sockets again at
+once, then calls the `on_recovered` callbacks: the consumers re-assert their presence (and their
+groups once more) instead of at their next periodic refresh. A failed read waits for Redis to answer a PING
 (every `RECOVERY_POLL` seconds) before reading again.
 
 The pump also knows which of its sockets are in which group (the layer's `group_add` and
@@ -175,12 +176,25 @@ class LayerPump:
                 logger.warning(
                     "channel layer: Redis lost its data; sockets re-assert their groups and presence"
                 )
+                await self._restore_groups()
                 for callback in list(on_recovered):
                     try:
                         callback()
                     except Exception:
                         logger.exception("a Redis recovery callback failed")
             await asyncio.sleep(WATCH_INTERVAL)
+
+    async def _restore_groups(self) -> None:
+        restore = getattr(self.layer, "restore_groups", None)
+        if restore is None or not self.members:
+            return
+        try:
+            async with asyncio.timeout(WATCH_TIMEOUT):
+                await restore({group: list(channels) for group, channels in self.members.items()})
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # each socket's own refresh (on_recovered) puts them back too
+            logger.warning("channel layer: restoring the sockets' groups failed", exc_info=True)
 
     async def _until_redis_answers(self) -> None:
         ping = getattr(self.layer, "ping", None)

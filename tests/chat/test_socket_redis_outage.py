@@ -4,13 +4,19 @@ reaches its recipient on another process after Redis returns instead of being dr
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 import pytest
 
+from chat.events import user_group
 from chat.models import Message
 from tests.support.redis_server import private_redis
+from tests.support.servers import start_celery
 from tests.support.sockets import daphne_server, make_match, make_user
 from tests.support.wait import wait_until
 from vlvt.http.auth import mint_token
+from vlvt.outbox.models import TaskOutbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,3 +68,88 @@ def test_a_message_sent_while_redis_is_down_reaches_the_recipient_on_another_pro
         assert [args[0]["text"] for args in js.events("bob", "new_message")] == ["before", "during"]
         after = js.emit("alice", "send_message", {"matchId": match, "text": "after", "tempId": "t3"})
         assert js.wait_event("bob", "new_message", count=3) == [after["message"]]
+
+
+def rest_send(server, sender: str, match_id: str, text: str) -> dict:
+    request = urllib.request.Request(
+        f"{server.base_url}/messages",
+        method="POST",
+        data=json.dumps({"matchId": match_id, "senderId": sender, "text": text}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {mint_token(sender)}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["message"]
+
+
+def test_every_message_sent_over_rest_while_redis_is_down_reaches_each_connected_recipient(redis_server, js):
+    """Redis comes back empty: each process puts its sockets back in their groups before the
+    others' retry queues send what waited, so no recipient misses one."""
+    pairs = [(make_user(f"Sender {i}"), make_user(f"Recipient {i}")) for i in range(8)]
+    matches = [make_match(sender, recipient) for sender, recipient in pairs]
+    with daphne_server(REDIS_URL=redis_server.url) as one, daphne_server(REDIS_URL=redis_server.url) as two:
+        for i, (_, recipient) in enumerate(pairs):
+            assert js.connect(f"r{i}", two.base_url, token=mint_token(recipient))["connected"] is True
+
+        redis_server.stop()
+        sent = [
+            rest_send(one, sender, match, f"during {i}")
+            for i, ((sender, _), match) in enumerate(zip(pairs, matches, strict=True))
+        ]
+        redis_server.start()  # empty: group memberships and presence are gone
+
+        for i, message in enumerate(sent):
+            (event,) = js.wait_event(f"r{i}", "new_message", timeout=30)
+            assert (event["id"], event["text"]) == (message["id"], message["text"])
+        assert [len(js.events(f"r{i}", "new_message")) for i in range(len(pairs))] == [1] * len(pairs)
+        assert "publication(s) sent after retrying" in one.log()
+
+
+def test_a_message_redis_never_took_becomes_a_push_to_its_recipient(redis_server, js):
+    """A publication for a socket on another process that Redis does not take within
+    SOCKET_UNDELIVERED_PUSH_SECONDS is given up and its message pushed to the recipient instead; the
+    broker being that same Redis, the push waits in the outbox and a worker sends it once Redis is
+    back."""
+    alice, bob = make_user("Alice"), make_user("Bob")
+    match = make_match(alice, bob)
+    env = {"REDIS_URL": redis_server.url, "SOCKET_UNDELIVERED_PUSH_SECONDS": "1"}
+    worker = start_celery("worker", "--pool", "solo", "--loglevel", "INFO", REDIS_URL=redis_server.url)
+    try:
+        worker.wait_for_log("vlvt: worker serving", timeout=60)
+        with daphne_server(**env) as one, daphne_server(**env) as two:
+            js.connect("alice", one.base_url, token=mint_token(alice))
+            js.connect("bob", two.base_url, token=mint_token(bob))
+            before = js.emit("alice", "send_message", {"matchId": match, "text": "before", "tempId": "t1"})
+            assert js.wait_event("bob", "new_message") == [before["message"]]
+
+            redis_server.stop()
+            during = js.emit("alice", "send_message", {"matchId": match, "text": "during", "tempId": "t2"})
+            assert during["success"] is True
+            group = user_group(bob)
+            one.wait_for_log(f"publication to {group} undelivered after 1.0s without Redis", timeout=30)
+            # Two pushes: the presence lookup failed too (Redis is down), and the given-up publication.
+            rows = wait_until(
+                lambda: (
+                    (found := list(TaskOutbox.objects.values_list("name", "args", "task_id")))
+                    and len(found) == 2
+                    and found
+                ),
+                timeout=30,
+                what="both pushes in the outbox",
+            )
+            assert [(name, args) for name, args, _ in rows] == [
+                ("chat.tasks.push_new_message", [bob, during["message"]["id"]])
+            ] * 2
+
+            redis_server.start()
+            wait_until(lambda: not TaskOutbox.objects.exists(), timeout=60, what="the outbox relayed")
+            for _, _, task_id in rows:
+                wait_until(
+                    lambda task_id=task_id: (
+                        f"chat.tasks.push_new_message[{task_id}] succeeded" in worker.log()
+                    ),
+                    timeout=60,
+                    what="the push run by the worker",
+                )
+            assert [args[0]["text"] for args in js.events("bob", "new_message")] == ["before"]
+    finally:
+        worker.stop()
