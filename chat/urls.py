@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.urls import path
 
 from chat import views
@@ -11,6 +13,7 @@ from vlvt.http.api import route
 def _param(view, name: str):
     """Adapt the shared `<key>` of a path to the keyword a view expects (one path, two meanings)."""
 
+    @wraps(view)  # keeps the view's declaration (`spec`) for the API description
     def call(request, key: str):
         return view(request, **{name: key})
 

@@ -1,7 +1,9 @@
 """Request parsing for the chat routes: the original's express-validator chains and query rules.
 
-Failures collect `(field, message)` pairs, raised together as `ValidationFailed` (400
-`{success:false, errors:[{field,message}]}`); one field can fail twice (required and length).
+The bodies are declared as `Body`s of fields (vlvt/http/openapi/declare.py), which both validate
+and describe them in `/openapi.json`. Failures collect `(field, message)` pairs, raised together as
+`ValidationFailed` (400 `{success:false, errors:[{field,message}]}`); one field can fail twice
+(required and length).
 Anything of the wrong type is a 400 here rather than a database error later (docs/contract.md, D1).
 """
 
@@ -9,12 +11,13 @@ from __future__ import annotations
 
 import email.utils
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from chat.errors import ChatError
-from vlvt.http.api import ValidationFailed
+from vlvt.http.openapi.declare import STR, Body, Errors, differ
 
 
 def has_nul(value: Any) -> bool:
@@ -28,60 +31,131 @@ def has_nul(value: Any) -> bool:
     return False
 
 
-class Checks:
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-        self.errors: list[tuple[str, str]] = []
+@dataclass(frozen=True)
+class Id:
+    """A required string, trimmed (`body(field).trim().notEmpty()`)."""
 
-    def fail(self, field: str, message: str) -> None:
-        self.errors.append((field, message))
+    name: str
+    required: bool = True
 
-    def required_id(self, field: str) -> str:
-        """A required string, trimmed (`body(field).trim().notEmpty()`)."""
-        value = self.body.get(field)
+    def schema(self) -> dict[str, Any]:
+        return STR
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str:
+        value = body.get(self.name)
         if value is not None and not isinstance(value, str):
-            self.fail(field, f"{field} must be a string")
+            errors.append((self.name, f"{self.name} must be a string"))
             return ""
         value = (value or "").strip()
         if not value:
-            self.fail(field, f"{field} is required")
+            errors.append((self.name, f"{self.name} is required"))
         return value
 
-    def optional_text(self, field: str, max_length: int) -> str | None:
-        value = self.body.get(field)
+
+@dataclass(frozen=True)
+class Text:
+    """An optional string, trimmed, at most `max_length` characters."""
+
+    name: str
+    max_length: int
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "maxLength": self.max_length}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str | None:
+        value = body.get(self.name)
         if value is None:
             return None
         if not isinstance(value, str):
-            self.fail(field, f"{field} must be a string")
+            errors.append((self.name, f"{self.name} must be a string"))
             return None
         value = value.strip()
-        if len(value) > max_length:
-            self.fail(field, f"{field} must be at most {max_length} characters")
+        if len(value) > self.max_length:
+            errors.append((self.name, f"{self.name} must be at most {self.max_length} characters"))
         return value
 
-    def done(self) -> None:
-        if self.errors:
-            raise ValidationFailed(self.errors)
 
+@dataclass(frozen=True)
+class MessageText:
+    """A message's text: 1 to 500 characters once trimmed (both failures reported when empty)."""
 
-def message_body(body: dict[str, Any]) -> tuple[str, str, str, Any]:
-    """POST /messages: (text, matchId, senderId, tempId)."""
-    checks = Checks(body)
-    raw = body.get("text")
-    text = ""
-    if raw is not None and not isinstance(raw, str):
-        checks.fail("text", "Message text must be a string")
-    else:
+    name: str = "text"
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1, "maxLength": MESSAGE_MAX}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str:
+        raw = body.get(self.name)
+        if raw is not None and not isinstance(raw, str):
+            errors.append((self.name, "Message text must be a string"))
+            return ""
         text = (raw or "").strip()
         if not text:
-            checks.fail("text", "Message text is required")
-        if not 1 <= len(text) <= 500:
-            checks.fail("text", "Message text must be between 1 and 500 characters")
-    match_id = checks.required_id("matchId")
-    sender_id = checks.required_id("senderId")
-    checks.done()
-    return text, match_id, sender_id, body.get("tempId")
+            errors.append((self.name, "Message text is required"))
+        if not 1 <= len(text) <= MESSAGE_MAX:
+            errors.append((self.name, f"Message text must be between 1 and {MESSAGE_MAX} characters"))
+        return text
 
+
+@dataclass(frozen=True)
+class Choice:
+    """A required `Id` that must be one of `allowed`; an alias stands for the value it maps to."""
+
+    name: str
+    allowed: tuple[str, ...]
+    aliases: dict[str, str]
+    description: str = ""
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return {"description": self.description, "enum": [*self.allowed, *self.aliases]}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str:
+        value = Id(self.name).check(body, errors)
+        value = self.aliases.get(value, value)
+        if value and value not in self.allowed:
+            errors.append((self.name, f"{self.name} must be one of: {', '.join(self.allowed)}"))
+        return value
+
+
+@dataclass(frozen=True)
+class Passthrough:
+    """Taken as sent (described by `schema`)."""
+
+    name: str
+    described: dict[str, Any]
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return self.described
+
+    def check(self, body: dict[str, Any], errors: Errors) -> Any:
+        return body.get(self.name)
+
+
+MESSAGE_MAX = 500
+
+MESSAGE = Body(
+    (
+        MessageText(),
+        Id("matchId"),
+        Id("senderId"),
+        Passthrough(
+            "tempId",
+            {"type": ["string", "integer"], "description": "client id; a resend returns the stored message"},
+        ),
+    )
+)
+MATCH = Body(
+    (Id("userId1"), Id("userId2")),
+    rules=(differ("userId1", "userId2", "Users cannot match with themselves"),),
+)
+BLOCK = Body(
+    (Id("userId"), Id("blockedUserId"), Text("reason", 500)),
+    rules=(differ("userId", "blockedUserId", "Cannot block yourself"),),
+)
 
 IDEMPOTENCY_KEY_MAX = 255
 
@@ -96,27 +170,6 @@ def idempotency_key(header: str | None, temp_id: Any) -> Any:
     if temp_id is not None and str(temp_id) != header:
         raise ChatError(400, "Idempotency-Key and tempId differ")
     return temp_id if temp_id is not None else header
-
-
-def match_body(body: dict[str, Any]) -> tuple[str, str]:
-    checks = Checks(body)
-    user_id_1 = checks.required_id("userId1")
-    user_id_2 = checks.required_id("userId2")
-    if user_id_1 and user_id_1 == user_id_2:
-        checks.fail("userId2", "Users cannot match with themselves")
-    checks.done()
-    return user_id_1, user_id_2
-
-
-def block_body(body: dict[str, Any]) -> tuple[str, str, str | None]:
-    checks = Checks(body)
-    user_id = checks.required_id("userId")
-    blocked_user_id = checks.required_id("blockedUserId")
-    reason = checks.optional_text("reason", 500)
-    if blocked_user_id and blocked_user_id == user_id:
-        checks.fail("blockedUserId", "Cannot block yourself")
-    checks.done()
-    return user_id, blocked_user_id, reason
 
 
 REPORT_REASONS = (
@@ -135,19 +188,21 @@ REPORT_REASONS = (
 APP_REPORT_REASONS = {"inappropriate": "inappropriate_content", "fake": "fake_profile"}
 
 
-def report_body(body: dict[str, Any]) -> tuple[str, str, str, str | None]:
-    checks = Checks(body)
-    reporter_id = checks.required_id("reporterId")
-    reported_user_id = checks.required_id("reportedUserId")
-    reason = checks.required_id("reason")
-    reason = APP_REPORT_REASONS.get(reason, reason)
-    if reason and reason not in REPORT_REASONS:
-        checks.fail("reason", f"reason must be one of: {', '.join(REPORT_REASONS)}")
-    details = checks.optional_text("details", 1000)
-    if reported_user_id and reported_user_id == reporter_id:
-        checks.fail("reportedUserId", "Cannot report yourself")
-    checks.done()
-    return reporter_id, reported_user_id, reason, details
+REPORT = Body(
+    (
+        Id("reporterId"),
+        Id("reportedUserId"),
+        Choice(
+            "reason",
+            REPORT_REASONS,
+            APP_REPORT_REASONS,
+            "`inappropriate` and `fake` (the mobile app's) are stored as `inappropriate_content` and "
+            "`fake_profile`",
+        ),
+        Text("details", 1000),
+    ),
+    rules=(differ("reporterId", "reportedUserId", "Cannot report yourself"),),
+)
 
 
 # --- query strings -------------------------------------------------------------------------------
@@ -226,15 +281,56 @@ def proposal_time(value: Any) -> time:
         raise ChatError(400, "Invalid time format. Use HH:MM or HH:MM:SS") from None
 
 
+@dataclass(frozen=True)
+class OptionalString:
+    """An optional string (None when absent or empty) of at most `max_length` characters; the
+    first failure answers the request alone (400 `error`, "<label> must be ...")."""
+
+    name: str
+    max_length: int | None = None
+    label: str = ""
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return STR if self.max_length is None else {"type": "string", "maxLength": self.max_length}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str | None:
+        return self.read(body)
+
+    def read(self, body: dict[str, Any]) -> str | None:
+        label, value = self.label or self.name, body.get(self.name)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise ChatError(400, f"{label} must be a string")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ChatError(400, f"{label} must be at most {self.max_length} characters")
+        return value
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A required value among `allowed`; the first failure answers the request alone."""
+
+    name: str
+    allowed: tuple[str, ...]
+    label: str
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return {"enum": list(self.allowed)}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str:
+        value = body.get(self.name)
+        if value is None or value == "":
+            raise ChatError(400, f"{self.label} is required")
+        if value not in self.allowed:
+            raise ChatError(400, f"Invalid {self.name}. Must be one of: {', '.join(self.allowed)}")
+        return str(value)
+
+
 def optional_string(body: dict[str, Any], field: str, max_length: int | None = None) -> str | None:
-    value = body.get(field)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ChatError(400, f"{field} must be a string")
-    if max_length is not None and len(value) > max_length:
-        raise ChatError(400, f"{field} must be at most {max_length} characters")
-    return value
+    return OptionalString(field, max_length).read(body)
 
 
 def coordinate(body: dict[str, Any], field: str, bound: int) -> Decimal | None:

@@ -25,11 +25,26 @@ from vlvt.http.api import (
     ok,
 )
 from vlvt.http.errors import on_error
+from vlvt.http.openapi.declare import (
+    STR,
+    STR_LIST,
+    TS,
+    Operation,
+    array,
+    header,
+    obj,
+    path_param,
+    query,
+    ref,
+    success,
+)
 from vlvt.http.request import ApiRequest
 
 logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponse]
+
+MESSAGE_OK = success(message=STR)
 
 
 def clean_input(view: View) -> View:
@@ -53,7 +68,16 @@ def clean_input(view: View) -> View:
 # --- matches -------------------------------------------------------------------------------------
 
 
-@endpoint("GET", limiters=[limits.general])
+@endpoint(
+    "GET",
+    limiters=[limits.general],
+    spec=Operation(
+        "The caller's matches (`id` is the caller's user id)",
+        ok=success(matches=array(ref("Match"))),
+        errors=(403,),
+        params=(path_param("id", "user id"),),
+    ),
+)
 @on_error("Failed to retrieve matches")
 @clean_input
 def matches_list(request: ApiRequest, user_id: str) -> HttpResponse:
@@ -62,18 +86,38 @@ def matches_list(request: ApiRequest, user_id: str) -> HttpResponse:
     return ok(matches=selectors.matches_for_user(user_id=user_id))
 
 
-@endpoint("POST", limiters=[limits.match_create])
+@endpoint(
+    "POST",
+    limiters=[limits.match_create],
+    spec=Operation(
+        "Confirm a mutual like: the pair's existing match, or a new one when both liked each other",
+        ok=success(match=ref("Match"), alreadyExists={"const": True}),
+        errors=(400, 403, 404),
+        body=validation.MATCH,
+    ),
+)
 @on_error("Failed to create match")
 @clean_input
 def match_create(request: ApiRequest) -> HttpResponse:
-    user_id_1, user_id_2 = validation.match_body(json_body(request))
-    result = services.match_confirm(user_id=request.user_id, user_id_1=user_id_1, user_id_2=user_id_2)
+    body = validation.MATCH.parse(json_body(request))
+    result = services.match_confirm(
+        user_id=request.user_id, user_id_1=body["userId1"], user_id_2=body["userId2"]
+    )
     if result.already_exists:
         return ok(match=result.match, alreadyExists=True)
     return ok(match=result.match)
 
 
-@endpoint("DELETE", limiters=[limits.sensitive_action])
+@endpoint(
+    "DELETE",
+    limiters=[limits.sensitive_action],
+    spec=Operation(
+        "Unmatch (`id` is a match id); messages, receipts and date proposals go with it",
+        ok=MESSAGE_OK,
+        errors=(403, 404),
+        params=(path_param("id", "match id"),),
+    ),
+)
 @on_error("Failed to delete match")
 @clean_input
 def match_delete(request: ApiRequest, match_id: str) -> HttpResponse:
@@ -81,7 +125,16 @@ def match_delete(request: ApiRequest, match_id: str) -> HttpResponse:
     return ok(message="Match deleted successfully")
 
 
-@endpoint("GET", limiters=[limits.general])
+@endpoint(
+    "GET",
+    limiters=[limits.general],
+    spec=Operation(
+        "Unread messages per match (only matches with some)",
+        ok=success(unreadCounts={"type": "object", "additionalProperties": {"type": "integer"}}),
+        errors=(403,),
+        params=(path_param("userId", "must be the caller"),),
+    ),
+)
 @on_error("Failed to get unread counts")
 @clean_input
 def unread_counts(request: ApiRequest, user_id: str) -> HttpResponse:
@@ -93,7 +146,20 @@ def unread_counts(request: ApiRequest, user_id: str) -> HttpResponse:
 # --- messages ------------------------------------------------------------------------------------
 
 
-@endpoint("GET", limiters=[limits.general])
+@endpoint(
+    "GET",
+    limiters=[limits.general],
+    spec=Operation(
+        "Message history, oldest first, newest `limit` inside the cursors",
+        ok=success(messages=array(ref("Message")), pagination=ref("Pagination")),
+        errors=(400, 403),
+        params=(
+            query("limit", STR, "parseInt; missing, NaN or 0 means 50; clamped to 1..100"),
+            query("before", TS, "only messages older than this"),
+            query("after", TS, "only messages newer than this"),
+        ),
+    ),
+)
 @on_error("Failed to retrieve messages")
 @clean_input
 def messages_history(request: ApiRequest, match_id: str) -> HttpResponse:
@@ -106,23 +172,49 @@ def messages_history(request: ApiRequest, match_id: str) -> HttpResponse:
     return ok(**page)
 
 
-@endpoint("POST", limiters=[limits.message_send])
+@endpoint(
+    "POST",
+    limiters=[limits.message_send],
+    spec=Operation(
+        "Send a message (same rules as the socket send, 500 characters; 429 when the free daily cap is used up)",
+        ok=success(message=ref("Message")),
+        errors=(400, 403),
+        body=validation.MESSAGE,
+        params=(
+            header(
+                "Idempotency-Key",
+                {"type": "string", "minLength": 1, "maxLength": validation.IDEMPOTENCY_KEY_MAX},
+                description="the tempId, as a header (a retry with the same key returns the stored message; "
+                "must equal `tempId` when both are sent)",
+            ),
+        ),
+    ),
+)
 @on_error("Failed to send message")
 @clean_input
 def message_create(request: ApiRequest) -> HttpResponse:
-    text, match_id, sender_id, temp_id = validation.message_body(json_body(request))
-    if sender_id != request.user_id:
+    body = validation.MESSAGE.parse(json_body(request))
+    if body["senderId"] != request.user_id:
         return fail(403, "Forbidden: Cannot send messages as another user")
     # A client that timed out retries with the same key; the send's tempId mechanism (one row per
     # match, sender and key) makes the retry return the stored message instead of a second one.
-    temp_id = validation.idempotency_key(request.headers.get("Idempotency-Key"), temp_id)
+    temp_id = validation.idempotency_key(request.headers.get("Idempotency-Key"), body["tempId"])
     result = services.message_send(
-        sender_id=sender_id, match_id=match_id, text=text, temp_id=temp_id, fan_out=True
+        sender_id=body["senderId"], match_id=body["matchId"], text=body["text"], temp_id=temp_id, fan_out=True
     )
     return ok(message=result.rest())
 
 
-@endpoint("PUT", limiters=[limits.general])
+@endpoint(
+    "PUT",
+    limiters=[limits.general],
+    spec=Operation(
+        "Mark the partner's messages read (all, or `messageIds`)",
+        ok=success(count={"type": "integer"}, messageIds=STR_LIST),
+        errors=(400, 403),
+        body=obj(["userId"], userId=STR, messageIds=STR_LIST),
+    ),
+)
 @on_error("Failed to mark messages as read")
 @clean_input
 def messages_mark_read(request: ApiRequest, match_id: str) -> HttpResponse:
@@ -145,19 +237,34 @@ def messages_mark_read(request: ApiRequest, match_id: str) -> HttpResponse:
 # --- safety --------------------------------------------------------------------------------------
 
 
-@endpoint("POST", limiters=[limits.block_create])
+@endpoint(
+    "POST",
+    limiters=[limits.block_create],
+    spec=Operation(
+        "Block a user: deletes the pair's matches and declines their active After Hours match",
+        ok=MESSAGE_OK,
+        errors=(400, 403, 404),
+        body=validation.BLOCK,
+    ),
+)
 @on_error("Failed to block user")
 @clean_input
 def block_create(request: ApiRequest) -> HttpResponse:
-    user_id, blocked_user_id, reason = validation.block_body(json_body(request))
-    if user_id != request.user_id:
+    body = validation.BLOCK.parse(json_body(request))
+    if body["userId"] != request.user_id:
         return fail(403, "Forbidden: Can only block users as yourself")
-    if not services.block_create(user_id=user_id, blocked_user_id=blocked_user_id, reason=reason):
+    if not services.block_create(
+        user_id=body["userId"], blocked_user_id=body["blockedUserId"], reason=body["reason"]
+    ):
         return ok(message="User already blocked")
     return ok(message="User blocked successfully")
 
 
-@endpoint("DELETE", limiters=[limits.general])
+@endpoint(
+    "DELETE",
+    limiters=[limits.general],
+    spec=Operation("Unblock", ok=MESSAGE_OK, errors=(403, 404)),
+)
 @on_error("Failed to unblock user")
 @clean_input
 def block_delete(request: ApiRequest, user_id: str, blocked_user_id: str) -> HttpResponse:
@@ -167,7 +274,16 @@ def block_delete(request: ApiRequest, user_id: str, blocked_user_id: str) -> Htt
     return ok(message="User unblocked successfully")
 
 
-@endpoint("GET", limiters=[limits.general])
+@endpoint(
+    "GET",
+    limiters=[limits.general],
+    spec=Operation(
+        "The caller's blocks, newest first",
+        ok=success(blockedUsers=array(ref("Block"))),
+        errors=(403,),
+        params=(path_param("userId", "must be the caller"),),
+    ),
+)
 @on_error("Failed to retrieve blocked users")
 @clean_input
 def blocks_list(request: ApiRequest, user_id: str) -> HttpResponse:
@@ -176,20 +292,39 @@ def blocks_list(request: ApiRequest, user_id: str) -> HttpResponse:
     return ok(blockedUsers=selectors.blocked_users(user_id=user_id))
 
 
-@endpoint("POST", limiters=[limits.report_create])
+@endpoint(
+    "POST",
+    limiters=[limits.report_create],
+    spec=Operation(
+        "Report a user to moderation", ok=MESSAGE_OK, errors=(400, 403, 404), body=validation.REPORT
+    ),
+)
 @on_error("Failed to submit report")
 @clean_input
 def report_create(request: ApiRequest) -> HttpResponse:
-    reporter_id, reported_user_id, reason, details = validation.report_body(json_body(request))
-    if reporter_id != request.user_id:
+    body = validation.REPORT.parse(json_body(request))
+    if body["reporterId"] != request.user_id:
         return fail(403, "Forbidden: Can only submit reports as yourself")
     services.report_create(
-        reporter_id=reporter_id, reported_user_id=reported_user_id, reason=reason, details=details
+        reporter_id=body["reporterId"],
+        reported_user_id=body["reportedUserId"],
+        reason=body["reason"],
+        details=body["details"],
     )
     return ok(message="Report submitted successfully. Our moderation team will review it.")
 
 
-@endpoint("GET", auth=False, limiters=[limits.general])
+@endpoint(
+    "GET",
+    auth=False,
+    limiters=[limits.general],
+    spec=Operation(
+        "Moderation: the newest 100 reports (X-Admin-API-Key, no JWT)",
+        ok=success(reports=array(ref("Report"))),
+        errors=(403, 503),
+        params=(header("X-Admin-API-Key", required=True), query("status", STR, "exact status filter")),
+    ),
+)
 @on_error("Failed to retrieve reports")
 @clean_input
 def reports_list(request: ApiRequest) -> HttpResponse:
@@ -206,7 +341,21 @@ def reports_list(request: ApiRequest) -> HttpResponse:
 # --- push tokens ---------------------------------------------------------------------------------
 
 
-@endpoint("POST", limiters=[limits.general])
+@endpoint(
+    "POST",
+    limiters=[limits.general],
+    spec=Operation(
+        "Register (or reactivate) a push token",
+        ok=MESSAGE_OK,
+        errors=(400, 404),
+        body=obj(
+            ["token", "deviceType"],
+            token=STR,
+            deviceType={"enum": list(services.devices.DEVICE_TYPES)},
+            deviceId=STR,
+        ),
+    ),
+)
 @on_error("Failed to register FCM token")
 @clean_input
 def fcm_register(request: ApiRequest) -> HttpResponse:
@@ -225,7 +374,11 @@ def fcm_register(request: ApiRequest) -> HttpResponse:
     return ok(message="FCM token registered successfully")
 
 
-@endpoint("POST", limiters=[limits.general])
+@endpoint(
+    "POST",
+    limiters=[limits.general],
+    spec=Operation("Deactivate a push token", ok=MESSAGE_OK, errors=(400,), body=obj(["token"], token=STR)),
+)
 @on_error("Failed to unregister FCM token")
 @clean_input
 def fcm_unregister(request: ApiRequest) -> HttpResponse:
@@ -241,7 +394,27 @@ def fcm_unregister(request: ApiRequest) -> HttpResponse:
 # --- date proposals ------------------------------------------------------------------------------
 
 
-@endpoint("POST", limiters=[limits.general])
+@endpoint(
+    "POST",
+    limiters=[limits.general],
+    spec=Operation(
+        "Propose a date (one pending proposal per match)",
+        ok=success(proposal=ref("DateProposal")),
+        errors=(400, 403, 404),
+        body=obj(
+            ["matchId", "placeName", "proposedDate", "proposedTime"],
+            matchId=STR,
+            placeName={"type": "string", "maxLength": 255},
+            placeId=STR,
+            placeAddress={"type": "string", "maxLength": 500},
+            placeLat={"type": ["number", "string"]},
+            placeLng={"type": ["number", "string"]},
+            proposedDate={"type": "string", "format": "date"},
+            proposedTime={"type": "string", "description": "HH:MM or HH:MM:SS"},
+            note=STR,
+        ),
+    ),
+)
 @on_error("Failed to create date proposal")
 @clean_input
 def date_create(request: ApiRequest) -> HttpResponse:
@@ -269,14 +442,41 @@ def date_create(request: ApiRequest) -> HttpResponse:
     return ok(proposal=proposal)
 
 
-@endpoint("GET", limiters=[limits.general])
+@endpoint(
+    "GET",
+    limiters=[limits.general],
+    spec=Operation(
+        "A match's date proposals, newest first (`id` is a match id)",
+        ok=success(proposals=array(ref("DateProposal"))),
+        errors=(403, 404),
+        params=(path_param("id", "match id"),),
+    ),
+)
 @on_error("Failed to get date proposals")
 @clean_input
 def dates_list(request: ApiRequest, match_id: str) -> HttpResponse:
     return ok(proposals=services.date_proposals_list(user_id=request.user_id, match_id=match_id))
 
 
-@endpoint("PUT", limiters=[limits.general])
+@endpoint(
+    "PUT",
+    limiters=[limits.general],
+    spec=Operation(
+        "Accept or decline; a decline may carry a counter-proposal (validated before anything is written)",
+        ok=success(
+            message=STR,
+            status={"enum": ["accepted", "declined"]},
+            counterProposalId={"type": "string", "format": "uuid"},
+        ),
+        errors=(400, 403, 404),
+        body=obj(
+            ["response"],
+            response={"enum": ["accepted", "declined"]},
+            counterDate={"type": "string", "format": "date"},
+            counterTime=STR,
+        ),
+    ),
+)
 @on_error("Failed to respond to date proposal")
 @clean_input
 def date_respond(request: ApiRequest, proposal_id: str) -> HttpResponse:
@@ -294,14 +494,31 @@ def date_respond(request: ApiRequest, proposal_id: str) -> HttpResponse:
     return json_response({"success": True, **result})  # the body has a `status` key: not ok(**...)
 
 
-@endpoint("PUT", limiters=[limits.general])
+@endpoint(
+    "PUT",
+    limiters=[limits.general],
+    spec=Operation(
+        "Confirm the date happened; the second confirmation completes it and awards tickets",
+        ok=success(message=STR, completed={"type": "boolean"}, ticketAwarded={"const": True}),
+        errors=(400, 403, 404),
+    ),
+)
 @on_error("Failed to confirm date")
 @clean_input
 def date_confirm(request: ApiRequest, proposal_id: str) -> HttpResponse:
     return ok(**services.date_proposal_confirm(user_id=request.user_id, proposal_id=proposal_id))
 
 
-@endpoint("DELETE", limiters=[limits.general])
+@endpoint(
+    "DELETE",
+    limiters=[limits.general],
+    spec=Operation(
+        "Cancel my proposal (`id` is a proposal id)",
+        ok=MESSAGE_OK,
+        errors=(400, 403, 404),
+        params=(path_param("id", "proposal id"),),
+    ),
+)
 @on_error("Failed to cancel date proposal")
 @clean_input
 def date_cancel(request: ApiRequest, proposal_id: str) -> HttpResponse:

@@ -7,18 +7,26 @@ applied the After Hours gate (premium, verification, consent) here, and neither 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpResponse
 
 from chat import validation
 from chat.after_hours import limits, selectors, services
 from chat.views import clean_input, on_error
 from vlvt.http.api import ApiError, endpoint, json_body, ok
+from vlvt.http.openapi.declare import Body, Operation, array, path_param, query, ref, success
 from vlvt.http.request import ApiRequest
 
 BLOCK_REASON_MAX = 500
 REPORT_DETAILS_MAX = 1000
+# The original took these unchecked; a non-string or an oversized one is a 400 here.
+BLOCK = Body((validation.OptionalString("reason", BLOCK_REASON_MAX, "Reason"),))
+REPORT = Body(
+    (
+        validation.OneOf("reason", services.REPORT_REASONS, "Reason"),
+        validation.OptionalString("details", REPORT_DETAILS_MAX, "Details"),
+    )
+)
+MATCH_ID = path_param("matchId", "After Hours match id (a UUID)")
 
 
 def _match_id(raw: str) -> str:
@@ -28,19 +36,19 @@ def _match_id(raw: str) -> str:
     return match_id
 
 
-def _optional_text(body: dict[str, Any], name: str, label: str, max_length: int) -> str | None:
-    """The original took these unchecked; a non-string or an oversized one is a 400 here."""
-    value = body.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ApiError(400, f"{label} must be a string")
-    if len(value) > max_length:
-        raise ApiError(400, f"{label} must be at most {max_length} characters")
-    return value
-
-
-@endpoint("GET", limiters=[limits.general])
+@endpoint(
+    "GET",
+    limiters=[limits.general],
+    spec=Operation(
+        "History of an After Hours chat: up to 50 messages, newest first (also after expiry)",
+        ok=success(messages=array(ref("AfterHoursMessage")), hasMore={"type": "boolean"}),
+        errors=(400, 403, 404),
+        params=(
+            MATCH_ID,
+            query("before", {"type": "string", "format": "date-time"}, "only messages older than this"),
+        ),
+    ),
+)
 @on_error("Failed to retrieve message history")
 @clean_input
 def history(request: ApiRequest, match_id: str) -> HttpResponse:
@@ -53,7 +61,16 @@ def history(request: ApiRequest, match_id: str) -> HttpResponse:
     return ok(**selectors.messages_history(match_id=canonical, before=before))
 
 
-@endpoint("POST", limiters=[limits.general])
+@endpoint(
+    "POST",
+    limiters=[limits.general],
+    spec=Operation(
+        "Vote to keep the chat; the second vote converts it into a permanent match (messages kept)",
+        ok=success(mutualSave={"type": "boolean"}, permanentMatchId={"type": ["string", "null"]}),
+        errors=(400, 403, 404, 409),
+        params=(MATCH_ID,),
+    ),
+)
 @on_error("Failed to save match")
 @clean_input
 def save(request: ApiRequest, match_id: str) -> HttpResponse:
@@ -61,32 +78,44 @@ def save(request: ApiRequest, match_id: str) -> HttpResponse:
     return ok(**result.body())
 
 
-@endpoint("POST", limiters=[limits.general, limits.block])
+@endpoint(
+    "POST",
+    limiters=[limits.general, limits.block],
+    spec=Operation(
+        "Block the partner and end the chat (permanent matches of the pair are deleted too)",
+        ok=success(message={"const": "User blocked"}),
+        errors=(400, 403, 404),
+        params=(MATCH_ID,),
+        body=BLOCK,
+        body_required=False,
+    ),
+)
 @on_error("Failed to block user")
 @clean_input
 def block(request: ApiRequest, match_id: str) -> HttpResponse:
     canonical = _match_id(match_id)
-    reason = _optional_text(json_body(request), "reason", "Reason", BLOCK_REASON_MAX)
-    services.match_block(user_id=request.user_id, match_id=canonical, reason=reason)
+    body = BLOCK.parse(json_body(request))
+    services.match_block(user_id=request.user_id, match_id=canonical, reason=body["reason"])
     return ok(message="User blocked")
 
 
-def _report_reason(body: dict[str, Any]) -> str:
-    reason = body.get("reason")
-    if reason is None or reason == "":
-        raise ApiError(400, "Reason is required")
-    if reason not in services.REPORT_REASONS:
-        raise ApiError(400, f"Invalid reason. Must be one of: {', '.join(services.REPORT_REASONS)}")
-    return str(reason)
-
-
-@endpoint("POST", limiters=[limits.general, limits.report])
+@endpoint(
+    "POST",
+    limiters=[limits.general, limits.report],
+    spec=Operation(
+        "Report the partner; also blocks them and ends the chat (5 reports a day with POST /reports)",
+        ok=success(message={"const": "Report submitted"}),
+        errors=(400, 403, 404),
+        params=(MATCH_ID,),
+        body=REPORT,
+    ),
+)
 @on_error("Failed to submit report")
 @clean_input
 def report(request: ApiRequest, match_id: str) -> HttpResponse:
     canonical = _match_id(match_id)
-    body = json_body(request)
-    reason = _report_reason(body)
-    details = _optional_text(body, "details", "Details", REPORT_DETAILS_MAX)
-    services.match_report(user_id=request.user_id, match_id=canonical, reason=reason, details=details)
+    body = REPORT.parse(json_body(request))
+    services.match_report(
+        user_id=request.user_id, match_id=canonical, reason=body["reason"], details=body["details"]
+    )
     return ok(message="Report submitted")

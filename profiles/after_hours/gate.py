@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from profiles.after_hours import limits
 from profiles.after_hours.selectors import access_get
 from vlvt.http.api import ApiError, endpoint
+from vlvt.http.openapi.declare import Operation
 from vlvt.http.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,10 @@ def require_access(user_id: str | None) -> None:
 
 
 def after_hours(
-    *methods: str, limiters: Iterable[Limiter] = (limits.general,)
+    *methods: str, limiters: Iterable[Limiter] = (limits.general,), spec: Operation | None = None
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """`endpoint()` (405, JWT, per-user rate limits) plus the gate, for an After Hours view."""
+    """`endpoint()` (405, JWT, per-user rate limits, the route's declaration) plus the gate, for an
+    After Hours view."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
@@ -72,6 +74,6 @@ def after_hours(
             require_access(getattr(request, "user_id", None))
             return view(request, *args, **kwargs)
 
-        return endpoint(*methods, limiters=limiters)(gated)
+        return endpoint(*methods, limiters=limiters, spec=spec)(gated)
 
     return decorate

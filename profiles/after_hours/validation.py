@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from profiles.validation import js_string
+from vlvt.http.openapi.declare import STR, obj
 
 MISSING: Any = object()
 Errors = list[tuple[str, str]]
@@ -25,6 +26,51 @@ _INT = re.compile(r"^[-+]?[0-9]+$")  # validator.js isInt (leading zeros allowed
 _FLOAT = re.compile(r"^(?:[-+])?(?:[0-9]+)?(?:\.[0-9]*)?(?:[eE][\+\-]?(?:[0-9]+))?$")  # isFloat
 _PARSE_INT = re.compile(r"^\s*([-+]?[0-9]+)")
 _UUID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$", re.IGNORECASE)
+
+
+# --- the bodies as /openapi.json describes them ---------------------------------------------------
+
+MINUTES: dict[str, Any] = {"type": ["integer", "string"], "enum": [15, 30, 60, "15", "30", "60"]}
+_TEXT_500 = {"type": "string", "maxLength": 500}
+DESCRIPTION = {
+    **obj(description=_TEXT_500, bio=_TEXT_500),
+    "description": "`bio` (the app's name) may replace `description`; both must then be equal",
+}
+GENDER = {"enum": list(SEEKING_GENDERS)}
+DISTANCE = {"type": "integer", "minimum": 1, "maximum": 200}
+AGE = {"type": "integer", "minimum": 18, "maximum": 99}
+PREFERENCE_FIELDS: dict[str, Any] = {
+    "seekingGender": GENDER,
+    "maxDistanceKm": DISTANCE,
+    "minAge": AGE,
+    "maxAge": AGE,
+    "sexualOrientation": {"enum": [*ORIENTATIONS, None]},
+}
+# The app's snake_case names (the same values); it sends gender_seeking in lower case.
+PREFERENCE_ALIASES: dict[str, Any] = {
+    "gender_seeking": GENDER,
+    "max_distance_km": DISTANCE,
+    "min_age": AGE,
+    "max_age": AGE,
+}
+PREFERENCES_INPUT = {
+    **obj(
+        **PREFERENCE_FIELDS,
+        **{
+            **PREFERENCE_ALIASES,
+            "gender_seeking": {"enum": [*SEEKING_GENDERS, *(g.lower() for g in SEEKING_GENDERS)]},
+        },
+    ),
+    "description": "camelCase or the app's snake_case names (gender_seeking also in lower case); "
+    "a field sent under both names must have one value",
+}
+SESSION_START = obj(
+    ["duration", "latitude", "longitude"],
+    duration=MINUTES,
+    latitude={"type": ["number", "string"], "minimum": -90, "maximum": 90},
+    longitude={"type": ["number", "string"], "minimum": -180, "maximum": 180},
+    deviceFingerprint=obj(deviceId=STR, deviceModel=STR, platform=STR),
+)
 
 
 def _text(value: Any) -> str:

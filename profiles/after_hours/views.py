@@ -16,6 +16,7 @@ from profiles.after_hours.services import matches, preferences, profiles, sessio
 from profiles.models import AfterHoursPreferences, AfterHoursProfile
 from profiles.views.uploads import read_all, single_file
 from vlvt.http.api import ApiError, ValidationFailed, iso, json_body, json_response, ok, route
+from vlvt.http.openapi.declare import BINARY, UUID, Operation, obj, ref
 from vlvt.http.request import ApiRequest
 
 # --- profile --------------------------------------------------------------------------------------
@@ -53,7 +54,16 @@ def _with_main_profile(profile: AfterHoursProfile, photo_url: str | None) -> dic
     return _profile_json(profile, photo_url, main.name, main.age)
 
 
-@after_hours("POST")
+@after_hours(
+    "POST",
+    spec=Operation(
+        "Create the caller's After Hours profile",
+        ok=ref("AfterHoursProfileResult"),
+        status=201,
+        errors=(400, 409),
+        body=validation.DESCRIPTION,
+    ),
+)
 def profile_create(request: ApiRequest) -> HttpResponse:
     description = _description(request)
     profile = profiles.profile_create(
@@ -62,7 +72,14 @@ def profile_create(request: ApiRequest) -> HttpResponse:
     return ok(201, profile=_with_main_profile(profile, profile.photo_url or None))
 
 
-@after_hours("GET")
+@after_hours(
+    "GET",
+    spec=Operation(
+        "Read the caller's After Hours profile with the main profile's name and age",
+        ok=ref("AfterHoursProfileResult"),
+        errors=(404,),
+    ),
+)
 def profile_get(request: ApiRequest) -> HttpResponse:
     found = selectors.profile_get(user_id=request.user_id)
     if found is None:
@@ -74,7 +91,15 @@ def profile_get(request: ApiRequest) -> HttpResponse:
     )
 
 
-@after_hours("PATCH")
+@after_hours(
+    "PATCH",
+    spec=Operation(
+        "Update the description",
+        ok=ref("AfterHoursProfileResult"),
+        errors=(400, 404),
+        body=validation.DESCRIPTION,
+    ),
+)
 def profile_update(request: ApiRequest) -> HttpResponse:
     description = _description(request)
     profile = profiles.profile_update(
@@ -85,7 +110,18 @@ def profile_update(request: ApiRequest) -> HttpResponse:
     return ok(profile=_with_main_profile(profile, selectors.photo_url(profile.photo_url)))
 
 
-@after_hours("POST", limiters=(limits.general, limits.photo_upload))
+@after_hours(
+    "POST",
+    limiters=(limits.general, limits.photo_upload),
+    spec=Operation(
+        "Upload (replace) the After Hours photo: one 1200 px JPEG without metadata; refused when it "
+        "is within 9 bits (perceptual hash) of a banned photo",
+        ok=ref("AfterHoursPhotoResult"),
+        errors=(400, 404, 413),
+        body=obj(["photo"], photo=BINARY),
+        content_type="multipart/form-data",
+    ),
+)
 def photo_upload(request: ApiRequest) -> HttpResponse:
     file = single_file(request, "photo", "No file uploaded")
     try:
@@ -123,13 +159,25 @@ def _preferences_input(request: ApiRequest) -> validation.PreferencesInput:
     return data
 
 
-@after_hours("POST")
+@after_hours(
+    "POST",
+    spec=Operation(
+        "Create matching preferences (defaults: Any, 10 km, 18-99)",
+        ok=ref("AfterHoursPreferencesResult"),
+        status=201,
+        errors=(400, 409),
+        body=validation.PREFERENCES_INPUT,
+    ),
+)
 def preferences_create(request: ApiRequest) -> HttpResponse:
     prefs = preferences.preferences_create(user_id=request.user_id, data=_preferences_input(request))
     return ok(201, preferences=_preferences_json(prefs))
 
 
-@after_hours("GET")
+@after_hours(
+    "GET",
+    spec=Operation("Read matching preferences", ok=ref("AfterHoursPreferencesResult"), errors=(404,)),
+)
 def preferences_get(request: ApiRequest) -> HttpResponse:
     prefs = selectors.preferences_get(user_id=request.user_id)
     if prefs is None:
@@ -137,7 +185,15 @@ def preferences_get(request: ApiRequest) -> HttpResponse:
     return ok(preferences=_preferences_json(prefs))
 
 
-@after_hours("PATCH")
+@after_hours(
+    "PATCH",
+    spec=Operation(
+        "Update matching preferences (absent fields keep their value)",
+        ok=ref("AfterHoursPreferencesResult"),
+        errors=(400, 404),
+        body=validation.PREFERENCES_INPUT,
+    ),
+)
 def preferences_update(request: ApiRequest) -> HttpResponse:
     prefs = preferences.preferences_update(user_id=request.user_id, data=_preferences_input(request))
     if prefs is None:
@@ -148,7 +204,16 @@ def preferences_update(request: ApiRequest) -> HttpResponse:
 # --- session --------------------------------------------------------------------------------------
 
 
-@after_hours("POST")
+@after_hours(
+    "POST",
+    spec=Operation(
+        "Start a 15, 30 or 60 minute session at a fuzzed location",
+        ok=ref("AfterHoursSessionStarted"),
+        status=201,
+        errors=(400, 409),
+        body=validation.SESSION_START,
+    ),
+)
 def session_start(request: ApiRequest) -> HttpResponse:
     data, errors = validation.session_start(json_body(request))
     if data is None:
@@ -169,13 +234,26 @@ def session_start(request: ApiRequest) -> HttpResponse:
     return ok(201, session=body)
 
 
-@after_hours("POST")
+@after_hours(
+    "POST",
+    spec=Operation(
+        "End the open session (its match ends; the partner is told)", ok=ref("AfterHoursDone"), errors=(404,)
+    ),
+)
 def session_end(request: ApiRequest) -> HttpResponse:
     sessions.session_end(user_id=request.user_id)
     return ok(message="Session ended")
 
 
-@after_hours("POST")
+@after_hours(
+    "POST",
+    spec=Operation(
+        "Add 15, 30 or 60 minutes to the open session",
+        ok=ref("AfterHoursSessionExtended"),
+        errors=(400, 404),
+        body=obj(["additionalMinutes"], additionalMinutes=validation.MINUTES),
+    ),
+)
 def session_extend(request: ApiRequest) -> HttpResponse:
     extension, errors = validation.session_extend(json_body(request))
     if extension is None:
@@ -187,7 +265,10 @@ def session_extend(request: ApiRequest) -> HttpResponse:
     )
 
 
-@after_hours("GET")
+@after_hours(
+    "GET",
+    spec=Operation("The open session and its remaining seconds", ok=ref("AfterHoursSessionStatus")),
+)
 def session_get(request: ApiRequest) -> HttpResponse:
     session = selectors.open_session_get(user_id=request.user_id)
     if session is None:
@@ -205,7 +286,15 @@ def session_get(request: ApiRequest) -> HttpResponse:
 # --- matches --------------------------------------------------------------------------------------
 
 
-@after_hours("POST")
+@after_hours(
+    "POST",
+    spec=Operation(
+        "Decline a match (silently for the other user)",
+        ok=ref("AfterHoursDone"),
+        errors=(400, 404),
+        body=obj(["matchId"], matchId=UUID),
+    ),
+)
 def match_decline(request: ApiRequest) -> HttpResponse:
     match_id, error = validation.match_decline(json_body(request))
     if match_id is None:
@@ -214,7 +303,10 @@ def match_decline(request: ApiRequest) -> HttpResponse:
     return ok(message="Match declined")
 
 
-@after_hours("GET")
+@after_hours(
+    "GET",
+    spec=Operation("The current match, or searching / no session", ok=ref("AfterHoursCurrentMatch")),
+)
 def match_current(request: ApiRequest) -> HttpResponse:
     own = selectors.open_session_get(user_id=request.user_id)
     if own is None:
@@ -246,7 +338,14 @@ def _match_status(**body: object) -> HttpResponse:
     return json_response({"success": True, **body})
 
 
-@after_hours("GET")
+@after_hours(
+    "GET",
+    spec=Operation(
+        "How many other users have an active session within the caller's distance",
+        ok=ref("AfterHoursNearbyCount"),
+        errors=(400,),
+    ),
+)
 def nearby_count(request: ApiRequest) -> HttpResponse:
     origin = selectors.nearby_origin_get(user_id=request.user_id)
     if origin is None:

@@ -14,6 +14,7 @@ from profiles.storage import resolve_urls
 from profiles.validation import storable
 from vlvt.http.api import ValidationFailed, endpoint, json_body, ok
 from vlvt.http.errors import on_error
+from vlvt.http.openapi.declare import STR, STR_LIST, Operation, obj, query, ref
 from vlvt.http.request import ApiRequest
 
 _INT_PREFIX = re.compile(r"^\s*([+-]?\d+)")
@@ -59,7 +60,23 @@ def _discovered(row: dict, expanded: bool, original_radius: float | None) -> dic
     return item
 
 
-@endpoint("GET", limiters=[limits.discovery])
+@endpoint(
+    "GET",
+    limiters=[limits.discovery],
+    spec=Operation(
+        "Profiles to discover (new users first, then distance, then random; 20 at most)",
+        ok=ref("Discovery"),
+        errors=(400,),
+        params=(
+            query("minAge", {"type": "integer"}, "minimum age"),
+            query("maxAge", {"type": "integer"}, "maximum age"),
+            query("maxDistance", {"type": "number"}, "radius in km; expanded to 200 km below 5 results"),
+            query("interests", STR, "comma-separated; any overlap"),
+            query("exclude", STR, "comma-separated user ids"),
+            query("verifiedOnly", {"enum": ["true", "false"]}, "only verified profiles"),
+        ),
+    ),
+)
 @on_error("Failed to retrieve profiles")
 def discover_view(request: ApiRequest) -> HttpResponse:
     errors: list[tuple[str, str]] = []
@@ -101,7 +118,21 @@ def _miles(body: dict, errors: list) -> float | None:
     return miles
 
 
-@endpoint("POST", limiters=[limits.general])
+@endpoint(
+    "POST",
+    limiters=[limits.general],
+    spec=Operation(
+        "How many profiles match (maxDistance in miles)",
+        ok=ref("Count"),
+        errors=(400, 403),
+        body=obj(
+            maxDistance={"type": "number"},
+            genders=STR_LIST,
+            sexualPreferences=STR_LIST,
+            intents=STR_LIST,
+        ),
+    ),
+)
 @on_error("Failed to search")
 def search_count_view(request: ApiRequest) -> HttpResponse:
     body = json_body(request)

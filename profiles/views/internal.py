@@ -12,6 +12,7 @@ from profiles.services.cleanup import photos_cleanup_user
 from profiles.signing import SignatureError, verify_request
 from vlvt.http.api import endpoint, fail, ok
 from vlvt.http.errors import on_error
+from vlvt.http.openapi.declare import STR, STR_LIST, Operation, header, json_response, obj, ref
 
 log = logging.getLogger(__name__)
 _USER_ID = re.compile(r"[\w.@:+-]{1,255}")
@@ -33,7 +34,26 @@ def _safe_user_id(value: object) -> bool:
     return isinstance(value, str) and bool(_USER_ID.fullmatch(value)) and value.strip(".") != ""
 
 
-@endpoint("POST", auth=False)
+@endpoint(
+    "POST",
+    auth=False,
+    spec=Operation(
+        "Account erasure: delete every stored image of a user (HMAC-SHA256 signed, service to service)",
+        ok=ref("CleanupResult"),
+        responses={
+            "400": json_response(ref("Failure"), "Invalid body"),
+            "403": json_response(ref("Failure"), "Bad signature"),
+            "500": json_response(ref("Failure"), "Error"),
+        },
+        conventional=False,
+        params=(
+            header("X-Internal-Signature", required=True),
+            header("X-Internal-Timestamp", required=True),
+            header("X-Internal-Service"),
+        ),
+        body=obj(["userId", "photoKeys"], userId=STR, photoKeys=STR_LIST),
+    ),
+)
 @on_error("Photo cleanup failed")
 def cleanup_photos(request: HttpRequest) -> HttpResponse:
     body = _parsed_body(request)

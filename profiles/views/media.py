@@ -10,9 +10,25 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 
 from profiles.storage import LocalPhotoStorage, local_signature_valid, photo_storage
 from vlvt.http.api import endpoint, fail
+from vlvt.http.openapi.declare import BINARY, STR, Operation, json_response, query, ref
 
 
-@endpoint("GET", auth=False)
+@endpoint(
+    "GET",
+    auth=False,
+    spec=Operation(
+        "A locally stored photo by its signed URL (local storage only; R2 serves presigned URLs itself)",
+        responses={
+            "200": {"description": "JPEG", "content": {"image/jpeg": {"schema": BINARY}}},
+            "404": json_response(ref("Failure"), "Unknown, expired or unsigned"),
+        },
+        conventional=False,
+        params=(
+            query("expires", STR, "epoch seconds"),
+            query("signature", STR, "HMAC of the key and expiry"),
+        ),
+    ),
+)
 def serve(request: HttpRequest, key: str) -> HttpResponse:
     storage = photo_storage()
     if not isinstance(storage, LocalPhotoStorage):

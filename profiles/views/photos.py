@@ -10,10 +10,21 @@ from profiles.storage import resolve_url
 from profiles.views.uploads import read_all, single_file
 from vlvt.http.api import ApiError, endpoint, json_body, ok
 from vlvt.http.errors import on_error
+from vlvt.http.openapi.declare import BINARY, STR_LIST, Operation, obj, ref
 from vlvt.http.request import ApiRequest
 
 
-@endpoint("POST", limiters=[limits.photo_upload])
+@endpoint(
+    "POST",
+    limiters=[limits.photo_upload],
+    spec=Operation(
+        "Upload a photo (at most 6)",
+        ok=ref("PhotoUploaded"),
+        errors=(400, 403, 404, 413),
+        body=obj(["photo"], photo={**BINARY, "description": "JPEG, PNG, WebP, HEIC or HEIF; at most 10 MB"}),
+        content_type="multipart/form-data",
+    ),
+)
 @on_error("Failed to upload photo")
 def upload(request: ApiRequest) -> HttpResponse:
     file = single_file(request, "photo", "No file uploaded")
@@ -28,14 +39,27 @@ def upload(request: ApiRequest) -> HttpResponse:
     )
 
 
-@endpoint("DELETE", limiters=[limits.general])
+@endpoint(
+    "DELETE",
+    limiters=[limits.general],
+    spec=Operation("Delete one of the caller's photos and its thumbnail", ok=ref("Done"), errors=(403, 404)),
+)
 @on_error("Failed to delete photo")
 def delete(request: ApiRequest, photo_id: str) -> HttpResponse:
     total = photo_delete(user_id=request.user_id, photo_id=photo_id)
     return ok(message="Photo deleted", totalPhotos=total)
 
 
-@endpoint("PUT", limiters=[limits.general])
+@endpoint(
+    "PUT",
+    limiters=[limits.general],
+    spec=Operation(
+        "Reorder (or trim) the caller's photos",
+        ok=ref("PhotosReordered"),
+        errors=(400, 403, 404),
+        body=obj(["photos"], photos=STR_LIST),
+    ),
+)
 @on_error("Failed to reorder photos")
 def reorder(request: ApiRequest) -> HttpResponse:
     photos = json_body(request).get("photos")

@@ -21,6 +21,7 @@ from profiles.storage import resolve_urls
 from profiles.validation import storable, validate_profile
 from vlvt.http.api import ApiError, ValidationFailed, endpoint, fail, iso, json_body, ok
 from vlvt.http.errors import on_error
+from vlvt.http.openapi.declare import Operation, obj, ref
 from vlvt.http.request import ApiRequest
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,16 @@ def profile_json(profile: Profile | PublicProfile) -> dict:
     }
 
 
-@endpoint("POST", limiters=[limits.profile_creation])
+@endpoint(
+    "POST",
+    limiters=[limits.profile_creation],
+    spec=Operation(
+        "Create the caller's profile (200, not 201)",
+        ok=ref("ProfileResult"),
+        errors=(400, 403, 409),
+        body=ref("ProfileInput"),
+    ),
+)
 @on_error("Failed to save profile")
 def create(request: ApiRequest) -> HttpResponse:
     data, errors = validate_profile(json_body(request), partial=False, owner=request.user_id)
@@ -47,7 +57,11 @@ def create(request: ApiRequest) -> HttpResponse:
     return ok(profile=profile_json(profile))
 
 
-@endpoint("GET", limiters=[limits.general])
+@endpoint(
+    "GET",
+    limiters=[limits.general],
+    spec=Operation("Read any profile", ok=ref("ProfileResult"), errors=(404,)),
+)
 @on_error("Failed to retrieve profile")
 def detail(request: ApiRequest, user_id: str) -> HttpResponse:
     profile = profile_get(user_id=user_id) if storable(user_id) else None
@@ -66,7 +80,16 @@ def _stored_photos(user_id: str) -> list[str]:
     return Profile.objects.filter(pk=user_id).values_list("photos", flat=True).first() or []
 
 
-@endpoint("PUT", limiters=[limits.profile_update])
+@endpoint(
+    "PUT",
+    limiters=[limits.profile_update],
+    spec=Operation(
+        "Update the caller's own profile (absent fields keep their value)",
+        ok=ref("ProfileResult"),
+        errors=(400, 403, 404),
+        body=ref("ProfileInput"),
+    ),
+)
 @on_error("Failed to update profile")
 def update(request: ApiRequest, user_id: str) -> HttpResponse:
     body = json_body(request)
@@ -83,7 +106,11 @@ def update(request: ApiRequest, user_id: str) -> HttpResponse:
     return ok(profile=profile_json(profile))
 
 
-@endpoint("DELETE", limiters=[limits.sensitive_action])
+@endpoint(
+    "DELETE",
+    limiters=[limits.sensitive_action],
+    spec=Operation("Delete the caller's own profile and its photos", ok=ref("Done"), errors=(403, 404)),
+)
 @on_error("Failed to delete profile")
 def delete(request: ApiRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
@@ -107,7 +134,21 @@ def _coordinate(value: object) -> float | None:
     return float(value)
 
 
-@endpoint("PUT", limiters=[limits.general])
+@endpoint(
+    "PUT",
+    limiters=[limits.general],
+    spec=Operation(
+        "Set the caller's location (429 with Retry-After: at most one a minute, and a jump must be "
+        "plausible within 15 minutes of the last one)",
+        ok=ref("LocationResult"),
+        errors=(400, 403, 404),
+        body=obj(
+            ["latitude", "longitude"],
+            latitude={"type": "number", "minimum": -90, "maximum": 90},
+            longitude={"type": "number", "minimum": -180, "maximum": 180},
+        ),
+    ),
+)
 @on_error("Failed to update location")
 def location(request: ApiRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:

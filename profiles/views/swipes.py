@@ -11,10 +11,20 @@ from profiles.storage import resolve_urls
 from profiles.validation import storable
 from vlvt.http.api import ApiError, endpoint, iso, json_body, ok
 from vlvt.http.errors import on_error
+from vlvt.http.openapi.declare import STR, Operation, obj, ref
 from vlvt.http.request import ApiRequest
 
 
-@endpoint("POST", limiters=[limits.swipe])
+@endpoint(
+    "POST",
+    limiters=[limits.swipe],
+    spec=Operation(
+        "Like or pass; a mutual like creates the pair's one match",
+        ok=ref("SwipeResult"),
+        errors=(400, 403, 404),
+        body=obj(["targetUserId", "action"], targetUserId=STR, action={"enum": sorted(ACTIONS)}),
+    ),
+)
 @on_error("Failed to record swipe")
 def swipe(request: ApiRequest) -> HttpResponse:
     body = json_body(request)
@@ -32,7 +42,11 @@ def swipe(request: ApiRequest) -> HttpResponse:
     return ok(action=action, isMatch=result.is_match, message=message)
 
 
-@endpoint("GET", limiters=[limits.general])
+@endpoint(
+    "GET",
+    limiters=[limits.general],
+    spec=Operation("Who liked the caller, newest first", ok=ref("LikesReceived")),
+)
 @on_error("Failed to get received likes")
 def received(request: ApiRequest) -> HttpResponse:
     likes = [
@@ -48,7 +62,11 @@ def received(request: ApiRequest) -> HttpResponse:
     return ok(likes=likes)
 
 
-@endpoint("GET", limiters=[limits.general])
+@endpoint(
+    "GET",
+    limiters=[limits.general],
+    spec=Operation("Whom the caller liked, newest first (snake_case keys)", ok=ref("LikesSent")),
+)
 @on_error("Failed to get sent likes")
 def sent(request: ApiRequest) -> HttpResponse:
     likes = [

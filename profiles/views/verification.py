@@ -17,17 +17,40 @@ from profiles.services.verification import (
 from profiles.views.uploads import form_field, read_all, single_file
 from vlvt.http.api import ApiError, endpoint, iso, ok
 from vlvt.http.errors import on_error
+from vlvt.http.openapi.declare import BINARY, STR, Operation, obj, ref
 from vlvt.http.request import ApiRequest
 
 
-@endpoint("GET", limiters=[limits.general])
+@endpoint(
+    "GET",
+    limiters=[limits.general],
+    spec=Operation("A random gesture prompt", ok=ref("VerificationPrompt")),
+)
 @on_error("Failed to get verification prompt")
 def prompt(request: ApiRequest) -> HttpResponse:
     gesture, instruction = random_prompt()
     return ok(prompt={"id": gesture, "instruction": instruction, "timeLimit": 5})
 
 
-@endpoint("POST", limiters=[limits.general])
+@endpoint(
+    "POST",
+    limiters=[limits.general],
+    spec=Operation(
+        "Submit a verification selfie (503 VERIFICATION_UNAVAILABLE when no face comparison is configured)",
+        ok=ref("VerificationResult"),
+        errors=(400, 403, 404, 413, 503),
+        body=obj(
+            ["selfie", "gesturePrompt"],
+            selfie=BINARY,
+            gesturePrompt=STR,
+            referencePhotoIndex={
+                "type": "string",
+                "description": "integer index into the profile's photos, default 0",
+            },
+        ),
+        content_type="multipart/form-data",
+    ),
+)
 @on_error("Failed to submit verification")
 def submit(request: ApiRequest) -> HttpResponse:
     file = single_file(request, "selfie", "No selfie uploaded")
@@ -55,7 +78,13 @@ def submit(request: ApiRequest) -> HttpResponse:
     return ok(verified=False, message=MSG_REJECTED, similarity=outcome.similarity)
 
 
-@endpoint("GET", limiters=[limits.general])
+@endpoint(
+    "GET",
+    limiters=[limits.general],
+    spec=Operation(
+        "The caller's verification state and 5 newest attempts", ok=ref("VerificationStatus"), errors=(404,)
+    ),
+)
 @on_error("Failed to get verification status")
 def status(request: ApiRequest) -> HttpResponse:
     state = verification_state(user_id=request.user_id)

@@ -86,17 +86,14 @@ def test_every_operation_has_a_summary_responses_and_resolvable_references():
             assert declared == names, (path, method)
 
 
-def test_clashing_schema_names_of_two_apps_are_kept_apart():
+def test_every_app_answers_errors_with_the_one_failure_schema():
     schemas = document()["components"]["schemas"]
-    assert schemas["Failure"] != schemas["chat.Failure"]
-    chat_ops = [
-        op for path, ops in document()["paths"].items() if path.startswith("/messages") for op in ops.values()
-    ]
-    assert all(
-        op["responses"]["401"]["content"]["application/json"]["schema"]
-        == {"$ref": REF_PREFIX + "chat.Failure"}
-        for op in chat_ops
-    )
+    assert not [name for name in schemas if "." in name or name.endswith("Failure") and name != "Failure"]
+    for path in ("/messages", "/profile", "/after-hours/session", "/after-hours/messages/{matchId}"):
+        for op in document()["paths"][path].values():
+            assert op["responses"]["401"]["content"]["application/json"]["schema"] == {
+                "$ref": REF_PREFIX + "Failure"
+            }
 
 
 @pytest.mark.django_db

@@ -29,6 +29,7 @@ from vlvt.http.request import api_request
 logger = logging.getLogger("vlvt.api")
 
 if TYPE_CHECKING:
+    from vlvt.http.openapi.declare import Operation
     from vlvt.http.ratelimit import Limiter
 
 View = Callable[..., HttpResponse]
@@ -222,8 +223,12 @@ def endpoint(
     *methods: str,
     auth: bool = True,
     limiters: Iterable[Limiter] = (),
+    spec: Operation | None = None,
 ) -> Callable[[View], View]:
-    """Declare one handler for the given methods; see `route()` to serve several on one path."""
+    """Declare one handler for the given methods; see `route()` to serve several on one path.
+
+    `spec` is the route's declaration (vlvt/http/openapi/declare.py): what `/openapi.json` says of
+    it, and the body fields its view validates with."""
     allowed = {m.upper() for m in methods} or {"GET"}
     limiter_list = tuple(limiters)
 
@@ -264,6 +269,8 @@ def endpoint(
             return response
 
         wrapper.allowed_methods = allowed  # type: ignore[attr-defined]
+        wrapper.spec = spec  # type: ignore[attr-defined]
+        wrapper.auth = auth  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
@@ -282,4 +289,5 @@ def route(**handlers: View) -> View:
         return view(request, *args, **kwargs)
 
     dispatch.allowed_methods = set(table)  # type: ignore[attr-defined]
+    dispatch.views = table  # type: ignore[attr-defined]
     return dispatch

@@ -1,25 +1,25 @@
 """The project's OpenAPI 3.1 description, served at `/openapi.json` and browsable at `/docs`.
 
-Each app describes its own routes next to them (`PATHS` and `SCHEMAS` in `profiles/openapi.py`,
+Each app describes its own routes (`PATHS` and `SCHEMAS` in `profiles/openapi.py`,
 `chat/openapi.py`, `profiles/after_hours/openapi.py`, `chat/after_hours/openapi.py`); this package
 merges them with the infrastructure routes (`vlvt/http/openapi/infra.py`) into one document.
 `tests/ops/test_openapi.py` checks it against the URL resolver (every route documented, nothing
 documented that is not routed) and `tests/ops/test_openapi_fuzz.py` fuzzes every operation with
 schemathesis against a real server.
 
-Component names of different apps may clash (both apps have a `Failure`); a clashing schema that
-differs is renamed `<app>.<Name>` and the references of that app follow it.
+Each app's routes are declared on their views (vlvt/http/openapi/declare.py, which holds the one
+set of schema helpers and the one `Failure` schema); a schema name means one schema across apps.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-REF_PREFIX = "#/components/schemas/"
+from vlvt.http.openapi.declare import REF_PREFIX
+
+__all__ = ["REF_PREFIX", "document", "document_json", "merge", "sources"]
 MUTATING = frozenset({"post", "put", "patch", "delete"})
 
 DESCRIPTION = """\
@@ -41,76 +41,37 @@ The VLVT backend: the profile and chat services of the VLVT dating app in one AP
 """
 
 
-@dataclass
-class Source:
-    """One app's description: its paths, its schemas, and the source whose schemas it also uses."""
-
-    tag: str
-    paths: dict[str, Any]
-    schemas: dict[str, Any]
-    parent: Source | None = None
-    names: dict[str, str] = field(default_factory=dict)  # local schema name -> name in the document
-
-    def resolve(self, name: str) -> str:
-        if name in self.names:
-            return self.names[name]
-        if self.parent is not None:
-            return self.parent.resolve(name)
-        raise KeyError(f"{self.tag}: unknown schema {name!r}")
-
-
-def sources() -> list[Source]:
+def sources() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each description's (paths, schemas)."""
     from chat import openapi as chat
     from chat.after_hours import openapi as after_hours_chat
     from profiles import openapi as profiles
     from profiles.after_hours import openapi as after_hours
     from vlvt.http.openapi import infra
 
-    chat_source = Source("chat", chat.PATHS, chat.SCHEMAS)
     return [
-        Source("infrastructure", infra.PATHS, infra.SCHEMAS),
-        Source("profiles", profiles.PATHS, profiles.SCHEMAS),
-        chat_source,
-        Source("after_hours", after_hours.PATHS, after_hours.SCHEMAS),
-        # The After Hours chat description is written with chat's helpers: its `Failure` is chat's.
-        Source("after_hours_chat", after_hours_chat.PATHS, after_hours_chat.SCHEMAS, parent=chat_source),
+        (infra.PATHS, infra.SCHEMAS),
+        (profiles.PATHS, profiles.SCHEMAS),
+        (chat.PATHS, chat.SCHEMAS),
+        (after_hours.PATHS, after_hours.SCHEMAS),
+        (after_hours_chat.PATHS, after_hours_chat.SCHEMAS),
     ]
 
 
-def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
-def _rewrite(value: Any, source: Source) -> Any:
-    """A deep copy of `value` whose schema references point at the document's names."""
-    if isinstance(value, dict):
-        ref = value.get("$ref")
-        if isinstance(ref, str) and ref.startswith(REF_PREFIX):
-            return {**value, "$ref": REF_PREFIX + source.resolve(ref[len(REF_PREFIX) :])}
-        return {key: _rewrite(inner, source) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_rewrite(inner, source) for inner in value]
-    return copy.copy(value)
-
-
-def merge(all_sources: list[Source]) -> dict[str, Any]:
+def merge(all_sources: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    """One document; a schema name means one schema (the shared ones, such as `Failure`, are the
+    same object in every app), and a path is described once."""
     schemas: dict[str, Any] = {}
-    for source in all_sources:
-        for name, schema in source.schemas.items():
-            if name not in schemas or _same(schemas[name], schema):
-                source.names[name] = name
-            else:
-                source.names[name] = f"{source.tag}.{name}"
-            schemas[source.names[name]] = schema
     paths: dict[str, Any] = {}
-    components: dict[str, Any] = {}
-    for source in all_sources:
-        for name, schema in source.schemas.items():
-            components[source.names[name]] = _rewrite(schema, source)
-        for path, operations in source.paths.items():
+    for source_paths, source_schemas in all_sources:
+        for name, schema in source_schemas.items():
+            if name in schemas and schemas[name] != schema:
+                raise ValueError(f"two different schemas are named {name}")
+            schemas[name] = schema
+        for path, operations in source_paths.items():
             if path in paths:
-                raise ValueError(f"{path} is described twice ({source.tag})")
-            paths[path] = _rewrite(operations, source)
+                raise ValueError(f"{path} is described twice")
+            paths[path] = _fresh(operations)
     _add_conventions(paths)
     return {
         "openapi": "3.1.0",
@@ -119,10 +80,16 @@ def merge(all_sources: list[Source]) -> dict[str, Any]:
         "tags": [{"name": tag} for tag in _tags(paths)],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": dict(sorted(components.items())),
+            "schemas": _fresh(dict(sorted(schemas.items()))),
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+def _fresh(value: Any) -> Any:
+    """A copy sharing no part with `value` or with itself (the declarations reuse schema objects,
+    and the conventions below edit the copy in place)."""
+    return json.loads(json.dumps(value))
 
 
 _HTTP_ERROR = {"$ref": REF_PREFIX + "HttpError"}

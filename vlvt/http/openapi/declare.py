@@ -1,0 +1,272 @@
+"""How a route is declared: one `Operation` on its view, `endpoint(..., spec=Operation(...))`.
+
+The declaration says what only the route knows: its summary, the body it reads (a `Body` of
+fields, each validating and describing itself, or a schema for a body read elsewhere), its
+parameters, its success answer and its own error statuses. Everything the route shares with its
+app (tag, the statuses every route of the app can answer) comes from `paths()`, which walks the
+app's urlpatterns and builds the OpenAPI `paths` from the declarations it finds; the method and
+the Bearer requirement come from `endpoint()` itself.
+
+The schema helpers below are the only ones: every app builds its schemas with them, and `FAILURE`
+is the one error body schema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from vlvt.http.api import ValidationFailed
+
+REF_PREFIX = "#/components/schemas/"
+BEARER = [{"bearerAuth": []}]
+
+STR: dict[str, Any] = {"type": "string"}
+STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
+INT_OR_NULL: dict[str, Any] = {"type": ["integer", "null"]}
+TS: dict[str, Any] = {"type": "string", "format": "date-time"}
+TS_OR_NULL: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
+UUID: dict[str, Any] = {"type": "string", "format": "uuid"}
+STR_LIST: dict[str, Any] = {"type": "array", "items": STR}
+BINARY: dict[str, Any] = {"type": "string", "format": "binary"}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": REF_PREFIX + name}
+
+
+def obj(required: Iterable[str] = (), **properties: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    names = list(required)
+    if names:
+        schema["required"] = names
+    return schema
+
+
+def success(*required: str, **properties: Any) -> dict[str, Any]:
+    """`{success: true, ...}`; `required` names the properties always present besides `success`."""
+    return obj(["success", *required], success={"const": True}, **properties)
+
+
+def array(items: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "array", "items": items, **extra}
+
+
+def json_response(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def path_param(name: str, description: str = "") -> dict[str, Any]:
+    param = {"name": name, "in": "path", "required": True, "schema": STR}
+    return {**param, "description": description} if description else param
+
+
+def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def header(
+    name: str, schema: dict[str, Any] = STR, *, required: bool = False, **extra: Any
+) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": required, "schema": schema, **extra}
+
+
+# The one error body: `{success:false, error}` with the extras some routes add, or the field list
+# of a validation failure.
+FAILURE: dict[str, Any] = obj(
+    ["success"],
+    success={"const": False},
+    error=STR,
+    code={
+        "type": "string",
+        "description": "a machine-readable reason where one exists: PROFILE_INCOMPLETE, AUTH_REQUIRED, "
+        "MESSAGE_LIMIT_REACHED, the After Hours gate's PREMIUM_REQUIRED, VERIFICATION_REQUIRED, "
+        "CONSENT_REQUIRED, AUTH_ERROR, and PROFILE_REQUIRED, SESSION_ALREADY_ACTIVE, NO_ACTIVE_SESSION",
+    },
+    missingFields=STR_LIST,
+    message=STR,
+    upgrade={"type": "boolean"},
+    requiresVerification={"type": "boolean"},
+    requiresConsent={"type": "boolean"},
+    errors=array(obj(["field", "message"], field=STR, message=STR)),
+)
+
+
+class BodySpec(Protocol):
+    def schema(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One route's declaration (see the module docstring).
+
+    `ok` is the success body's schema (JSON) at `status`; `errors` the statuses the route itself
+    answers with the Failure body; `body` the request body (a `Body` or a schema) in
+    `content_type`; `responses` replaces generated answers whose description says more (and with
+    `conventional=False`, the answers are exactly `ok` and these).
+    """
+
+    summary: str
+    ok: dict[str, Any] | None = None
+    errors: tuple[int, ...] = ()
+    status: int = 200
+    params: tuple[dict[str, Any], ...] = ()
+    body: BodySpec | dict[str, Any] | None = None
+    body_required: bool = True
+    content_type: str = "application/json"
+    responses: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    conventional: bool = True
+
+    def describe(self, *, auth: bool, tag: str, usual: Iterable[int], path: Iterable[str]) -> dict[str, Any]:
+        op: dict[str, Any] = {
+            "summary": self.summary,
+            "tags": [tag],
+            "responses": self._responses(auth, usual),
+        }
+        if auth:
+            op["security"] = BEARER
+        declared = {p["name"] for p in self.params if p["in"] == "path"}
+        parameters = [*(path_param(n) for n in path if n not in declared), *self.params]
+        if parameters:
+            op["parameters"] = parameters
+        if self.body is not None:
+            schema = self.body if isinstance(self.body, dict) else self.body.schema()
+            op["requestBody"] = {
+                "required": self.body_required,
+                "content": {self.content_type: {"schema": schema}},
+            }
+        return op
+
+    def _responses(self, auth: bool, usual: Iterable[int]) -> dict[str, Any]:
+        responses: dict[str, Any] = {}
+        if self.ok is not None:
+            responses[str(self.status)] = json_response(self.ok)
+        codes = set(self.errors)
+        if self.conventional:
+            codes |= set(usual) | ({401} if auth else set())
+        responses |= {str(code): json_response(ref("Failure"), "Error") for code in sorted(codes)}
+        return responses | dict(self.responses)
+
+
+# --- the paths of an app, from its urlpatterns ---------------------------------------------------
+
+_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
+_PLACEHOLDER = re.compile(r"{(\w+)}")
+_IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _views(callback: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
+    """Method -> view of a urlpattern's callback (`route()` keeps its table; `endpoint()` one view)."""
+    table = getattr(callback, "views", None)
+    if table is None:
+        table = {method: callback for method in getattr(callback, "allowed_methods", ())}
+    return {m.lower(): v for m, v in table.items() if m not in _IGNORED_METHODS}
+
+
+def paths(
+    urlpatterns: Iterable[Any],
+    *,
+    tag: str,
+    usual: Iterable[int],
+    prefix: str = "",
+    names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The OpenAPI `paths` of every declared view in `urlpatterns`; a URL parameter `user_id` is
+    `{userId}` (or as `names` renames it). Views without a declaration (catch-alls) are skipped."""
+    renames = dict(names or {})
+    found: dict[str, Any] = {}
+    for pattern in urlpatterns:
+        views = {m: v for m, v in _views(pattern.callback).items() if getattr(v, "spec", None) is not None}
+        if not views:
+            continue
+        template = (
+            prefix
+            + "/"
+            + _CONVERTER.sub(
+                lambda m: "{" + renames.get(m.group(1), camel(m.group(1))) + "}", str(pattern.pattern)
+            )
+        )
+        names_in_path = _PLACEHOLDER.findall(template)
+        found[template] = {
+            method: view.spec.describe(auth=view.auth, tag=tag, usual=usual, path=names_in_path)
+            for method, view in views.items()
+        }
+    return found
+
+
+def app_document(title: str, paths_: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """A complete OpenAPI document for one app's routes alone."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1"},
+        "paths": paths_,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }
+
+
+# --- request bodies ------------------------------------------------------------------------------
+
+Errors = list[tuple[str, str]]
+
+
+class Field(Protocol):
+    """One body field: how it is described, and how it is read (appending `(field, message)`
+    failures, or raising an `ApiError` for a route that answers a single error)."""
+
+    name: str
+    required: bool
+
+    def schema(self) -> dict[str, Any]: ...
+
+    def check(self, body: dict[str, Any], errors: Errors) -> Any: ...
+
+
+Rule = Callable[[dict[str, Any], Errors], None]
+
+
+@dataclass(frozen=True)
+class Body:
+    """A JSON object body: its fields in the order they are checked, then rules over several
+    fields. `parse` answers the values by field name, or raises `ValidationFailed` with every
+    failure (400 `{success:false, errors:[{field, message}]}`)."""
+
+    fields: tuple[Field, ...]
+    rules: tuple[Rule, ...] = ()
+    description: str = ""
+
+    def schema(self) -> dict[str, Any]:
+        schema = obj([f.name for f in self.fields if f.required], **{f.name: f.schema() for f in self.fields})
+        return {**schema, "description": self.description} if self.description else schema
+
+    def read(self, body: dict[str, Any]) -> tuple[dict[str, Any], Errors]:
+        errors: Errors = []
+        values = {f.name: f.check(body, errors) for f in self.fields}
+        for rule in self.rules:
+            rule(values, errors)
+        return values, errors
+
+    def parse(self, body: dict[str, Any]) -> dict[str, Any]:
+        values, errors = self.read(body)
+        if errors:
+            raise ValidationFailed(errors)
+        return values
+
+
+def differ(first: str, second: str, message: str) -> Rule:
+    """`second` must not equal a (non-empty) `first`; the failure is reported on `second`."""
+
+    def rule(values: dict[str, Any], errors: Errors) -> None:
+        if values[first] and values[first] == values[second]:
+            errors.append((second, message))
+
+    return rule
