@@ -17,7 +17,19 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from chat.errors import ChatError
-from vlvt.http.openapi.declare import STR, Body, Errors, differ
+from vlvt.http.openapi.declare import (
+    STR,
+    STR_LIST,
+    TS,
+    AllSent,
+    Body,
+    Errors,
+    OneOf,
+    OptionalString,
+    Present,
+    Sent,
+    differ,
+)
 
 
 def has_nul(value: Any) -> bool:
@@ -252,6 +264,43 @@ def history_cursor(raw: str | None, name: str) -> datetime | None:
     return value
 
 
+@dataclass(frozen=True)
+class Limit:
+    name: str = "limit"
+    description: str = "parseInt; missing, NaN or 0 means 50; clamped to 1..100"
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return STR
+
+    def check(self, query: dict[str, Any], errors: Errors) -> int:
+        return history_limit(query.get(self.name))
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """An optional instant (400 when unparseable)."""
+
+    name: str
+    description: str
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return TS
+
+    def check(self, query: dict[str, Any], errors: Errors) -> datetime | None:
+        return history_cursor(query.get(self.name), self.name)
+
+
+HISTORY = Body(
+    (
+        Limit(),
+        Cursor("before", "only messages older than this"),
+        Cursor("after", "only messages newer than this"),
+    )
+)
+
+
 # --- date proposals ------------------------------------------------------------------------------
 
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ].*)?$")
@@ -282,55 +331,59 @@ def proposal_time(value: Any) -> time:
 
 
 @dataclass(frozen=True)
-class OptionalString:
-    """An optional string (None when absent or empty) of at most `max_length` characters; the
-    first failure answers the request alone (400 `error`, "<label> must be ...")."""
+class Coordinate:
+    """A place's latitude (bound 90) or longitude (180), optional: DECIMAL(10|11, 8)."""
 
     name: str
-    max_length: int | None = None
-    label: str = ""
+    bound: int
     required: bool = False
 
     def schema(self) -> dict[str, Any]:
-        return STR if self.max_length is None else {"type": "string", "maxLength": self.max_length}
+        return {"type": ["number", "string"]}
 
-    def check(self, body: dict[str, Any], errors: Errors) -> str | None:
-        return self.read(body)
-
-    def read(self, body: dict[str, Any]) -> str | None:
-        label, value = self.label or self.name, body.get(self.name)
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str):
-            raise ChatError(400, f"{label} must be a string")
-        if self.max_length is not None and len(value) > self.max_length:
-            raise ChatError(400, f"{label} must be at most {self.max_length} characters")
-        return value
+    def check(self, body: dict[str, Any], errors: Errors) -> Decimal | None:
+        return coordinate(body, self.name, self.bound)
 
 
 @dataclass(frozen=True)
-class OneOf:
-    """A required value among `allowed`; the first failure answers the request alone."""
-
-    name: str
-    allowed: tuple[str, ...]
-    label: str
+class ProposalDate:
+    name: str = "proposedDate"
     required: bool = True
 
     def schema(self) -> dict[str, Any]:
-        return {"enum": list(self.allowed)}
+        return {"type": "string", "format": "date"}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> date:
+        return proposal_date(body.get(self.name))
+
+
+@dataclass(frozen=True)
+class ProposalTime:
+    name: str = "proposedTime"
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "description": "HH:MM or HH:MM:SS"}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> time:
+        return proposal_time(body.get(self.name))
+
+
+@dataclass(frozen=True)
+class MatchRef:
+    """A match id to look up: anything but a string is no match (404)."""
+
+    name: str = "matchId"
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return STR
 
     def check(self, body: dict[str, Any], errors: Errors) -> str:
         value = body.get(self.name)
-        if value is None or value == "":
-            raise ChatError(400, f"{self.label} is required")
-        if value not in self.allowed:
-            raise ChatError(400, f"Invalid {self.name}. Must be one of: {', '.join(self.allowed)}")
-        return str(value)
-
-
-def optional_string(body: dict[str, Any], field: str, max_length: int | None = None) -> str | None:
-    return OptionalString(field, max_length).read(body)
+        if not isinstance(value, str):
+            raise ChatError(404, "Match not found")
+        return value
 
 
 def coordinate(body: dict[str, Any], field: str, bound: int) -> Decimal | None:
@@ -347,3 +400,54 @@ def coordinate(body: dict[str, Any], field: str, bound: int) -> Decimal | None:
     except InvalidOperation:
         raise ChatError(400, f"{field} must be a number between -{bound} and {bound}") from None
     return number.quantize(Decimal("0.00000001"))
+
+
+# --- the bodies answering one error --------------------------------------------------------------
+
+DEVICE_TYPES = ("ios", "android", "web")
+RESPONSES = ("accepted", "declined")
+
+MARK_READ = Body((Present("userId", "userId is required", string=False), Sent("messageIds", STR_LIST, list)))
+FCM_REGISTER = Body(
+    (
+        OneOf(
+            "deviceType",
+            DEVICE_TYPES,
+            "token and deviceType are required",
+            "deviceType must be ios, android, or web",
+        ),
+        Present("token", "token and deviceType are required"),
+        OptionalString("deviceId", 255),
+    ),
+    prepare=AllSent(("token", "deviceType"), "token and deviceType are required"),
+)
+FCM_UNREGISTER = Body((Present("token", "token is required"),))
+DATE_PROPOSAL = Body(
+    (
+        MatchRef(),
+        OptionalString("placeName", 255, required=True),
+        OptionalString("placeId", 255),
+        OptionalString("placeAddress", 500),
+        Coordinate("placeLat", 90),
+        Coordinate("placeLng", 180),
+        ProposalDate(),
+        ProposalTime(),
+        OptionalString("note"),
+    ),
+    prepare=AllSent(
+        ("matchId", "placeName", "proposedDate", "proposedTime"),
+        "matchId, placeName, proposedDate, and proposedTime are required",
+    ),
+)
+DATE_RESPONSE = Body(
+    (
+        OneOf(
+            "response",
+            RESPONSES,
+            'response must be "accepted" or "declined"',
+            'response must be "accepted" or "declined"',
+        ),
+        Sent("counterDate", {"type": "string", "format": "date"}),
+        Sent("counterTime", STR),
+    )
+)

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.http import HttpResponse
 
 from chat import limits, selectors, services, validation
-from chat.errors import ChatError, not_found_match
+from chat.errors import not_found_match
 from vlvt.http.api import (
     endpoint,
     fail,
@@ -28,13 +28,12 @@ from vlvt.http.errors import on_error
 from vlvt.http.openapi.declare import (
     STR,
     STR_LIST,
-    TS,
+    Body,
     Operation,
+    Sent,
     array,
     header,
-    obj,
     path_param,
-    query,
     ref,
     success,
 )
@@ -45,6 +44,7 @@ logger = logging.getLogger(__name__)
 View = Callable[..., HttpResponse]
 
 MESSAGE_OK = success(message=STR)
+REPORTS_QUERY = Body((Sent("status", STR, description="exact status filter"),))
 
 
 def clean_input(view: View) -> View:
@@ -153,20 +153,16 @@ def unread_counts(request: ApiRequest, user_id: str) -> HttpResponse:
         "Message history, oldest first, newest `limit` inside the cursors",
         ok=success(messages=array(ref("Message")), pagination=ref("Pagination")),
         errors=(400, 403),
-        params=(
-            query("limit", STR, "parseInt; missing, NaN or 0 means 50; clamped to 1..100"),
-            query("before", TS, "only messages older than this"),
-            query("after", TS, "only messages newer than this"),
-        ),
+        query=validation.HISTORY,
     ),
 )
 @on_error("Failed to retrieve messages")
 @clean_input
 def messages_history(request: ApiRequest, match_id: str) -> HttpResponse:
-    limit = validation.history_limit(request.GET.get("limit"))
-    before = validation.history_cursor(request.GET.get("before"), "before")
-    after = validation.history_cursor(request.GET.get("after"), "after")
-    pair, page = selectors.match_history(match_id=match_id, limit=limit, before=before, after=after)
+    query = validation.HISTORY.parse(request.GET)
+    pair, page = selectors.match_history(
+        match_id=match_id, limit=query["limit"], before=query["before"], after=query["after"]
+    )
     if pair is None or request.user_id not in pair:
         raise not_found_match()
     return ok(**page)
@@ -212,24 +208,17 @@ def message_create(request: ApiRequest) -> HttpResponse:
         "Mark the partner's messages read (all, or `messageIds`)",
         ok=success(count={"type": "integer"}, messageIds=STR_LIST),
         errors=(400, 403),
-        body=obj(["userId"], userId=STR, messageIds=STR_LIST),
+        body=validation.MARK_READ,
     ),
 )
 @on_error("Failed to mark messages as read")
 @clean_input
 def messages_mark_read(request: ApiRequest, match_id: str) -> HttpResponse:
-    body = json_body(request)
-    user_id = body.get("userId")
-    if not user_id:
-        return fail(400, "userId is required")
-    if user_id != request.user_id:
+    body = validation.MARK_READ.parse(json_body(request))
+    if body["userId"] != request.user_id:
         return fail(403, "Forbidden: Cannot mark messages as read for another user")
-    message_ids = body.get("messageIds")
     result = services.messages_mark_read(
-        user_id=user_id,
-        match_id=match_id,
-        message_ids=message_ids if isinstance(message_ids, list) else None,
-        notify=True,
+        user_id=body["userId"], match_id=match_id, message_ids=body["messageIds"], notify=True
     )
     return ok(count=result.count, messageIds=result.message_ids)
 
@@ -322,7 +311,8 @@ def report_create(request: ApiRequest) -> HttpResponse:
         "Moderation: the newest 100 reports (X-Admin-API-Key, no JWT)",
         ok=success(reports=array(ref("Report"))),
         errors=(403, 503),
-        params=(header("X-Admin-API-Key", required=True), query("status", STR, "exact status filter")),
+        params=(header("X-Admin-API-Key", required=True),),
+        query=REPORTS_QUERY,
     ),
 )
 @on_error("Failed to retrieve reports")
@@ -335,7 +325,8 @@ def reports_list(request: ApiRequest) -> HttpResponse:
     provided = request.headers.get("X-Admin-API-Key") or ""
     if not hmac.compare_digest(provided.encode(), expected.encode()):
         return fail(403, "Forbidden: Invalid or missing admin API key")
-    return ok(reports=selectors.reports_recent(status=request.GET.get("status") or None))
+    status = REPORTS_QUERY.parse(request.GET)["status"]
+    return ok(reports=selectors.reports_recent(status=status or None))
 
 
 # --- push tokens ---------------------------------------------------------------------------------
@@ -348,28 +339,18 @@ def reports_list(request: ApiRequest) -> HttpResponse:
         "Register (or reactivate) a push token",
         ok=MESSAGE_OK,
         errors=(400, 404),
-        body=obj(
-            ["token", "deviceType"],
-            token=STR,
-            deviceType={"enum": list(services.devices.DEVICE_TYPES)},
-            deviceId=STR,
-        ),
+        body=validation.FCM_REGISTER,
     ),
 )
 @on_error("Failed to register FCM token")
 @clean_input
 def fcm_register(request: ApiRequest) -> HttpResponse:
-    body = json_body(request)
-    token, device_type = body.get("token"), body.get("deviceType")
-    if not token or not device_type:
-        return fail(400, "token and deviceType are required")
-    if device_type not in services.devices.DEVICE_TYPES:
-        return fail(400, "deviceType must be ios, android, or web")
-    if not isinstance(token, str):
-        return fail(400, "token must be a string")
-    device_id = validation.optional_string(body, "deviceId", 255)
+    body = validation.FCM_REGISTER.parse(json_body(request))
     services.fcm_token_register(
-        user_id=request.user_id, token=token, device_type=device_type, device_id=device_id
+        user_id=request.user_id,
+        token=body["token"],
+        device_type=body["deviceType"],
+        device_id=body["deviceId"],
     )
     return ok(message="FCM token registered successfully")
 
@@ -377,16 +358,12 @@ def fcm_register(request: ApiRequest) -> HttpResponse:
 @endpoint(
     "POST",
     limiters=[limits.general],
-    spec=Operation("Deactivate a push token", ok=MESSAGE_OK, errors=(400,), body=obj(["token"], token=STR)),
+    spec=Operation("Deactivate a push token", ok=MESSAGE_OK, errors=(400,), body=validation.FCM_UNREGISTER),
 )
 @on_error("Failed to unregister FCM token")
 @clean_input
 def fcm_unregister(request: ApiRequest) -> HttpResponse:
-    token = json_body(request).get("token")
-    if not token:
-        return fail(400, "token is required")
-    if not isinstance(token, str):
-        return fail(400, "token must be a string")
+    token = validation.FCM_UNREGISTER.parse(json_body(request))["token"]
     services.fcm_token_unregister(user_id=request.user_id, token=token)
     return ok(message="FCM token unregistered successfully")
 
@@ -401,43 +378,27 @@ def fcm_unregister(request: ApiRequest) -> HttpResponse:
         "Propose a date (one pending proposal per match)",
         ok=success(proposal=ref("DateProposal")),
         errors=(400, 403, 404),
-        body=obj(
-            ["matchId", "placeName", "proposedDate", "proposedTime"],
-            matchId=STR,
-            placeName={"type": "string", "maxLength": 255},
-            placeId=STR,
-            placeAddress={"type": "string", "maxLength": 500},
-            placeLat={"type": ["number", "string"]},
-            placeLng={"type": ["number", "string"]},
-            proposedDate={"type": "string", "format": "date"},
-            proposedTime={"type": "string", "description": "HH:MM or HH:MM:SS"},
-            note=STR,
-        ),
+        body=validation.DATE_PROPOSAL,
     ),
 )
 @on_error("Failed to create date proposal")
 @clean_input
 def date_create(request: ApiRequest) -> HttpResponse:
-    body = json_body(request)
-    match_id, place_name = body.get("matchId"), body.get("placeName")
-    if not match_id or not place_name or not body.get("proposedDate") or not body.get("proposedTime"):
-        return fail(400, "matchId, placeName, proposedDate, and proposedTime are required")
-    if not isinstance(match_id, str):
-        raise ChatError(404, "Match not found")
+    body = validation.DATE_PROPOSAL.parse(json_body(request))
     place = services.Place(
-        name=validation.optional_string(body, "placeName", 255) or "",
-        place_id=validation.optional_string(body, "placeId", 255),
-        address=validation.optional_string(body, "placeAddress", 500),
-        lat=validation.coordinate(body, "placeLat", 90),
-        lng=validation.coordinate(body, "placeLng", 180),
+        name=body["placeName"],
+        place_id=body["placeId"],
+        address=body["placeAddress"],
+        lat=body["placeLat"],
+        lng=body["placeLng"],
     )
     proposal = services.date_proposal_create(
         user_id=request.user_id,
-        match_id=match_id,
+        match_id=body["matchId"],
         place=place,
-        proposed_date=validation.proposal_date(body["proposedDate"]),
-        proposed_time=validation.proposal_time(body["proposedTime"]),
-        note=validation.optional_string(body, "note"),
+        proposed_date=body["proposedDate"],
+        proposed_time=body["proposedTime"],
+        note=body["note"],
     )
     return ok(proposal=proposal)
 
@@ -469,25 +430,17 @@ def dates_list(request: ApiRequest, match_id: str) -> HttpResponse:
             counterProposalId={"type": "string", "format": "uuid"},
         ),
         errors=(400, 403, 404),
-        body=obj(
-            ["response"],
-            response={"enum": ["accepted", "declined"]},
-            counterDate={"type": "string", "format": "date"},
-            counterTime=STR,
-        ),
+        body=validation.DATE_RESPONSE,
     ),
 )
 @on_error("Failed to respond to date proposal")
 @clean_input
 def date_respond(request: ApiRequest, proposal_id: str) -> HttpResponse:
-    body = json_body(request)
-    response = body.get("response")
-    if response not in ("accepted", "declined"):
-        return fail(400, 'response must be "accepted" or "declined"')
+    body = validation.DATE_RESPONSE.parse(json_body(request))
     result = services.date_proposal_respond(
         user_id=request.user_id,
         proposal_id=proposal_id,
-        response=response,
+        response=body["response"],
         counter_date=body.get("counterDate"),
         counter_time=body.get("counterTime"),
     )

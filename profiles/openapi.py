@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from profiles.urls import urlpatterns
+from profiles.validation import PROFILE_INPUT
 from vlvt.http.openapi.declare import (
     BEARER,
     FAILURE,
@@ -53,13 +54,7 @@ def _liked(user: str, at: str) -> dict[str, Any]:
 
 SCHEMAS: dict[str, Any] = {
     "Failure": FAILURE,
-    "ProfileInput": obj(
-        name={"type": "string", "minLength": 2, "maxLength": 100, "pattern": "^[a-zA-Z0-9\\s]+$"},
-        age={"type": "integer", "minimum": 18, "maximum": 120},
-        bio={"type": "string", "maxLength": 500},
-        photos=array({"type": "string", "format": "uri"}, maxItems=6),
-        interests=array({"type": "string", "minLength": 1, "maxLength": 50}, maxItems=10),
-    ),
+    "ProfileInput": PROFILE_INPUT.schema(),
     "Profile": obj(
         ["userId", "name", "age", "bio", "photos", "interests"],
         userId=STR,

@@ -7,11 +7,15 @@ sanitised as the original does (strings trimmed, interests stringified) before t
 Photos: besides any http(s) URL (the original's rule), a URL this server issued for one of the
 caller's own photos is accepted, relative or absolute, and stored as its key (the app sends back
 the signed, expiring URLs it was given); so is a value already stored in the caller's profile.
+
+The body is a `Body` of fields (vlvt/http/openapi/declare.py): the same declaration validates it and
+describes it in `/openapi.json` (`ProfileInput`).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -19,6 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from profiles import storage
+from vlvt.http.api import ApiError
+from vlvt.http.openapi.declare import STR_LIST, AllSent, Body, Errors, OneOf
 
 _MISSING = object()
 _NAME_RE = re.compile(r"^[a-zA-Z0-9\s]+$")
@@ -85,90 +91,385 @@ class ProfileInput:
     interests: list[str] | None = None
 
 
+@dataclass(frozen=True)
+class Name:
+    """Required unless `partial` (an update): 2-100 letters, digits and spaces, trimmed."""
+
+    partial: bool = True
+    name: str = "name"
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "minLength": 2, "maxLength": 100, "pattern": _NAME_RE.pattern}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str | None:
+        value = body.get(self.name, _MISSING)
+        if value is _MISSING and self.partial:
+            return None
+        if not self.partial and js_string(value) == "":
+            errors.append((self.name, "Name is required"))
+        name = js_string(value).strip()
+        if not 2 <= len(name) <= 100:
+            errors.append((self.name, "Name must be between 2 and 100 characters"))
+        if not _NAME_RE.match(name):
+            errors.append((self.name, "Name can only contain letters, numbers, and spaces"))
+        return name
+
+
+@dataclass(frozen=True)
+class Age:
+    """Required unless `partial`: an integer 18-120 (or its string)."""
+
+    partial: bool = True
+    name: str = "age"
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "integer", "minimum": 18, "maximum": 120}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> int | None:
+        value = body.get(self.name, _MISSING)
+        if value is _MISSING and self.partial:
+            return None
+        if not self.partial and js_string(value) == "":
+            errors.append((self.name, "Age is required"))
+        text = js_string(value)
+        if isinstance(value, bool) or not _INT_RE.match(text) or not 18 <= int(text) <= 120:
+            errors.append((self.name, "Age must be at least 18 and no more than 120"))
+            return None
+        return int(text)
+
+
+@dataclass(frozen=True)
+class Bio:
+    name: str = "bio"
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "maxLength": 500}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str | None:
+        value = body.get(self.name, _MISSING)
+        if value is _MISSING:
+            return None
+        bio = js_string(value).strip()
+        if len(bio) > 500:
+            errors.append((self.name, "Bio must be maximum 500 characters"))
+        if not storable(bio):
+            errors.append((self.name, "Bio contains invalid characters"))
+        return bio
+
+
+class _Array:
+    """An optional array of at most `most` items, each read by `items` (failures as `name[i]`)."""
+
+    name: str
+    most: int
+    message: str
+    required = False
+
+    def item_schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def items(self, value: list[Any], errors: Errors) -> list[str]:
+        raise NotImplementedError
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "maxItems": self.most, "items": self.item_schema()}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> list[str] | None:
+        value = body.get(self.name, _MISSING)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, list) or len(value) > self.most:
+            errors.append((self.name, self.message))
+            return None
+        return self.items(value, errors)
+
+
+@dataclass(frozen=True)
+class Photos(_Array):
+    """URLs, or this server's URLs of the owner's photos (stored as their keys), or values already
+    stored (`current`); no repeats."""
+
+    owner: str = ""
+    current: Collection[str] = ()
+    name: str = "photos"
+    most: int = 6
+    message: str = "Photos must be an array with maximum 6 items"
+
+    def item_schema(self) -> dict[str, Any]:
+        return {"type": "string", "format": "uri"}
+
+    def items(self, value: list[Any], errors: Errors) -> list[str]:
+        stored: list[str] = []
+        for index, item in enumerate(value):
+            key = storage.key_from_value(item, owner=self.owner) if isinstance(item, str) else None
+            if not isinstance(item, str) or key is None and not (item in self.current or is_url(item)):
+                errors.append((f"photos[{index}]", "Each photo must be a valid URL"))
+                continue
+            # A key is the canonical form, never the signed, expiring URL; anything else is kept as
+            # given: an opaque value, never turned into a key.
+            canonical = key if key is not None else item
+            if canonical in stored:
+                # A repeated entry would push another photo out of the array and orphan its file.
+                errors.append((f"photos[{index}]", "Duplicate photos are not allowed"))
+                continue
+            stored.append(canonical)
+        return stored
+
+
+@dataclass(frozen=True)
+class Interests(_Array):
+    name: str = "interests"
+    most: int = 10
+    message: str = "Interests must be an array with maximum 10 items"
+
+    def item_schema(self) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1, "maxLength": 50}
+
+    def items(self, value: list[Any], errors: Errors) -> list[str]:
+        cleaned = []
+        for index, item in enumerate(value):
+            text = js_string(item).strip()  # the trim sanitiser runs first and stringifies
+            if not 1 <= len(text) <= 50:
+                errors.append((f"interests[{index}]", "Each interest must be between 1 and 50 characters"))
+            elif not storable(text):
+                errors.append((f"interests[{index}]", "Each interest contains invalid characters"))
+            cleaned.append(text)
+        return cleaned
+
+
+def profile_body(*, partial: bool, owner: str = "", current_photos: Collection[str] = ()) -> Body:
+    """The profile body of a create (`partial=False`: name and age required) or an update, for
+    `owner`, whose stored photo values (`current_photos`) are accepted as they are."""
+    return Body(
+        (Name(partial), Age(partial), Bio(), Photos(owner=owner, current=current_photos), Interests())
+    )
+
+
+PROFILE_INPUT = profile_body(partial=True)  # as /openapi.json describes it
+
+
 def validate_profile(
     body: dict[str, Any], *, partial: bool, owner: str, current_photos: Collection[str] = ()
-) -> tuple[ProfileInput, list[tuple[str, str]]]:
-    errors: list[tuple[str, str]] = []
-    data = ProfileInput()
-    data.name = _name(body.get("name", _MISSING), partial, errors)
-    data.age = _age(body.get("age", _MISSING), partial, errors)
-    bio = body.get("bio", _MISSING)
-    if bio is not _MISSING:
-        data.bio = js_string(bio).strip()
-        if len(data.bio) > 500:
-            errors.append(("bio", "Bio must be maximum 500 characters"))
-        if not storable(data.bio):
-            errors.append(("bio", "Bio contains invalid characters"))
-    data.photos = _photos(body.get("photos", _MISSING), errors, owner=owner, current=current_photos)
-    data.interests = _interests(body.get("interests", _MISSING), errors)
-    return data, errors
+) -> ProfileInput:
+    """The sanitised fields, or `ValidationFailed` with every failure."""
+    values = profile_body(partial=partial, owner=owner, current_photos=current_photos).parse(body)
+    return ProfileInput(**values)
 
 
-def _name(value: Any, partial: bool, errors: list[tuple[str, str]]) -> str | None:
-    if value is _MISSING and partial:
+# --- the other bodies ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Array:
+    """A required array, taken as sent (its items are the service's to judge)."""
+
+    name: str
+    message: str
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return STR_LIST
+
+    def check(self, body: dict[str, Any], errors: Errors) -> list[Any]:
+        value = body.get(self.name)
+        if not isinstance(value, list):
+            raise ApiError(400, self.message)
+        return value
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    if not partial and js_string(value) == "":
-        errors.append(("name", "Name is required"))
-    name = js_string(value).strip()
-    if not 2 <= len(name) <= 100:
-        errors.append(("name", "Name must be between 2 and 100 characters"))
-    if not _NAME_RE.match(name):
-        errors.append(("name", "Name can only contain letters, numbers, and spaces"))
-    return name
+    return float(value)
 
 
-def _age(value: Any, partial: bool, errors: list[tuple[str, str]]) -> int | None:
-    if value is _MISSING and partial:
-        return None
-    if not partial and js_string(value) == "":
-        errors.append(("age", "Age is required"))
-    text = js_string(value)
-    if isinstance(value, bool) or not _INT_RE.match(text) or not 18 <= int(text) <= 120:
-        errors.append(("age", "Age must be at least 18 and no more than 120"))
-        return None
-    return int(text)
+@dataclass(frozen=True)
+class Numbers:
+    """Before the fields: each of `names` a JSON number, else the one `message`."""
+
+    names: tuple[str, ...]
+    message: str
+
+    def apply(self, body: dict[str, Any], errors: Errors) -> dict[str, Any]:
+        if any(_number(body.get(name)) is None for name in self.names):
+            raise ApiError(400, self.message)
+        return body
+
+    def properties(self, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        return {}
 
 
-def _photos(
-    value: Any, errors: list[tuple[str, str]], *, owner: str, current: Collection[str]
-) -> list[str] | None:
-    if value is _MISSING:
-        return None
-    if not isinstance(value, list) or len(value) > 6:
-        errors.append(("photos", "Photos must be an array with maximum 6 items"))
-        return None
-    stored = []
-    for index, item in enumerate(value):
-        if not isinstance(item, str):
-            errors.append((f"photos[{index}]", "Each photo must be a valid URL"))
-            continue
-        key = storage.key_from_value(item, owner=owner)
-        if key is None and not (item in current or is_url(item)):
-            errors.append((f"photos[{index}]", "Each photo must be a valid URL"))
-            continue
-        # A key is the canonical form, never the signed, expiring URL; anything else is kept as
-        # given: an opaque value, never turned into a key.
-        canonical = key if key is not None else item
-        if canonical in stored:
-            # A repeated entry would push another photo out of the array and orphan its file.
-            errors.append((f"photos[{index}]", "Duplicate photos are not allowed"))
-            continue
-        stored.append(canonical)
-    return stored
+@dataclass(frozen=True)
+class Degrees:
+    """A latitude (bound 90) or longitude (180) in degrees, a JSON number."""
+
+    name: str
+    bound: int
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "number", "minimum": -self.bound, "maximum": self.bound}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> float:
+        value = _number(body.get(self.name))
+        if value is None or not -self.bound <= value <= self.bound:
+            raise ApiError(400, f"Invalid {self.name}: must be between -{self.bound} and {self.bound}")
+        return value
 
 
-def _interests(value: Any, errors: list[tuple[str, str]]) -> list[str] | None:
-    if value is _MISSING:
-        return None
-    if not isinstance(value, list) or len(value) > 10:
-        errors.append(("interests", "Interests must be an array with maximum 10 items"))
-        return None
-    cleaned = []
-    for index, item in enumerate(value):
-        text = js_string(item).strip()  # the trim sanitiser runs first and stringifies
-        if not 1 <= len(text) <= 50:
-            errors.append((f"interests[{index}]", "Each interest must be between 1 and 50 characters"))
-        elif not storable(text):
-            errors.append((f"interests[{index}]", "Each interest contains invalid characters"))
-        cleaned.append(text)
-    return cleaned
+@dataclass(frozen=True)
+class Target:
+    """A user id to look up: anything but a storable string is no user (404)."""
+
+    name: str
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string"}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str:
+        value = body.get(self.name)
+        if not isinstance(value, str) or not storable(value):
+            raise ApiError(404, "Target user not found")
+        return value
+
+
+@dataclass(frozen=True)
+class Miles:
+    """An optional distance in miles: absent, empty, false or 0 is no limit."""
+
+    name: str = "maxDistance"
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "number"}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> float | None:
+        value = body.get(self.name)
+        if value is None or value == "" or value is False or value == 0:
+            return None
+        try:
+            miles = float(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            miles = None
+        if miles is None or math.isnan(miles):
+            errors.append((self.name, f"{self.name} must be a number"))
+        return miles
+
+
+@dataclass(frozen=True)
+class Strings:
+    """An optional array of strings, applied only when a non-empty array (as the original)."""
+
+    name: str
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return STR_LIST
+
+    def check(self, body: dict[str, Any], errors: Errors) -> list[str] | None:
+        value = body.get(self.name)
+        if not isinstance(value, list) or not value:
+            return None
+        if not all(isinstance(v, str) and storable(v) for v in value):
+            errors.append((self.name, f"{self.name} must be an array of strings"))
+            return None
+        return value
+
+
+# --- the discovery query ------------------------------------------------------------------------
+
+_INT_PREFIX = re.compile(r"^\s*([+-]?\d+)")
+_FLOAT_PREFIX = re.compile(r"^\s*([+-]?(?:Infinity|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")
+
+
+@dataclass(frozen=True)
+class QueryNumber:
+    """parseInt (`integer`) or parseFloat of a query value (an empty value is absent); garbage is a
+    400 (docs/contract.md, D1)."""
+
+    name: str
+    integer: bool
+    description: str
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "integer" if self.integer else "number"}
+
+    def check(self, query: dict[str, Any], errors: Errors) -> float | None:
+        raw = query.get(self.name)
+        if not raw:
+            return None
+        match = (_INT_PREFIX if self.integer else _FLOAT_PREFIX).match(raw)
+        if match is None:
+            errors.append((self.name, f"{self.name} must be a number"))
+            return None
+        return int(match.group(1)) if self.integer else float(match.group(1))
+
+
+@dataclass(frozen=True)
+class Csv:
+    name: str
+    description: str
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string"}
+
+    def check(self, query: dict[str, Any], errors: Errors) -> list[str] | None:
+        raw = query.get(self.name)
+        if raw and not storable(raw):
+            errors.append((self.name, f"{self.name} contains invalid characters"))
+            return None
+        return raw.split(",") if raw else None
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str
+    description: str
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return {"enum": ["true", "false"]}
+
+    def check(self, query: dict[str, Any], errors: Errors) -> bool:
+        return query.get(self.name) == "true"
+
+
+DISCOVERY = Body(
+    (
+        QueryNumber("minAge", True, "minimum age"),
+        QueryNumber("maxAge", True, "maximum age"),
+        QueryNumber("maxDistance", False, "radius in km; expanded to 200 km below 5 results"),
+        Csv("interests", "comma-separated; any overlap"),
+        Csv("exclude", "comma-separated user ids"),
+        Flag("verifiedOnly", "only verified profiles"),
+    )
+)
+
+
+# --- the other bodies, answering one error --------------------------------------------------------
+
+SWIPE_ACTIONS = ("like", "pass")
+
+PHOTOS_ORDER = Body((Array("photos", "photos must be an array"),))
+LOCATION = Body(
+    (Degrees("latitude", 90), Degrees("longitude", 180)),
+    prepare=Numbers(
+        ("latitude", "longitude"), "Invalid location data: latitude and longitude must be numbers"
+    ),
+)
+SWIPE = Body(
+    (
+        OneOf(
+            "action", SWIPE_ACTIONS, "targetUserId and action are required", 'action must be "like" or "pass"'
+        ),
+        Target("targetUserId"),
+    ),
+    prepare=AllSent(("targetUserId", "action"), "targetUserId and action are required"),
+)
+SEARCH = Body((Miles(), Strings("genders"), Strings("sexualPreferences"), Strings("intents")))

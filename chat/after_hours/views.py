@@ -13,19 +13,29 @@ from chat import validation
 from chat.after_hours import limits, selectors, services
 from chat.views import clean_input, on_error
 from vlvt.http.api import ApiError, endpoint, json_body, ok
-from vlvt.http.openapi.declare import Body, Operation, array, path_param, query, ref, success
+from vlvt.http.openapi.declare import (
+    Body,
+    OneOf,
+    Operation,
+    OptionalString,
+    array,
+    path_param,
+    ref,
+    success,
+)
 from vlvt.http.request import ApiRequest
 
 BLOCK_REASON_MAX = 500
 REPORT_DETAILS_MAX = 1000
 # The original took these unchecked; a non-string or an oversized one is a 400 here.
-BLOCK = Body((validation.OptionalString("reason", BLOCK_REASON_MAX, "Reason"),))
+BLOCK = Body((OptionalString("reason", BLOCK_REASON_MAX, "Reason"),))
 REPORT = Body(
     (
-        validation.OneOf("reason", services.REPORT_REASONS, "Reason"),
-        validation.OptionalString("details", REPORT_DETAILS_MAX, "Details"),
+        OneOf("reason", services.REPORT_REASONS, "Reason is required"),
+        OptionalString("details", REPORT_DETAILS_MAX, "Details"),
     )
 )
+HISTORY = Body((validation.Cursor("before", "only messages older than this"),))
 MATCH_ID = path_param("matchId", "After Hours match id (a UUID)")
 
 
@@ -43,20 +53,15 @@ def _match_id(raw: str) -> str:
         "History of an After Hours chat: up to 50 messages, newest first (also after expiry)",
         ok=success(messages=array(ref("AfterHoursMessage")), hasMore={"type": "boolean"}),
         errors=(400, 403, 404),
-        params=(
-            MATCH_ID,
-            query("before", {"type": "string", "format": "date-time"}, "only messages older than this"),
-        ),
+        params=(MATCH_ID,),
+        query=HISTORY,
     ),
 )
 @on_error("Failed to retrieve message history")
 @clean_input
 def history(request: ApiRequest, match_id: str) -> HttpResponse:
     canonical = _match_id(match_id)
-    raw_before = request.GET.get("before")
-    before = validation.parse_timestamp(raw_before) if raw_before else None
-    if raw_before and before is None:
-        raise ApiError(400, "Invalid before timestamp. Use ISO 8601 format.")
+    before = HISTORY.parse(request.GET)["before"]
     selectors.match_for(match_id=canonical, user_id=request.user_id)
     return ok(**selectors.messages_history(match_id=canonical, before=before))
 

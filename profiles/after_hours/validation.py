@@ -4,19 +4,22 @@ Every failing rule of a chain is reported (no `.bail()` in the original), in cha
 `(field, message)`: a missing `duration` gets both "Duration is required" and "Duration must be
 15, 30, or 60 minutes". `optional()` skips only an absent key; a null is validated (and fails).
 Values are compared as JavaScript prints them, so "30" passes `isIn([15, 30, 60])`.
+
+Each body is a `Body` of fields (vlvt/http/openapi/declare.py): the same declaration validates the
+request and describes it in `/openapi.json`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from profiles.validation import js_string
-from vlvt.http.openapi.declare import STR, obj
+from vlvt.http.api import ApiError
+from vlvt.http.openapi.declare import STR, UUID, Body, Errors, obj
 
 MISSING: Any = object()
-Errors = list[tuple[str, str]]
 
 SEEKING_GENDERS = ("Any", "Male", "Female", "Non-binary")
 ORIENTATIONS = ("Straight", "Gay", "Bisexual", "Pansexual", "Queer", "Other")
@@ -26,51 +29,6 @@ _INT = re.compile(r"^[-+]?[0-9]+$")  # validator.js isInt (leading zeros allowed
 _FLOAT = re.compile(r"^(?:[-+])?(?:[0-9]+)?(?:\.[0-9]*)?(?:[eE][\+\-]?(?:[0-9]+))?$")  # isFloat
 _PARSE_INT = re.compile(r"^\s*([-+]?[0-9]+)")
 _UUID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$", re.IGNORECASE)
-
-
-# --- the bodies as /openapi.json describes them ---------------------------------------------------
-
-MINUTES: dict[str, Any] = {"type": ["integer", "string"], "enum": [15, 30, 60, "15", "30", "60"]}
-_TEXT_500 = {"type": "string", "maxLength": 500}
-DESCRIPTION = {
-    **obj(description=_TEXT_500, bio=_TEXT_500),
-    "description": "`bio` (the app's name) may replace `description`; both must then be equal",
-}
-GENDER = {"enum": list(SEEKING_GENDERS)}
-DISTANCE = {"type": "integer", "minimum": 1, "maximum": 200}
-AGE = {"type": "integer", "minimum": 18, "maximum": 99}
-PREFERENCE_FIELDS: dict[str, Any] = {
-    "seekingGender": GENDER,
-    "maxDistanceKm": DISTANCE,
-    "minAge": AGE,
-    "maxAge": AGE,
-    "sexualOrientation": {"enum": [*ORIENTATIONS, None]},
-}
-# The app's snake_case names (the same values); it sends gender_seeking in lower case.
-PREFERENCE_ALIASES: dict[str, Any] = {
-    "gender_seeking": GENDER,
-    "max_distance_km": DISTANCE,
-    "min_age": AGE,
-    "max_age": AGE,
-}
-PREFERENCES_INPUT = {
-    **obj(
-        **PREFERENCE_FIELDS,
-        **{
-            **PREFERENCE_ALIASES,
-            "gender_seeking": {"enum": [*SEEKING_GENDERS, *(g.lower() for g in SEEKING_GENDERS)]},
-        },
-    ),
-    "description": "camelCase or the app's snake_case names (gender_seeking also in lower case); "
-    "a field sent under both names must have one value",
-}
-SESSION_START = obj(
-    ["duration", "latitude", "longitude"],
-    duration=MINUTES,
-    latitude={"type": ["number", "string"], "minimum": -90, "maximum": 90},
-    longitude={"type": ["number", "string"], "minimum": -180, "maximum": 180},
-    deviceFingerprint=obj(deviceId=STR, deviceModel=STR, platform=STR),
-)
 
 
 def _text(value: Any) -> str:
@@ -146,42 +104,237 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def fold_aliases(
-    body: dict[str, Any], aliases: tuple[tuple[str, str], ...], errors: Errors
-) -> dict[str, Any]:
-    """The body with each alias's value under its original name (the body itself is unchanged)."""
-    folded = dict(body)
-    for alias, original in aliases:
-        if alias not in folded:
-            continue
-        value = folded.pop(alias)
-        if alias == "gender_seeking":
-            value = _app_gender(value)
-        if original in folded and not _same(folded[original], value):
-            errors.append((alias, f"{alias} and {original} must not differ"))
-            continue
-        folded[original] = value
-    return folded
+@dataclass(frozen=True)
+class Aliases:
+    """The body with each alias's value under its original name (the body itself is unchanged);
+    both names with different values is a failure. Described as the original field's schema, or
+    as `described` says."""
+
+    pairs: tuple[tuple[str, str], ...]
+    described: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def properties(self, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        return {alias: self.described.get(alias, fields[original]) for alias, original in self.pairs}
+
+    def apply(self, body: dict[str, Any], errors: Errors) -> dict[str, Any]:
+        folded = dict(body)
+        for alias, original in self.pairs:
+            if alias not in folded:
+                continue
+            value = folded.pop(alias)
+            if alias == "gender_seeking":
+                value = _app_gender(value)
+            if original in folded and not _same(folded[original], value):
+                errors.append((alias, f"{alias} and {original} must not differ"))
+                continue
+            folded[original] = value
+        return folded
 
 
-# --- profile --------------------------------------------------------------------------------------
+# --- fields ---------------------------------------------------------------------------------------
 
 
-def description(body: dict[str, Any], errors: Errors) -> str | None | Any:
-    """The trimmed description (sent as `description` or the app's `bio`), or MISSING when absent."""
-    body = fold_aliases(body, PROFILE_ALIASES, errors)
-    if errors:
-        return MISSING
-    value = body.get("description", MISSING)
-    if value is MISSING:
-        return MISSING
-    text = _text(value).strip()
-    if isinstance(value, list | dict) or _description_length(text) > 500:
-        errors.append(("description", "Description must be maximum 500 characters"))
-    return text
+@dataclass(frozen=True)
+class Description:
+    """The trimmed description, or MISSING when absent."""
+
+    name: str = "description"
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "maxLength": DESCRIPTION_MAX}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> Any:
+        value = body.get(self.name, MISSING)
+        if value is MISSING:
+            return MISSING
+        text = _text(value).strip()
+        if isinstance(value, list | dict) or _description_length(text) > DESCRIPTION_MAX:
+            errors.append((self.name, f"Description must be maximum {DESCRIPTION_MAX} characters"))
+        return text
 
 
-# --- preferences ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Among:
+    """Optional; when sent, one of `allowed` (compared as JavaScript prints the value)."""
+
+    name: str
+    allowed: tuple[str, ...]
+    message: str
+    nullable: bool = False
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return {"enum": [*self.allowed, None] if self.nullable else list(self.allowed)}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str | None:
+        value = body.get(self.name, MISSING)
+        if value is MISSING:
+            return None
+        if _is_in(value, self.allowed):
+            return _text(value)
+        errors.append((self.name, self.message))
+        return None
+
+
+@dataclass(frozen=True)
+class IntBetween:
+    """Optional; when sent, an integer in low..high."""
+
+    name: str
+    low: int
+    high: int
+    message: str
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "integer", "minimum": self.low, "maximum": self.high}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> int | None:
+        value = body.get(self.name, MISSING)
+        if value is MISSING:
+            return None
+        number = _int_between(value, self.low, self.high)
+        if number is None:
+            errors.append((self.name, self.message))
+        return number
+
+
+@dataclass(frozen=True)
+class Minutes:
+    """Required 15, 30 or 60: (the minutes, the value as sent), or None."""
+
+    name: str
+    missing: str
+    invalid: str
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": ["integer", "string"], "enum": [*(int(d) for d in DURATIONS), *DURATIONS]}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> tuple[int, Any] | None:
+        value = body.get(self.name, MISSING)
+        if _text(value) == "":
+            errors.append((self.name, self.missing))
+        if not _is_in(value, DURATIONS):
+            errors.append((self.name, self.invalid))
+            return None
+        return int(_text(value)), _as_sent(value)
+
+
+@dataclass(frozen=True)
+class Coordinate:
+    """A required latitude (bound 90) or longitude (180), a number or a numeric string."""
+
+    name: str
+    label: str
+    bound: int
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": ["number", "string"], "minimum": -self.bound, "maximum": self.bound}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> float | None:
+        value = body.get(self.name, MISSING)
+        if _text(value) == "":
+            errors.append((self.name, f"{self.label} is required"))
+        number = _float_between(value, -self.bound, self.bound)
+        if number is None:
+            errors.append((self.name, f"Invalid {self.name}: must be between -{self.bound} and {self.bound}"))
+        return number
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The device fingerprint when a non-empty object, else None (not checked further)."""
+
+    name: str = "deviceFingerprint"
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return obj(deviceId=STR, deviceModel=STR, platform=STR)
+
+    def check(self, body: dict[str, Any], errors: Errors) -> dict[str, Any] | None:
+        value = body.get(self.name)
+        return value if isinstance(value, dict) and value else None
+
+
+@dataclass(frozen=True)
+class MatchId:
+    """The original checked this by hand and answered one `error` (falsy id: required; anything
+    else but a UUID string: invalid)."""
+
+    name: str = "matchId"
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return UUID
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str:
+        value = body.get(self.name, MISSING)
+        if value is MISSING or value is None or value is False or value == "" or value == 0:
+            raise ApiError(400, "matchId is required")
+        if not isinstance(value, str) or not _UUID.match(value):
+            raise ApiError(400, "matchId must be a valid UUID")
+        return value
+
+
+def _min_not_above_max(body: dict[str, Any], values: dict[str, Any], errors: Errors) -> None:
+    if "minAge" in body and "maxAge" in body:
+        low, high = _parse_int(body["minAge"]), _parse_int(body["maxAge"])
+        if low is not None and high is not None and low > high:
+            errors.append(("maxAge", "Minimum age cannot be greater than maximum age"))
+
+
+# --- the bodies -----------------------------------------------------------------------------------
+
+DESCRIPTION_MAX = 500
+
+DESCRIPTION = Body(
+    (Description(),),
+    prepare=Aliases(PROFILE_ALIASES),
+    description="`bio` (the app's name) may replace `description`; both must then be equal",
+)
+PREFERENCES = Body(
+    (
+        Among(
+            "seekingGender", SEEKING_GENDERS, "Seeking gender must be one of: Any, Male, Female, Non-binary"
+        ),
+        IntBetween("maxDistanceKm", 1, 200, "Max distance must be between 1 and 200 km"),
+        IntBetween("minAge", 18, 99, "Minimum age must be between 18 and 99"),
+        IntBetween("maxAge", 18, 99, "Maximum age must be between 18 and 99"),
+        Among(
+            "sexualOrientation",
+            ORIENTATIONS,
+            "Sexual orientation must be one of: Straight, Gay, Bisexual, Pansexual, Queer, Other",
+            nullable=True,
+        ),
+    ),
+    rules=(_min_not_above_max,),
+    prepare=Aliases(
+        PREFERENCES_ALIASES,
+        {"gender_seeking": {"enum": [*SEEKING_GENDERS, *(g.lower() for g in SEEKING_GENDERS)]}},
+    ),
+    description="camelCase or the app's snake_case names (gender_seeking also in lower case); "
+    "a field sent under both names must have one value",
+)
+SESSION_START = Body(
+    (
+        Minutes("duration", "Duration is required", "Duration must be 15, 30, or 60 minutes"),
+        Coordinate("latitude", "Latitude", 90),
+        Coordinate("longitude", "Longitude", 180),
+        Fingerprint(),
+    )
+)
+SESSION_EXTEND = Body(
+    (Minutes("additionalMinutes", "Additional minutes required", "Can extend by 15, 30, or 60 minutes"),)
+)
+MATCH_DECLINE = Body((MatchId(),))
+
+# As the answers carry them (/openapi.json): the fields, then the app's names for them.
+MINUTES = Minutes("", "", "").schema()
+PREFERENCE_FIELDS = PREFERENCES.properties()
+PREFERENCE_ALIASES = {alias: PREFERENCE_FIELDS[original] for alias, original in PREFERENCES_ALIASES}
 
 
 @dataclass
@@ -195,119 +348,13 @@ class PreferencesInput:
     sexual_orientation: str | None = None
 
 
-def preferences(body: dict[str, Any]) -> tuple[PreferencesInput, Errors]:
+def preferences(body: dict[str, Any]) -> PreferencesInput:
     """camelCase fields or the app's snake_case ones (`gender_seeking` in any letter case)."""
-    errors: Errors = []
-    data = PreferencesInput()
-    body = fold_aliases(body, PREFERENCES_ALIASES, errors)
-    if errors:
-        return data, errors
-    seeking = body.get("seekingGender", MISSING)
-    if seeking is not MISSING:
-        if _is_in(seeking, SEEKING_GENDERS):
-            data.seeking_gender = _text(seeking)
-        else:
-            errors.append(("seekingGender", "Seeking gender must be one of: Any, Male, Female, Non-binary"))
-    data.max_distance_km = _optional_int(
-        body, "maxDistanceKm", 1, 200, "Max distance must be between 1 and 200 km", errors
+    values = PREFERENCES.parse(body)
+    return PreferencesInput(
+        seeking_gender=values["seekingGender"],
+        max_distance_km=values["maxDistanceKm"],
+        min_age=values["minAge"],
+        max_age=values["maxAge"],
+        sexual_orientation=values["sexualOrientation"],
     )
-    data.min_age = _optional_int(body, "minAge", 18, 99, "Minimum age must be between 18 and 99", errors)
-    data.max_age = _optional_int(body, "maxAge", 18, 99, "Maximum age must be between 18 and 99", errors)
-    orientation = body.get("sexualOrientation", MISSING)
-    if orientation is not MISSING:
-        if _is_in(orientation, ORIENTATIONS):
-            data.sexual_orientation = _text(orientation)
-        else:
-            errors.append(
-                (
-                    "sexualOrientation",
-                    "Sexual orientation must be one of: Straight, Gay, Bisexual, Pansexual, Queer, Other",
-                )
-            )
-    if "minAge" in body and "maxAge" in body:
-        low, high = _parse_int(body["minAge"]), _parse_int(body["maxAge"])
-        if low is not None and high is not None and low > high:
-            errors.append(("maxAge", "Minimum age cannot be greater than maximum age"))
-    return data, errors
-
-
-def _optional_int(
-    body: dict[str, Any], field: str, low: int, high: int, message: str, errors: Errors
-) -> int | None:
-    value = body.get(field, MISSING)
-    if value is MISSING:
-        return None
-    number = _int_between(value, low, high)
-    if number is None:
-        errors.append((field, message))
-    return number
-
-
-# --- sessions and matches -------------------------------------------------------------------------
-
-
-@dataclass
-class SessionStartInput:
-    duration_minutes: int
-    duration_as_sent: Any
-    latitude: float
-    longitude: float
-    device_fingerprint: dict[str, Any] | None
-
-
-def session_start(body: dict[str, Any]) -> tuple[SessionStartInput | None, Errors]:
-    errors: Errors = []
-    duration = body.get("duration", MISSING)
-    if _text(duration) == "":
-        errors.append(("duration", "Duration is required"))
-    if not _is_in(duration, DURATIONS):
-        errors.append(("duration", "Duration must be 15, 30, or 60 minutes"))
-    latitude = _coordinate(body, "latitude", "Latitude", 90, errors)
-    longitude = _coordinate(body, "longitude", "Longitude", 180, errors)
-    if errors or latitude is None or longitude is None:
-        return None, errors
-    fingerprint = body.get("deviceFingerprint")
-    return (
-        SessionStartInput(
-            duration_minutes=int(_text(duration)),
-            duration_as_sent=_as_sent(duration),
-            latitude=latitude,
-            longitude=longitude,
-            device_fingerprint=fingerprint if isinstance(fingerprint, dict) and fingerprint else None,
-        ),
-        errors,
-    )
-
-
-def _coordinate(body: dict[str, Any], field: str, label: str, bound: int, errors: Errors) -> float | None:
-    value = body.get(field, MISSING)
-    if _text(value) == "":
-        errors.append((field, f"{label} is required"))
-    number = _float_between(value, -bound, bound)
-    if number is None:
-        errors.append((field, f"Invalid {field}: must be between -{bound} and {bound}"))
-    return number
-
-
-def session_extend(body: dict[str, Any]) -> tuple[tuple[int, Any] | None, Errors]:
-    """(minutes, minutes as sent) to add."""
-    errors: Errors = []
-    value = body.get("additionalMinutes", MISSING)
-    if _text(value) == "":
-        errors.append(("additionalMinutes", "Additional minutes required"))
-    if not _is_in(value, DURATIONS):
-        errors.append(("additionalMinutes", "Can extend by 15, 30, or 60 minutes"))
-    if errors:
-        return None, errors
-    return (int(_text(value)), _as_sent(value)), errors
-
-
-def match_decline(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(matchId, None) or (None, the error): the original checked this route by hand and answered
-    one `error` (falsy id: required; anything else but a UUID string: invalid)."""
-    value = body.get("matchId", MISSING)
-    if value is MISSING or value is None or value is False or value == "" or value == 0:
-        return None, "matchId is required"
-    if not isinstance(value, str) or not _UUID.match(value):
-        return None, "matchId must be a valid UUID"
-    return value, None

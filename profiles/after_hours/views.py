@@ -15,8 +15,8 @@ from profiles.after_hours.matching import haversine_km, round1
 from profiles.after_hours.services import matches, preferences, profiles, sessions
 from profiles.models import AfterHoursPreferences, AfterHoursProfile
 from profiles.views.uploads import read_all, single_file
-from vlvt.http.api import ApiError, ValidationFailed, iso, json_body, json_response, ok, route
-from vlvt.http.openapi.declare import BINARY, UUID, Operation, obj, ref
+from vlvt.http.api import ApiError, iso, json_body, json_response, ok, route
+from vlvt.http.openapi.declare import BINARY, Operation, obj, ref
 from vlvt.http.request import ApiRequest
 
 # --- profile --------------------------------------------------------------------------------------
@@ -42,11 +42,7 @@ def _profile_json(
 
 
 def _description(request: ApiRequest) -> object:
-    errors: validation.Errors = []
-    value = validation.description(json_body(request), errors)
-    if errors:
-        raise ValidationFailed(errors)
-    return value
+    return validation.DESCRIPTION.parse(json_body(request))["description"]
 
 
 def _with_main_profile(profile: AfterHoursProfile, photo_url: str | None) -> dict[str, object]:
@@ -153,10 +149,7 @@ def _preferences_json(prefs: AfterHoursPreferences) -> dict[str, object]:
 
 
 def _preferences_input(request: ApiRequest) -> validation.PreferencesInput:
-    data, errors = validation.preferences(json_body(request))
-    if errors:
-        raise ValidationFailed(errors)
-    return data
+    return validation.preferences(json_body(request))
 
 
 @after_hours(
@@ -166,7 +159,7 @@ def _preferences_input(request: ApiRequest) -> validation.PreferencesInput:
         ok=ref("AfterHoursPreferencesResult"),
         status=201,
         errors=(400, 409),
-        body=validation.PREFERENCES_INPUT,
+        body=validation.PREFERENCES,
     ),
 )
 def preferences_create(request: ApiRequest) -> HttpResponse:
@@ -191,7 +184,7 @@ def preferences_get(request: ApiRequest) -> HttpResponse:
         "Update matching preferences (absent fields keep their value)",
         ok=ref("AfterHoursPreferencesResult"),
         errors=(400, 404),
-        body=validation.PREFERENCES_INPUT,
+        body=validation.PREFERENCES,
     ),
 )
 def preferences_update(request: ApiRequest) -> HttpResponse:
@@ -215,21 +208,20 @@ def preferences_update(request: ApiRequest) -> HttpResponse:
     ),
 )
 def session_start(request: ApiRequest) -> HttpResponse:
-    data, errors = validation.session_start(json_body(request))
-    if data is None:
-        raise ValidationFailed(errors)
+    data = validation.SESSION_START.parse(json_body(request))
+    minutes, as_sent = data["duration"]
     session = sessions.session_start(
         user_id=request.user_id,
-        duration_minutes=data.duration_minutes,
-        latitude=data.latitude,
-        longitude=data.longitude,
-        device_fingerprint=data.device_fingerprint,
+        duration_minutes=minutes,
+        latitude=data["latitude"],
+        longitude=data["longitude"],
+        device_fingerprint=data["deviceFingerprint"],
     )
     body = {
         "id": str(session.id),
         "startedAt": iso(session.started_at),
         "expiresAt": iso(session.expires_at),
-        "durationMinutes": data.duration_as_sent,
+        "durationMinutes": as_sent,
     }
     return ok(201, session=body)
 
@@ -251,14 +243,11 @@ def session_end(request: ApiRequest) -> HttpResponse:
         "Add 15, 30 or 60 minutes to the open session",
         ok=ref("AfterHoursSessionExtended"),
         errors=(400, 404),
-        body=obj(["additionalMinutes"], additionalMinutes=validation.MINUTES),
+        body=validation.SESSION_EXTEND,
     ),
 )
 def session_extend(request: ApiRequest) -> HttpResponse:
-    extension, errors = validation.session_extend(json_body(request))
-    if extension is None:
-        raise ValidationFailed(errors)
-    minutes, as_sent = extension
+    minutes, as_sent = validation.SESSION_EXTEND.parse(json_body(request))["additionalMinutes"]
     extended = sessions.session_extend(user_id=request.user_id, minutes=minutes)
     return ok(
         session={"id": str(extended.id), "expiresAt": iso(extended.expires_at), "extendedByMinutes": as_sent}
@@ -292,13 +281,11 @@ def session_get(request: ApiRequest) -> HttpResponse:
         "Decline a match (silently for the other user)",
         ok=ref("AfterHoursDone"),
         errors=(400, 404),
-        body=obj(["matchId"], matchId=UUID),
+        body=validation.MATCH_DECLINE,
     ),
 )
 def match_decline(request: ApiRequest) -> HttpResponse:
-    match_id, error = validation.match_decline(json_body(request))
-    if match_id is None:
-        raise ApiError(400, error or "matchId is required")
+    match_id = validation.MATCH_DECLINE.parse(json_body(request))["matchId"]
     matches.match_decline(user_id=request.user_id, match_id=match_id)
     return ok(message="Match declined")
 

@@ -7,10 +7,11 @@ from django.http import HttpResponse
 from profiles import images, limits
 from profiles.services.photos import photo_delete, photo_upload, photos_reorder
 from profiles.storage import resolve_url
+from profiles.validation import PHOTOS_ORDER
 from profiles.views.uploads import read_all, single_file
 from vlvt.http.api import ApiError, endpoint, json_body, ok
 from vlvt.http.errors import on_error
-from vlvt.http.openapi.declare import BINARY, STR_LIST, Operation, obj, ref
+from vlvt.http.openapi.declare import BINARY, Operation, obj, ref
 from vlvt.http.request import ApiRequest
 
 
@@ -57,12 +58,10 @@ def delete(request: ApiRequest, photo_id: str) -> HttpResponse:
         "Reorder (or trim) the caller's photos",
         ok=ref("PhotosReordered"),
         errors=(400, 403, 404),
-        body=obj(["photos"], photos=STR_LIST),
+        body=PHOTOS_ORDER,
     ),
 )
 @on_error("Failed to reorder photos")
 def reorder(request: ApiRequest) -> HttpResponse:
-    photos = json_body(request).get("photos")
-    if not isinstance(photos, list):
-        raise ApiError(400, "photos must be an array")
+    photos = PHOTOS_ORDER.parse(json_body(request))["photos"]
     return ok(message="Photos reordered", photos=photos_reorder(user_id=request.user_id, photos=photos))

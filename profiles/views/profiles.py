@@ -18,10 +18,10 @@ from profiles.services.profiles import (
     profile_update,
 )
 from profiles.storage import resolve_urls
-from profiles.validation import storable, validate_profile
-from vlvt.http.api import ApiError, ValidationFailed, endpoint, fail, iso, json_body, ok
+from profiles.validation import LOCATION, storable, validate_profile
+from vlvt.http.api import ApiError, endpoint, fail, iso, json_body, ok
 from vlvt.http.errors import on_error
-from vlvt.http.openapi.declare import Operation, obj, ref
+from vlvt.http.openapi.declare import Operation, ref
 from vlvt.http.request import ApiRequest
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,7 @@ def profile_json(profile: Profile | PublicProfile) -> dict:
 )
 @on_error("Failed to save profile")
 def create(request: ApiRequest) -> HttpResponse:
-    data, errors = validate_profile(json_body(request), partial=False, owner=request.user_id)
-    if errors:
-        raise ValidationFailed(errors)
+    data = validate_profile(json_body(request), partial=False, owner=request.user_id)
     profile = profile_create(user_id=request.user_id, data=data)
     return ok(profile=profile_json(profile))
 
@@ -95,9 +93,7 @@ def update(request: ApiRequest, user_id: str) -> HttpResponse:
     body = json_body(request)
     # Values already stored (legacy `/uploads/...` ones) may come back as they were shown.
     current = _stored_photos(request.user_id) if isinstance(body.get("photos"), list) else ()
-    data, errors = validate_profile(body, partial=True, owner=request.user_id, current_photos=current)
-    if errors:
-        raise ValidationFailed(errors)
+    data = validate_profile(body, partial=True, owner=request.user_id, current_photos=current)
     if user_id != request.user_id:  # after validation, as the original
         raise ApiError(403, "Forbidden: Cannot modify other users' profiles")
     profile = profile_update(user_id=user_id, data=data) if storable(user_id) else None
@@ -128,12 +124,6 @@ def _decimal8(value: Decimal) -> str:
     return f"{value:.8f}"
 
 
-def _coordinate(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 @endpoint(
     "PUT",
     limiters=[limits.general],
@@ -142,25 +132,15 @@ def _coordinate(value: object) -> float | None:
         "plausible within 15 minutes of the last one)",
         ok=ref("LocationResult"),
         errors=(400, 403, 404),
-        body=obj(
-            ["latitude", "longitude"],
-            latitude={"type": "number", "minimum": -90, "maximum": 90},
-            longitude={"type": "number", "minimum": -180, "maximum": 180},
-        ),
+        body=LOCATION,
     ),
 )
 @on_error("Failed to update location")
 def location(request: ApiRequest, user_id: str) -> HttpResponse:
     if user_id != request.user_id:
         raise ApiError(403, "Forbidden: Cannot update other users' location")
-    body = json_body(request)
-    latitude, longitude = _coordinate(body.get("latitude")), _coordinate(body.get("longitude"))
-    if latitude is None or longitude is None:
-        raise ApiError(400, "Invalid location data: latitude and longitude must be numbers")
-    if not -90 <= latitude <= 90:
-        raise ApiError(400, "Invalid latitude: must be between -90 and 90")
-    if not -180 <= longitude <= 180:
-        raise ApiError(400, "Invalid longitude: must be between -180 and 180")
+    body = LOCATION.parse(json_body(request))
+    latitude, longitude = body["latitude"], body["longitude"]
     try:
         saved = (
             profile_set_location(user_id=user_id, latitude=latitude, longitude=longitude)

@@ -6,12 +6,12 @@ from django.http import HttpResponse
 
 from profiles import limits
 from profiles.selectors.swipes import likes_received, likes_sent
-from profiles.services.swipes import ACTIONS, swipe_record
+from profiles.services.swipes import swipe_record
 from profiles.storage import resolve_urls
-from profiles.validation import storable
+from profiles.validation import SWIPE
 from vlvt.http.api import ApiError, endpoint, iso, json_body, ok
 from vlvt.http.errors import on_error
-from vlvt.http.openapi.declare import STR, Operation, obj, ref
+from vlvt.http.openapi.declare import Operation, ref
 from vlvt.http.request import ApiRequest
 
 
@@ -22,19 +22,13 @@ from vlvt.http.request import ApiRequest
         "Like or pass; a mutual like creates the pair's one match",
         ok=ref("SwipeResult"),
         errors=(400, 403, 404),
-        body=obj(["targetUserId", "action"], targetUserId=STR, action={"enum": sorted(ACTIONS)}),
+        body=SWIPE,
     ),
 )
 @on_error("Failed to record swipe")
 def swipe(request: ApiRequest) -> HttpResponse:
-    body = json_body(request)
-    target, action = body.get("targetUserId"), body.get("action")
-    if not target or not action:
-        raise ApiError(400, "targetUserId and action are required")
-    if not isinstance(action, str) or action not in ACTIONS:
-        raise ApiError(400, 'action must be "like" or "pass"')
-    if not isinstance(target, str) or not storable(target):
-        raise ApiError(404, "Target user not found")
+    body = SWIPE.parse(json_body(request))
+    target, action = body["targetUserId"], body["action"]
     if target == request.user_id:
         raise ApiError(400, "Cannot swipe on yourself")
     result = swipe_record(user_id=request.user_id, target_user_id=target, action=action)

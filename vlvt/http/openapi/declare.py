@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from vlvt.http.api import ValidationFailed
+from vlvt.http.api import ApiError, ValidationFailed
 
 REF_PREFIX = "#/components/schemas/"
 BEARER = [{"bearerAuth": []}]
@@ -103,7 +103,8 @@ class Operation:
     """One route's declaration (see the module docstring).
 
     `ok` is the success body's schema (JSON) at `status`; `errors` the statuses the route itself
-    answers with the Failure body; `body` the request body (a `Body` or a schema) in
+    answers with the Failure body; `query` the query string's fields (a `Body` read from
+    `request.GET`); `body` the request body (a `Body` or a schema) in
     `content_type`; `responses` replaces generated answers whose description says more (and with
     `conventional=False`, the answers are exactly `ok` and these).
     """
@@ -113,6 +114,7 @@ class Operation:
     errors: tuple[int, ...] = ()
     status: int = 200
     params: tuple[dict[str, Any], ...] = ()
+    query: Body | None = None
     body: BodySpec | dict[str, Any] | None = None
     body_required: bool = True
     content_type: str = "application/json"
@@ -128,7 +130,7 @@ class Operation:
         if auth:
             op["security"] = BEARER
         declared = {p["name"] for p in self.params if p["in"] == "path"}
-        parameters = [*(path_param(n) for n in path if n not in declared), *self.params]
+        parameters = [*(path_param(n) for n in path if n not in declared), *self.params, *self._query()]
         if parameters:
             op["parameters"] = parameters
         if self.body is not None:
@@ -138,6 +140,10 @@ class Operation:
                 "content": {self.content_type: {"schema": schema}},
             }
         return op
+
+    def _query(self) -> list[dict[str, Any]]:
+        fields = self.query.fields if self.query is not None else ()
+        return [query(f.name, f.schema(), getattr(f, "description", "")) for f in fields]
 
     def _responses(self, auth: bool, usual: Iterable[int]) -> dict[str, Any]:
         responses: dict[str, Any] = {}
@@ -231,7 +237,17 @@ class Field(Protocol):
     def check(self, body: dict[str, Any], errors: Errors) -> Any: ...
 
 
-Rule = Callable[[dict[str, Any], Errors], None]
+# A check over several fields: (the body, the fields' values, the failures so far).
+Rule = Callable[[dict[str, Any], dict[str, Any], Errors], None]
+
+
+class Prepare(Protocol):
+    """A step before the fields (e.g. folding other spellings of their names into them): the body
+    the fields read, and the properties it adds to the description. A failure stops the read."""
+
+    def apply(self, body: dict[str, Any], errors: Errors) -> dict[str, Any]: ...
+
+    def properties(self, fields: dict[str, dict[str, Any]]) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -243,16 +259,27 @@ class Body:
     fields: tuple[Field, ...]
     rules: tuple[Rule, ...] = ()
     description: str = ""
+    prepare: Prepare | None = None
+
+    def properties(self) -> dict[str, dict[str, Any]]:
+        return {f.name: f.schema() for f in self.fields}
 
     def schema(self) -> dict[str, Any]:
-        schema = obj([f.name for f in self.fields if f.required], **{f.name: f.schema() for f in self.fields})
+        properties = self.properties()
+        if self.prepare is not None:
+            properties |= self.prepare.properties(properties)
+        schema = obj([f.name for f in self.fields if f.required], **properties)
         return {**schema, "description": self.description} if self.description else schema
 
     def read(self, body: dict[str, Any]) -> tuple[dict[str, Any], Errors]:
         errors: Errors = []
+        if self.prepare is not None:
+            body = self.prepare.apply(body, errors)
+            if errors:
+                return {}, errors
         values = {f.name: f.check(body, errors) for f in self.fields}
         for rule in self.rules:
-            rule(values, errors)
+            rule(body, values, errors)
         return values, errors
 
     def parse(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -265,8 +292,118 @@ class Body:
 def differ(first: str, second: str, message: str) -> Rule:
     """`second` must not equal a (non-empty) `first`; the failure is reported on `second`."""
 
-    def rule(values: dict[str, Any], errors: Errors) -> None:
+    def rule(body: dict[str, Any], values: dict[str, Any], errors: Errors) -> None:
         if values[first] and values[first] == values[second]:
             errors.append((second, message))
 
     return rule
+
+
+# --- fields answering one error (400 `{success:false, error}`), as most original routes did -----
+
+
+@dataclass(frozen=True)
+class OptionalString:
+    """An optional string (None when absent or empty) of at most `max_length` characters; the
+    first failure answers the request alone (400 `error`, "<label> must be ...")."""
+
+    name: str
+    max_length: int | None = None
+    label: str = ""
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return STR if self.max_length is None else {"type": "string", "maxLength": self.max_length}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str | None:
+        return self.read(body)
+
+    def read(self, body: dict[str, Any]) -> str | None:
+        label, value = self.label or self.name, body.get(self.name)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise ApiError(400, f"{label} must be a string")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ApiError(400, f"{label} must be at most {self.max_length} characters")
+        return value
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A required value among `allowed`; the first failure answers the request alone (`missing`
+    when absent or empty, else `invalid`, by default "Invalid <name>. Must be one of: ...")."""
+
+    name: str
+    allowed: tuple[str, ...]
+    missing: str
+    invalid: str = ""
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return {"enum": list(self.allowed)}
+
+    def check(self, body: dict[str, Any], errors: Errors) -> str:
+        value = body.get(self.name)
+        if value is None or value == "":
+            raise ApiError(400, self.missing)
+        if value not in self.allowed:
+            raise ApiError(
+                400, self.invalid or f"Invalid {self.name}. Must be one of: {', '.join(self.allowed)}"
+            )
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Present:
+    """Required (not empty), and a string when `string` says so; otherwise taken as sent."""
+
+    name: str
+    missing: str
+    string: bool = True
+    required: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        return STR
+
+    def check(self, body: dict[str, Any], errors: Errors) -> Any:
+        value = body.get(self.name)
+        if not value:
+            raise ApiError(400, self.missing)
+        if self.string and not isinstance(value, str):
+            raise ApiError(400, f"{self.name} must be a string")
+        return value
+
+
+@dataclass(frozen=True)
+class AllSent:
+    """Before the fields: every one of `names` sent (not empty), else the one `message`."""
+
+    names: tuple[str, ...]
+    message: str
+
+    def apply(self, body: dict[str, Any], errors: Errors) -> dict[str, Any]:
+        if not all(body.get(name) for name in self.names):
+            raise ApiError(400, self.message)
+        return body
+
+    def properties(self, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Taken as sent, or None when `kind` says it is not of the expected type."""
+
+    name: str
+    described: dict[str, Any]
+    kind: type | None = None
+    description: str = ""
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        return self.described
+
+    def check(self, body: dict[str, Any], errors: Errors) -> Any:
+        value = body.get(self.name)
+        return value if self.kind is None or isinstance(value, self.kind) else None
