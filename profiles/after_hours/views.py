@@ -41,8 +41,10 @@ def _profile_json(
     }
 
 
-def _description(request: ApiRequest) -> object:
-    return validation.DESCRIPTION.parse(json_body(request))["description"]
+def _description(request: ApiRequest) -> str | None:
+    """The description sent (as `description` or `bio`), None when absent."""
+    value = validation.DESCRIPTION.parse(json_body(request))["description"]
+    return None if value is validation.MISSING else value
 
 
 def _with_main_profile(profile: AfterHoursProfile, photo_url: str | None) -> dict[str, object]:
@@ -62,9 +64,7 @@ def _with_main_profile(profile: AfterHoursProfile, photo_url: str | None) -> dic
 )
 def profile_create(request: ApiRequest) -> HttpResponse:
     description = _description(request)
-    profile = profiles.profile_create(
-        user_id=request.user_id, description=None if description is validation.MISSING else description
-    )
+    profile = profiles.profile_create(user_id=request.user_id, description=description)
     return ok(201, profile=_with_main_profile(profile, profile.photo_url or None))
 
 
@@ -98,9 +98,7 @@ def profile_get(request: ApiRequest) -> HttpResponse:
 )
 def profile_update(request: ApiRequest) -> HttpResponse:
     description = _description(request)
-    profile = profiles.profile_update(
-        user_id=request.user_id, description=None if description is validation.MISSING else description
-    )
+    profile = profiles.profile_update(user_id=request.user_id, description=description)
     if profile is None:
         raise ApiError(404, "After Hours profile not found")
     return ok(profile=_with_main_profile(profile, selectors.photo_url(profile.photo_url)))

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from vlvt.http.api import ApiError, ValidationFailed
 
 REF_PREFIX = "#/components/schemas/"
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 STR: dict[str, Any] = {"type": "string"}
 STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
@@ -189,7 +189,11 @@ def paths(
     renames = dict(names or {})
     found: dict[str, Any] = {}
     for pattern in urlpatterns:
-        views = {m: v for m, v in _views(pattern.callback).items() if getattr(v, "spec", None) is not None}
+        specs = {
+            m: (getattr(v, "spec", None), getattr(v, "auth", True))
+            for m, v in _views(pattern.callback).items()
+        }
+        views = {m: (spec, auth) for m, (spec, auth) in specs.items() if spec is not None}
         if not views:
             continue
         template = (
@@ -201,8 +205,8 @@ def paths(
         )
         names_in_path = _PLACEHOLDER.findall(template)
         found[template] = {
-            method: view.spec.describe(auth=view.auth, tag=tag, usual=usual, path=names_in_path)
-            for method, view in views.items()
+            method: spec.describe(auth=auth, tag=tag, usual=usual, path=names_in_path)
+            for method, (spec, auth) in views.items()
         }
     return found
 
@@ -229,8 +233,11 @@ class Field(Protocol):
     """One body field: how it is described, and how it is read (appending `(field, message)`
     failures, or raising an `ApiError` for a route that answers a single error)."""
 
-    name: str
-    required: bool
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def required(self) -> bool: ...
 
     def schema(self) -> dict[str, Any]: ...
 
