@@ -13,6 +13,7 @@ import time
 import pytest
 from twisted.internet import protocol, tcp
 
+from vlvt.server import balance
 from vlvt.server.shutdown.daphne import GracefulServer
 
 
@@ -37,6 +38,7 @@ def listening():
     yield server, port, factory, clients
     for client in clients:
         client.close()
+    balance.leave(port)
     if port.connected:
         port.stopListening()
 

@@ -17,11 +17,11 @@ through ASGI, Daphne can only refuse an upgrade with a bare 403. Accepted upgrad
 vlvt.server.websocket connections instead of autobahn protocols, and every application instance reads
 from a vlvt.server.websocket.Inbox instead of an asyncio.Queue: a third of the memory per idle socket.
 
-Several processes sharing one listening socket (`--fd`) take its connections one at a time:
-Twisted accepts up to a hundred per wake-up, so the first process to wake took a whole burst (50
-keep-alive clients connecting at once could all land on one process, leaving the other core idle
-for as long as they stayed connected); one accept per wake-up lets the other processes, woken by
-the same readiness, take their share.
+Several processes sharing one listening socket (`--fd`) take its connections one at a time and
+evenly (vlvt.server.balance): Twisted accepts up to a hundred per wake-up, so the first process to
+wake took a whole burst, and even one at a time the race split 50 keep-alive clients 17/33 for as
+long as they stayed connected. A process now accepts only while no live peer on the socket holds
+fewer connections.
 
 Request bodies are refused past their limit before they are read: Twisted buffers a whole body
 (to a temporary file past 100 KB) before the request reaches Daphne, which then queues all of it
@@ -35,7 +35,8 @@ Upstream internals this module relies on (Daphne 4.2.3 and Twisted 26.10.0 are p
 tests/shutdown/test_upstream_hooks.py fails if one of them changes):
 * `daphne.cli.CommandLineInterface.server_class`, and `Server.run`, `create_application` and
   `listen_success` overridden with Daphne's own bodies;
-* Twisted's `tcp.Port.numberAccepts` (connections taken per wake-up) and `Port.doRead`;
+* Twisted's `tcp.Port.numberAccepts` (connections taken per wake-up), `Port.doRead` and
+  `Port.transport` (the accepted connection's class, `tcp.Server`);
 * `twisted.web.http.Request._parsePOSTFormSubmission`;
 * `Request.gotLength(length)`, which `HTTPChannel` calls once the headers are in, before any of
   the body is read and before it answers `Expect: 100-continue` (from the request's headers), and
@@ -64,7 +65,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.logger import STDLibLogObserver, globalLogBeginner
 
 from vlvt.http.middleware import body_limit, request_log
-from vlvt.server import websocket
+from vlvt.server import balance, websocket
 from vlvt.server.shutdown import coordinator
 from vlvt.server.shutdown.asgi import REFUSED_BODY, REFUSED_RAW, REFUSED_START
 from vlvt.server.shutdown.resources import register_process_resources, terminate_own_backends
@@ -296,14 +297,7 @@ class GracefulServer(Server):
     def listen_success(self, port: Any) -> None:
         self.ports.append(port)
         if hasattr(port, "numberAccepts") and hasattr(port, "doRead"):
-            accept = port.doRead
-
-            def accept_one() -> Any:
-                port.numberAccepts = 1  # Twisted raises it again after every accept
-                return accept()
-
-            port.doRead = accept_one
-            port.accept_backlog = accept
+            balance.accept_evenly(port, reactor)
         super().listen_success(port)
 
     # -- signals ------------------------------------------------------------------------------
@@ -342,6 +336,7 @@ class GracefulServer(Server):
                     getattr(port, "accept_backlog", port.doRead)()
                 except Exception as exc:
                     logger.warning("shutdown: accepting the backlog failed: %r", exc)
+            balance.leave(port)  # the peers on the socket stop leaving connections for this one
             port.stopListening()
         self.ports.clear()
         logger.info("shutdown: stopped listening")

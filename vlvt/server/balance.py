@@ -1,0 +1,208 @@
+"""Connections shared evenly between the processes that accept on one listening socket.
+
+Several Daphne processes serving one socket (`--fd`) are all woken when a connection arrives, and
+whichever calls accept() first takes it. Keep-alive clients connect once and stay, so an early
+uneven split (17/33 of wrk's 50 connections was seen) lasts as long as they do: one process's core
+queues twice the requests while the other idles, and the tail doubles. A node cluster's primary
+deals connections round-robin instead.
+
+Here each process publishes how many connections it holds in a small table shared by every
+process on the same listening socket (a file in /dev/shm named after the socket's inode, which all
+holders of the socket see alike), and accepts only while no live peer holds fewer: a process
+ahead of its share steps back from the socket for a few milliseconds and lets the others take
+the connection. Two processes therefore never differ by more than one connection.
+
+A peer counts as live while its event loop beats (every 0.25 s); one that stopped beating for
+`STALE_SECONDS` (stuck, or killed) is ignored, so connections are never held back for a peer that
+cannot take them. A draining process leaves the table when it stops listening.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import mmap
+import os
+import socket
+import struct
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import task, tcp
+
+logger = logging.getLogger("vlvt.shutdown")
+
+SLOTS = 32
+# pid, connections held, last beat (time.monotonic(): one clock for every process of a machine)
+_SLOT = struct.Struct("=iid")
+_PID = struct.Struct("=i")
+_COUNT = struct.Struct("=i")
+_BEAT = struct.Struct("=d")
+STALE_SECONDS = 2.0
+BEAT_SECONDS = 0.25
+# How long a process ahead of its share stays off the socket before it looks again.
+_STEP_BACK_SECONDS = 0.005
+
+
+def _table_dir() -> Path:
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def table_path(sock: socket.socket) -> Path:
+    """The table of the processes sharing `sock` (its inode is the same through every holder)."""
+    info = os.fstat(sock.fileno())
+    return _table_dir() / f"vlvt-accept-{info.st_dev}-{info.st_ino}"
+
+
+class AcceptBalance:
+    """This process's slot in the table of one listening socket."""
+
+    def __init__(self, path: Path, table: mmap.mmap, slot: int) -> None:
+        self.path = path
+        self._table = table
+        self._offset = slot * _SLOT.size
+        self.connections = 0
+
+    @classmethod
+    def join(cls, sock: socket.socket) -> AcceptBalance:
+        path = table_path(sock)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_size < SLOTS * _SLOT.size:
+                os.ftruncate(fd, SLOTS * _SLOT.size)
+            table = mmap.mmap(fd, SLOTS * _SLOT.size)
+            slot = _free_slot(table, time.monotonic())
+            _SLOT.pack_into(table, slot * _SLOT.size, os.getpid(), 0, time.monotonic())
+        finally:
+            # Unlocked explicitly: the mapping keeps a duplicate of `fd`, which would hold the lock.
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        return cls(path, table, slot)
+
+    def opened(self) -> None:
+        self.connections += 1
+        if not self._table.closed:  # (closed once listening stopped: nobody reads it then)
+            _COUNT.pack_into(self._table, self._offset + 4, self.connections)
+
+    def closed(self) -> None:
+        self.connections -= 1
+        if not self._table.closed:
+            _COUNT.pack_into(self._table, self._offset + 4, self.connections)
+
+    def beat(self) -> None:
+        _BEAT.pack_into(self._table, self._offset + 8, time.monotonic())
+
+    def my_turn(self) -> bool:
+        """True unless a live peer holds fewer connections than this process."""
+        now = time.monotonic()
+        mine = self.connections
+        for offset in range(0, SLOTS * _SLOT.size, _SLOT.size):
+            if offset == self._offset:
+                continue
+            pid, held, beat = _SLOT.unpack_from(self._table, offset)
+            if pid and held < mine and now - beat < STALE_SECONDS:
+                return False
+        return True
+
+    def leave(self) -> None:
+        """Out of the table (listening stopped); the table's file goes with its last process."""
+        if self._table.closed:
+            return
+        try:
+            fd = os.open(self.path, os.O_RDWR)
+        except OSError:
+            fd = -1
+        try:
+            if fd >= 0:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            _SLOT.pack_into(self._table, self._offset, 0, 0, 0.0)
+            if fd >= 0 and not _live_slots(self._table, time.monotonic()):
+                self.path.unlink(missing_ok=True)
+        finally:
+            self._table.close()
+            if fd >= 0:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+
+def _live_slots(table: mmap.mmap, now: float) -> list[int]:
+    live = []
+    for slot in range(SLOTS):
+        pid, _held, beat = _SLOT.unpack_from(table, slot * _SLOT.size)
+        if pid and now - beat < STALE_SECONDS:
+            live.append(slot)
+    return live
+
+
+def _free_slot(table: mmap.mmap, now: float) -> int:
+    live = set(_live_slots(table, now))
+    for slot in range(SLOTS):
+        if slot not in live:
+            return slot
+    raise RuntimeError(f"more than {SLOTS} processes accept on one socket")
+
+
+class _CountedServer(tcp.Server):
+    """Twisted's accepted-connection transport, counted in its port's table while it is open."""
+
+    def __init__(self, sock: socket.socket, protocol: Any, client: Any, server: Any, *args: Any) -> None:
+        super().__init__(sock, protocol, client, server, *args)
+        self._balance: AcceptBalance | None = getattr(server, "balance", None)
+        if self._balance is not None:
+            self._balance.opened()
+
+    def connectionLost(self, reason: Any) -> None:  # noqa: N802 (Twisted's name)
+        balance, self._balance = self._balance, None
+        try:
+            super().connectionLost(reason)
+        finally:
+            if balance is not None:
+                balance.closed()
+
+
+def accept_evenly(port: Any, reactor: Any) -> None:
+    """Make a listening `tcp.Port` take one connection per wake-up, and only when no live peer on
+    the same socket holds fewer (see the module's docstring). `port.accept_backlog()` still takes
+    everything waiting (for when listening stops); `port.balance.leave()` quits the table."""
+    accept = port.doRead
+    port.accept_backlog = accept
+    port.balance = None
+    if port.transport is tcp.Server:
+        try:
+            port.balance = AcceptBalance.join(port.socket)
+        except (OSError, RuntimeError) as exc:  # takes connections as they come instead
+            logger.warning("accept balance unavailable: %r", exc)
+    if port.balance is not None:
+        port.transport = _CountedServer
+        beats = task.LoopingCall(port.balance.beat)
+        beats.clock = reactor
+        beats.start(BEAT_SECONDS)
+        port.balance_beats = beats
+
+    def resume() -> None:
+        if port.connected and not port.disconnecting:
+            port.startReading()
+
+    def accept_one() -> Any:
+        if port.balance is not None and not port.balance.my_turn():
+            port.stopReading()  # a peer with fewer connections takes this one
+            reactor.callLater(_STEP_BACK_SECONDS, resume)
+            return None
+        port.numberAccepts = 1  # Twisted raises it again after every accept
+        return accept()
+
+    port.doRead = accept_one
+
+
+def leave(port: Any) -> None:
+    beats = getattr(port, "balance_beats", None)
+    if beats is not None and beats.running:
+        beats.stop()
+    balance = getattr(port, "balance", None)
+    if balance is not None:
+        port.balance = None
+        balance.leave()
