@@ -223,12 +223,19 @@ class TrackingHTTPFactory(HTTPFactory):
         # Weak: a closed connection's protocol goes with it (a strong set kept every connection
         # the process ever had until the drain).
         self.protocols: weakref.WeakSet[Any] = weakref.WeakSet()
+        # Twisted's own access line (the combined log format, built for every request) goes to
+        # Twisted's log, which the server discards below verbosity 2; Daphne writes its own.
+        self._twisted_access_log = getattr(server, "verbosity", 1) > 1
 
     def buildProtocol(self, addr: Any) -> Any:
         protocol = super().buildProtocol(addr)
         protocol.requestFactory = GracefulWebRequest
         self.protocols.add(protocol)
         return protocol
+
+    def log(self, request: Any) -> None:
+        if self._twisted_access_log:
+            super().log(request)
 
     def live_channels(self) -> list[Any]:
         """HTTP connections still open and not upgraded to a WebSocket."""
