@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import email.utils
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,11 +23,12 @@ from vlvt.http.openapi.declare import (
     AllSent,
     Body,
     Errors,
-    OneOf,
-    OptionalString,
-    Present,
-    Sent,
+    Field,
     differ,
+    one_of,
+    optional_string,
+    present,
+    sent,
 )
 
 
@@ -43,129 +43,89 @@ def has_nul(value: Any) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class Id:
+def required_id(name: str) -> Field:
     """A required string, trimmed (`body(field).trim().notEmpty()`)."""
 
-    name: str
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return STR
-
-    def check(self, body: dict[str, Any], errors: Errors) -> str:
-        value = body.get(self.name)
+    def read(body: dict[str, Any], errors: Errors) -> str:
+        value = body.get(name)
         if value is not None and not isinstance(value, str):
-            errors.append((self.name, f"{self.name} must be a string"))
+            errors.append((name, f"{name} must be a string"))
             return ""
         value = (value or "").strip()
         if not value:
-            errors.append((self.name, f"{self.name} is required"))
+            errors.append((name, f"{name} is required"))
         return value
 
+    return Field(name, STR, read, required=True)
 
-@dataclass(frozen=True)
-class Text:
+
+def text(name: str, max_length: int) -> Field:
     """An optional string, trimmed, at most `max_length` characters."""
 
-    name: str
-    max_length: int
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "maxLength": self.max_length}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> str | None:
-        value = body.get(self.name)
+    def read(body: dict[str, Any], errors: Errors) -> str | None:
+        value = body.get(name)
         if value is None:
             return None
         if not isinstance(value, str):
-            errors.append((self.name, f"{self.name} must be a string"))
+            errors.append((name, f"{name} must be a string"))
             return None
         value = value.strip()
-        if len(value) > self.max_length:
-            errors.append((self.name, f"{self.name} must be at most {self.max_length} characters"))
+        if len(value) > max_length:
+            errors.append((name, f"{name} must be at most {max_length} characters"))
         return value
 
+    return Field(name, {"type": "string", "maxLength": max_length}, read)
 
-@dataclass(frozen=True)
-class MessageText:
+
+def _message_text(body: dict[str, Any], errors: Errors) -> str:
     """A message's text: 1 to 500 characters once trimmed (both failures reported when empty)."""
-
-    name: str = "text"
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "minLength": 1, "maxLength": MESSAGE_MAX}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> str:
-        raw = body.get(self.name)
-        if raw is not None and not isinstance(raw, str):
-            errors.append((self.name, "Message text must be a string"))
-            return ""
-        text = (raw or "").strip()
-        if not text:
-            errors.append((self.name, "Message text is required"))
-        if not 1 <= len(text) <= MESSAGE_MAX:
-            errors.append((self.name, f"Message text must be between 1 and {MESSAGE_MAX} characters"))
-        return text
+    raw = body.get("text")
+    if raw is not None and not isinstance(raw, str):
+        errors.append(("text", "Message text must be a string"))
+        return ""
+    text = (raw or "").strip()
+    if not text:
+        errors.append(("text", "Message text is required"))
+    if not 1 <= len(text) <= MESSAGE_MAX:
+        errors.append(("text", f"Message text must be between 1 and {MESSAGE_MAX} characters"))
+    return text
 
 
-@dataclass(frozen=True)
-class Choice:
-    """A required `Id` that must be one of `allowed`; an alias stands for the value it maps to."""
+def choice(name: str, allowed: tuple[str, ...], aliases: dict[str, str], description: str) -> Field:
+    """A required id that must be one of `allowed`; an alias stands for the value it maps to."""
+    as_id = required_id(name).read
 
-    name: str
-    allowed: tuple[str, ...]
-    aliases: dict[str, str]
-    description: str = ""
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return {"description": self.description, "enum": [*self.allowed, *self.aliases]}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> str:
-        value = Id(self.name).check(body, errors)
-        value = self.aliases.get(value, value)
-        if value and value not in self.allowed:
-            errors.append((self.name, f"{self.name} must be one of: {', '.join(self.allowed)}"))
+    def read(body: dict[str, Any], errors: Errors) -> str:
+        value = as_id(body, errors)
+        value = aliases.get(value, value)
+        if value and value not in allowed:
+            errors.append((name, f"{name} must be one of: {', '.join(allowed)}"))
         return value
 
-
-@dataclass(frozen=True)
-class Passthrough:
-    """Taken as sent (described by `schema`)."""
-
-    name: str
-    described: dict[str, Any]
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return self.described
-
-    def check(self, body: dict[str, Any], errors: Errors) -> Any:
-        return body.get(self.name)
+    return Field(name, {"description": description, "enum": [*allowed, *aliases]}, read, required=True)
 
 
 MESSAGE_MAX = 500
 
 MESSAGE = Body(
     (
-        MessageText(),
-        Id("matchId"),
-        Id("senderId"),
-        Passthrough(
+        Field(
+            "text", {"type": "string", "minLength": 1, "maxLength": MESSAGE_MAX}, _message_text, required=True
+        ),
+        required_id("matchId"),
+        required_id("senderId"),
+        sent(
             "tempId",
             {"type": ["string", "integer"], "description": "client id; a resend returns the stored message"},
         ),
     )
 )
 MATCH = Body(
-    (Id("userId1"), Id("userId2")),
+    (required_id("userId1"), required_id("userId2")),
     rules=(differ("userId1", "userId2", "Users cannot match with themselves"),),
 )
 BLOCK = Body(
-    (Id("userId"), Id("blockedUserId"), Text("reason", 500)),
+    (required_id("userId"), required_id("blockedUserId"), text("reason", 500)),
     rules=(differ("userId", "blockedUserId", "Cannot block yourself"),),
 )
 
@@ -202,16 +162,16 @@ APP_REPORT_REASONS = {"inappropriate": "inappropriate_content", "fake": "fake_pr
 
 REPORT = Body(
     (
-        Id("reporterId"),
-        Id("reportedUserId"),
-        Choice(
+        required_id("reporterId"),
+        required_id("reportedUserId"),
+        choice(
             "reason",
             REPORT_REASONS,
             APP_REPORT_REASONS,
             "`inappropriate` and `fake` (the mobile app's) are stored as `inappropriate_content` and "
             "`fake_profile`",
         ),
-        Text("details", 1000),
+        text("details", 1000),
     ),
     rules=(differ("reporterId", "reportedUserId", "Cannot report yourself"),),
 )
@@ -264,39 +224,22 @@ def history_cursor(raw: str | None, name: str) -> datetime | None:
     return value
 
 
-@dataclass(frozen=True)
-class Limit:
-    name: str = "limit"
-    description: str = "parseInt; missing, NaN or 0 means 50; clamped to 1..100"
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return STR
-
-    def check(self, query: dict[str, Any], errors: Errors) -> int:
-        return history_limit(query.get(self.name))
+def _limit(query: dict[str, Any], errors: Errors) -> int:
+    return history_limit(query.get("limit"))
 
 
-@dataclass(frozen=True)
-class Cursor:
+def cursor(name: str, description: str) -> Field:
     """An optional instant (400 when unparseable)."""
-
-    name: str
-    description: str
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return TS
-
-    def check(self, query: dict[str, Any], errors: Errors) -> datetime | None:
-        return history_cursor(query.get(self.name), self.name)
+    return Field(
+        name, TS, lambda query, errors: history_cursor(query.get(name), name), description=description
+    )
 
 
 HISTORY = Body(
     (
-        Limit(),
-        Cursor("before", "only messages older than this"),
-        Cursor("after", "only messages newer than this"),
+        Field("limit", STR, _limit, description="parseInt; missing, NaN or 0 means 50; clamped to 1..100"),
+        cursor("before", "only messages older than this"),
+        cursor("after", "only messages newer than this"),
     )
 )
 
@@ -330,60 +273,12 @@ def proposal_time(value: Any) -> time:
         raise ChatError(400, "Invalid time format. Use HH:MM or HH:MM:SS") from None
 
 
-@dataclass(frozen=True)
-class Coordinate:
-    """A place's latitude (bound 90) or longitude (180), optional: DECIMAL(10|11, 8)."""
-
-    name: str
-    bound: int
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": ["number", "string"]}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> Decimal | None:
-        return coordinate(body, self.name, self.bound)
-
-
-@dataclass(frozen=True)
-class ProposalDate:
-    name: str = "proposedDate"
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "date"}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> date:
-        return proposal_date(body.get(self.name))
-
-
-@dataclass(frozen=True)
-class ProposalTime:
-    name: str = "proposedTime"
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "description": "HH:MM or HH:MM:SS"}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> time:
-        return proposal_time(body.get(self.name))
-
-
-@dataclass(frozen=True)
-class MatchRef:
+def _match_ref(body: dict[str, Any], errors: Errors) -> str:
     """A match id to look up: anything but a string is no match (404)."""
-
-    name: str = "matchId"
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return STR
-
-    def check(self, body: dict[str, Any], errors: Errors) -> str:
-        value = body.get(self.name)
-        if not isinstance(value, str):
-            raise ChatError(404, "Match not found")
-        return value
+    value = body.get("matchId")
+    if not isinstance(value, str):
+        raise ChatError(404, "Match not found")
+    return value
 
 
 def coordinate(body: dict[str, Any], field: str, bound: int) -> Decimal | None:
@@ -404,35 +299,46 @@ def coordinate(body: dict[str, Any], field: str, bound: int) -> Decimal | None:
 
 # --- the bodies answering one error --------------------------------------------------------------
 
+_NUMBER_OR_STRING = {"type": ["number", "string"]}
 DEVICE_TYPES = ("ios", "android", "web")
 RESPONSES = ("accepted", "declined")
 
-MARK_READ = Body((Present("userId", "userId is required", string=False), Sent("messageIds", STR_LIST, list)))
+MARK_READ = Body((present("userId", "userId is required", string=False), sent("messageIds", STR_LIST, list)))
 FCM_REGISTER = Body(
     (
-        OneOf(
+        one_of(
             "deviceType",
             DEVICE_TYPES,
             "token and deviceType are required",
             "deviceType must be ios, android, or web",
         ),
-        Present("token", "token and deviceType are required"),
-        OptionalString("deviceId", 255),
+        present("token", "token and deviceType are required"),
+        optional_string("deviceId", 255),
     ),
     prepare=AllSent(("token", "deviceType"), "token and deviceType are required"),
 )
-FCM_UNREGISTER = Body((Present("token", "token is required"),))
+FCM_UNREGISTER = Body((present("token", "token is required"),))
 DATE_PROPOSAL = Body(
     (
-        MatchRef(),
-        OptionalString("placeName", 255, required=True),
-        OptionalString("placeId", 255),
-        OptionalString("placeAddress", 500),
-        Coordinate("placeLat", 90),
-        Coordinate("placeLng", 180),
-        ProposalDate(),
-        ProposalTime(),
-        OptionalString("note"),
+        Field("matchId", STR, _match_ref, required=True),
+        optional_string("placeName", 255, required=True),
+        optional_string("placeId", 255),
+        optional_string("placeAddress", 500),
+        Field("placeLat", _NUMBER_OR_STRING, lambda body, errors: coordinate(body, "placeLat", 90)),
+        Field("placeLng", _NUMBER_OR_STRING, lambda body, errors: coordinate(body, "placeLng", 180)),
+        Field(
+            "proposedDate",
+            {"type": "string", "format": "date"},
+            lambda body, errors: proposal_date(body.get("proposedDate")),
+            required=True,
+        ),
+        Field(
+            "proposedTime",
+            {"type": "string", "description": "HH:MM or HH:MM:SS"},
+            lambda body, errors: proposal_time(body.get("proposedTime")),
+            required=True,
+        ),
+        optional_string("note"),
     ),
     prepare=AllSent(
         ("matchId", "placeName", "proposedDate", "proposedTime"),
@@ -441,13 +347,13 @@ DATE_PROPOSAL = Body(
 )
 DATE_RESPONSE = Body(
     (
-        OneOf(
+        one_of(
             "response",
             RESPONSES,
             'response must be "accepted" or "declined"',
             'response must be "accepted" or "declined"',
         ),
-        Sent("counterDate", {"type": "string", "format": "date"}),
-        Sent("counterTime", STR),
+        sent("counterDate", {"type": "string", "format": "date"}),
+        sent("counterTime", STR),
     )
 )

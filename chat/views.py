@@ -30,11 +30,11 @@ from vlvt.http.openapi.declare import (
     STR_LIST,
     Body,
     Operation,
-    Sent,
     array,
     header,
     path_param,
     ref,
+    sent,
     success,
 )
 from vlvt.http.request import ApiRequest
@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 View = Callable[..., HttpResponse]
 
 MESSAGE_OK = success(message=STR)
-REPORTS_QUERY = Body((Sent("status", STR, description="exact status filter"),))
+REPORTS_QUERY = Body((sent("status", STR, description="exact status filter"),))
 
 
 def clean_input(view: View) -> View:

@@ -17,14 +17,14 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from profiles import storage
 from vlvt.http.api import ApiError
-from vlvt.http.openapi.declare import STR_LIST, AllSent, Body, Errors, OneOf
+from vlvt.http.openapi.declare import STR, STR_LIST, AllSent, Body, Errors, Field, one_of
 
 _MISSING = object()
 _NAME_RE = re.compile(r"^[a-zA-Z0-9\s]+$")
@@ -91,121 +91,84 @@ class ProfileInput:
     interests: list[str] | None = None
 
 
-@dataclass(frozen=True)
-class Name:
+def _name(partial: bool) -> Field:
     """Required unless `partial` (an update): 2-100 letters, digits and spaces, trimmed."""
 
-    partial: bool = True
-    name: str = "name"
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "minLength": 2, "maxLength": 100, "pattern": _NAME_RE.pattern}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> str | None:
-        value = body.get(self.name, _MISSING)
-        if value is _MISSING and self.partial:
+    def read(body: dict[str, Any], errors: Errors) -> str | None:
+        value = body.get("name", _MISSING)
+        if value is _MISSING and partial:
             return None
-        if not self.partial and js_string(value) == "":
-            errors.append((self.name, "Name is required"))
+        if not partial and js_string(value) == "":
+            errors.append(("name", "Name is required"))
         name = js_string(value).strip()
         if not 2 <= len(name) <= 100:
-            errors.append((self.name, "Name must be between 2 and 100 characters"))
+            errors.append(("name", "Name must be between 2 and 100 characters"))
         if not _NAME_RE.match(name):
-            errors.append((self.name, "Name can only contain letters, numbers, and spaces"))
+            errors.append(("name", "Name can only contain letters, numbers, and spaces"))
         return name
 
+    return Field(
+        "name", {"type": "string", "minLength": 2, "maxLength": 100, "pattern": _NAME_RE.pattern}, read
+    )
 
-@dataclass(frozen=True)
-class Age:
+
+def _age(partial: bool) -> Field:
     """Required unless `partial`: an integer 18-120 (or its string)."""
 
-    partial: bool = True
-    name: str = "age"
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "integer", "minimum": 18, "maximum": 120}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> int | None:
-        value = body.get(self.name, _MISSING)
-        if value is _MISSING and self.partial:
+    def read(body: dict[str, Any], errors: Errors) -> int | None:
+        value = body.get("age", _MISSING)
+        if value is _MISSING and partial:
             return None
-        if not self.partial and js_string(value) == "":
-            errors.append((self.name, "Age is required"))
+        if not partial and js_string(value) == "":
+            errors.append(("age", "Age is required"))
         text = js_string(value)
         if isinstance(value, bool) or not _INT_RE.match(text) or not 18 <= int(text) <= 120:
-            errors.append((self.name, "Age must be at least 18 and no more than 120"))
+            errors.append(("age", "Age must be at least 18 and no more than 120"))
             return None
         return int(text)
 
-
-@dataclass(frozen=True)
-class Bio:
-    name: str = "bio"
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "maxLength": 500}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> str | None:
-        value = body.get(self.name, _MISSING)
-        if value is _MISSING:
-            return None
-        bio = js_string(value).strip()
-        if len(bio) > 500:
-            errors.append((self.name, "Bio must be maximum 500 characters"))
-        if not storable(bio):
-            errors.append((self.name, "Bio contains invalid characters"))
-        return bio
+    return Field("age", {"type": "integer", "minimum": 18, "maximum": 120}, read)
 
 
-class _Array:
+def _bio(body: dict[str, Any], errors: Errors) -> str | None:
+    value = body.get("bio", _MISSING)
+    if value is _MISSING:
+        return None
+    bio = js_string(value).strip()
+    if len(bio) > 500:
+        errors.append(("bio", "Bio must be maximum 500 characters"))
+    if not storable(bio):
+        errors.append(("bio", "Bio contains invalid characters"))
+    return bio
+
+
+ItemsRead = Callable[[list[Any], Errors], list[str]]
+
+
+def _array(name: str, most: int, item: dict[str, Any], items: ItemsRead) -> Field:
     """An optional array of at most `most` items, each read by `items` (failures as `name[i]`)."""
 
-    name: str
-    most: int
-    message: str
-    required = False
-
-    def item_schema(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def items(self, value: list[Any], errors: Errors) -> list[str]:
-        raise NotImplementedError
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "array", "maxItems": self.most, "items": self.item_schema()}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> list[str] | None:
-        value = body.get(self.name, _MISSING)
+    def read(body: dict[str, Any], errors: Errors) -> list[str] | None:
+        value = body.get(name, _MISSING)
         if value is _MISSING:
             return None
-        if not isinstance(value, list) or len(value) > self.most:
-            errors.append((self.name, self.message))
+        if not isinstance(value, list) or len(value) > most:
+            errors.append((name, f"{name.title()} must be an array with maximum {most} items"))
             return None
-        return self.items(value, errors)
+        return items(value, errors)
+
+    return Field(name, {"type": "array", "maxItems": most, "items": item}, read)
 
 
-@dataclass(frozen=True)
-class Photos(_Array):
+def _photo_items(owner: str, current: Collection[str]) -> ItemsRead:
     """URLs, or this server's URLs of the owner's photos (stored as their keys), or values already
     stored (`current`); no repeats."""
 
-    owner: str = ""
-    current: Collection[str] = ()
-    name: str = "photos"
-    most: int = 6
-    message: str = "Photos must be an array with maximum 6 items"
-
-    def item_schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "uri"}
-
-    def items(self, value: list[Any], errors: Errors) -> list[str]:
+    def items(value: list[Any], errors: Errors) -> list[str]:
         stored: list[str] = []
         for index, item in enumerate(value):
-            key = storage.key_from_value(item, owner=self.owner) if isinstance(item, str) else None
-            if not isinstance(item, str) or key is None and not (item in self.current or is_url(item)):
+            key = storage.key_from_value(item, owner=owner) if isinstance(item, str) else None
+            if not isinstance(item, str) or key is None and not (item in current or is_url(item)):
                 errors.append((f"photos[{index}]", "Each photo must be a valid URL"))
                 continue
             # A key is the canonical form, never the signed, expiring URL; anything else is kept as
@@ -218,33 +181,32 @@ class Photos(_Array):
             stored.append(canonical)
         return stored
 
+    return items
 
-@dataclass(frozen=True)
-class Interests(_Array):
-    name: str = "interests"
-    most: int = 10
-    message: str = "Interests must be an array with maximum 10 items"
 
-    def item_schema(self) -> dict[str, Any]:
-        return {"type": "string", "minLength": 1, "maxLength": 50}
-
-    def items(self, value: list[Any], errors: Errors) -> list[str]:
-        cleaned = []
-        for index, item in enumerate(value):
-            text = js_string(item).strip()  # the trim sanitiser runs first and stringifies
-            if not 1 <= len(text) <= 50:
-                errors.append((f"interests[{index}]", "Each interest must be between 1 and 50 characters"))
-            elif not storable(text):
-                errors.append((f"interests[{index}]", "Each interest contains invalid characters"))
-            cleaned.append(text)
-        return cleaned
+def _interest_items(value: list[Any], errors: Errors) -> list[str]:
+    cleaned = []
+    for index, item in enumerate(value):
+        text = js_string(item).strip()  # the trim sanitiser runs first and stringifies
+        if not 1 <= len(text) <= 50:
+            errors.append((f"interests[{index}]", "Each interest must be between 1 and 50 characters"))
+        elif not storable(text):
+            errors.append((f"interests[{index}]", "Each interest contains invalid characters"))
+        cleaned.append(text)
+    return cleaned
 
 
 def profile_body(*, partial: bool, owner: str = "", current_photos: Collection[str] = ()) -> Body:
     """The profile body of a create (`partial=False`: name and age required) or an update, for
     `owner`, whose stored photo values (`current_photos`) are accepted as they are."""
     return Body(
-        (Name(partial), Age(partial), Bio(), Photos(owner=owner, current=current_photos), Interests())
+        (
+            _name(partial),
+            _age(partial),
+            Field("bio", {"type": "string", "maxLength": 500}, _bio),
+            _array("photos", 6, {"type": "string", "format": "uri"}, _photo_items(owner, current_photos)),
+            _array("interests", 10, {"type": "string", "minLength": 1, "maxLength": 50}, _interest_items),
+        )
     )
 
 
@@ -262,22 +224,12 @@ def validate_profile(
 # --- the other bodies ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Array:
+def _photo_list(body: dict[str, Any], errors: Errors) -> list[Any]:
     """A required array, taken as sent (its items are the service's to judge)."""
-
-    name: str
-    message: str
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return STR_LIST
-
-    def check(self, body: dict[str, Any], errors: Errors) -> list[Any]:
-        value = body.get(self.name)
-        if not isinstance(value, list):
-            raise ApiError(400, self.message)
-        return value
+    value = body.get("photos")
+    if not isinstance(value, list):
+        raise ApiError(400, "photos must be an array")
+    return value
 
 
 def _number(value: Any) -> float | None:
@@ -302,82 +254,53 @@ class Numbers:
         return {}
 
 
-@dataclass(frozen=True)
-class Degrees:
+def _degrees(name: str, bound: int) -> Field:
     """A latitude (bound 90) or longitude (180) in degrees, a JSON number."""
 
-    name: str
-    bound: int
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "number", "minimum": -self.bound, "maximum": self.bound}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> float:
-        value = _number(body.get(self.name))
-        if value is None or not -self.bound <= value <= self.bound:
-            raise ApiError(400, f"Invalid {self.name}: must be between -{self.bound} and {self.bound}")
+    def read(body: dict[str, Any], errors: Errors) -> float:
+        value = _number(body.get(name))
+        if value is None or not -bound <= value <= bound:
+            raise ApiError(400, f"Invalid {name}: must be between -{bound} and {bound}")
         return value
 
+    return Field(name, {"type": "number", "minimum": -bound, "maximum": bound}, read, required=True)
 
-@dataclass(frozen=True)
-class Target:
+
+def _target(body: dict[str, Any], errors: Errors) -> str:
     """A user id to look up: anything but a storable string is no user (404)."""
-
-    name: str
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string"}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> str:
-        value = body.get(self.name)
-        if not isinstance(value, str) or not storable(value):
-            raise ApiError(404, "Target user not found")
-        return value
+    value = body.get("targetUserId")
+    if not isinstance(value, str) or not storable(value):
+        raise ApiError(404, "Target user not found")
+    return value
 
 
-@dataclass(frozen=True)
-class Miles:
+def _miles(body: dict[str, Any], errors: Errors) -> float | None:
     """An optional distance in miles: absent, empty, false or 0 is no limit."""
-
-    name: str = "maxDistance"
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "number"}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> float | None:
-        value = body.get(self.name)
-        if value is None or value == "" or value is False or value == 0:
-            return None
-        try:
-            miles = float(value) if not isinstance(value, bool) else None
-        except (TypeError, ValueError):
-            miles = None
-        if miles is None or math.isnan(miles):
-            errors.append((self.name, f"{self.name} must be a number"))
-        return miles
+    value = body.get("maxDistance")
+    if value is None or value == "" or value is False or value == 0:
+        return None
+    try:
+        miles = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        miles = None
+    if miles is None or math.isnan(miles):
+        errors.append(("maxDistance", "maxDistance must be a number"))
+    return miles
 
 
-@dataclass(frozen=True)
-class Strings:
+def _strings(name: str) -> Field:
     """An optional array of strings, applied only when a non-empty array (as the original)."""
 
-    name: str
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return STR_LIST
-
-    def check(self, body: dict[str, Any], errors: Errors) -> list[str] | None:
-        value = body.get(self.name)
+    def read(body: dict[str, Any], errors: Errors) -> list[str] | None:
+        value = body.get(name)
         if not isinstance(value, list) or not value:
             return None
         if not all(isinstance(v, str) and storable(v) for v in value):
-            errors.append((self.name, f"{self.name} must be an array of strings"))
+            errors.append((name, f"{name} must be an array of strings"))
             return None
         return value
+
+    return Field(name, STR_LIST, read)
 
 
 # --- the discovery query ------------------------------------------------------------------------
@@ -386,68 +309,47 @@ _INT_PREFIX = re.compile(r"^\s*([+-]?\d+)")
 _FLOAT_PREFIX = re.compile(r"^\s*([+-]?(?:Infinity|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")
 
 
-@dataclass(frozen=True)
-class QueryNumber:
+def _query_number(name: str, integer: bool, description: str) -> Field:
     """parseInt (`integer`) or parseFloat of a query value (an empty value is absent); garbage is a
     400 (docs/contract.md, D1)."""
 
-    name: str
-    integer: bool
-    description: str
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "integer" if self.integer else "number"}
-
-    def check(self, query: dict[str, Any], errors: Errors) -> float | None:
-        raw = query.get(self.name)
+    def read(query: dict[str, Any], errors: Errors) -> float | None:
+        raw = query.get(name)
         if not raw:
             return None
-        match = (_INT_PREFIX if self.integer else _FLOAT_PREFIX).match(raw)
+        match = (_INT_PREFIX if integer else _FLOAT_PREFIX).match(raw)
         if match is None:
-            errors.append((self.name, f"{self.name} must be a number"))
+            errors.append((name, f"{name} must be a number"))
             return None
-        return int(match.group(1)) if self.integer else float(match.group(1))
+        return int(match.group(1)) if integer else float(match.group(1))
+
+    return Field(name, {"type": "integer" if integer else "number"}, read, description=description)
 
 
-@dataclass(frozen=True)
-class Csv:
-    name: str
-    description: str
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string"}
-
-    def check(self, query: dict[str, Any], errors: Errors) -> list[str] | None:
-        raw = query.get(self.name)
+def _csv(name: str, description: str) -> Field:
+    def read(query: dict[str, Any], errors: Errors) -> list[str] | None:
+        raw = query.get(name)
         if raw and not storable(raw):
-            errors.append((self.name, f"{self.name} contains invalid characters"))
+            errors.append((name, f"{name} contains invalid characters"))
             return None
         return raw.split(",") if raw else None
 
-
-@dataclass(frozen=True)
-class Flag:
-    name: str
-    description: str
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return {"enum": ["true", "false"]}
-
-    def check(self, query: dict[str, Any], errors: Errors) -> bool:
-        return query.get(self.name) == "true"
+    return Field(name, STR, read, description=description)
 
 
 DISCOVERY = Body(
     (
-        QueryNumber("minAge", True, "minimum age"),
-        QueryNumber("maxAge", True, "maximum age"),
-        QueryNumber("maxDistance", False, "radius in km; expanded to 200 km below 5 results"),
-        Csv("interests", "comma-separated; any overlap"),
-        Csv("exclude", "comma-separated user ids"),
-        Flag("verifiedOnly", "only verified profiles"),
+        _query_number("minAge", True, "minimum age"),
+        _query_number("maxAge", True, "maximum age"),
+        _query_number("maxDistance", False, "radius in km; expanded to 200 km below 5 results"),
+        _csv("interests", "comma-separated; any overlap"),
+        _csv("exclude", "comma-separated user ids"),
+        Field(
+            "verifiedOnly",
+            {"enum": ["true", "false"]},
+            lambda query, errors: query.get("verifiedOnly") == "true",
+            description="only verified profiles",
+        ),
     )
 )
 
@@ -456,20 +358,27 @@ DISCOVERY = Body(
 
 SWIPE_ACTIONS = ("like", "pass")
 
-PHOTOS_ORDER = Body((Array("photos", "photos must be an array"),))
+PHOTOS_ORDER = Body((Field("photos", STR_LIST, _photo_list, required=True),))
 LOCATION = Body(
-    (Degrees("latitude", 90), Degrees("longitude", 180)),
+    (_degrees("latitude", 90), _degrees("longitude", 180)),
     prepare=Numbers(
         ("latitude", "longitude"), "Invalid location data: latitude and longitude must be numbers"
     ),
 )
 SWIPE = Body(
     (
-        OneOf(
+        one_of(
             "action", SWIPE_ACTIONS, "targetUserId and action are required", 'action must be "like" or "pass"'
         ),
-        Target("targetUserId"),
+        Field("targetUserId", STR, _target, required=True),
     ),
     prepare=AllSent(("targetUserId", "action"), "targetUserId and action are required"),
 )
-SEARCH = Body((Miles(), Strings("genders"), Strings("sexualPreferences"), Strings("intents")))
+SEARCH = Body(
+    (
+        Field("maxDistance", {"type": "number"}, _miles),
+        _strings("genders"),
+        _strings("sexualPreferences"),
+        _strings("intents"),
+    )
+)

@@ -15,10 +15,10 @@ from chat.views import clean_input, on_error
 from vlvt.http.api import ApiError, endpoint, json_body, ok
 from vlvt.http.openapi.declare import (
     Body,
-    OneOf,
     Operation,
-    OptionalString,
     array,
+    one_of,
+    optional_string,
     path_param,
     ref,
     success,
@@ -28,14 +28,14 @@ from vlvt.http.request import ApiRequest
 BLOCK_REASON_MAX = 500
 REPORT_DETAILS_MAX = 1000
 # The original took these unchecked; a non-string or an oversized one is a 400 here.
-BLOCK = Body((OptionalString("reason", BLOCK_REASON_MAX, "Reason"),))
+BLOCK = Body((optional_string("reason", BLOCK_REASON_MAX, "Reason"),))
 REPORT = Body(
     (
-        OneOf("reason", services.REPORT_REASONS, "Reason is required"),
-        OptionalString("details", REPORT_DETAILS_MAX, "Details"),
+        one_of("reason", services.REPORT_REASONS, "Reason is required"),
+        optional_string("details", REPORT_DETAILS_MAX, "Details"),
     )
 )
-HISTORY = Body((validation.Cursor("before", "only messages older than this"),))
+HISTORY = Body((validation.cursor("before", "only messages older than this"),))
 MATCH_ID = path_param("matchId", "After Hours match id (a UUID)")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from profiles.validation import js_string
 from vlvt.http.api import ApiError
-from vlvt.http.openapi.declare import STR, UUID, Body, Errors, obj
+from vlvt.http.openapi.declare import STR, UUID, Body, Errors, Field, obj
 
 MISSING: Any = object()
 
@@ -39,7 +39,7 @@ def _is_in(value: Any, allowed: tuple[str, ...]) -> bool:
     return not isinstance(value, list | dict) and _text(value) in allowed
 
 
-def _int_between(value: Any, low: int, high: int) -> int | None:
+def _int_in(value: Any, low: int, high: int) -> int | None:
     text = _text(value)
     if isinstance(value, bool | list | dict) or not _INT.match(text):
         return None
@@ -133,150 +133,97 @@ class Aliases:
 
 # --- fields ---------------------------------------------------------------------------------------
 
+MINUTES: dict[str, Any] = {"type": ["integer", "string"], "enum": [*(int(d) for d in DURATIONS), *DURATIONS]}
 
-@dataclass(frozen=True)
-class Description:
+
+def _description(body: dict[str, Any], errors: Errors) -> Any:
     """The trimmed description, or MISSING when absent."""
-
-    name: str = "description"
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "maxLength": DESCRIPTION_MAX}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> Any:
-        value = body.get(self.name, MISSING)
-        if value is MISSING:
-            return MISSING
-        text = _text(value).strip()
-        if isinstance(value, list | dict) or _description_length(text) > DESCRIPTION_MAX:
-            errors.append((self.name, f"Description must be maximum {DESCRIPTION_MAX} characters"))
-        return text
+    value = body.get("description", MISSING)
+    if value is MISSING:
+        return MISSING
+    text = _text(value).strip()
+    if isinstance(value, list | dict) or _description_length(text) > DESCRIPTION_MAX:
+        errors.append(("description", f"Description must be maximum {DESCRIPTION_MAX} characters"))
+    return text
 
 
-@dataclass(frozen=True)
-class Among:
+def _among(name: str, allowed: tuple[str, ...], message: str, *, nullable: bool = False) -> Field:
     """Optional; when sent, one of `allowed` (compared as JavaScript prints the value)."""
 
-    name: str
-    allowed: tuple[str, ...]
-    message: str
-    nullable: bool = False
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return {"enum": [*self.allowed, None] if self.nullable else list(self.allowed)}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> str | None:
-        value = body.get(self.name, MISSING)
+    def read(body: dict[str, Any], errors: Errors) -> str | None:
+        value = body.get(name, MISSING)
         if value is MISSING:
             return None
-        if _is_in(value, self.allowed):
+        if _is_in(value, allowed):
             return _text(value)
-        errors.append((self.name, self.message))
+        errors.append((name, message))
         return None
 
+    return Field(name, {"enum": [*allowed, None] if nullable else list(allowed)}, read)
 
-@dataclass(frozen=True)
-class IntBetween:
+
+def _int_between(name: str, low: int, high: int, message: str) -> Field:
     """Optional; when sent, an integer in low..high."""
 
-    name: str
-    low: int
-    high: int
-    message: str
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "integer", "minimum": self.low, "maximum": self.high}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> int | None:
-        value = body.get(self.name, MISSING)
+    def read(body: dict[str, Any], errors: Errors) -> int | None:
+        value = body.get(name, MISSING)
         if value is MISSING:
             return None
-        number = _int_between(value, self.low, self.high)
+        number = _int_in(value, low, high)
         if number is None:
-            errors.append((self.name, self.message))
+            errors.append((name, message))
         return number
 
+    return Field(name, {"type": "integer", "minimum": low, "maximum": high}, read)
 
-@dataclass(frozen=True)
-class Minutes:
+
+def _minutes(name: str, missing: str, invalid: str) -> Field:
     """Required 15, 30 or 60: (the minutes, the value as sent), or None."""
 
-    name: str
-    missing: str
-    invalid: str
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": ["integer", "string"], "enum": [*(int(d) for d in DURATIONS), *DURATIONS]}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> tuple[int, Any] | None:
-        value = body.get(self.name, MISSING)
+    def read(body: dict[str, Any], errors: Errors) -> tuple[int, Any] | None:
+        value = body.get(name, MISSING)
         if _text(value) == "":
-            errors.append((self.name, self.missing))
+            errors.append((name, missing))
         if not _is_in(value, DURATIONS):
-            errors.append((self.name, self.invalid))
+            errors.append((name, invalid))
             return None
         return int(_text(value)), _as_sent(value)
 
+    return Field(name, MINUTES, read, required=True)
 
-@dataclass(frozen=True)
-class Coordinate:
+
+def _coordinate(name: str, label: str, bound: int) -> Field:
     """A required latitude (bound 90) or longitude (180), a number or a numeric string."""
 
-    name: str
-    label: str
-    bound: int
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": ["number", "string"], "minimum": -self.bound, "maximum": self.bound}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> float | None:
-        value = body.get(self.name, MISSING)
+    def read(body: dict[str, Any], errors: Errors) -> float | None:
+        value = body.get(name, MISSING)
         if _text(value) == "":
-            errors.append((self.name, f"{self.label} is required"))
-        number = _float_between(value, -self.bound, self.bound)
+            errors.append((name, f"{label} is required"))
+        number = _float_between(value, -bound, bound)
         if number is None:
-            errors.append((self.name, f"Invalid {self.name}: must be between -{self.bound} and {self.bound}"))
+            errors.append((name, f"Invalid {name}: must be between -{bound} and {bound}"))
         return number
 
+    return Field(
+        name, {"type": ["number", "string"], "minimum": -bound, "maximum": bound}, read, required=True
+    )
 
-@dataclass(frozen=True)
-class Fingerprint:
+
+def _fingerprint(body: dict[str, Any], errors: Errors) -> dict[str, Any] | None:
     """The device fingerprint when a non-empty object, else None (not checked further)."""
-
-    name: str = "deviceFingerprint"
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return obj(deviceId=STR, deviceModel=STR, platform=STR)
-
-    def check(self, body: dict[str, Any], errors: Errors) -> dict[str, Any] | None:
-        value = body.get(self.name)
-        return value if isinstance(value, dict) and value else None
+    value = body.get("deviceFingerprint")
+    return value if isinstance(value, dict) and value else None
 
 
-@dataclass(frozen=True)
-class MatchId:
+def _match_id(body: dict[str, Any], errors: Errors) -> str:
     """The original checked this by hand and answered one `error` (falsy id: required; anything
     else but a UUID string: invalid)."""
-
-    name: str = "matchId"
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return UUID
-
-    def check(self, body: dict[str, Any], errors: Errors) -> str:
-        value = body.get(self.name, MISSING)
-        if value is MISSING or value is None or value is False or value == "" or value == 0:
-            raise ApiError(400, "matchId is required")
-        if not isinstance(value, str) or not _UUID.match(value):
-            raise ApiError(400, "matchId must be a valid UUID")
-        return value
+    value = body.get("matchId", MISSING)
+    if value is MISSING or value is None or value is False or value == "" or value == 0:
+        raise ApiError(400, "matchId is required")
+    if not isinstance(value, str) or not _UUID.match(value):
+        raise ApiError(400, "matchId must be a valid UUID")
+    return value
 
 
 def _min_not_above_max(body: dict[str, Any], values: dict[str, Any], errors: Errors) -> None:
@@ -291,19 +238,19 @@ def _min_not_above_max(body: dict[str, Any], values: dict[str, Any], errors: Err
 DESCRIPTION_MAX = 500
 
 DESCRIPTION = Body(
-    (Description(),),
+    (Field("description", {"type": "string", "maxLength": DESCRIPTION_MAX}, _description),),
     prepare=Aliases(PROFILE_ALIASES),
     description="`bio` (the app's name) may replace `description`; both must then be equal",
 )
 PREFERENCES = Body(
     (
-        Among(
+        _among(
             "seekingGender", SEEKING_GENDERS, "Seeking gender must be one of: Any, Male, Female, Non-binary"
         ),
-        IntBetween("maxDistanceKm", 1, 200, "Max distance must be between 1 and 200 km"),
-        IntBetween("minAge", 18, 99, "Minimum age must be between 18 and 99"),
-        IntBetween("maxAge", 18, 99, "Maximum age must be between 18 and 99"),
-        Among(
+        _int_between("maxDistanceKm", 1, 200, "Max distance must be between 1 and 200 km"),
+        _int_between("minAge", 18, 99, "Minimum age must be between 18 and 99"),
+        _int_between("maxAge", 18, 99, "Maximum age must be between 18 and 99"),
+        _among(
             "sexualOrientation",
             ORIENTATIONS,
             "Sexual orientation must be one of: Straight, Gay, Bisexual, Pansexual, Queer, Other",
@@ -320,19 +267,18 @@ PREFERENCES = Body(
 )
 SESSION_START = Body(
     (
-        Minutes("duration", "Duration is required", "Duration must be 15, 30, or 60 minutes"),
-        Coordinate("latitude", "Latitude", 90),
-        Coordinate("longitude", "Longitude", 180),
-        Fingerprint(),
+        _minutes("duration", "Duration is required", "Duration must be 15, 30, or 60 minutes"),
+        _coordinate("latitude", "Latitude", 90),
+        _coordinate("longitude", "Longitude", 180),
+        Field("deviceFingerprint", obj(deviceId=STR, deviceModel=STR, platform=STR), _fingerprint),
     )
 )
 SESSION_EXTEND = Body(
-    (Minutes("additionalMinutes", "Additional minutes required", "Can extend by 15, 30, or 60 minutes"),)
+    (_minutes("additionalMinutes", "Additional minutes required", "Can extend by 15, 30, or 60 minutes"),)
 )
-MATCH_DECLINE = Body((MatchId(),))
+MATCH_DECLINE = Body((Field("matchId", UUID, _match_id, required=True),))
 
 # As the answers carry them (/openapi.json): the fields, then the app's names for them.
-MINUTES = Minutes("", "", "").schema()
 PREFERENCE_FIELDS = PREFERENCES.properties()
 PREFERENCE_ALIASES = {alias: PREFERENCE_FIELDS[original] for alias, original in PREFERENCES_ALIASES}
 

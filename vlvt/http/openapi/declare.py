@@ -94,10 +94,6 @@ FAILURE: dict[str, Any] = obj(
 )
 
 
-class BodySpec(Protocol):
-    def schema(self) -> dict[str, Any]: ...
-
-
 @dataclass(frozen=True)
 class Operation:
     """One route's declaration (see the module docstring).
@@ -115,7 +111,7 @@ class Operation:
     status: int = 200
     params: tuple[dict[str, Any], ...] = ()
     query: Body | None = None
-    body: BodySpec | dict[str, Any] | None = None
+    body: Body | dict[str, Any] | None = None
     body_required: bool = True
     content_type: str = "application/json"
     responses: Mapping[str, dict[str, Any]] = field(default_factory=dict)
@@ -143,7 +139,7 @@ class Operation:
 
     def _query(self) -> list[dict[str, Any]]:
         fields = self.query.fields if self.query is not None else ()
-        return [query(f.name, f.schema(), getattr(f, "description", "")) for f in fields]
+        return [query(f.name, f.schema, f.description) for f in fields]
 
     def _responses(self, auth: bool, usual: Iterable[int]) -> dict[str, Any]:
         responses: dict[str, Any] = {}
@@ -227,21 +223,20 @@ def app_document(title: str, paths_: dict[str, Any], schemas: dict[str, Any]) ->
 # --- request bodies ------------------------------------------------------------------------------
 
 Errors = list[tuple[str, str]]
+# How a field reads its value from the body: appending `(field, message)` failures, or raising an
+# `ApiError` for a route that answers a single error.
+Read = Callable[[dict[str, Any], Errors], Any]
 
 
-class Field(Protocol):
-    """One body field: how it is described, and how it is read (appending `(field, message)`
-    failures, or raising an `ApiError` for a route that answers a single error)."""
+@dataclass(frozen=True)
+class Field:
+    """One body (or query string) field: its name, its schema, how it is read."""
 
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def required(self) -> bool: ...
-
-    def schema(self) -> dict[str, Any]: ...
-
-    def check(self, body: dict[str, Any], errors: Errors) -> Any: ...
+    name: str
+    schema: dict[str, Any]
+    read: Read
+    required: bool = False
+    description: str = ""  # for a query parameter
 
 
 # A check over several fields: (the body, the fields' values, the failures so far).
@@ -269,7 +264,7 @@ class Body:
     prepare: Prepare | None = None
 
     def properties(self) -> dict[str, dict[str, Any]]:
-        return {f.name: f.schema() for f in self.fields}
+        return {f.name: f.schema for f in self.fields}
 
     def schema(self) -> dict[str, Any]:
         properties = self.properties()
@@ -284,7 +279,7 @@ class Body:
             body = self.prepare.apply(body, errors)
             if errors:
                 return {}, errors
-        values = {f.name: f.check(body, errors) for f in self.fields}
+        values = {f.name: f.read(body, errors) for f in self.fields}
         for rule in self.rules:
             rule(body, values, errors)
         return values, errors
@@ -309,77 +304,65 @@ def differ(first: str, second: str, message: str) -> Rule:
 # --- fields answering one error (400 `{success:false, error}`), as most original routes did -----
 
 
-@dataclass(frozen=True)
-class OptionalString:
-    """An optional string (None when absent or empty) of at most `max_length` characters; the
-    first failure answers the request alone (400 `error`, "<label> must be ...")."""
+def optional_string(
+    name: str, max_length: int | None = None, label: str = "", *, required: bool = False
+) -> Field:
+    """A string of at most `max_length` characters, None when absent or empty ("<label> must be ...")."""
+    label = label or name
 
-    name: str
-    max_length: int | None = None
-    label: str = ""
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return STR if self.max_length is None else {"type": "string", "maxLength": self.max_length}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> str | None:
-        return self.read(body)
-
-    def read(self, body: dict[str, Any]) -> str | None:
-        label, value = self.label or self.name, body.get(self.name)
+    def read(body: dict[str, Any], errors: Errors) -> str | None:
+        value = body.get(name)
         if value is None or value == "":
             return None
         if not isinstance(value, str):
             raise ApiError(400, f"{label} must be a string")
-        if self.max_length is not None and len(value) > self.max_length:
-            raise ApiError(400, f"{label} must be at most {self.max_length} characters")
+        if max_length is not None and len(value) > max_length:
+            raise ApiError(400, f"{label} must be at most {max_length} characters")
         return value
 
+    return Field(
+        name, STR if max_length is None else {"type": "string", "maxLength": max_length}, read, required
+    )
 
-@dataclass(frozen=True)
-class OneOf:
-    """A required value among `allowed`; the first failure answers the request alone (`missing`
-    when absent or empty, else `invalid`, by default "Invalid <name>. Must be one of: ...")."""
 
-    name: str
-    allowed: tuple[str, ...]
-    missing: str
-    invalid: str = ""
-    required: bool = True
+def one_of(name: str, allowed: tuple[str, ...], missing: str, invalid: str = "") -> Field:
+    """A required value among `allowed` (`missing` when absent or empty, else `invalid`, by
+    default "Invalid <name>. Must be one of: ...")."""
+    invalid = invalid or f"Invalid {name}. Must be one of: {', '.join(allowed)}"
 
-    def schema(self) -> dict[str, Any]:
-        return {"enum": list(self.allowed)}
-
-    def check(self, body: dict[str, Any], errors: Errors) -> str:
-        value = body.get(self.name)
+    def read(body: dict[str, Any], errors: Errors) -> str:
+        value = body.get(name)
         if value is None or value == "":
-            raise ApiError(400, self.missing)
-        if value not in self.allowed:
-            raise ApiError(
-                400, self.invalid or f"Invalid {self.name}. Must be one of: {', '.join(self.allowed)}"
-            )
+            raise ApiError(400, missing)
+        if value not in allowed:
+            raise ApiError(400, invalid)
         return str(value)
 
+    return Field(name, {"enum": list(allowed)}, read, required=True)
 
-@dataclass(frozen=True)
-class Present:
+
+def present(name: str, missing: str, *, string: bool = True) -> Field:
     """Required (not empty), and a string when `string` says so; otherwise taken as sent."""
 
-    name: str
-    missing: str
-    string: bool = True
-    required: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        return STR
-
-    def check(self, body: dict[str, Any], errors: Errors) -> Any:
-        value = body.get(self.name)
+    def read(body: dict[str, Any], errors: Errors) -> Any:
+        value = body.get(name)
         if not value:
-            raise ApiError(400, self.missing)
-        if self.string and not isinstance(value, str):
-            raise ApiError(400, f"{self.name} must be a string")
+            raise ApiError(400, missing)
+        if string and not isinstance(value, str):
+            raise ApiError(400, f"{name} must be a string")
         return value
+
+    return Field(name, STR, read, required=True)
+
+
+def sent(name: str, schema: dict[str, Any], kind: type | None = None, description: str = "") -> Field:
+    """Taken as sent, or None when not of the `kind` expected."""
+
+    def read(body: dict[str, Any], errors: Errors) -> Any:
+        value = body.get(name)
+        return value if kind is None or isinstance(value, kind) else None
+
+    return Field(name, schema, read, description=description)
 
 
 @dataclass(frozen=True)
@@ -396,21 +379,3 @@ class AllSent:
 
     def properties(self, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
         return {}
-
-
-@dataclass(frozen=True)
-class Sent:
-    """Taken as sent, or None when `kind` says it is not of the expected type."""
-
-    name: str
-    described: dict[str, Any]
-    kind: type | None = None
-    description: str = ""
-    required: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        return self.described
-
-    def check(self, body: dict[str, Any], errors: Errors) -> Any:
-        value = body.get(self.name)
-        return value if self.kind is None or isinstance(value, self.kind) else None
