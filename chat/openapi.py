@@ -30,17 +30,17 @@ __all__ = ["BEARER", "PATHS", "SCHEMAS", "document"]
 # Every chat route may answer 429 (rate limit) and 500 (the route's own message); 401 with a token.
 USUAL = (429, 500)
 
+
+def message(id_schema: dict[str, Any]) -> dict[str, Any]:
+    """A chat message (its id and match id as `id_schema`: strings here, UUIDs in After Hours)."""
+    fields = {"id": id_schema, "matchId": id_schema, "senderId": STR, "text": STR, "timestamp": TS}
+    return obj(list(fields), **fields)
+
+
 SCHEMAS: dict[str, Any] = {
     "Failure": FAILURE,
     "Match": obj(["id", "userId1", "userId2", "createdAt"], id=STR, userId1=STR, userId2=STR, createdAt=TS),
-    "Message": obj(
-        ["id", "matchId", "senderId", "text", "timestamp"],
-        id=STR,
-        matchId=STR,
-        senderId=STR,
-        text=STR,
-        timestamp=TS,
-    ),
+    "Message": message(STR),
     "Pagination": obj(
         ["limit", "hasMore", "oldestTimestamp", "newestTimestamp"],
         limit={"type": "integer", "minimum": 1, "maximum": 100},

@@ -24,10 +24,11 @@ from urllib.parse import urlsplit
 
 from profiles import storage
 from vlvt.http.api import ApiError
-from vlvt.http.openapi.declare import STR, STR_LIST, AllSent, Body, Errors, Field, one_of
+from vlvt.http.openapi.declare import STR, STR_LIST, AllSent, Body, Errors, Field, Read, one_of
 
 _MISSING = object()
 _NAME_RE = re.compile(r"^[a-zA-Z0-9\s]+$")
+_NAME = {"type": "string", "minLength": 2, "maxLength": 100, "pattern": _NAME_RE.pattern}
 _INT_RE = re.compile(r"^[-+]?[0-9]+$")
 _HOST_LABEL = re.compile(r"^[a-z0-9\u00a1-\uffff-]{1,63}$", re.IGNORECASE)
 _TLD = re.compile(r"^([a-z\u00a1-\uffff]{2,}|xn[a-z0-9-]{2,})$", re.IGNORECASE)
@@ -91,43 +92,37 @@ class ProfileInput:
     interests: list[str] | None = None
 
 
-def _name(partial: bool) -> Field:
-    """Required unless `partial` (an update): 2-100 letters, digits and spaces, trimmed."""
+def _unless_partial(name: str, partial: bool, check: Callable[[Any, Errors], Any]) -> Read:
+    """A field required on a create (`partial` False); absent from an update, it is None (kept)."""
 
-    def read(body: dict[str, Any], errors: Errors) -> str | None:
-        value = body.get("name", _MISSING)
+    def read(body: dict[str, Any], errors: Errors) -> Any:
+        value = body.get(name, _MISSING)
         if value is _MISSING and partial:
             return None
         if not partial and js_string(value) == "":
-            errors.append(("name", "Name is required"))
-        name = js_string(value).strip()
-        if not 2 <= len(name) <= 100:
-            errors.append(("name", "Name must be between 2 and 100 characters"))
-        if not _NAME_RE.match(name):
-            errors.append(("name", "Name can only contain letters, numbers, and spaces"))
-        return name
+            errors.append((name, f"{name.title()} is required"))
+        return check(value, errors)
 
-    return Field(
-        "name", {"type": "string", "minLength": 2, "maxLength": 100, "pattern": _NAME_RE.pattern}, read
-    )
+    return read
 
 
-def _age(partial: bool) -> Field:
-    """Required unless `partial`: an integer 18-120 (or its string)."""
+def _name(value: Any, errors: Errors) -> str:
+    """2-100 letters, digits and spaces, trimmed."""
+    name = js_string(value).strip()
+    if not 2 <= len(name) <= 100:
+        errors.append(("name", "Name must be between 2 and 100 characters"))
+    if not _NAME_RE.match(name):
+        errors.append(("name", "Name can only contain letters, numbers, and spaces"))
+    return name
 
-    def read(body: dict[str, Any], errors: Errors) -> int | None:
-        value = body.get("age", _MISSING)
-        if value is _MISSING and partial:
-            return None
-        if not partial and js_string(value) == "":
-            errors.append(("age", "Age is required"))
-        text = js_string(value)
-        if isinstance(value, bool) or not _INT_RE.match(text) or not 18 <= int(text) <= 120:
-            errors.append(("age", "Age must be at least 18 and no more than 120"))
-            return None
-        return int(text)
 
-    return Field("age", {"type": "integer", "minimum": 18, "maximum": 120}, read)
+def _age(value: Any, errors: Errors) -> int | None:
+    """An integer 18-120 (or its string)."""
+    text = js_string(value)
+    if isinstance(value, bool) or not _INT_RE.match(text) or not 18 <= int(text) <= 120:
+        errors.append(("age", "Age must be at least 18 and no more than 120"))
+        return None
+    return int(text)
 
 
 def _bio(body: dict[str, Any], errors: Errors) -> str | None:
@@ -201,8 +196,12 @@ def profile_body(*, partial: bool, owner: str = "", current_photos: Collection[s
     `owner`, whose stored photo values (`current_photos`) are accepted as they are."""
     return Body(
         (
-            _name(partial),
-            _age(partial),
+            Field("name", _NAME, _unless_partial("name", partial, _name)),
+            Field(
+                "age",
+                {"type": "integer", "minimum": 18, "maximum": 120},
+                _unless_partial("age", partial, _age),
+            ),
             Field("bio", {"type": "string", "maxLength": 500}, _bio),
             _array("photos", 6, {"type": "string", "format": "uri"}, _photo_items(owner, current_photos)),
             _array("interests", 10, {"type": "string", "minLength": 1, "maxLength": 50}, _interest_items),

@@ -8,20 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from chat.after_hours.urls import urlpatterns
-from chat.openapi import USUAL
-from vlvt.http.openapi.declare import STR, TS, UUID, obj, paths
+from chat.openapi import USUAL, message
+from vlvt.http.openapi.declare import UUID, paths
 
 PREFIX = "/after-hours"
 
 SCHEMAS: dict[str, Any] = {
-    "AfterHoursMessage": obj(
-        ["id", "matchId", "senderId", "text", "timestamp"],
-        id=UUID,
-        matchId=UUID,
-        senderId=STR,
-        text=STR,
-        timestamp=TS,
-    ),
+    "AfterHoursMessage": message(UUID),
 }
 
 PATHS: dict[str, Any] = paths(urlpatterns, tag="after-hours-chat", usual=USUAL, prefix=PREFIX)
