@@ -86,7 +86,7 @@ class ReportAdmin(admin.ModelAdmin):
     list_filter = ("status", KindFilter, "reason", "created_at")
     search_fields = ("=id", "=reporter__id", "=reported_user__id", "details")
     # The queue: pending reports first, newest first within each group.
-    ordering = (
+    ordering = (  # type: ignore[assignment]  # Django takes expressions here; the stubs allow field names only
         Case(When(status="pending", then=Value(0)), default=Value(1), output_field=IntegerField()).asc(),
         "-created_at",
     )

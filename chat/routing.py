@@ -10,7 +10,10 @@ from chat.realtime.http import refuse_upgrade
 websocket_routes = {
     "socket.io/": SocketIOConsumer.as_asgi(),
 }
-websocket_urlpatterns = [path(route, application) for route, application in websocket_routes.items()]
+websocket_urlpatterns = [
+    path(route, application)  # type: ignore[arg-type]  # Channels routes ASGI applications with Django's path(), typed for views only
+    for route, application in websocket_routes.items()
+]
 
 # Checks the Daphne server runs on a WebSocket upgrade to the path before any application starts:
 # check(scope) returns the raw HTTP response refusing the upgrade, or None to go on. The consumer

@@ -336,6 +336,7 @@ class BannedPhotoHashForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # ModelForm.clean returns cleaned_data
         photo, typed = data.get("photo"), (data.get("photo_hash") or "").strip()
         if bool(photo) == bool(typed):
             raise forms.ValidationError("Give either a photo or a hash (one of the two).")

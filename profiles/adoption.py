@@ -197,8 +197,8 @@ def snapshot(cursor, schema: str, tables: list[str]) -> Snapshot:
         [schema, tables],
     )
     for table, name, target, rule, columns, target_columns in cursor.fetchall():
-        key = (tuple(columns), target, tuple(target_columns))
-        snap.foreign_keys.setdefault(table, {})[key] = (_FK_RULES[rule], name)
+        fk_key = (tuple(columns), target, tuple(target_columns))
+        snap.foreign_keys.setdefault(table, {})[fk_key] = (_FK_RULES[rule], name)
     return snap
 
 
@@ -217,7 +217,8 @@ def expected_snapshot() -> tuple[Snapshot, list[str]]:
             with connection.cursor() as cursor:
                 cursor.execute(f"CREATE SCHEMA {SCRATCH_SCHEMA}")
                 cursor.execute(f"SET LOCAL search_path TO {SCRATCH_SCHEMA}")
-            state = executor._create_project_state(with_applied_migrations=False)
+            # Private: the project state with no migration applied, as `migrate` builds it.
+            state = executor._create_project_state(with_applied_migrations=False)  # type: ignore[attr-defined]  # not in the stubs
             for migration, _backwards in plan:
                 with connection.schema_editor(atomic=False) as editor:
                     state = migration.apply(state, editor)
@@ -276,7 +277,7 @@ def compare(expected: Snapshot, live: Snapshot, tables: list[str]) -> Report:
         exp_keys = set()
         for index in expected.indexes.get(table, []):
             exp_keys.add(index.key)
-            got = live_indexes.get(index.key)
+            got_index = live_indexes.get(index.key)
             kind = (
                 "primary key"
                 if index.primary
@@ -286,14 +287,14 @@ def compare(expected: Snapshot, live: Snapshot, tables: list[str]) -> Report:
                 if index.unique
                 else "index"
             )
-            if got is None:
+            if got_index is None:
                 err(f"{table}: {kind} {index.name} missing: {index.definition}")
                 continue
-            if got.name != index.name:
-                warn(f"{table}: {kind} {index.name} exists as {got.name}")
-            if got.constraint != index.constraint and not index.primary:
+            if got_index.name != index.name:
+                warn(f"{table}: {kind} {index.name} exists as {got_index.name}")
+            if got_index.constraint != index.constraint and not index.primary:
                 warn(
-                    f"{table}: {index.name} is a {'constraint' if got.constraint else 'plain unique index'} "
+                    f"{table}: {index.name} is a {'constraint' if got_index.constraint else 'plain unique index'} "
                     f"here, the migrations create a {'constraint' if index.constraint else 'plain unique index'}"
                 )
         for key, index in live_indexes.items():
@@ -311,20 +312,22 @@ def compare(expected: Snapshot, live: Snapshot, tables: list[str]) -> Report:
                 warn(f"{table}: extra CHECK {check.name}: {check.definition}")
 
         live_fks = live.foreign_keys.get(table, {})
-        for key, (rule, name) in expected.foreign_keys.get(table, {}).items():
-            columns, target, target_columns = key
+        for fk_key, (rule, name) in expected.foreign_keys.get(table, {}).items():
+            columns, target, target_columns = fk_key
             label = f"{table}({', '.join(columns)}) -> {target}({', '.join(target_columns)})"
-            if key not in live_fks:
+            if fk_key not in live_fks:
                 err(f"{table}: foreign key {label} ON DELETE {rule} missing")
                 continue
-            got_rule, got_name = live_fks[key]
+            got_rule, got_name = live_fks[fk_key]
             if got_rule != rule:
                 err(f"{table}: foreign key {label} is ON DELETE {got_rule}, expected ON DELETE {rule}")
             if got_name != name:
                 warn(f"{table}: foreign key {name} exists as {got_name}")
-        for key, (rule, name) in live_fks.items():
-            if key not in expected.foreign_keys.get(table, {}):
-                warn(f"{table}: extra foreign key {name} ({', '.join(key[0])}) -> {key[1]} ON DELETE {rule}")
+        for fk_key, (rule, name) in live_fks.items():
+            if fk_key not in expected.foreign_keys.get(table, {}):
+                warn(
+                    f"{table}: extra foreign key {name} ({', '.join(fk_key[0])}) -> {fk_key[1]} ON DELETE {rule}"
+                )
     return report
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -18,7 +19,7 @@ DEFAULT_URL = "postgres://root@127.0.0.1:5432/vlvt"
 def ensure_database(url: str) -> None:
     fields = database_from_url(url)
     name = str(fields["NAME"])
-    server = {
+    server: dict[str, Any] = {
         "host": fields["HOST"] or "127.0.0.1",
         "port": fields["PORT"] or 5432,
         "user": fields["USER"] or None,

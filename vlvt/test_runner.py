@@ -22,7 +22,7 @@ _DJANGO_DEFAULTS: dict[str, object] = {
 }  # fmt: skip
 
 
-def _every_argument_is_pytests(args=None, namespace=None) -> argparse.Namespace:
+def _every_argument_is_pytests(args: list[str] | None = None, namespace: object = None) -> argparse.Namespace:
     # Django's parser would refuse pytest's options (-x, -k EXPR) or take them for its own (-v wants
     # a number): everything after `test` goes to pytest in its order, Django's options at defaults.
     return argparse.Namespace(args=list(sys.argv[2:] if args is None else args), **_DJANGO_DEFAULTS)
@@ -34,7 +34,8 @@ class PytestRunner:
 
     @classmethod
     def add_arguments(cls, parser: CommandParser) -> None:
-        parser.parse_args = _every_argument_is_pytests
+        # On this parser only: the overloaded method is replaced by one that takes every argument.
+        parser.parse_args = _every_argument_is_pytests  # type: ignore[method-assign, assignment]  # on purpose
 
     def run_tests(self, test_labels: list[str], **kwargs: object) -> NoReturn:
         sys.stdout.flush()

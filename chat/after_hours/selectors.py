@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -99,8 +100,8 @@ def match_for(*, match_id: str, user_id: str) -> MatchState:
     return state
 
 
-def message_wire(row: AfterHoursMessage | dict[str, Any]) -> dict[str, Any]:
-    if isinstance(row, dict):
+def message_wire(row: AfterHoursMessage | Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(row, AfterHoursMessage):
         return {
             "id": str(row["id"]),
             "matchId": str(row["match_id"]),
@@ -120,7 +121,7 @@ def message_wire(row: AfterHoursMessage | dict[str, Any]) -> dict[str, Any]:
 def messages_history(*, match_id: str, before: datetime | None) -> dict[str, Any]:
     """Up to 50 messages older than `before`, newest first (the original's order, not reversed);
     `hasMore` is the original's guess: a full page."""
-    rows = AfterHoursMessage.objects.filter(match_id=match_id)
+    rows = AfterHoursMessage.objects.filter(match__pk=match_id)
     if before is not None:
         rows = rows.filter(created_at__lt=before)
     page = list(
@@ -140,7 +141,7 @@ def partner_message_ids(*, match_id: str, sender_id: str, ids: list[str]) -> lis
     found = {
         str(pk)
         for pk in AfterHoursMessage.objects.filter(
-            pk__in=wanted, match_id=match_id, sender_id=sender_id
+            pk__in=wanted, match__pk=match_id, sender_id=sender_id
         ).values_list("id", flat=True)
     }
     return [i for i in wanted if i in found]
@@ -149,7 +150,7 @@ def partner_message_ids(*, match_id: str, sender_id: str, ids: list[str]) -> lis
 def partner_message_ids_all(*, match_id: str, sender_id: str) -> list[str]:
     """Every message `sender_id` sent in this match so far, oldest first (a read receipt without ids)."""
     rows = (
-        AfterHoursMessage.objects.filter(match_id=match_id, sender_id=sender_id)
+        AfterHoursMessage.objects.filter(match__pk=match_id, sender_id=sender_id)
         .order_by("created_at", "id")
         .values_list("id", flat=True)
     )

@@ -166,7 +166,8 @@ async def _prune(users: list[str]) -> int:
 
 async def offline_pending() -> list[str]:
     """Users whose last sockets the sweep deleted, not yet marked offline."""
-    return [member.decode() for member in await async_redis().smembers(OFFLINE_PENDING)]
+    members = await async_redis().smembers(OFFLINE_PENDING)
+    return [member.decode() if isinstance(member, bytes) else member for member in members]
 
 
 async def offline_done(user_ids: list[str]) -> None:

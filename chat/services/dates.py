@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db import transaction
 from django.db.models import F
@@ -21,6 +21,15 @@ from chat import selectors
 from chat.errors import ChatError
 from chat.models import DateProposal
 from profiles.models import Match, TicketLedger, User
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _Partners(TypedDict):
+    user_1: str
+    user_2: str
+
 
 COUNTER_NOTE = "Counter-proposal: How about this time instead?"
 _COUNTER_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -81,7 +90,7 @@ def _insert(
     )  # id, status and created_at come back from the INSERT (database defaults)
 
 
-def _locked(proposal_id: str) -> DateProposal:
+def _locked(proposal_id: str) -> WithAnnotations[DateProposal, _Partners]:
     try:
         uuid.UUID(proposal_id)
     except ValueError:
@@ -194,6 +203,7 @@ def _award_date_tickets(proposal_id: str, user_ids: list[str]) -> None:
     rows += [
         TicketLedger(user_id=r, amount=1, reason="referral_bonus", reference_id=proposal_id)
         for r in referrers
+        if r is not None  # filtered in SQL already; says so to the type checker
     ]
     TicketLedger.objects.bulk_create(rows)
 

@@ -57,9 +57,9 @@ def match_confirm(*, user_id: str, user_id_1: str, user_id_2: str) -> MatchConfi
 
 
 def _push_new_match(match: Match) -> None:
-    names = dict(
-        Profile.objects.filter(pk__in=[match.user_1_id, match.user_2_id]).values_list("user_id", "name")
-    )
+    rows = Profile.objects.filter(pk__in=[match.user_1_id, match.user_2_id]).values_list("user_id", "name")
+    # A profile can match only once it has a name; one without is left out (and gets no push).
+    names = {user_id: name for user_id, name in rows if name is not None}
     if len(names) == 2:
         push.new_match(
             match_id=match.id,

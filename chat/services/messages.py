@@ -127,8 +127,8 @@ def _replay(
 def message_send(
     *,
     sender_id: str,
-    match_id: str,
-    text: str,
+    match_id: object,
+    text: object,
     temp_id: str | int | None = None,
     enforce_daily_cap: bool = True,
     fan_out: bool = False,

@@ -14,11 +14,12 @@ from functools import partial, wraps
 from typing import Any
 
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from profiles.after_hours import limits
 from profiles.after_hours.selectors import access_get
-from vlvt.http.api import ApiError, endpoint
+from vlvt.http.api import ApiError, View, endpoint
 from vlvt.http.openapi.declare import Operation
 from vlvt.http.ratelimit import Limiter
 
@@ -64,13 +65,13 @@ def require_access(user_id: str | None) -> None:
 
 def after_hours(
     *methods: str, limiters: Iterable[Limiter] = (limits.general,), spec: Operation | None = None
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[View], View]:
     """`endpoint()` (405, JWT, per-user rate limits, the route's declaration) plus the gate, for an
     After Hours view."""
 
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorate(view: View) -> View:
         @wraps(view)
-        def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             require_access(getattr(request, "user_id", None))
             return view(request, *args, **kwargs)
 

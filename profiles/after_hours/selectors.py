@@ -91,7 +91,7 @@ def profile_get(*, user_id: str) -> ProfileView | None:
     )
     if profile is None:
         return None
-    return ProfileView(profile=profile, name=profile.main_name, age=profile.main_age)  # type: ignore[attr-defined]
+    return ProfileView(profile=profile, name=profile.main_name, age=profile.main_age)
 
 
 @dataclass(frozen=True, slots=True)

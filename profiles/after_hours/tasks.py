@@ -70,7 +70,7 @@ def session_expire(session_id: str) -> None:
 
     retry_in = session_expire_if_due(session_id=UUID(session_id))
     if retry_in is not None:
-        session_expire.apply_async(args=[session_id], countdown=retry_in)
+        session_expire.apply_async(args=(session_id,), countdown=retry_in)
 
 
 @shared_task(name="after_hours.session_warn", ignore_result=True)
@@ -79,7 +79,7 @@ def session_warn(session_id: str) -> None:
 
     retry_in = session_warn_if_due(session_id=UUID(session_id))
     if retry_in is not None:
-        session_warn.apply_async(args=[session_id], countdown=retry_in)
+        session_warn.apply_async(args=(session_id,), countdown=retry_in)
 
 
 @shared_task(name="after_hours.auto_decline", ignore_result=True)

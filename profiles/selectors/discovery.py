@@ -129,7 +129,8 @@ class SearchFilters:
 
 
 def search_count(*, user_id: str, filters: SearchFilters) -> int:
-    conditions, params = [_NOT_BLOCKED_SQL], {"me": user_id}
+    conditions = [_NOT_BLOCKED_SQL]
+    params: dict[str, Any] = {"me": user_id}
     origin = _location(user_id)
     if origin is not None and filters.max_distance_miles:
         conditions.append(f"latitude IS NOT NULL AND longitude IS NOT NULL AND {_DISTANCE_SQL} <= %(radius)s")

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Now
@@ -124,7 +125,7 @@ _MOVE_ALLOWED_SQL = (
 def profile_set_location(*, user_id: str, latitude: float, longitude: float) -> Location | None:
     """Store the caller's location if the move is allowed (profiles.location): one statement, so
     concurrent updates are judged against each other. None when there is no profile."""
-    params = {
+    params: dict[str, Any] = {
         "lat": latitude,
         "lon": longitude,
         "user_id": user_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from typing import TypeGuard
 
 from django.http import HttpRequest, HttpResponse
 
@@ -29,7 +30,7 @@ def _parsed_body(request: HttpRequest) -> object:
         return None
 
 
-def _safe_user_id(value: object) -> bool:
+def _safe_user_id(value: object) -> TypeGuard[str]:
     """A user id usable as a storage prefix (ids are like google_<sub>, apple_<a.b.c>, email_<ms>_<r>)."""
     return isinstance(value, str) and bool(_USER_ID.fullmatch(value)) and value.strip(".") != ""
 

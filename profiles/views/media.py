@@ -6,7 +6,8 @@ readable by anyone who merely guesses a key.
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest
+from django.http.response import HttpResponseBase
 
 from profiles.storage import LocalPhotoStorage, local_signature_valid, photo_storage
 from vlvt.http.api import endpoint, fail
@@ -29,7 +30,7 @@ from vlvt.http.openapi.declare import BINARY, STR, Operation, json_response, que
         ),
     ),
 )
-def serve(request: HttpRequest, key: str) -> HttpResponse:
+def serve(request: HttpRequest, key: str) -> HttpResponseBase:
     storage = photo_storage()
     if not isinstance(storage, LocalPhotoStorage):
         return fail(404, "Not found")

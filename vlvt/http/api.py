@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 from uuid import UUID
 
 from django.conf import settings
@@ -21,6 +21,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
+from django.http.response import HttpResponseBase
 
 from vlvt.http import strictjson
 from vlvt.http.auth import AuthFailure, authenticate_header
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from vlvt.http.openapi.declare import Operation
     from vlvt.http.ratelimit import Limiter
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]  # a file download is a streaming response
 
 # API versions: advertise only the versions that are served (docs/contract.md, D5).
 CURRENT_API_VERSION = 1
@@ -45,6 +46,12 @@ FILE_TOO_LARGE = "File too large"
 MALFORMED_JSON = "Malformed JSON in request body"
 TOO_MANY_FIELDS = "Too many fields in request body"
 TOO_MANY_FILES = "Too many files"
+
+
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: datetime | None) -> str | None: ...
 
 
 def iso(value: datetime | None) -> str | None:
@@ -186,7 +193,7 @@ class FileTooLarge(RequestDataTooBig):
     """An uploaded file passed settings.PHOTO_UPLOAD_LIMIT (raised while the upload streams in)."""
 
 
-def add_ratelimit_headers(request: HttpRequest, response: HttpResponse) -> None:
+def add_ratelimit_headers(request: HttpRequest, response: HttpResponseBase) -> None:
     """Copy the `RateLimit-*` headers `Limiter.hit` left on the request onto the response."""
     headers = getattr(request, "_vlvt_ratelimit_headers", None)
     if headers:
@@ -234,7 +241,7 @@ def endpoint(
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method not in allowed and not (request.method == "HEAD" and "GET" in allowed):
                 return method_not_allowed(allowed)
             try:
@@ -282,7 +289,7 @@ def route(**handlers: View) -> View:
     if "GET" in table:
         table.setdefault("HEAD", table["GET"])
 
-    def dispatch(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         view = table.get(request.method or "")
         if view is None:
             return method_not_allowed(table)

@@ -121,7 +121,8 @@ class PooledThreadASGIHandler(ASGIHandler):
 
 def request_threads() -> int:
     """DATABASE_POOL_MAX (the pool's `max_size`), or 20 without a pool."""
-    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    options = settings.DATABASES["default"].get("OPTIONS")
+    pool = options.get("pool") if isinstance(options, dict) else None
     return int(pool.get("max_size", DEFAULT_THREADS)) if isinstance(pool, dict) else DEFAULT_THREADS
 
 

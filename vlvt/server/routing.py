@@ -10,10 +10,12 @@ inside the connection's application, as with Channels.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
-ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+# Called as (scope, receive, send). Django, Channels and this project each declare the scope
+# differently (a dict, TypedDicts, a MutableMapping), so the parameters are left open here.
+ASGIApp = Callable[..., Awaitable[None]]
 
 
 class ProtocolRouter:
@@ -24,7 +26,7 @@ class ProtocolRouter:
     def __init__(self, applications: Mapping[str, ASGIApp]) -> None:
         self.applications = dict(applications)
 
-    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+    def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> Awaitable[None]:
         application = self.applications.get(scope["type"])
         if application is None:
             raise ValueError(f"No application configured for scope type {scope['type']!r}")
@@ -41,7 +43,7 @@ class PathRouter:
     def __init__(self, routes: Mapping[str, ASGIApp]) -> None:
         self.routes = dict(routes)
 
-    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+    def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> Awaitable[None]:
         path = scope.get("path_remaining", scope.get("path_info") or scope["path"])
         root_path = scope.get("root_path", "")
         if root_path:
@@ -53,5 +55,6 @@ class PathRouter:
             raise ValueError(f"No route found for path {path!r}.")
         consumer_class = getattr(application, "consumer_class", None)
         if consumer_class is not None:
-            return consumer_class(**application.consumer_initkwargs)(scope, receive, send)
+            initkwargs: dict[str, Any] = getattr(application, "consumer_initkwargs", {})
+            return consumer_class(**initkwargs)(scope, receive, send)
         return application(scope, receive, send)

@@ -55,7 +55,8 @@ class PurgeStats:
 def _within_budget(
     rows: list[tuple[uuid.UUID, datetime, int]], budget: int
 ) -> list[tuple[uuid.UUID, datetime, int]]:
-    taken, total = [], 0
+    taken: list[tuple[uuid.UUID, datetime, int]] = []
+    total = 0
     for row in rows:
         if taken and total + row[2] > budget:
             break

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 from django.db import connection, transaction
@@ -143,7 +144,7 @@ def _announce(created: list[CreatedMatch]) -> None:
     urls: dict[str, str | None] = {user: photo_url(card.photo_url) for user, card in cards.items()}
     batch: list[events.Event] = []
     for m in created:
-        common = {
+        common: dict[str, object] = {
             "matchId": str(m.id),
             "expiresAt": iso(m.expires_at),
             "autoDeclineAt": iso(auto_decline_at(m.created_at, m.expires_at)),
@@ -242,7 +243,7 @@ def matches_auto_decline(*, match_ids: list[UUID] | None = None) -> list[UUID]:
         "WHERE declined_by IS NULL AND expires_at > %s AND created_at <= %s"
     )
     due = now - timedelta(seconds=conf.seconds("AFTER_HOURS_AUTO_DECLINE_SECONDS")) + _TIMEOUT_TOLERANCE
-    params: list[object] = [now, now, due]
+    params: list[Any] = [now, now, due]
     if match_ids is not None:
         sql += " AND id = ANY(%s::uuid[])"
         params.append([str(m) for m in match_ids])

@@ -120,12 +120,13 @@ class Extended:
 
 def session_extend(*, user_id: str, minutes: int) -> Extended:
     """Add `minutes` to the current expiry (not to now); the expiry job and the warning move with it."""
+    params: list[Any] = [timedelta(seconds=minutes * conf.minute()), user_id, timezone.now()]
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE after_hours_sessions SET expires_at = expires_at + %s "
                 "WHERE user_id = %s AND ended_at IS NULL AND expires_at > %s RETURNING id, expires_at",
-                [timedelta(seconds=minutes * conf.minute()), user_id, timezone.now()],
+                params,
             )
             row = cursor.fetchone()
         if row is None:
