@@ -402,7 +402,8 @@ def _postgres_version() -> str | None:
             + "/postgres"
         )
         with psycopg.connect(url, connect_timeout=5) as conn:
-            return conn.execute("SHOW server_version").fetchone()[0]
+            row = conn.execute("SHOW server_version").fetchone()
+            return row[0] if row else None
     except Exception as exc:  # the table still prints without it
         return f"unknown ({exc.__class__.__name__})"
 
@@ -440,7 +441,7 @@ def ensure_wrk() -> None:
         return
     if shutil.which("apt-get") and os.geteuid() == 0:
         print("installing wrk (apt-get install -y wrk) ...", flush=True)
-        quiet = {
+        quiet: dict[str, Any] = {
             "stdout": subprocess.DEVNULL,
             "stderr": subprocess.DEVNULL,
             "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"},

@@ -23,6 +23,7 @@ spent in user and system time during a measured run, from /proc.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import signal
@@ -412,8 +413,16 @@ def order(keys: list[str], case_index: int) -> list[str]:
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
+def _match(pattern: str, text: str, *, full: bool = False) -> re.Match[str]:
+    """The match of `pattern` in wrk's output, which must be there."""
+    found = re.fullmatch(pattern, text) if full else re.search(pattern, text)
+    if found is None:
+        raise ValueError(f"no {pattern!r} in {text!r}")
+    return found
+
+
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    value, unit = _match(r"([\d.]+)(us|ms|s|m)", text, full=True).groups()
     return float(value) * _UNITS[unit]
 
 
@@ -453,10 +462,10 @@ def wrk(port: int, load: Load, settings: WrkSettings, duration: int) -> dict[str
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50_ms": _ms(re.search(r"\s50%\s+(\S+)", out).group(1)),
-        "p99_ms": _ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "rps": float(_match(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _ms(_match(r"\s50%\s+(\S+)", out).group(1)),
+        "p99_ms": _ms(_match(r"\s99%\s+(\S+)", out).group(1)),
+        "requests": int(_match(r"(\d+) requests in", out).group(1)),
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
         "socket_errors": errors.group(1) if errors else "",
     }
@@ -515,7 +524,7 @@ def run_http_cases(
                     target,
                     theirs if key.startswith("node_") else ours,
                     settings,
-                    (lambda k=key, r=reset: r(k)) if reset else None,
+                    functools.partial(reset, key) if reset else None,
                 )
             finally:
                 target.stop()

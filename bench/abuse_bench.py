@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -470,7 +471,7 @@ def main() -> int:
         server = Server(root, {**env, **overrides})
         try:
             time.sleep(1)  # imports done, the process settled
-            results[name] = server.measure(lambda run=run, port=server.port: run(port))
+            results[name] = server.measure(functools.partial(run, server.port))
         finally:
             server.stop()
         print(name, json.dumps(results[name]), flush=True)

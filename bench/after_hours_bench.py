@@ -45,6 +45,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" / "profiles_bench.py")
+assert _spec is not None and _spec.loader is not None
 pb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pb)
 sys.path.insert(0, str(ROOT))
@@ -285,6 +286,7 @@ def run_bridge(args: argparse.Namespace, env: dict[str, str]) -> dict:
             ["node", str(ROOT / "bench" / "after_hours_bench.mjs")],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
         )  # fmt: skip
+        assert node.stdin is not None and node.stdout is not None  # both are pipes
         node.stdin.write(json.dumps({"url": f"http://127.0.0.1:{servers.port}", "tokens": tokens}) + "\n")
         node.stdin.flush()
         connected = json.loads(node.stdout.readline())
@@ -367,7 +369,8 @@ def exclusive(args: argparse.Namespace):
 
     conn = psycopg.connect(pb.database_url("postgres"), autocommit=True)
     key = f"vlvt-bench:{args.database}"
-    if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key]).fetchone()[0]:
+    locked = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key]).fetchone()
+    if not (locked and locked[0]):
         print(f"waiting for another run on {args.database} to finish ...", flush=True)
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
     return conn

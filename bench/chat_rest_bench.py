@@ -28,9 +28,14 @@ import argparse
 import importlib.util
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench import _sxs
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" / "profiles_bench.py")
+assert _spec is not None and _spec.loader is not None
 pb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pb)
 sxs = pb.sxs
@@ -104,7 +109,7 @@ def lua_send(rows: list[tuple[str, str, str]]) -> str:
     )
 
 
-def our_cases(args: argparse.Namespace, env: dict[str, str]) -> dict[str, sxs.Load]:
+def our_cases(args: argparse.Namespace, env: dict[str, str]) -> dict[str, _sxs.Load]:
     """Without the anchor: our own seed, one script per case."""
     print(
         f"seeding {args.users} users, {args.matches} matches, {args.messages} messages into {args.database} ...",
@@ -117,11 +122,11 @@ def our_cases(args: argparse.Namespace, env: dict[str, str]) -> dict[str, sxs.Lo
     users = [picked["reader"], picked["lister"], *(s for _, s in senders)]
     tok = dict(zip(users, pb.tokens(env, users), strict=True))
     return {
-        "GET /messages/:matchId?limit=50": sxs.Load(
+        "GET /messages/:matchId?limit=50": _sxs.Load(
             pb.lua_get(f"/messages/{picked['history']}?limit=50", tok[picked["reader"]])
         ),
-        "GET /matches/:userId": sxs.Load(pb.lua_get(f"/matches/{picked['lister']}", tok[picked["lister"]])),
-        SEND: sxs.Load(lua_send([(tok[s], m, s) for m, s in senders])),
+        "GET /matches/:userId": _sxs.Load(pb.lua_get(f"/matches/{picked['lister']}", tok[picked["lister"]])),
+        SEND: _sxs.Load(lua_send([(tok[s], m, s) for m, s in senders])),
     }
 
 
@@ -144,7 +149,7 @@ def main() -> None:
             "GET /matches/:userId": "matches",
             SEND: "send",
         }
-        loads = {name: sxs.Load(anchor.lua, (mode,)) for name, mode in modes.items()}
+        loads = {name: _sxs.Load(anchor.lua, (mode,)) for name, mode in modes.items()}
     else:
         env = pb.server_env(args)
         loads = our_cases(args, env)

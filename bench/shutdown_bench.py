@@ -208,7 +208,9 @@ def idle(args: argparse.Namespace, key: str, anchor: sxs.Anchor | None) -> dict:
     times, codes = [], []
     for _ in range(args.idle_runs):
         if key.startswith("node_"):
+            assert anchor is not None  # the original's targets exist only with an anchor
             node = sxs.NodeTarget(anchor, "chat", 1)
+            assert node.pid is not None
             victim = Victim(node.port, node.pid)
         else:
             server = DaphneProcess(server_env(args))
@@ -350,6 +352,7 @@ def steady_load(args: argparse.Namespace, key: str, anchor: sxs.Anchor | None) -
     sock = None
     servers: list[DaphneProcess] = []
     if key.startswith("node_"):
+        assert anchor is not None  # the original's targets exist only with an anchor
         node = sxs.NodeTarget(anchor, "chat", processes)
         port = node.port
         victim = Victim(port, node.workers()[0])  # one worker of a cluster: the primary keeps the port

@@ -34,9 +34,14 @@ import json
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench import _sxs
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" / "profiles_bench.py")
+assert _spec is not None and _spec.loader is not None
 pb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pb)
 sxs = pb.sxs
@@ -93,7 +98,7 @@ def serving_process(url: str, user_id: str, sid: str) -> str:
     process = redis.Redis.from_url(url).hget(f"presence:user:{user_id}", sid)
     if process is None:
         raise SystemExit(f"socket {sid} of {user_id} has no presence entry")
-    return process.decode()
+    return process.decode() if isinstance(process, bytes) else process
 
 
 def _flat(event: dict) -> dict:
@@ -110,7 +115,7 @@ def _flat(event: dict) -> dict:
 
 
 def measure(
-    target: sxs.Target, key: str, config: dict, picked: dict, args: argparse.Namespace
+    target: _sxs.Target, key: str, config: dict, picked: dict, args: argparse.Namespace
 ) -> dict[str, dict]:
     """The client's phases against one target: {case: figures}."""
     node = subprocess.Popen(
@@ -118,9 +123,12 @@ def measure(
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
     )  # fmt: skip
 
+    stdin = node.stdin
+    assert stdin is not None and node.stdout is not None  # both are pipes
+
     def command(text: str) -> None:
-        node.stdin.write(text + "\n")
-        node.stdin.flush()
+        stdin.write(text + "\n")
+        stdin.flush()
 
     command(json.dumps({**config, "url": f"http://127.0.0.1:{target.port}"}))
     pids = target.pids()

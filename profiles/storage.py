@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import overload
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from django.conf import settings
@@ -194,6 +195,12 @@ def _key_of_signed_url(value: str) -> str | None:
 # app's image cache work. A cache, not state: any process may sign any key at any time.
 _URL_CACHE: dict[str, tuple[float, str]] = {}
 _URL_CACHE_MAX = 20_000
+
+
+@overload
+def resolve_url(value: str) -> str: ...
+@overload
+def resolve_url(value: str | None) -> str | None: ...
 
 
 def resolve_url(value: str | None) -> str | None:

@@ -38,6 +38,7 @@ def _reads(tree: ast.AST) -> tuple[set[str], list[int]]:
         if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
             names.add(argument.value)
         else:
+            assert isinstance(node, ast.Call | ast.Subscript)
             dynamic.append(node.lineno)
     return names, dynamic
 

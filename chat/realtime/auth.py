@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -28,14 +29,14 @@ class HandshakeRejected(Exception):
         self.message = message
 
 
-def header(scope: dict[str, Any], name: bytes) -> str | None:
+def header(scope: Mapping[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
             return value.decode("latin-1")
     return None
 
 
-def origin_allowed(scope: dict[str, Any]) -> bool:
+def origin_allowed(scope: Mapping[str, Any]) -> bool:
     """docs/contract.md, D4: an upgrade that carries an Origin must come from a configured CORS origin.
 
     Native clients (the mobile app) send no Origin and are not affected.

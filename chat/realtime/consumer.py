@@ -139,9 +139,10 @@ class SocketIOConsumer(AsyncConsumer):
         # after the CONNECT ack, in order (a client reads no event before its ack).
         self._held: list[str] | None = None
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    # Channels' own __call__ is replaced: the scope is the raw ASGI dict, not the stubs' TypedDict.
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # type: ignore[override]  # see above
         """One frame at a time from the client until it goes (no per-message tasks)."""
-        self.scope = scope
+        self.scope = scope  # type: ignore[assignment]  # the raw ASGI scope, as above
         self.base_send = send
         self._activity = scope.get(ACTIVITY)
         try:
@@ -542,7 +543,7 @@ class SocketIOConsumer(AsyncConsumer):
     async def _handle_layer_message(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         handler = getattr(self, kind.replace(".", "_"), None) if isinstance(kind, str) else None
-        if handler is None or kind.startswith(("websocket.", "_")):
+        if handler is None or not isinstance(kind, str) or kind.startswith(("websocket.", "_")):
             logger.warning("no handler for layer message %r", kind)
             return
         try:

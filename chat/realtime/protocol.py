@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -44,7 +45,7 @@ def new_sid() -> str:
     return secrets.token_urlsafe(15)
 
 
-def query_params(scope: dict[str, Any]) -> dict[str, str]:
+def query_params(scope: Mapping[str, Any]) -> dict[str, str]:
     raw = scope.get("query_string", b"").decode("latin-1")
     return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
 

@@ -33,8 +33,8 @@ def round3(value: float) -> float:
 
 
 def fuzz_location(
-    latitude: float,
-    longitude: float,
+    latitude: float | str,
+    longitude: float | str,
     radius_km: float = DEFAULT_RADIUS_KM,
     *,
     rand: Callable[[], float] = _system_random.random,

@@ -164,7 +164,7 @@ class EventListener:
         self.pubsub.get_message(timeout=1.0)  # the subscribe confirmation
 
     def drain(self, wait: float = 0.2) -> list[Heard]:
-        heard = []
+        heard: list[Heard] = []
         while True:
             message = self.pubsub.get_message(timeout=wait)
             if message is None:

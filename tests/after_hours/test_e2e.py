@@ -81,6 +81,7 @@ def of_type(heard, kind):
 
 
 def _match_payload(match: AfterHoursMatch, other: str, distance: float) -> dict:
+    assert match.created_at is not None and match.expires_at is not None
     auto_decline_at = min(
         match.created_at + timedelta(seconds=float(FAST["AFTER_HOURS_AUTO_DECLINE_SECONDS"])),
         match.expires_at,

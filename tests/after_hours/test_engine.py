@@ -41,7 +41,8 @@ def _seeker(rng: random.Random, i: int, lat0: float, lng0: float, spread: float)
 
 
 def _reference(initiators, pool, excluded):
-    taken, pairs, unmatched = set(), [], []
+    taken: set[str] = set()
+    pairs, unmatched = [], []
     for s in sorted(initiators, key=lambda s: (s.started_at, s.user_id)):
         if s.user_id in taken:
             continue

@@ -61,6 +61,7 @@ def test_decline(api, pair, listener):
     assert listener.drain() == []  # silent for the other user, as the original
     [task] = queued_tasks()
     assert (task.task, task.args) == ("after_hours.match_sessions", [[str(mine.id)]])
+    assert task.eta is not None
     assert abs((task.eta - timezone.now() - timedelta(seconds=30)).total_seconds()) < 2
 
 

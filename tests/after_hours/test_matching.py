@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -73,6 +74,7 @@ def test_nearest_compatible_candidate_is_chosen(run, listener):
     assert active_pairs() == {frozenset({"alice", "carol"}), frozenset({"bob", "dave"})}
     match = AfterHoursMatch.objects.get(user_1_id="alice")
     assert (match.session_id, match.user_2_id) == (first.id, "carol")
+    assert match.created_at is not None
     assert match.expires_at == match.created_at + timedelta(minutes=10)
     assert {m.id for m in result.created} == set(AfterHoursMatch.objects.values_list("id", flat=True))
 
@@ -127,6 +129,7 @@ def test_nearest_compatible_candidate_is_chosen(run, listener):
     assert sorted(task.args[0]) == sorted(
         str(m) for m in AfterHoursMatch.objects.values_list("id", flat=True)
     )
+    assert task.eta is not None and match.created_at is not None
     assert abs((task.eta - match.created_at - timedelta(minutes=5)).total_seconds()) < 2
 
 
@@ -155,7 +158,7 @@ def test_longest_waiting_initiator_goes_first(run):
     assert active_pairs() == {frozenset({"bob", "carol"})}
 
 
-SYMMETRY_CASES = {
+SYMMETRY_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], float]] = {
     # name: (alice's kwargs, bob's kwargs, bob's distance from alice in km)
     "bob's distance limit": ({"max_km": 10}, {"max_km": 2}, 3.0),
     "alice's distance limit": ({"max_km": 2}, {"max_km": 10}, 3.0),

@@ -149,6 +149,7 @@ def test_patch_profile_updates_description(api):
     response = api("alice").patch("/after-hours/profile", {"description": " new "})
     assert response.status_code == 200
     profile = AfterHoursProfile.objects.get(pk="alice")
+    assert profile.updated_at is not None and before is not None
     assert profile.description == "new" and profile.updated_at > before
     assert response.json() == {"success": True, "profile": _profile_body(profile)}
 
@@ -328,7 +329,9 @@ def test_patch_preferences_changes_only_what_is_sent(api):
             }
         ),
     }
-    assert AfterHoursPreferences.objects.get(pk="alice").updated_at > before
+    updated = AfterHoursPreferences.objects.get(pk="alice").updated_at
+    assert updated is not None and before is not None
+    assert updated > before
 
 
 def test_patch_preferences_404_and_400(api):

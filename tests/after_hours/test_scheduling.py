@@ -152,6 +152,7 @@ def test_auto_decline_times_out_an_unanswered_match(committed, listener):
     assert task.task == "after_hours.match_sessions" and sorted(task.args[0]) == sorted(
         [str(mine.id), str(theirs.id)]
     )
+    assert task.eta is not None
     assert abs((task.eta - timezone.now() - timedelta(seconds=5)).total_seconds()) < 2
     assert committed(matches_auto_decline, match_ids=[match.id]) == []  # idempotent
 

@@ -45,6 +45,7 @@ def test_start_session(api, listener):
         },
     }
     assert session.ended_at is None
+    assert session.expires_at is not None and session.started_at is not None
     assert session.expires_at - session.started_at == timedelta(minutes=30)
     assert _close(session.started_at, before)
     assert (float(session.latitude), float(session.longitude)) == (40.7128, -74.006)
@@ -75,6 +76,7 @@ def test_duration_is_echoed_as_sent(api):
     assert response.status_code == 201
     assert response.json()["session"]["durationMinutes"] == "15"
     session = AfterHoursSession.objects.get(user_id="alice")
+    assert session.expires_at is not None and session.started_at is not None
     assert session.expires_at - session.started_at == timedelta(minutes=15)
     assert float(session.latitude) == 40.5
 

@@ -129,7 +129,9 @@ class EventProbe:
 
         from chat.events import user_group
 
-        self.layer = get_channel_layer()
+        layer = get_channel_layer()
+        assert layer is not None
+        self.layer = layer
         self.channels = {}
         for user_id in user_ids:
             name = f"test.probe.{uuid.uuid4().hex}"
@@ -143,7 +145,7 @@ class EventProbe:
         from asgiref.sync import async_to_sync
 
         async def drain() -> list[tuple[str, Any]]:
-            out = []
+            out: list[tuple[str, Any]] = []
             while True:
                 try:
                     msg = await asyncio.wait_for(self.layer.receive(self.channels[user_id]), wait)

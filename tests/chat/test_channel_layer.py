@@ -133,6 +133,7 @@ def test_a_socket_that_left_the_group_or_closed_gets_nothing(prefix):
     async def scenario() -> None:
         layer = make_layer(prefix)
         pump = pump_for(layer)
+        assert pump is not None
         stays, leaves, closes = [await Socket().open(layer) for _ in range(3)]
         for socket in (stays, leaves, closes):
             await layer.group_add("user.carol", socket.channel)

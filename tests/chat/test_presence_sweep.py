@@ -82,11 +82,14 @@ def test_users_of_a_killed_process_go_offline_and_their_partners_on_another_proc
         assert [s for s in statuses(js, "stranger") if s[0] == alice] == []
         row = UserStatus.objects.get(pk=alice)
         assert (row.is_online, row.socket_id) == (False, None)
+        assert row.last_seen_at is not None
         assert row.last_seen_at == row.updated_at and row.last_seen_at > killed_at
         bob_row = UserStatus.objects.get(pk=bob)
         assert (bob_row.is_online, bob_row.socket_id) == (True, bob_sid)
         # alice's entry and the dead process's key are gone; two's key and its two users remain
-        live_process = sync_redis().hget(f"presence:user:{bob}", bob_sid).decode()
+        raw = sync_redis().hget(f"presence:user:{bob}", bob_sid)
+        assert isinstance(raw, bytes)
+        live_process = raw.decode()
         assert presence_keys() == sorted(
             [f"presence:user:{bob}", f"presence:user:{stranger}", f"presence:proc:{live_process}"]
         )
@@ -137,7 +140,10 @@ def test_a_live_process_keeps_its_users_while_dead_ones_and_a_dead_runs_leftover
             dave: (False, None),
             erin: (True, erin_sid),
         }
-        assert all(row.last_seen_at > now for row in UserStatus.objects.filter(pk__in=[carol, dave]))
+        assert all(
+            row.last_seen_at is not None and row.last_seen_at > now
+            for row in UserStatus.objects.filter(pk__in=[carol, dave])
+        )
         assert list(sync_redis().hgetall(f"presence:user:{alice}")) == [sid.encode()]
         assert list(sync_redis().hgetall(f"presence:user:{erin}")) == [erin_sid.encode()]
         assert not sync_redis().exists(f"presence:user:{carol}")

@@ -134,12 +134,11 @@ def test_concurrent_confirmations_complete_the_date_exactly_once():
         for i in range(rounds)
     ]
     for proposal_id in ids:
-        results = race(
-            2,
-            lambda i, pid=str(proposal_id): date_proposal_confirm(
-                user_id=(proposer, recipient)[i], proposal_id=pid
-            ),
-        )
+
+        def confirm(i: int, pid: str = str(proposal_id)) -> dict[str, Any]:
+            return date_proposal_confirm(user_id=(proposer, recipient)[i], proposal_id=pid)
+
+        results = race(2, confirm)
         assert not [r for r in results if isinstance(r, Exception)]
         assert sorted(r["completed"] for r in results) == [False, True]
     for row in DateProposal.objects.all():

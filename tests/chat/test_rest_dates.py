@@ -48,6 +48,7 @@ def test_create_returns_the_proposal_in_node_pg_shapes(couple):
         },
     )
     row = DateProposal.objects.get()
+    assert row.created_at is not None
     created = row.created_at.astimezone(UTC)
     assert (status, body) == (
         200,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from chat import services
@@ -68,7 +71,7 @@ def test_a_body_that_is_not_an_object_is_400(ctx, raw):
 
 def test_socket_payloads_with_nul_get_error_acks(ctx):
     _, me, match_id = ctx
-    cases = [
+    cases: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
         (
             services.message_send,
             {"sender_id": me, "match_id": match_id, "text": "a\x00"},

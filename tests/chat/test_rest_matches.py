@@ -19,6 +19,7 @@ T0 = datetime(2026, 2, 1, 9, 30, tzinfo=UTC)
 
 def wire(match_id: str) -> dict:
     m = Match.objects.get(pk=match_id)
+    assert m.created_at is not None
     created = m.created_at.astimezone(UTC)
     return {
         "id": m.id,

@@ -211,6 +211,7 @@ def test_rest_send_stores_and_answers_with_the_rest_shape(pair):
             "timestamp": body["message"]["timestamp"],
         },
     }
+    assert msg.created_at is not None
     assert (
         body["message"]["timestamp"]
         == msg.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")

@@ -59,7 +59,8 @@ def test_block_deletes_matches_either_order_and_declines_after_hours(client):
     assert block.id.startswith("block_")
     assert list(Match.objects.values_list("id", flat=True)) == [keep]
     assert (Message.objects.count(), DateProposal.objects.count()) == (0, 0)
-    active.refresh_from_db(), expired.refresh_from_db(), other_ah.refresh_from_db()
+    for row in (active, expired, other_ah):
+        row.refresh_from_db()
     assert (active.declined_by_id, active.declined_at is not None) == (me, True)
     assert (expired.declined_by_id, other_ah.declined_by_id) == (None, None)
     assert probe.events(them) == [("match_deleted", {"matchId": m1})]

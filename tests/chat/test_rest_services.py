@@ -38,6 +38,7 @@ def test_send_ack_shape_with_temp_id(pair):
     a, b, match_id = pair
     result = services.message_send(sender_id=a, match_id=match_id, text="  hey  ", temp_id="tmp-1")
     msg = Message.objects.get()
+    assert msg.created_at is not None
     created = msg.created_at.astimezone(UTC)
     assert result.ack() == {
         "success": True,
@@ -245,7 +246,9 @@ def test_mark_read_result_and_event(pair):
     assert result.notify_user_id == a
     event = result.event()
     assert event == {"matchId": match_id, "messageIds": [m.id], "readBy": b, "readAt": event["readAt"]}
-    read_at = Message.objects.get().read_at.astimezone(UTC)
+    read_at = Message.objects.get().read_at
+    assert read_at is not None
+    read_at = read_at.astimezone(UTC)
     assert event["readAt"] == read_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{read_at.microsecond // 1000:03d}Z"
 
 
@@ -309,7 +312,8 @@ def test_online_statuses_only_for_match_partners_in_request_order():
     UserStatus.objects.create(user_id=offline, is_online=False, last_seen_at=seen - timedelta(hours=1))
     UserStatus.objects.create(user_id=stranger, is_online=True, last_seen_at=seen)
     statuses = services.online_statuses(
-        viewer_id=me, user_ids=[never, stranger, offline, online, online, 7, me]
+        viewer_id=me,
+        user_ids=[never, stranger, offline, online, online, 7, me],  # type: ignore[list-item]  # a non-string id on purpose
     )
     assert statuses == [
         {"userId": never, "isOnline": False, "lastSeenAt": None},
@@ -363,4 +367,6 @@ def test_timestamps_use_the_app_clock_to_the_microsecond(pair):
     before = timezone.now()
     services.message_send(sender_id=a, match_id=match_id, text="t")
     after = timezone.now()
-    assert before <= Message.objects.get().created_at <= after
+    created_at = Message.objects.get().created_at
+    assert created_at is not None
+    assert before <= created_at <= after

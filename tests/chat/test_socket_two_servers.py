@@ -108,4 +108,6 @@ def test_a_server_shutting_down_closes_its_sockets_and_marks_its_users_offline(s
 def _match(a: str, b: str) -> str:
     from chat.selectors import match_between
 
-    return match_between(user_a=a, user_b=b).id
+    match = match_between(user_a=a, user_b=b)
+    assert match is not None
+    return match.id

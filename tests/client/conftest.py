@@ -27,7 +27,7 @@ from vlvt.http.auth import mint_token
 class Reply:
     def __init__(self, response: Any) -> None:
         self.status = response.status_code
-        self.body = response.json() if response.content else None
+        self.body: Any = response.json() if response.content else None
 
     def __repr__(self) -> str:
         return f"Reply({self.status}, {self.body!r})"
@@ -67,14 +67,14 @@ class App(Api):
     """One signed-in app user. Each request's on-commit work (events, pushes) runs as after a real
     commit: the test's own transaction never commits."""
 
-    def request(self, method: str, path: str, body: Any = None, **extra: Any) -> Reply:  # type: ignore[override]
+    def request(self, method: str, path: str, body: Any = None, **extra: Any) -> Reply:
         with TestCase.captureOnCommitCallbacks(execute=True):
             return Reply(super().request(method, path, body, **extra))
 
     def patch(self, path: str, body: Any = None, **extra: Any) -> Reply:
         return self.request("PATCH", path, body, **extra)
 
-    def upload(self, path: str, files: dict[str, Any], fields: dict[str, str] | None = None) -> Reply:  # type: ignore[override]
+    def upload(self, path: str, files: dict[str, Any], fields: dict[str, str] | None = None) -> Reply:
         with TestCase.captureOnCommitCallbacks(execute=True):
             return Reply(super().upload(path, files, fields))
 

@@ -101,11 +101,16 @@ def test_seed_demo_is_idempotent_and_realistic():
     # Realistic: profiles around the city, every match a mutual like, messages by the pair only.
     assert set(Profile.objects.values_list("gender", flat=True)) <= {"Male", "Female", "Non-Binary"}
     for p in Profile.objects.all():
+        assert p.latitude is not None and p.longitude is not None and p.age is not None
         assert Decimal("40.48") < p.latitude < Decimal("40.95") and Decimal("-74.31") < p.longitude < Decimal(
             "-73.70"
         )
         assert (
-            18 <= p.age <= 55 and 3 <= len(p.interests) <= 5 and 1 <= len(p.photos) <= 4 and p.name and p.bio
+            18 <= p.age <= 55
+            and 3 <= len(p.interests or ()) <= 5
+            and 1 <= len(p.photos or ()) <= 4
+            and p.name
+            and p.bio
         )
     for m in Match.objects.all():
         assert Swipe.objects.filter(user_id=m.user_1_id, target_user_id=m.user_2_id, action="like").exists()
@@ -161,6 +166,7 @@ def test_seed_demo_photos_are_real_images_their_urls_serve(client, settings, tmp
     response = client.get(f"/profile/{uid}", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
     urls = response.json()["profile"]["photos"]
+    assert stored is not None
     assert len(urls) == len(stored) >= 1
     for url in urls:
         photo = client.get(url)
@@ -169,7 +175,7 @@ def test_seed_demo_photos_are_real_images_their_urls_serve(client, settings, tmp
         assert (image.width, image.height, image.bands) == (300, 400, 3)
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.jpg"))
     everyone = Profile.objects.values_list("photos", flat=True)
-    assert files == sorted(key for photos in everyone for key in photos)
+    assert files == sorted(key for photos in everyone for key in photos or ())
 
     # Seeding again keeps the files it wrote; --no-photos writes none.
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.jpg")}

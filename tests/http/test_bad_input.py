@@ -39,7 +39,7 @@ def match_id() -> str:
 
 def counts() -> dict[str, int]:
     return {
-        m._meta.db_table: m.objects.count()
+        m._meta.db_table: m._default_manager.count()
         for app in ("profiles", "chat")
         for m in apps.get_app_config(app).get_models()
     }

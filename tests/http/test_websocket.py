@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
+from websockets.typing import Subprotocol
 from wsproto.connection import Connection, ConnectionType
 
 from tests.support.servers import BIN, ServerProcess, free_port, server_env
@@ -119,7 +120,9 @@ def test_text_binary_and_fragmented_messages_echo(echo):
 
 
 def test_the_scope_is_the_asgi_websocket_scope(echo):
-    with ws_connect(echo.url("/echo?a=1"), open_timeout=5, subprotocols=["chat", "other"]) as ws:
+    with ws_connect(
+        echo.url("/echo?a=1"), open_timeout=5, subprotocols=[Subprotocol("chat"), Subprotocol("other")]
+    ) as ws:
         assert ws.subprotocol == "chat"
         ws.send("scope")
         scope = dict(eval(ws.recv(timeout=5)))  # noqa: S307 - our own repr of the scope

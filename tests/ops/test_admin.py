@@ -108,7 +108,8 @@ def test_resolving_a_report_records_the_decision_notes_and_reviewer(moderator_cl
         "Warned the user.",
         "mona",
     )
-    assert stored.reviewed_at is not None and stored.updated_at >= stored.reviewed_at
+    assert stored.reviewed_at is not None and stored.updated_at is not None
+    assert stored.updated_at >= stored.reviewed_at
     # The evidence is untouched.
     assert (stored.reason, stored.details, stored.reporter_id, stored.reported_user_id) == (
         "harassment",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -78,10 +80,15 @@ def test_dev_ports_serve_the_apps_profile_and_chat_base_urls_from_one_daphne():
             except requests.ConnectionError:
                 return None
 
+        def get_json(port: int, path: str) -> Any:
+            response = get(port, path)
+            assert response is not None
+            return response.json()
+
         for port in (profile_port, chat_port):
-            wait_until(lambda port=port: get(port, "/health"), timeout=30, what=f"daphne on {port}")
-            assert get(port, f"/api/v1/profile/{user}").json()["profile"]["name"] == "Ada"
-            assert get(port, f"/api/v1/matches/{user}").json() == {"success": True, "matches": []}
+            wait_until(functools.partial(get, port, "/health"), timeout=30, what=f"daphne on {port}")
+            assert get_json(port, f"/api/v1/profile/{user}")["profile"]["name"] == "Ada"
+            assert get_json(port, f"/api/v1/matches/{user}") == {"success": True, "matches": []}
     finally:
         server.stop()
 

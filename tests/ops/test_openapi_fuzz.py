@@ -200,7 +200,8 @@ def fuzz_hostile(operation, base_url: str, session: requests.Session, headers: d
 @pytest.mark.parametrize("tag", TAGS)
 def test_every_documented_operation_survives_fuzzing(tag, server, member):
     schema = schemathesis.openapi.from_dict(document())
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # Every operation of our own document is valid: an Err here fails the test.
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]  # see above
     selected = [op for op in operations if (op.tags or ["other"])[0] == tag]
     assert selected, tag
     failures: list[str] = []

@@ -13,7 +13,7 @@ from django.test import Client
 
 from profiles.faces import FaceComparison, set_face_comparer
 from profiles.models import FcmToken, Profile, User
-from profiles.push import PushMessage, set_push_backend
+from profiles.push import Outcome, PushMessage, set_push_backend
 from vlvt.http.auth import mint_token
 
 
@@ -24,7 +24,7 @@ class RecordingPush:
     sent: list[tuple[list[str], PushMessage]] = field(default_factory=list)
     invalid: set[str] = field(default_factory=set)
 
-    def send(self, tokens: list[str], message: PushMessage) -> list[str]:
+    def send(self, tokens: list[str], message: PushMessage) -> list[Outcome]:
         self.sent.append((list(tokens), message))
         return ["invalid_token" if t in self.invalid else "sent" for t in tokens]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -36,7 +37,7 @@ def test_reported_distances_are_whole_kilometres_between_cells():
 def seed(
     user_id: str, longitude: float | None, *, new: bool = False, latitude: float = 0.0, **fields
 ) -> None:
-    coords = {} if longitude is None else {"latitude": latitude, "longitude": longitude}
+    coords: dict[str, Any] = {} if longitude is None else {"latitude": latitude, "longitude": longitude}
     make_user(user_id, **coords, **fields)
     if not new:
         Profile.objects.filter(pk=user_id).update(created_at=timezone.now() - timedelta(days=3))

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from botocore.stub import Stubber
+from storages.backends.s3 import S3Storage
 
 from profiles import push as push_module
 from profiles import storage
@@ -51,8 +52,6 @@ def test_local_storage_is_the_default():
 
 
 def test_r2_storage_presigns_keys_and_passes_legacy_values_through(r2):
-    from storages.backends.s3 import S3Storage
-
     backend = storage.photo_storage()
     assert isinstance(backend, S3Storage)
     url = storage.resolve_url("photos/alice/abc.jpg")
@@ -76,6 +75,7 @@ def test_r2_storage_presigns_keys_and_passes_legacy_values_through(r2):
 
 def test_r2_delete_removes_the_key_and_its_thumbnail(r2):
     backend = storage.photo_storage()
+    assert isinstance(backend, S3Storage)
     client = backend.connection.meta.client
     photo = "photos/alice/5d0f3c8e-8a51-4c1e-9d2b-0c6f1f3e2a10"
     with Stubber(client) as stub:
@@ -89,7 +89,9 @@ def test_r2_delete_removes_the_key_and_its_thumbnail(r2):
 
 
 def test_r2_delete_failure_is_logged_not_raised(r2):
-    client = storage.photo_storage().connection.meta.client
+    backend = storage.photo_storage()
+    assert isinstance(backend, S3Storage)
+    client = backend.connection.meta.client
     with Stubber(client) as stub:
         stub.add_client_error("delete_object", service_error_code="InternalError", http_status_code=500)
         assert storage.delete_key("photos/alice/abc.jpg") is False
@@ -305,6 +307,7 @@ def test_r2_save_puts_the_object_with_its_content_type(r2):
     from botocore.stub import ANY
 
     backend = storage.photo_storage()
+    assert isinstance(backend, S3Storage)
     client = backend.connection.meta.client
     with Stubber(client) as stub:
         stub.add_response(

@@ -100,6 +100,7 @@ def backdate(minutes: float) -> None:
 
 def stored() -> tuple[float, float]:
     row = Profile.objects.get(pk="alice")
+    assert row.latitude is not None and row.longitude is not None
     return float(row.latitude), float(row.longitude)
 
 

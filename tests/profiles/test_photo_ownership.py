@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.stub import Stubber
 from django.core.files.uploadedfile import SimpleUploadedFile
+from storages.backends.s3 import S3Storage
 
 from profiles import storage
 from profiles.models import Profile
@@ -38,7 +39,9 @@ def upload(api, user_id: str) -> str:
         {"photo": SimpleUploadedFile("p.png", imagegen.png(30, 30), content_type="image/png")},
     )
     assert response.status_code == 200
-    return Profile.objects.get(pk=user_id).photos[-1]
+    photos = Profile.objects.get(pk=user_id).photos
+    assert photos
+    return photos[-1]
 
 
 def crafted_local(bob_key: str) -> list[str]:
@@ -144,7 +147,9 @@ def r2(settings):
     settings.R2_ACCESS_KEY_ID = "AKIDEXAMPLE"
     settings.R2_SECRET_ACCESS_KEY = "secret/example"
     settings.R2_BUCKET_NAME = "vlvt-images"
-    client = storage.photo_storage().connection.meta.client
+    backend = storage.photo_storage()
+    assert isinstance(backend, S3Storage)
+    client = backend.connection.meta.client
     calls: list[tuple[str, str]] = []
 
     def record(params, model, **_):

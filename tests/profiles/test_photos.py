@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,12 +18,20 @@ pytestmark = pytest.mark.django_db
 KEY_RE = re.compile(r"^photos/alice/([0-9a-f-]{36})\.jpg$")
 
 
+def photo_id_of(key: str) -> str:
+    match = KEY_RE.match(key)
+    assert match is not None, key
+    return match.group(1)
+
+
 def photo_file(data: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type=content_type)
 
 
 def stored_photos(user_id: str) -> list[str]:
-    return Profile.objects.get(pk=user_id).photos
+    photos = Profile.objects.get(pk=user_id).photos
+    assert photos is not None
+    return photos
 
 
 def files_under(media_root) -> list[str]:
@@ -38,7 +47,7 @@ def test_upload_jpeg_stores_clean_rotated_renditions(api, media_root):
     assert response.status_code == 200
     body = response.json()
     [key] = stored_photos("alice")
-    photo_id = KEY_RE.match(key).group(1)
+    photo_id = photo_id_of(key)
     thumb_key = f"photos/alice/{photo_id}_thumb.jpg"
     assert files_under(media_root) == [key, thumb_key]
     assert body == {
@@ -204,7 +213,7 @@ def test_file_just_over_ten_megabytes_is_413(api, media_root):
     assert files_under(media_root) == []
 
 
-def upload_two(api) -> tuple[list[str], object]:
+def upload_two(api) -> tuple[list[str], Any]:
     client = api("alice")
     for _ in range(2):
         assert (
@@ -219,7 +228,7 @@ def test_delete_photo_removes_row_entry_file_and_thumbnail(
 ):
     make_user("alice")
     (first, second), client = upload_two(api)
-    photo_id = KEY_RE.match(first).group(1)
+    photo_id = photo_id_of(first)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.delete(f"/profile/photos/{photo_id}")
@@ -227,7 +236,7 @@ def test_delete_photo_removes_row_entry_file_and_thumbnail(
     assert response.status_code == 200
     assert response.json() == {"success": True, "message": "Photo deleted", "totalPhotos": 1}
     assert stored_photos("alice") == [second]
-    second_id = KEY_RE.match(second).group(1)
+    second_id = photo_id_of(second)
     assert files_under(media_root) == [second, f"photos/alice/{second_id}_thumb.jpg"]
 
 

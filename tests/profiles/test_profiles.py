@@ -203,6 +203,7 @@ def test_update_profile_keeps_absent_fields(api):
     }
     row = Profile.objects.get(pk="alice")
     assert (row.name, row.bio, row.interests) == ("Alice B", "old bio", ["y", "z"])
+    assert row.updated_at is not None and row.created_at is not None
     assert row.updated_at > row.created_at
 
 

@@ -33,6 +33,7 @@ def test_like_and_pass_are_recorded_and_upserted(api):
     passed = swipe(api, "alice", "bob", "pass")
     assert passed.json() == {"success": True, "action": "pass", "isMatch": False, "message": "Pass recorded"}
     row = Swipe.objects.get(user_id="alice", target_user_id="bob")
+    assert row.created_at is not None and first_time is not None
     assert row.action == "pass" and row.created_at >= first_time
     assert Swipe.objects.count() == 1
     assert not Match.objects.exists()

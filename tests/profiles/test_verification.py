@@ -34,7 +34,9 @@ def with_photo(api, user_id: str = "alice") -> str:
         {"photo": SimpleUploadedFile("p.png", imagegen.png(100, 100), content_type="image/png")},
     )
     assert response.status_code == 200
-    return Profile.objects.get(pk=user_id).photos[0]
+    photos = Profile.objects.get(pk=user_id).photos
+    assert photos
+    return photos[0]
 
 
 def submit(api, user_id="alice", fields=None, file=None):
@@ -229,6 +231,7 @@ def test_status(api, faces):
     profile = Profile.objects.get(pk="alice")
     attempts = list(Verification.objects.order_by("-created_at"))
     assert body["success"] is True and body["isVerified"] is True
+    assert profile.verified_at is not None
     assert body["verifiedAt"] == profile.verified_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     assert [(a["status"], a["similarity"], a["rejectionReason"]) for a in body["attempts"]] == [
         ("approved", 91, None),

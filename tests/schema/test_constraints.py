@@ -9,6 +9,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 
@@ -40,7 +41,9 @@ def rejected(statement: str, params=None) -> str:
     """Run a statement that must violate a constraint; return the constraint's name."""
     with pytest.raises(IntegrityError) as info, transaction.atomic():
         sql(statement, params)
-    return info.value.__cause__.diag.constraint_name
+    cause = info.value.__cause__
+    assert isinstance(cause, psycopg.Error) and cause.diag.constraint_name is not None
+    return cause.diag.constraint_name
 
 
 def user(user_id: str) -> User:
@@ -177,7 +180,9 @@ def test_one_open_after_hours_session_per_user():
     first = session_for(a)
     with pytest.raises(IntegrityError) as info, transaction.atomic():
         session_for(a)
-    assert info.value.__cause__.diag.constraint_name == "idx_after_hours_sessions_active_user"
+    cause = info.value.__cause__
+    assert isinstance(cause, psycopg.Error)
+    assert cause.diag.constraint_name == "idx_after_hours_sessions_active_user"
     AfterHoursSession.objects.filter(id=first.id).update(ended_at=dt.datetime(2029, 1, 1, tzinfo=dt.UTC))
     session_for(a)  # a new one once the first has ended
     assert AfterHoursSession.objects.filter(user=a).count() == 2

@@ -60,7 +60,9 @@ def locker() -> Iterator[psycopg.Connection]:
 
 
 def probe_value(pg: psycopg.Connection) -> str:
-    return pg.execute("SELECT value FROM shutdown_probe WHERE id = 1").fetchone()[0]
+    row = pg.execute("SELECT value FROM shutdown_probe WHERE id = 1").fetchone()
+    assert row is not None
+    return row[0]
 
 
 def backend_waiting_on_lock(pg: psycopg.Connection, app_name: str) -> bool:
@@ -68,6 +70,7 @@ def backend_waiting_on_lock(pg: psycopg.Connection, app_name: str) -> bool:
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
         [app_name],
     ).fetchone()
+    assert row is not None
     return row[0] == 1
 
 

@@ -160,6 +160,7 @@ def test_watchdog_stands_down_when_shutdown_finishes_in_time():
     shutdown, exits = make(timeout=0.3)
     shutdown.request_shutdown("SIGTERM")
     shutdown.finish(0)
+    assert shutdown._watchdog is not None
     shutdown._watchdog.join(2)
     assert not shutdown._watchdog.is_alive()
     assert exits == [0]
@@ -168,7 +169,12 @@ def test_watchdog_stands_down_when_shutdown_finishes_in_time():
 def test_watchdog_fires_even_while_the_event_loop_is_blocked():
     done = threading.Event()
     exits: list[int] = []
-    shutdown = ShutdownCoordinator(timeout=0.2, exit_process=lambda code: (exits.append(code), done.set()))
+
+    def exit_process(code: int) -> None:
+        exits.append(code)
+        done.set()
+
+    shutdown = ShutdownCoordinator(timeout=0.2, exit_process=exit_process)
 
     async def stuck() -> None:
         shutdown.request_shutdown("SIGTERM")

@@ -6,6 +6,7 @@ import json
 import re
 import signal
 import subprocess
+from typing import cast
 
 import pytest
 import redis
@@ -25,7 +26,7 @@ def group_members() -> set[bytes]:
     client = redis.Redis.from_url(settings.REDIS_URL)
     members: set[bytes] = set()
     for key in client.scan_iter("asgi:group:*"):
-        members.update(client.zrange(key, 0, -1))
+        members.update(cast(list[bytes], client.zrange(key, 0, -1)))  # no decode_responses: bytes
     return members
 
 
@@ -98,6 +99,7 @@ def test_a_thousand_sockets_are_closed_with_a_code_and_nobody_is_left_online():
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert node.stdin is not None and node.stdout is not None
     try:
         node.stdin.write(json.dumps({"url": server.base_url, "tokens": tokens, "timeoutMs": 120000}) + "\n")
         node.stdin.flush()
@@ -206,4 +208,5 @@ def _waiting_on_lock(app_name: str) -> bool:
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
             [app_name],
         ).fetchone()
+    assert row is not None
     return row[0] == 1

@@ -10,7 +10,7 @@ T = TypeVar("T")
 
 
 def wait_until(
-    condition: Callable[[], T], timeout: float = 15, what: str = "condition", *, interval: float = 0.02
+    condition: Callable[[], T | None], timeout: float = 15, what: str = "condition", *, interval: float = 0.02
 ) -> T:
     """The condition's first truthy value, asked every `interval` seconds; AssertionError naming
     `what` after `timeout` seconds."""

@@ -190,6 +190,9 @@ class _Middleware:
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
+    def __call__(self, request: HttpRequest) -> Any:
+        raise NotImplementedError
+
 
 # --- request context: correlation id, logging, headers, CORS, body limits -----------------------
 
@@ -257,7 +260,9 @@ def _check_body(request: HttpRequest, cfg: _Config) -> HttpResponse | None:
         if size > limit:
             return fail(413, error)
     if multipart:
-        request.upload_handlers.insert(0, _FileSizeLimit(request, cfg.file_limit))
+        handlers = request.upload_handlers
+        assert isinstance(handlers, list)  # frozen only once the body is read
+        handlers.insert(0, _FileSizeLimit(request, cfg.file_limit))
     elif content_type and is_json_content_type(content_type):
         try:
             raw = read_body(request)
@@ -500,7 +505,8 @@ class AdminOnlyStackMiddleware(_Middleware):
         from django.contrib.messages.middleware import MessageMiddleware
         from django.contrib.sessions.middleware import SessionMiddleware
 
-        self.admin_chain = SessionMiddleware(AuthenticationMiddleware(MessageMiddleware(get_response)))
+        # Django's own middleware chain each other so; the stubs' get_response is either sync or async.
+        self.admin_chain = SessionMiddleware(AuthenticationMiddleware(MessageMiddleware(get_response)))  # type: ignore[arg-type]  # see above
 
     def __call__(self, request: HttpRequest) -> Any:
         if request.path_info.startswith("/admin/"):

@@ -31,7 +31,7 @@ import base64
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -198,7 +198,7 @@ def handshake_error(request: Any) -> tuple[int, str, list[tuple[str, str]]] | No
     return None
 
 
-def error_response(status: int, reason: str, headers: list[tuple[str, str]] = ()) -> bytes:  # type: ignore[assignment]
+def error_response(status: int, reason: str, headers: Sequence[tuple[str, str]] = ()) -> bytes:
     """The bare HTTP error autobahn wrote for a refused handshake."""
     lines = [f"HTTP/1.1 {status} {reason}"] + [f"{k}: {v}" for k, v in headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -341,6 +341,7 @@ class WebSocketConnection:
                     self._abort()
             elif now - self.last_seen > server.ping_interval:
                 self.last_seen = now
+                assert self.ws is not None  # open: accepted
                 self.transport.write(self.ws.send(Ping()))
                 if server.ping_timeout:
                     self.deadline = now + server.ping_timeout
@@ -351,6 +352,7 @@ class WebSocketConnection:
     def _accept(self, subprotocol: str | None) -> None:
         if self.state is not CONNECTING:
             return
+        assert self._key is not None  # connecting: the handshake is not answered yet
         accept = base64.b64encode(hashlib.sha1(self._key + _GUID).digest())
         self._key = None
         head = [b"HTTP/1.1 101 Switching Protocols"]
@@ -449,6 +451,7 @@ class WebSocketConnection:
                 return
 
     def _message(self, data: str | bytes) -> None:
+        message: dict[str, str | bytes]
         if isinstance(data, str):
             message = {"type": "websocket.receive", "text": data}
         else:
@@ -510,16 +513,19 @@ def hand_over(request: Any, refuse: Callable[[dict[str, Any]], bytes | None] | N
     transport = request.transport
     error = handshake_error(request)
     scope = None if error else _scope(request)
-    refusal = None
+    refusal: bytes | None = None
     if scope is not None and refuse is not None:
         refusal = refuse(scope)
     request.transport = None
     producer = _release(request)
-    if error is not None or refusal is not None:
-        transport.write(refusal if refusal is not None else error_response(*error))
+    if refusal is None and error is not None:
+        refusal = error_response(*error)
+    if refusal is not None:
+        transport.write(refusal)
         transport.loseConnection()
         return
     key = request.requestHeaders.getRawHeaders(b"sec-websocket-key")[0]
+    assert scope is not None  # made whenever the handshake is valid
     connection = WebSocketConnection(server, scope["path"], key)
     if hasattr(transport, "wrappedProtocol"):  # TLS: the wrapper is the transport
         transport.wrappedProtocol = connection

@@ -247,9 +247,9 @@ class Command(BaseCommand):
                         update_fields=["provider", "email", "id_verified", "after_hours_consent"],
                     )
                     bar.update(len(chunk))
-                    chunk = profiles[start : start + BATCH]
+                    profile_chunk = profiles[start : start + BATCH]
                     Profile.objects.bulk_create(
-                        chunk,
+                        profile_chunk,
                         update_conflicts=True,
                         unique_fields=["user"],
                         update_fields=[
@@ -266,22 +266,22 @@ class Command(BaseCommand):
                             "is_verified",
                         ],  # fmt: skip
                     )
-                    bar.update(len(chunk))
+                    bar.update(len(profile_chunk))
             for start in range(0, len(subscriptions), BATCH):
-                chunk = subscriptions[start : start + BATCH]
+                subscription_chunk = subscriptions[start : start + BATCH]
                 UserSubscription.objects.bulk_create(
-                    chunk,
+                    subscription_chunk,
                     update_conflicts=True,
                     unique_fields=["id"],
                     update_fields=["is_active", "product_id", "purchase_date", "expires_at", "platform"],
                 )
-                bar.update(len(chunk))
+                bar.update(len(subscription_chunk))
 
     def _photos(self, ids: list[str]) -> None:
         keys = [
             key
             for photos in Profile.objects.filter(user_id__in=ids).values_list("photos", flat=True)
-            for key in photos
+            for key in photos or ()
         ]
         photo_storage = storage.photo_storage()
         with tqdm(total=len(keys), desc="photos", unit="file", disable=not self.progress, leave=False) as bar:
@@ -355,6 +355,7 @@ class Command(BaseCommand):
         with self._bar(n_messages, "messages") as bar:
             batch: list[tuple] = []
             for match, count in zip(matches, per_match, strict=True):
+                assert match.created_at is not None  # this command sets it
                 span = self.anchor - match.created_at
                 for pos in range(count):
                     sender = match.user_1_id if (pos + len(match.id)) % 2 == 0 else match.user_2_id

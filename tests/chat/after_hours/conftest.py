@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from chat.models import AfterHoursMessage
 from profiles.models import AfterHoursMatch, AfterHoursSession, FcmToken, Profile, User
-from profiles.push import set_push_backend
+from profiles.push import PushMessage, set_push_backend
 
 _seq = itertools.count(1)
 
@@ -82,13 +82,13 @@ class RecordingPush:
     """The FCM backend (what leaves the machine), recording what would have been sent."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[list[str], object]] = []
+        self.sent: list[tuple[list[str], PushMessage]] = []
 
     def send(self, tokens, message):
         self.sent.append((tokens, message))
         return ["sent"] * len(tokens)
 
-    def by_token(self) -> dict[str, tuple[str, str, dict]]:
+    def by_token(self) -> dict[str, tuple[str, str, dict[str, str], str]]:
         return {tokens[0]: (m.title, m.body, m.data, m.android_channel_id) for tokens, m in self.sent}
 
 

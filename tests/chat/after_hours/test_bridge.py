@@ -5,11 +5,13 @@ SIGTERM."""
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import subprocess
 import time
 import uuid
+from typing import Any
 
 import pytest
 import redis
@@ -38,6 +40,10 @@ def bridge_events(js: JsClient, name: str) -> list[tuple[str, list]]:
 
 def subscribers(client: redis.Redis, channel: str) -> int:
     return dict(client.pubsub_numsub(channel))[channel.encode()]
+
+
+def _subscribed_once(client: redis.Redis, channel: str) -> bool:
+    return subscribers(client, channel) == 1
 
 
 # --- the envelope ----------------------------------------------------------------------------------
@@ -69,6 +75,7 @@ def test_malformed_envelopes_are_rejected(raw):
 
 def test_a_well_formed_envelope_parses_whatever_its_type():
     parsed = parse_envelope(envelope("after_hours:whatever", "u1", {"a": 1}).encode())
+    assert parsed is not None
     assert (parsed.type, parsed.target_user_id, parsed.payload) == ("after_hours:whatever", "u1", {"a": 1})
     assert "after_hours:whatever" not in WHITELIST and len(WHITELIST) == 5
 
@@ -99,7 +106,7 @@ def test_each_socket_of_the_target_gets_each_event_once_across_two_processes(js)
         assert one.log().count(SUBSCRIBED) == two.log().count(SUBSCRIBED) == 1  # one subscriber per process
 
         match_id = str(uuid.uuid4())
-        sent = [
+        sent: list[tuple[str, str, dict[str, Any]]] = [
             (
                 "after_hours:match",
                 alice,
@@ -256,7 +263,9 @@ def test_events_flow_again_after_a_redis_restart(js, throwaway_redis):
             time.sleep(0.5)  # the bridge notices and retries against a closed port
             throwaway_redis.start()
             publisher = redis.Redis(port=throwaway_redis.port)
-            wait_until(lambda p=publisher: subscribers(p, channel) == 1, what="the bridge to subscribe again")
+            wait_until(
+                functools.partial(_subscribed_once, publisher, channel), what="the bridge to subscribe again"
+            )
             assert server.log().count("after hours bridge: resubscribed to") == restart
             deliver_until_received(js, publisher, channel, user, n=1 + restart)
 
@@ -356,7 +365,9 @@ def test_closing_while_redis_is_unreachable_is_quick():
 
     async def scenario() -> float:
         bridge = AfterHoursBridge(
-            url=f"redis://127.0.0.1:{free_port()}/0", channel="after_hours:events", deliver=None
+            url=f"redis://127.0.0.1:{free_port()}/0",
+            channel="after_hours:events",
+            deliver=None,  # type: ignore[arg-type]  # never connects, so never delivers
         )
         bridge.start()
         await asyncio.sleep(0.5)  # a few refused connection attempts

@@ -55,14 +55,15 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from daphne.utils import HEADER_NAME_RE, INVALID_HEADER_VALUE_BYTES, parse_x_forwarded_for
-from twisted.internet import reactor
+from twisted.internet import reactor as installed_reactor
 from twisted.internet.endpoints import serverFromString
-from twisted.logger import STDLibLogObserver, globalLogBeginner
+from twisted.logger import ILogObserver, STDLibLogObserver, globalLogBeginner
+from zope.interface import provider
 
 from vlvt.http.middleware import body_limit, request_log
 from vlvt.server import balance, websocket
@@ -70,7 +71,12 @@ from vlvt.server.shutdown import coordinator
 from vlvt.server.shutdown.asgi import REFUSED_BODY, REFUSED_RAW, REFUSED_START
 from vlvt.server.shutdown.resources import register_process_resources, terminate_own_backends
 
+if TYPE_CHECKING:
+    from twisted.internet.asyncioreactor import AsyncioSelectorReactor
+
 logger = logging.getLogger("vlvt.shutdown")
+# Daphne runs on Twisted's asyncio reactor (installed before this module is imported).
+reactor = cast("AsyncioSelectorReactor", installed_reactor)
 
 _POLL_SECONDS = 0.005
 
@@ -110,6 +116,8 @@ _BACKLOG_ACCEPTS = 10_000
 
 
 class GracefulWebRequest(WebRequest):
+    path: bytes  # Twisted's request line target
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Daphne hands the raw body to the application. Twisted's own multipart parsing (into
@@ -252,17 +260,22 @@ class TrackingHTTPFactory(HTTPFactory):
         return live
 
 
+@provider(ILogObserver)
+def _discard(event: Mapping[str, Any]) -> None:
+    """A log observer that keeps nothing."""
+
+
 class GracefulServer(Server):
     def run(self) -> None:
         # Daphne's Server.run, with our factories, our signal handlers instead of Twisted's, and
         # the listening ports kept so that draining can close them.
-        self.connections = {}
+        self.connections: dict[Any, dict[str, Any]] = {}
         self.ports: list[Any] = []
         self.http_factory = TrackingHTTPFactory(
             self
         )  # upgrades go to vlvt.server.websocket, not a ws_factory
         if self.verbosity <= 1:
-            globalLogBeginner.beginLoggingTo([lambda _: None], redirectStandardIO=False, discardBuffer=True)
+            globalLogBeginner.beginLoggingTo([_discard], redirectStandardIO=False, discardBuffer=True)
         else:
             globalLogBeginner.beginLoggingTo([STDLibLogObserver(__name__)])
         reactor.callLater(1, self.application_checker)
