@@ -270,7 +270,7 @@ def _require_public_host(url: str) -> None:
 
 def save(key: str, data: bytes, content_type: str = "image/jpeg") -> str:
     content = ContentFile(data)
-    content.content_type = content_type  # type: ignore[attr-defined]
+    content.content_type = content_type  # type: ignore[attr-defined]  # read off the file by the S3 backend
     return photo_storage().save(key, content)
 
 

@@ -31,4 +31,4 @@ class BoundedBackoff(AttemptWithBackoff):
 
 def bound_reconnect_backoff() -> None:
     """Make every ConnectionPool of the process retry within MAX_DELAY (idempotent)."""
-    _pool_module.AttemptWithBackoff = BoundedBackoff  # type: ignore[misc]
+    _pool_module.AttemptWithBackoff = BoundedBackoff  # type: ignore[misc]  # psycopg_pool's class replaced on purpose

@@ -252,9 +252,9 @@ class BandIndex:
                 if gap > gap_limit:
                     break
                 found = _better(seeker, candidate, excluded, best)
-                if found is not best:
+                if found is not best and found is not None:
                     best = found
-                    gap_limit = _gap_limit(best[0], cos_min)  # type: ignore[index]
+                    gap_limit = _gap_limit(best[0], cos_min)
         return best
 
     def count_within(self, lat: float, lng: float, radius_km: float) -> int:

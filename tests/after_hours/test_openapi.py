@@ -6,6 +6,7 @@ import re
 
 from profiles.after_hours import openapi
 from profiles.after_hours.urls import urlpatterns
+from vlvt.http.api import allowed_methods
 
 
 def routes() -> dict[str, set[str]]:
@@ -13,7 +14,7 @@ def routes() -> dict[str, set[str]]:
     for pattern in urlpatterns:
         if pattern.callback.__name__ == "unknown":  # the gated 404 for every other path
             continue
-        methods = {m.lower() for m in pattern.callback.allowed_methods} - {"head", "options"}
+        methods = {m.lower() for m in allowed_methods(pattern.callback)} - {"head", "options"}
         table[f"{openapi.PREFIX}/{pattern.pattern}"] = methods
     return table
 

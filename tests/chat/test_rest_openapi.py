@@ -6,6 +6,7 @@ import re
 
 from chat import openapi
 from chat.urls import urlpatterns
+from vlvt.http.api import allowed_methods
 
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 _CAMEL = {
@@ -21,7 +22,7 @@ def routes() -> dict[str, set[str]]:
     table = {}
     for pattern in urlpatterns:
         path = "/" + _CONVERTER.sub(lambda m: "{" + _CAMEL[m.group(1)] + "}", str(pattern.pattern))
-        table[path] = {m.lower() for m in pattern.callback.allowed_methods} - {"head", "options"}
+        table[path] = {m.lower() for m in allowed_methods(pattern.callback)} - {"head", "options"}
     return table
 
 

@@ -166,7 +166,7 @@ def test_the_middleware_is_sync_only_as_the_server_runs_it():
     AsyncClient, as the async-path tests above show)."""
     for cls in (RequestContextMiddleware, CsrfDoubleSubmitMiddleware, ApiVersionMiddleware):
         assert cls.sync_capable and not cls.async_capable
-    assert not iscoroutinefunction(PooledThreadASGIHandler()._middleware_chain)
+    assert not iscoroutinefunction(PooledThreadASGIHandler()._middleware_chain)  # type: ignore[attr-defined]  # Django's private chain, not in the stubs
 
 
 @pytest.mark.django_db

@@ -6,6 +6,7 @@ import re
 
 from profiles import openapi
 from profiles.urls import urlpatterns
+from vlvt.http.api import allowed_methods
 
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 _CAMEL = {"user_id": "userId", "photo_id": "photoId", "key": "key"}
@@ -15,7 +16,7 @@ def routes() -> dict[str, set[str]]:
     table = {}
     for pattern in urlpatterns:
         path = "/" + _CONVERTER.sub(lambda m: "{" + _CAMEL[m.group(1)] + "}", str(pattern.pattern))
-        methods = {m.lower() for m in pattern.callback.allowed_methods} - {"head", "options"}
+        methods = {m.lower() for m in allowed_methods(pattern.callback)} - {"head", "options"}
         table[path] = methods
     return table
 

@@ -23,7 +23,7 @@ def start_server(tmp_path) -> Iterator[Callable[..., DaphneProcess]]:
         env.setdefault("DB_APPLICATION_NAME", app_name)
         env.setdefault("SHUTDOWN_TIMEOUT", "10")
         server = DaphneProcess(server_env(**env))
-        server.app_name = env["DB_APPLICATION_NAME"]  # type: ignore[attr-defined]
+        server.app_name = env["DB_APPLICATION_NAME"]  # type: ignore[attr-defined]  # the tests' own tag on the server
         started.append(server)
         return server
 

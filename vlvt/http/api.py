@@ -275,9 +275,8 @@ def endpoint(
                 add_ratelimit_headers(request, response)
             return response
 
-        wrapper.allowed_methods = allowed  # type: ignore[attr-defined]
-        wrapper.spec = spec  # type: ignore[attr-defined]
-        wrapper.auth = auth  # type: ignore[attr-defined]
+        # The route's declaration, kept on the function: allowed_methods() and the OpenAPI generator read it.
+        vars(wrapper).update(allowed_methods=allowed, spec=spec, auth=auth)
         return wrapper
 
     return decorate
@@ -295,6 +294,13 @@ def route(**handlers: View) -> View:
             return method_not_allowed(table)
         return view(request, *args, **kwargs)
 
-    dispatch.allowed_methods = set(table)  # type: ignore[attr-defined]
-    dispatch.views = table  # type: ignore[attr-defined]
+    vars(dispatch).update(allowed_methods=set(table), views=table)  # kept on the function, as endpoint()'s
     return dispatch
+
+
+def allowed_methods(view: Callable[..., Any]) -> set[str]:
+    """The methods a view made by `endpoint()` or `route()` serves (kept on the function)."""
+    methods: set[str] | None = getattr(view, "allowed_methods", None)
+    if methods is None:
+        raise TypeError(f"{view!r} was not made by endpoint() or route()")
+    return methods

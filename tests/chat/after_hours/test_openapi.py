@@ -7,6 +7,7 @@ import re
 from chat import openapi as chat_openapi
 from chat.after_hours import openapi
 from chat.after_hours.urls import urlpatterns
+from vlvt.http.api import allowed_methods
 
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 
@@ -14,7 +15,7 @@ _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 def test_every_route_and_method_is_documented():
     routes = {
         openapi.PREFIX + "/" + _CONVERTER.sub("{matchId}", str(p.pattern)): {
-            m.lower() for m in p.callback.allowed_methods
+            m.lower() for m in allowed_methods(p.callback)
         }
         - {"head"}
         for p in urlpatterns
