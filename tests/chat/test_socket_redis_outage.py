@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from typing import Any
 
 import pytest
 
@@ -127,15 +128,12 @@ def test_a_message_redis_never_took_becomes_a_push_to_its_recipient(redis_server
             group = user_group(bob)
             one.wait_for_log(f"publication to {group} undelivered after 1.0s without Redis", timeout=30)
             # Two pushes: the presence lookup failed too (Redis is down), and the given-up publication.
-            rows = wait_until(
-                lambda: (
-                    (found := list(TaskOutbox.objects.values_list("name", "args", "task_id")))
-                    and len(found) == 2
-                    and found
-                ),
-                timeout=30,
-                what="both pushes in the outbox",
-            )
+
+            def both_pushes() -> list[tuple[Any, ...]] | None:
+                found = list(TaskOutbox.objects.values_list("name", "args", "task_id"))
+                return found if len(found) == 2 else None
+
+            rows = wait_until(both_pushes, timeout=30, what="both pushes in the outbox")
             assert [(name, args) for name, args, _ in rows] == [
                 ("chat.tasks.push_new_message", [bob, during["message"]["id"]])
             ] * 2
@@ -143,13 +141,11 @@ def test_a_message_redis_never_took_becomes_a_push_to_its_recipient(redis_server
             redis_server.start()
             wait_until(lambda: not TaskOutbox.objects.exists(), timeout=60, what="the outbox relayed")
             for _, _, task_id in rows:
-                wait_until(
-                    lambda task_id=task_id: (
-                        f"chat.tasks.push_new_message[{task_id}] succeeded" in worker.log()
-                    ),
-                    timeout=60,
-                    what="the push run by the worker",
-                )
+
+                def pushed(task_id: str = task_id) -> bool:
+                    return f"chat.tasks.push_new_message[{task_id}] succeeded" in worker.log()
+
+                wait_until(pushed, timeout=60, what="the push run by the worker")
             assert [args[0]["text"] for args in js.events("bob", "new_message")] == ["before"]
     finally:
         worker.stop()

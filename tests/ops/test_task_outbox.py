@@ -4,6 +4,7 @@ a recipient with no socket, by a real Daphne, while a private redis-server is st
 
 from __future__ import annotations
 
+import functools
 import json
 import urllib.request
 
@@ -59,7 +60,7 @@ def test_pushes_queued_while_redis_is_down_run_once_it_is_back():
                 wait_until(lambda: not TaskOutbox.objects.exists(), timeout=60, what="the outbox relayed")
                 for row in stored:
                     wait_until(
-                        lambda row=row: succeeded(worker, row["task_id"]), timeout=60, what="the push ran"
+                        functools.partial(succeeded, worker, row["task_id"]), timeout=60, what="the push ran"
                     )
                 after = send(server, alice, match, "after")  # straight to the broker again
                 assert not TaskOutbox.objects.exists()
