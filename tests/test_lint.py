@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# `# type: ignore[code, ...]  # why`: one or more error codes, then a comment with the reason.
+# An ignore names one or more error codes in brackets, then a second comment gives the reason.
 _IGNORE = re.compile(r"#\s*type:\s*ignore\b")
 _WITH_REASON = re.compile(r"#\s*type:\s*ignore\[[a-z0-9-]+(?:,\s*[a-z0-9-]+)*\]\s+#\s*\S")
 
