@@ -201,17 +201,22 @@ async function probeOnce(started, steps) {
   if (!passed("ready", await quiet("/ready", cfg.probe.a.token))) return false;
   if (!passed("read", await quiet(`/matches/${cfg.probe.a.id}`, cfg.probe.a.token))) return false;
   if (!passed("sockets", probeA.connected && probeB.connected)) return false;
+  // One send per round, and its delivery waited for (up to 10 s): resending every second would run
+  // into the send rate limit (30 a minute) while the server is slow, and the probe would never end.
   const tempId = `${RUN}-probe-${probeSeq++}`;
-  const got = new Promise((resolve) => {
-    const onMsg = (m) => { if (m.tempId === tempId) { probeB.off("new_message", onMsg); resolve(true); } };
-    probeB.on("new_message", onMsg);
-    setTimeout(() => { probeB.off("new_message", onMsg); resolve(false); }, 1000);
-  });
-  const acked = await new Promise((resolve) => {
-    probeA.timeout(1000).emit("send_message", { matchId: cfg.probe.a.matchId, text: tempId, tempId }, (err, ack) => resolve(!err && ack && ack.success));
-  });
-  if (!passed("ack", acked)) return false;
-  return passed("roundtrip", await got);
+  let arrived = false;
+  const onMsg = (m) => { if (m.tempId === tempId) arrived = true; };
+  probeB.on("new_message", onMsg);
+  try {
+    const acked = await new Promise((resolve) => {
+      probeA.timeout(2000).emit("send_message", { matchId: cfg.probe.a.matchId, text: tempId, tempId }, (err, ack) => resolve(!err && ack && ack.success));
+    });
+    if (!passed("ack", acked)) { await sleep(1000); return false; }
+    for (let waited = 0; !arrived && waited < 10000; waited += 10) await sleep(10);
+    return passed("roundtrip", arrived);
+  } finally {
+    probeB.off("new_message", onMsg);
+  }
 }
 
 async function probe() {

@@ -22,12 +22,17 @@ for a socket that has gone is dropped either way.
 When the Redis part of a `group_send` fails (Redis stopped, restarting or hung past
 `REMOTE_TIMEOUT`), the publication is not dropped: it waits in the process's retry queue
 (`_Retries`), in order (later publications queue behind it, so a recipient never sees them
-reordered), and goes out once Redis answers again; after a loss of data, `RETRY_SETTLE`
+reordered), and goes out once Redis answers again; after a loss of data, once the other processes
+have put their sockets back (below), at most `RETRY_SETTLE_MAX` later; or `RETRY_SETTLE`
 seconds later, which let the other processes put their sockets' group memberships back (a Redis that restarted empty has
 lost them; their pumps re-assert them as soon as they notice, `chat.realtime.pump`). A Redis
 that lost its data answers as if nothing happened, so each process with sockets keeps a marker
 key in Redis (`assert_marker`), and a publication whose group read finds the process's marker
-gone counts as failed too. A
+gone counts as failed too. Each of those processes also lists itself, every round, in a sorted set
+of live processes (`peers_key`); after a loss of data it lists itself again only once its sockets
+are back in their groups (`chat.realtime.pump`), so a process that saw the others listed before
+the loss sends what waited as soon as they all are listed again (`until_restored`): a barrier,
+not a guess at how long they take. A
 publication still undelivered after `SOCKET_UNDELIVERED_PUSH_SECONDS` (by default channels_redis's
 `expiry`, 60 s: what it lets a message wait) goes to the `undelivered` hook (chat.events sends a
 `new_message` as a push instead) and is logged.
@@ -43,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -64,6 +70,14 @@ REMOTE_TIMEOUT = 1.0
 # RETRY_SETTLE before sending, for other processes to re-assert their group memberships.
 RETRY_POLL = 0.1
 RETRY_SETTLE = 1.0
+# After a loss of data, the longest wait for the processes listed before it to list themselves again
+# (one that died meanwhile never does); RESTORE_POLL between looks.
+RETRY_SETTLE_MAX = 3.0
+RESTORE_POLL = 0.05
+# A process not seen for this long is no longer waited for.
+PEER_STALE_SECONDS = 5
+# How often a process without sockets reads the list of live processes (with a publication).
+PEERS_READ_SECONDS = 1.0
 RETRY_QUEUE_MAX = 10_000
 RETRY_BATCH = 500
 RETRY_CONCURRENCY = 16
@@ -98,6 +112,22 @@ return over_capacity
 
 
 RECEIVE_BATCH = 100
+
+# KEYS[1] this process's marker, KEYS[2] the live processes; ARGV: marker TTL, staleness (s), this
+# process's name, "1" when this process had set its marker. Returns {1} when the marker had gone (Redis
+# lost its data: the caller restores its groups, then calls again to be listed), else {0, names}.
+_ASSERT_MARKER = """
+local created = redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+if created and ARGV[4] == '1' then
+    return {1, {}}
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZADD', KEYS[2], now, ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))
+return {0, redis.call('ZRANGE', KEYS[2], 0, -1)}
+"""
 
 
 def _refused(error: BaseException | None) -> bool:
@@ -137,10 +167,7 @@ class _Retries:
         try:
             while self.items:
                 await self._until_redis_answers()
-                settle = max(
-                    self.layer.settle_until - time.monotonic(), RETRY_SETTLE if self.refused else 0.0
-                )
-                await asyncio.sleep(max(0.0, settle))
+                await self._settle()
                 self.refused = False
                 sent = 0
                 while self.items:
@@ -181,6 +208,19 @@ class _Retries:
 
         await asyncio.gather(*(send_group(items) for items in by_group.values()))
         return [item for item in batch if id(item) in failed]
+
+    async def _settle(self) -> None:
+        """After Redis refused connections it may be back empty: wait for the other processes
+        listed before to be listed again (at once if Redis kept its data; once they have put their
+        sockets back in their groups if it lost it); RETRY_SETTLE when this process does not know
+        them. A process with a marker asks it first, which tells a loss of its own data too."""
+        if self.refused:
+            if self.layer.marker_set:
+                with contextlib.suppress(*_REDIS_FAILURES):
+                    async with asyncio.timeout(REMOTE_TIMEOUT):
+                        await self.layer.assert_marker()
+            self.layer.data_lost()
+        await self.layer.until_restored()
 
     async def _until_redis_answers(self) -> None:
         while True:
@@ -240,24 +280,67 @@ class ChannelLayer(RedisChannelLayer):
     def marker_key(self) -> str:
         return f"{self.prefix}alive.{self.client_prefix}"
 
+    @property
+    def peers_key(self) -> str:
+        return f"{self.prefix}processes"
+
+    # The processes listed in the last round before a loss of data (None: this process keeps no
+    # marker, so it does not know them), and those of them not listed again since the loss.
+    peers: frozenset[str] | None = None
+    awaited: frozenset[str] = frozenset()
+    _peers_read_at = 0.0
+    _assert_script: Any = None
+
     async def assert_marker(self) -> bool:
-        """Keep this process's marker key in Redis; True when it was missing although this process
-        had set it: Redis lost its data (a restart without persistence, a failover), and with it
-        the group memberships of every process's sockets."""
-        async with self.connection(0).pipeline(transaction=False) as pipe:
-            pipe.set(self.marker_key, "1", nx=True, ex=MARKER_TTL)
-            pipe.expire(self.marker_key, MARKER_TTL)
-            created, _ = await pipe.execute()
-        lost = bool(created) and self.marker_set
+        """Keep this process's marker key in Redis, and this process in the list of live ones;
+        True when the marker was missing although this process had set it: Redis lost its data (a
+        restart without persistence, a failover), and with it the group memberships of every
+        process's sockets. This process is then not listed until it calls again (after putting
+        its sockets back in their groups)."""
+        connection = self.connection(0)
+        if self._assert_script is None:
+            self._assert_script = connection.register_script(_ASSERT_MARKER)
+        lost, *rest = await self._assert_script(
+            keys=[self.marker_key, self.peers_key],
+            args=[MARKER_TTL, PEER_STALE_SECONDS, self.client_prefix, "1" if self.marker_set else "0"],
+            client=connection,
+        )
         self.marker_set = True
         if lost:
             self.data_lost()
-        return lost
+            await pump.recover(self)
+            return True
+        self.peers = frozenset(name.decode() for name in rest[0])
+        return False
 
     def data_lost(self) -> None:
-        """Publications wait RETRY_SETTLE from now (in the retry queue), while every process puts
-        its sockets' group memberships back."""
-        self.settle_until = time.monotonic() + RETRY_SETTLE
+        """Publications wait (in the retry queue) while every other process puts its sockets'
+        group memberships back: until those listed before are listed again (`until_restored`),
+        at most RETRY_SETTLE_MAX; RETRY_SETTLE when this process does not know them."""
+        if time.monotonic() < self.settle_until:
+            return  # noticed already: the barrier stands
+        if self.peers is None:
+            self.settle_until = time.monotonic() + RETRY_SETTLE
+            return
+        self.awaited = self.peers - {self.client_prefix}
+        self.settle_until = time.monotonic() + RETRY_SETTLE_MAX
+
+    async def until_restored(self) -> None:
+        """Return once the processes awaited after a loss of data are listed again (or the
+        barrier's time is up); at once when there is no barrier."""
+        while time.monotonic() < self.settle_until:
+            if self.peers is not None:
+                if self.awaited:
+                    try:
+                        async with asyncio.timeout(REMOTE_TIMEOUT):
+                            listed = await self.connection(0).zrange(self.peers_key, 0, -1)
+                        self.awaited -= {name.decode() for name in listed}
+                    except _REDIS_FAILURES:
+                        pass  # asked again after RESTORE_POLL, until the barrier's time is up
+                if not self.awaited:
+                    self.settle_until = 0.0
+                    return
+            await asyncio.sleep(RESTORE_POLL)
 
     async def restore_groups(self, members: dict[str, list[str]]) -> None:
         """Put channels back in their groups, all at once (one round trip per Redis host), as
@@ -279,6 +362,10 @@ class ChannelLayer(RedisChannelLayer):
     async def group_add(self, group: str, channel: str) -> None:
         pump.join(self, group, channel)
         await super().group_add(group, channel)
+        if not self.marker_set and pump.is_local(self, channel):
+            # The first membership of this process's sockets: the marker goes with it, so that a
+            # loss of Redis's data from now on is noticed (the watch's first round may come after).
+            await self.assert_marker()
 
     async def group_discard(self, group: str, channel: str) -> None:
         pump.leave(self, group, channel)
@@ -303,17 +390,27 @@ class ChannelLayer(RedisChannelLayer):
     async def _group_send_remote(self, group: str, message: dict[str, Any]) -> None:
         """The members on other processes, through Redis."""
         key = self._group_key(group)
-        connection = self.connection(self.consistent_hash(group))
-        marker = self.marker_key if self.marker_set and self.consistent_hash(group) == 0 else None
+        index = self.consistent_hash(group)
+        connection = self.connection(index)
+        marker = self.marker_key if self.marker_set and index == 0 else None
+        # A process without a marker (no sockets) learns the live processes here, now and then.
+        read_peers = (
+            not self.marker_set and index == 0 and time.monotonic() - self._peers_read_at > PEERS_READ_SECONDS
+        )
         async with connection.pipeline(transaction=False) as pipe:
             pipe.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
             pipe.zrange(key, 0, -1)
             if marker is not None:
                 pipe.exists(marker)
-            _, members, *alive = await pipe.execute()
-        if alive and not alive[0]:
+            if read_peers:
+                pipe.zrange(self.peers_key, 0, -1)
+            _, members, *rest = await pipe.execute()
+        if read_peers:
+            self.peers = frozenset(name.decode() for name in rest.pop())
+            self._peers_read_at = time.monotonic()
+        if rest and not rest[0]:
             # Redis lost its data (a restart): the group may lack members whose processes have
-            # not put them back yet; the retry queue sends it once they have had the time.
+            # not put them back yet; the retry queue sends it once they have.
             self.data_lost()
             raise RedisDataLost("Redis lost its data")
         if time.monotonic() < self.settle_until:  # the loss was noticed while this read ran

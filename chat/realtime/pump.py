@@ -18,11 +18,12 @@ down has no pump left once its sockets are closed.
 
 Redis may lose its data (a restart without persistence, a failover) and answer as if nothing
 happened. The pump's watch task keeps the process's marker key in Redis every `WATCH_INTERVAL`
-seconds (`ChannelLayer.assert_marker`); when the marker has vanished it puts every group
-membership of its sockets back in one round trip (`ChannelLayer.restore_groups`), so publications
-from other processes (and their retry queues, `chat.realtime.layer`) find these sockets again at
-once, then calls the `on_recovered` callbacks: the consumers re-assert their presence (and their
-groups once more) instead of at their next periodic refresh. A failed read waits for Redis to answer a PING
+seconds (`ChannelLayer.assert_marker`, which the layer's retry queue also asks after an outage);
+when the marker has vanished, `recover` puts every group membership of this process's sockets back
+in one round trip (`ChannelLayer.restore_groups`), lists the process as live again (other
+processes' retry queues wait for that before they send what waited, `chat.realtime.layer`), and
+calls the `on_recovered` callbacks: the consumers re-assert their presence (and their groups once
+more) instead of at their next periodic refresh. A failed read waits for Redis to answer a PING
 (every `RECOVERY_POLL` seconds) before reading again.
 
 The pump also knows which of its sockets are in which group (the layer's `group_add` and
@@ -165,32 +166,25 @@ class LayerPump:
         while True:
             try:
                 async with asyncio.timeout(WATCH_TIMEOUT):
-                    lost = await self.layer.assert_marker()
+                    await self.layer.assert_marker()  # on a loss of data, recovers (`recover`)
                 redis_answering = True
             except asyncio.CancelledError:
                 raise
             except Exception:
-                redis_answering = False
-                lost = False  # the next round that reaches Redis sees whether it lost its data
-            if lost:
-                logger.warning(
-                    "channel layer: Redis lost its data; sockets re-assert their groups and presence"
-                )
-                await self._restore_groups()
-                for callback in list(on_recovered):
-                    try:
-                        callback()
-                    except Exception:
-                        logger.exception("a Redis recovery callback failed")
+                redis_answering = False  # the next round that reaches Redis sees whether it lost its data
             await asyncio.sleep(WATCH_INTERVAL)
 
     async def _restore_groups(self) -> None:
+        """Every socket back in its groups, then this process listed as live again (which tells
+        the other processes' retry queues that its sockets can be reached)."""
         restore = getattr(self.layer, "restore_groups", None)
-        if restore is None or not self.members:
+        if restore is None:
             return
         try:
             async with asyncio.timeout(WATCH_TIMEOUT):
-                await restore({group: list(channels) for group, channels in self.members.items()})
+                if self.members:
+                    await restore({group: list(channels) for group, channels in self.members.items()})
+                await self.layer.assert_marker()
         except asyncio.CancelledError:
             raise
         except Exception:  # each socket's own refresh (on_recovered) puts them back too
@@ -223,6 +217,21 @@ def pump_for(layer: Any) -> LayerPump | None:
             return None
         pump = _pumps[id(layer)] = LayerPump(layer)
     return pump
+
+
+async def recover(layer: Any) -> None:
+    """Redis lost its data (the layer's marker says so, whoever asked it): put this process's
+    sockets back in their groups, list the process as live again, and have the consumers
+    re-assert their presence."""
+    logger.warning("channel layer: Redis lost its data; sockets re-assert their groups and presence")
+    pump = _pumps.get(id(layer))
+    if pump is not None:
+        await pump._restore_groups()
+    for callback in list(on_recovered):
+        try:
+            callback()
+        except Exception:
+            logger.exception("a Redis recovery callback failed")
 
 
 def is_local(layer: Any, channel: str) -> bool:
