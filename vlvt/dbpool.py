@@ -17,6 +17,8 @@ from __future__ import annotations
 from psycopg_pool import pool as _pool_module
 from psycopg_pool.base import AttemptWithBackoff
 
+from vlvt.server import upstream
+
 INITIAL_DELAY = 0.05
 MAX_DELAY = 0.25
 
@@ -31,4 +33,4 @@ class BoundedBackoff(AttemptWithBackoff):
 
 def bound_reconnect_backoff() -> None:
     """Make every ConnectionPool of the process retry within MAX_DELAY (idempotent)."""
-    _pool_module.AttemptWithBackoff = BoundedBackoff  # type: ignore[misc]  # psycopg_pool's class replaced on purpose
+    upstream.set_pool_backoff(_pool_module, BoundedBackoff)

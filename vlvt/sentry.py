@@ -22,6 +22,7 @@ from sentry_sdk.integrations.django import DjangoIntegration
 
 from vlvt.logs import _clean as clean_log_value  # the log redaction, so Sentry sees what a log line would
 from vlvt.logs import scrub
+from vlvt.server import upstream
 from vlvt.server.handlers import PooledThreadASGIHandler
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def _wrap_request_handler() -> None:
 
     async def call(self: PooledThreadASGIHandler, scope: Any, receive: Any, send: Any) -> None:
         app = SentryAsgiMiddleware(inner.__get__(self, PooledThreadASGIHandler), unsafe_context_data=True)
-        await app._run_asgi3(scope, receive, send)
+        await upstream.run_sentry_asgi(app, scope, receive, send)
 
     # The same replacement of the class's __call__ that the Django integration makes on ASGIHandler.
     PooledThreadASGIHandler.__call__ = call  # type: ignore[method-assign]  # wrapped on the class on purpose

@@ -61,6 +61,7 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chat.realtime import conf, pump
+from vlvt.server import upstream
 
 logger = logging.getLogger("vlvt.realtime")
 
@@ -389,7 +390,7 @@ class ChannelLayer(RedisChannelLayer):
 
     async def _group_send_remote(self, group: str, message: dict[str, Any]) -> None:
         """The members on other processes, through Redis."""
-        key = self._group_key(group)
+        key = upstream.group_key(self, group)
         index = self.consistent_hash(group)
         connection = self.connection(index)
         marker = self.marker_key if self.marker_set and index == 0 else None
@@ -420,7 +421,9 @@ class ChannelLayer(RedisChannelLayer):
             await self._send_to_channels(group, remote, message)
 
     async def _send_to_channels(self, group: str, channel_names: list[str], message: dict[str, Any]) -> None:
-        by_connection, messages, capacities = self._map_channel_keys_to_connection(channel_names, message)
+        by_connection, messages, capacities = upstream.channel_keys_by_connection(
+            self, channel_names, message
+        )
         for index, keys in by_connection.items():
             args = [*(messages[k] for k in keys), *(capacities[k] for k in keys), time.time(), self.expiry]
             connection = self.connection(index)

@@ -1,19 +1,42 @@
-"""The Twisted and Daphne internals vlvt.server.shutdown.daphne relies on (listed in its docstring), held
-to what it expects of them: a real HTTPChannel of our factory on an in-memory transport, fed bytes
-as the reactor would. If a pinned upstream changes one of them, a test here fails."""
+"""Every private upstream hook (vlvt.server.upstream) and the Daphne and Twisted behaviour
+vlvt.server.shutdown.daphne relies on (listed in its docstring), held to what the project expects of
+them against the installed libraries: a real HTTPChannel of our factory on an in-memory transport,
+fed bytes as the reactor would, a real listening port, real Redis. If a pinned upstream changes
+one of them, a test here fails."""
 
 from __future__ import annotations
 
-import inspect
+import asyncio
 import json
+import socket
+import sys
+import threading
 
+import psycopg_pool
 import pytest
+from asgiref.sync import async_to_sync
+from channels_redis.core import RedisChannelLayer
 from daphne import cli
+from django.core.signals import request_finished
+from django.http import HttpResponse
+from kombu import Connection
+from kombu.transport import redis as kombu_redis
+from psycopg_pool import pool as psycopg_pool_module
+from psycopg_pool.base import AttemptWithBackoff
+from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
+from twisted.internet import abstract, tcp
 from twisted.internet.address import IPv4Address
-from twisted.internet.testing import StringTransport
+from twisted.internet.asyncioreactor import AsyncioSelectorReactor
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.web import http
 
-from vlvt.server.shutdown.daphne import GracefulWebRequest, TrackingHTTPFactory
+from vlvt.http.middleware import body_limit
+from vlvt.server import upstream
+from vlvt.server.broker import Transport
+from vlvt.server.shutdown import daphne as graceful_daphne
+from vlvt.server.shutdown.daphne import GracefulServer, GracefulWebRequest, TrackingHTTPFactory
 
 JSON_LIMIT = 10 * 1024
 MULTIPART_LIMIT = 10 * 1024 * 1024 + 64 * 1024
@@ -21,6 +44,8 @@ MULTIPART_LIMIT = 10 * 1024 * 1024 + 64 * 1024
 
 class _Server:
     """What Daphne's WebRequest asks of its server before the request is processed."""
+
+    server_name = None
 
     def __init__(self) -> None:
         self.connections: dict = {}
@@ -33,17 +58,21 @@ class _Server:
 
 
 @pytest.fixture
-def connection():
+def installed(monkeypatch):
+    """The server as vlvt/asgi.py installs it (with the HTTP layer's body limits); undone after."""
+    monkeypatch.setattr(cli.CommandLineInterface, "server_class", cli.CommandLineInterface.server_class)
+    monkeypatch.setattr(graceful_daphne, "_installed", graceful_daphne._Installed())
+    graceful_daphne.install_graceful_server(body_limit=body_limit)
+
+
+@pytest.fixture
+def connection(installed):
     factory = TrackingHTTPFactory(_Server())
     protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
     transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5000))
     protocol.makeConnection(transport)
     yield protocol, transport
     protocol.connectionLost(None)
-
-
-def _channel(protocol) -> http.HTTPChannel:
-    return getattr(protocol, "_channel", protocol)
 
 
 def _head(framing: str, content_type: str = "application/json", extra: str = "") -> bytes:
@@ -78,7 +107,7 @@ def test_a_declared_length_over_the_limit_is_answered_before_any_body_or_100_con
     assert b"connection: close" in head and b"100 Continue" not in transport.value()
     assert body == {"success": False, "error": error}
     assert transport.disconnecting
-    request = _channel(protocol).requests[0]
+    request = upstream.http_channel(protocol).requests[0]
     assert isinstance(request, GracefulWebRequest) and request.content.getvalue() == b""
 
 
@@ -90,7 +119,7 @@ def test_a_declared_length_at_the_limit_is_read(connection):
     )
 
     assert transport.value() == b"HTTP/1.1 100 Continue\r\n\r\n"
-    request = _channel(protocol).requests[0]
+    request = upstream.http_channel(protocol).requests[0]
     request.content.seek(0)
     assert request.content.read() == b"x" * 100
     assert not transport.disconnecting
@@ -112,6 +141,292 @@ def test_a_chunked_body_is_cut_off_once_past_the_limit(connection):
     assert transport.disconnecting
 
 
-def test_the_other_internals_are_where_the_module_expects_them():
-    assert cli.CommandLineInterface.server_class is not None
-    assert "_parsePOSTFormSubmission" in inspect.getsource(http.Request.requestReceived)
+# --- Daphne -------------------------------------------------------------------------------------
+
+
+class _RecordingServer:
+    built: list[dict] = []
+    abort_start = False
+
+    def __init__(self, **kwargs) -> None:
+        self.built.append(kwargs)
+
+    def run(self) -> None:
+        pass
+
+
+def test_the_daphne_command_builds_the_server_class_set_while_its_application_module_loads(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "hooked_app.py").write_text(
+        "from daphne import cli\n"
+        "from vlvt.server import upstream\n"
+        "from tests.shutdown.test_upstream_hooks import _RecordingServer\n"
+        "upstream.set_server_class(cli.CommandLineInterface, _RecordingServer)\n"
+        "async def application(scope, receive, send): pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli.CommandLineInterface, "server_class", cli.CommandLineInterface.server_class)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # Daphne's run() puts "." in front
+    _RecordingServer.built.clear()
+
+    cli.CommandLineInterface().run(["-v", "0", "-b", "127.0.0.1", "-p", "0", "hooked_app:application"])
+
+    assert len(_RecordingServer.built) == 1
+    assert _RecordingServer.built[0]["endpoints"] == ["tcp:port=0:interface=127.0.0.1"]
+
+
+def test_install_graceful_server_is_idempotent(installed):
+    def check(scope):
+        return None
+
+    graceful_daphne.install_graceful_server(upgrade_checks={"socket.io/": check}, body_limit=body_limit)
+    graceful_daphne.install_graceful_server(upgrade_checks={"socket.io/": check}, body_limit=body_limit)
+
+    assert cli.CommandLineInterface.server_class is GracefulServer
+    assert graceful_daphne._installed.upgrade_checks == {"socket.io/": check}
+    assert graceful_daphne._installed.body_limit is body_limit
+
+
+def test_response_started_turns_true_with_the_response_start(connection):
+    protocol, transport = connection
+    request = GracefulWebRequest(upstream.http_channel(protocol), queued=False)
+
+    before = upstream.response_started(request)
+    request.handle_reply({"type": "http.response.start", "status": 204, "headers": []})
+
+    assert before is False and upstream.response_started(request) is True
+
+
+# --- Twisted ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def asyncio_reactor():
+    loop = asyncio.new_event_loop()
+    yield AsyncioSelectorReactor(loop), loop
+    loop.close()
+
+
+def test_the_reactor_runs_on_its_asyncio_event_loop(asyncio_reactor):
+    reactor, loop = asyncio_reactor
+
+    assert upstream.reactor_event_loop(reactor) is loop
+
+
+class _Counting(Factory):
+    def __init__(self) -> None:
+        self.built = 0
+
+    def buildProtocol(self, addr):
+        self.built += 1
+        return Protocol()
+
+
+def test_a_port_accepts_at_most_the_limit_per_read(asyncio_reactor):
+    reactor, _ = asyncio_reactor
+    factory = _Counting()
+    port = tcp.Port(0, factory, interface="127.0.0.1", reactor=reactor)
+    port.startListening()
+    clients = [socket.create_connection(("127.0.0.1", port.getHost().port)) for _ in range(3)]
+    try:
+        assert upstream.limits_accepts(port)
+        upstream.limit_accepts(port, 1)
+        port.doRead()
+        one = factory.built
+        upstream.limit_accepts(port, 10)
+        port.doRead()
+        assert (one, factory.built) == (1, 3)
+    finally:
+        for client in clients:
+            client.close()
+        port.stopListening()
+
+
+class _ArgsSeen(http.Request):
+    seen: list[dict] = []
+
+    def process(self) -> None:
+        self.seen.append(dict(self.args))
+
+
+class _FormsUnparsed(_ArgsSeen):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        upstream.keep_form_bodies_unparsed(self)
+
+
+@pytest.mark.parametrize(("request_class", "args"), [(_ArgsSeen, {b"a": [b"1"]}), (_FormsUnparsed, {})])
+def test_form_bodies_are_left_unparsed(request_class, args):
+    channel = http.HTTPChannel()
+    channel.requestFactory = request_class
+    channel.makeConnection(StringTransport())
+    _ArgsSeen.seen.clear()
+
+    channel.dataReceived(
+        b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 3\r\n\r\na=1"
+    )
+
+    assert _ArgsSeen.seen == [args]
+
+
+def test_the_http_channel_behind_a_factory_protocol_and_its_network_producer(connection):
+    protocol, transport = connection
+
+    channel = upstream.http_channel(protocol)
+    producer = upstream.network_producer(channel)
+
+    assert isinstance(channel, http.HTTPChannel) and channel is not protocol
+    assert IPushProducer.providedBy(producer) and producer.producer is channel
+    producer.unregisterProducer()
+    assert transport.producer is None
+
+
+class _Unsending(abstract.FileDescriptor):
+    sends = 0
+
+    def writeSomeData(self, data):
+        return self.sends
+
+
+def test_unsent_data_is_what_was_written_and_has_not_left():
+    descriptor = _Unsending(reactor=MemoryReactor())
+    descriptor.connected = True
+    empty = upstream.has_unsent_data(descriptor)
+
+    descriptor.write(b"xyz")
+    written = upstream.has_unsent_data(descriptor)
+    descriptor.doWrite()  # nothing leaves: the bytes move to dataBuffer
+    stuck = upstream.has_unsent_data(descriptor)
+    descriptor.sends = 3
+    descriptor.doWrite()
+
+    assert (empty, written, stuck, upstream.has_unsent_data(descriptor)) == (False, True, True, False)
+
+
+# --- Django ---------------------------------------------------------------------------------------
+
+
+def test_the_header_store_is_what_a_response_sends():
+    response = HttpResponse()
+    response["X-One"] = "1"
+
+    store = upstream.header_store(response)
+    store["x-two"] = ("X-Two", "2")
+
+    assert store["x-one"] == ("X-One", "1")
+    assert response["X-Two"] == "2" and b"X-Two: 2" in response.serialize_headers()
+
+
+def test_the_finished_sender_is_the_request_finished_signals_sender():
+    class Handler:
+        pass
+
+    senders = []
+
+    def receiver(sender, **kwargs):
+        senders.append(sender)
+
+    request_finished.connect(receiver)
+    try:
+        response = HttpResponse()
+        upstream.set_finished_sender(response, Handler)
+        response.close()
+    finally:
+        request_finished.disconnect(receiver)
+
+    assert senders == [Handler]
+
+
+# --- kombu --------------------------------------------------------------------------------------
+
+
+def test_kombu_makes_a_client_per_command_and_ours_one_per_channel(redis_url):
+    with Connection(redis_url, transport=Transport) as ours, Connection(redis_url) as stock:
+        ours_channel, stock_channel = ours.default_channel, stock.default_channel
+        with stock_channel.conn_or_acquire() as first, stock_channel.conn_or_acquire() as second:
+            assert first is not second and first.connection_pool is stock_channel.pool
+        with ours_channel.conn_or_acquire() as first, ours_channel.conn_or_acquire() as second:
+            assert first is second and first.connection_pool is ours_channel.pool
+        assert type(stock_channel) is kombu_redis.Channel
+        assert upstream.new_redis_client(stock_channel).connection_pool is stock_channel.pool
+
+
+# --- channels_redis -------------------------------------------------------------------------------
+
+
+def test_the_group_key_holds_the_groups_channels(redis_url):
+    layer = RedisChannelLayer(hosts=[redis_url], prefix="hooktest")
+
+    async def members() -> list[bytes]:
+        await layer.group_add("g", "specific.abc!1")
+        try:
+            connection = layer.connection(layer.consistent_hash("g"))
+            return await connection.zrange(upstream.group_key(layer, "g"), 0, -1)
+        finally:
+            await layer.group_discard("g", "specific.abc!1")
+            await layer.close_pools()
+
+    assert async_to_sync(members)() == [b"specific.abc!1"]
+
+
+def test_channel_keys_by_connection_groups_channels_by_redis_key(redis_url):
+    layer = RedisChannelLayer(hosts=[redis_url], prefix="hooktest")
+    names = ["specific.abc!1", "specific.abc!2", "other"]
+
+    by_connection, messages, capacities = upstream.channel_keys_by_connection(layer, names, {"type": "t"})
+
+    assert by_connection == {0: ["hooktestspecific.abc!", "hooktestother"]}
+    assert layer.deserialize(messages["hooktestspecific.abc!"]) == {
+        "type": "t",
+        "__asgi_channel__": ["specific.abc!1", "specific.abc!2"],
+    }
+    assert layer.deserialize(messages["hooktestother"]) == {"type": "t", "__asgi_channel__": ["other"]}
+    assert capacities == {"hooktestspecific.abc!": layer.capacity, "hooktestother": layer.capacity}
+
+
+# --- sentry-sdk ---------------------------------------------------------------------------------
+
+
+def test_sentrys_asgi3_call_runs_the_application():
+    calls = []
+
+    async def application(scope, receive, send):
+        calls.append(scope["path"])
+
+    middleware = SentryAsgiMiddleware(application, unsafe_context_data=True)
+    scope = {"type": "http", "path": "/x", "method": "GET", "headers": [], "query_string": b""}
+
+    async def nothing(*args):
+        return {"type": "http.disconnect"}
+
+    async def run() -> None:
+        await upstream.run_sentry_asgi(middleware, scope, nothing, nothing)
+
+    async_to_sync(run)()
+
+    assert calls == ["/x"]
+
+
+# --- psycopg_pool -------------------------------------------------------------------------------
+
+
+def test_the_pool_reconnects_with_the_backoff_class_set_in_its_module(monkeypatch):
+    used = threading.Event()
+
+    class Recording(AttemptWithBackoff):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            used.set()
+
+    monkeypatch.setattr(psycopg_pool_module, "AttemptWithBackoff", psycopg_pool_module.AttemptWithBackoff)
+    upstream.set_pool_backoff(psycopg_pool_module, Recording)
+    pool = psycopg_pool.ConnectionPool(
+        "host=127.0.0.1 port=1 connect_timeout=1", min_size=1, open=False, reconnect_timeout=30
+    )
+    pool.open(wait=False)
+    try:
+        assert used.wait(30)
+    finally:
+        pool.close(timeout=0)

@@ -19,7 +19,7 @@ django.setup()
 
 from vlvt.server.shutdown import daphne as graceful_daphne  # noqa: E402
 
-graceful_daphne.install()
+graceful_daphne.install_graceful_server()
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -48,6 +48,7 @@ from vlvt.http.api import (
 )
 from vlvt.http.request import api_request
 from vlvt.logs import correlation_id
+from vlvt.server import upstream
 
 GetResponse = Callable[[HttpRequest], Any]
 HeaderEntries = tuple[tuple[str, tuple[str, str]], ...]
@@ -96,17 +97,13 @@ _LEGACY_HEADERS = _entries(("X-API-Version", "v1"), ("X-API-Legacy-Route", "true
 _VERSION_HEADERS = {v: _entries(("X-API-Version", f"v{v}")) for v in SUPPORTED_API_VERSIONS}
 
 
-def _probe_header_store() -> bool:
-    store = getattr(HttpResponse().headers, "_store", None)
-    return isinstance(store, dict)
-
-
-if _probe_header_store():
+if upstream.header_store(HttpResponse()) is not None:
 
     def add_headers(response: HttpResponseBase, entries: HeaderEntries) -> None:
         """Set each header unless the view already did; the values are known-good constants, so
         they go straight into Django's header store (one dict write each, no re-validation)."""
-        store = response.headers._store
+        store = upstream.header_store(response)
+        assert store is not None
         for key, pair in entries:
             if key not in store:
                 store[key] = pair

@@ -32,6 +32,8 @@ from typing import Any
 
 from twisted.internet import task, tcp
 
+from vlvt.server import upstream
+
 logger = logging.getLogger("vlvt.shutdown")
 
 SLOTS = 32
@@ -192,7 +194,7 @@ def accept_evenly(port: Any, reactor: Any) -> None:
             port.stopReading()  # a peer with fewer connections takes this one
             reactor.callLater(_STEP_BACK_SECONDS, resume)
             return None
-        port.numberAccepts = 1  # Twisted raises it again after every accept
+        upstream.limit_accepts(port, 1)  # Twisted raises it again after every accept
         return accept()
 
     port.doRead = accept_one

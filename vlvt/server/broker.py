@@ -18,6 +18,8 @@ from typing import Any
 
 from kombu.transport import redis as kombu_redis
 
+from vlvt.server import upstream
+
 
 class Channel(kombu_redis.Channel):
     _command_client: Any = None
@@ -28,7 +30,7 @@ class Channel(kombu_redis.Channel):
             yield client
             return
         if self._command_client is None:
-            self._command_client = self._create_client()  # type: ignore[attr-defined]  # kombu's private client factory, missing from its stubs
+            self._command_client = upstream.new_redis_client(self)
         yield self._command_client
 
     def close(self) -> None:

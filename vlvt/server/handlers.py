@@ -46,6 +46,8 @@ from django.core.handlers.base import BaseHandler
 from django.http import HttpResponseBase
 from django.urls import set_script_prefix
 
+from vlvt.server import upstream
+
 DEFAULT_THREADS = 20
 PROBE_THREADS = 2
 PROBE_PATHS = frozenset({"/health", "/ready"})
@@ -113,7 +115,7 @@ class PooledThreadASGIHandler(ASGIHandler):
             response = error
         else:
             response = self.get_response(request)
-            response._handler_class = self.__class__  # type: ignore[attr-defined]  # as Django's handlers mark theirs
+            upstream.set_finished_sender(response, self.__class__)
         if not response.streaming:
             response.close()  # request_finished: the request's database connection goes back
         return response

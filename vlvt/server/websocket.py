@@ -40,6 +40,8 @@ from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import CloseConnection, Message, Ping, Pong
 from zope.interface import implementer
 
+from vlvt.server import upstream
+
 logger = logging.getLogger("vlvt.websocket")
 
 CONNECTING = ConnectionState.CONNECTING
@@ -567,7 +569,7 @@ def _release(request: Any) -> Any:
     channel = request.channel
     if channel is None:
         return None
-    producer = getattr(channel, "_networkProducer", None)
+    producer = upstream.network_producer(channel)
     if producer is not None and getattr(producer, "producer", None) is not None:
         producer.unregisterProducer()
     if request in channel.requests:

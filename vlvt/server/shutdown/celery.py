@@ -40,7 +40,7 @@ def _install_worker_shutdown(sender: Any = None, **kwargs: Any) -> None:
     platforms.signals["SIGTERM"] = _worker_signal
     platforms.signals["SIGINT"] = _worker_signal
     shutdown = coordinator()
-    shutdown._before_forced_exit = terminate_own_backends
+    shutdown.before_forced_exit(terminate_own_backends)
     register_process_resources(asynchronous=False)
     logger.info("vlvt: worker serving; SIGTERM/SIGINT finish running tasks and exit")
 

@@ -100,6 +100,10 @@ class ShutdownCoordinator:
 
         return unregister
 
+    def before_forced_exit(self, cleanup: Callable[[], Any]) -> None:
+        """`cleanup()` runs on the watchdog's thread when the deadline passes, before the exit."""
+        self._before_forced_exit = cleanup
+
     def add_reporter(self, name: str, reporter: Reporter) -> None:
         """`reporter()` describes what is still open (a count or a list); the watchdog logs it."""
         self._reporters[name] = reporter

@@ -1,10 +1,10 @@
 """Graceful shutdown for `daphne vlvt.asgi:application`.
 
-Importing `vlvt.asgi` makes Daphne's command line build a `GracefulServer` instead of its stock
-Server (class attribute `CommandLineInterface.server_class`; the command stays the same). On the
-first SIGTERM/SIGINT it stops listening at once, lets accepted requests finish, closes every
-WebSocket with a close frame after its consumer is idle (see vlvt.server.shutdown.asgi), waits for every
-application instance, then closes the resources in order and exits 0. The coordinator's watchdog
+`vlvt/asgi.py` calls `install_graceful_server()`, which makes Daphne's command line build a
+`GracefulServer` instead of its stock Server (the command stays the same: Daphne imports the
+application module before it builds the server). On the first SIGTERM/SIGINT it stops listening
+at once, lets accepted requests finish, closes every WebSocket with a close frame after its
+consumer is idle (see vlvt.server.shutdown.asgi), waits for every application instance, then closes the resources in order and exits 0. The coordinator's watchdog
 exits 1 at SHUTDOWN_TIMEOUT whatever the event loop is doing.
 
 Stock Daphne, for contrast: Twisted's own SIGTERM handler stops the reactor, in-flight
@@ -26,18 +26,17 @@ fewer connections.
 Request bodies are refused past their limit before they are read: Twisted buffers a whole body
 (to a temporary file past 100 KB) before the request reaches Daphne, which then queues all of it
 in memory for the application, so the application's 413 came after the damage (a 300 MB
-declared body left 535 MB of temporary files). A declared `Content-Length` over the limit
-(`vlvt.http.middleware.body_limit`, by content type) is answered 413 with the project's JSON error
-body and the connection closed as soon as the headers are in, reading none of the body; a
-chunked body is cut off the same way once it passes the limit.
+declared body left 535 MB of temporary files). A declared `Content-Length` over the limit (the
+`body_limit` given to `install_graceful_server`, by content type) is answered 413 with the
+project's JSON error body and the connection closed as soon as the headers are in, reading none
+of the body; a chunked body is cut off the same way once it passes the limit.
 
-Upstream internals this module relies on (Daphne 4.2.3 and Twisted 26.10.0 are pinned;
-tests/shutdown/test_upstream_hooks.py fails if one of them changes):
-* `daphne.cli.CommandLineInterface.server_class`, and `Server.run`, `create_application` and
-  `listen_success` overridden with Daphne's own bodies;
-* Twisted's `tcp.Port.numberAccepts` (connections taken per wake-up), `Port.doRead` and
-  `Port.transport` (the accepted connection's class, `tcp.Server`);
-* `twisted.web.http.Request._parsePOSTFormSubmission`;
+Upstream internals this module relies on (Daphne 4.2.3 and Twisted 26.10.0 are pinned; the private
+ones are named in vlvt.server.upstream, and tests/shutdown/test_upstream_hooks.py fails if one of
+them changes):
+* `Server.run`, `create_application` and `listen_success` overridden with Daphne's own bodies;
+* Twisted's `Port.doRead`, which accepts `upstream.limit_accepts` connections per wake-up, and
+  `Port.transport` (the accepted connection's class, `tcp.Server`; vlvt.server.balance);
 * `Request.gotLength(length)`, which `HTTPChannel` calls once the headers are in, before any of
   the body is read and before it answers `Expect: 100-continue` (from the request's headers), and
   `Request.handleContentChunk(data)`, which gets every piece of the body as it arrives, de-chunked.
@@ -49,24 +48,27 @@ import asyncio
 import io
 import json
 import logging
+import os
 import signal
 import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
+from daphne import cli
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from daphne.utils import HEADER_NAME_RE, INVALID_HEADER_VALUE_BYTES, parse_x_forwarded_for
+from django.conf import settings
 from twisted.internet import reactor as installed_reactor
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import ILogObserver, STDLibLogObserver, globalLogBeginner
 from zope.interface import provider
 
-from vlvt.http.middleware import body_limit, request_log
-from vlvt.server import balance, websocket
+from vlvt.server import balance, upstream, websocket
 from vlvt.server.shutdown import coordinator
 from vlvt.server.shutdown.asgi import REFUSED_BODY, REFUSED_RAW, REFUSED_START
 from vlvt.server.shutdown.resources import register_process_resources, terminate_own_backends
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
     from twisted.internet.asyncioreactor import AsyncioSelectorReactor
 
 logger = logging.getLogger("vlvt.shutdown")
+request_log = logging.getLogger("vlvt.request")
 # Daphne runs on Twisted's asyncio reactor (installed before this module is imported).
 reactor = cast("AsyncioSelectorReactor", installed_reactor)
 
@@ -93,14 +96,30 @@ def _too_large(error: str) -> bytes:
 # An upgrade check: (a scope with the upgrade's `query_string` and `headers`) -> the raw HTTP
 # response refusing it, or None to start the application.
 UpgradeCheck = Callable[[dict[str, Any]], bytes | None]
-_upgrade_checks: dict[str, UpgradeCheck] = {}
+# A body limit: (media type, lower-case, without parameters) -> (the most body bytes, the 413's error).
+BodyLimit = Callable[[str], tuple[int, str]]
+
+
+def no_body_limit(media_type: str) -> tuple[int, str]:
+    return 2**63, ""
+
+
+@dataclass
+class _Installed:
+    """What `install_graceful_server` was given."""
+
+    upgrade_checks: dict[str, UpgradeCheck] = field(default_factory=dict)
+    body_limit: BodyLimit = no_body_limit
+
+
+_installed = _Installed()
 
 
 def _upgrade_refusal(scope: dict[str, Any]) -> bytes | None:
     path, root_path = scope["path"], scope["root_path"]
     if root_path and path.startswith(root_path):
         path = path[len(root_path) :]
-    check = _upgrade_checks.get(path)
+    check = _installed.upgrade_checks.get(path)
     if check is None:
         return None
     try:
@@ -123,7 +142,7 @@ class GracefulWebRequest(WebRequest):
         # Daphne hands the raw body to the application. Twisted's own multipart parsing (into
         # `request.args`, unused) would only hold an upload twice in memory and answer a malformed
         # body with a bare, non-JSON 400 before the application could see it.
-        self._parsePOSTFormSubmission = False
+        upstream.keep_form_bodies_unparsed(self)
         self._body_limit = 0
         self._body_error = ""
         self._body_received = 0
@@ -133,7 +152,7 @@ class GracefulWebRequest(WebRequest):
     def gotLength(self, length: int | None) -> None:
         content_type = (self.requestHeaders.getRawHeaders(b"content-type") or [b""])[0]
         media_type = content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
-        self._body_limit, self._body_error = body_limit(media_type)
+        self._body_limit, self._body_error = _installed.body_limit(media_type)
         if length is not None and length > self._body_limit:
             self._refuse_body(declared=length)
             return
@@ -249,7 +268,7 @@ class TrackingHTTPFactory(HTTPFactory):
         """HTTP connections still open and not upgraded to a WebSocket."""
         live = []
         for protocol in list(self.protocols):
-            channel = getattr(protocol, "_channel", protocol)
+            channel = upstream.http_channel(protocol)
             transport = getattr(channel, "transport", None)
             if transport is None or getattr(transport, "disconnected", False):
                 self.protocols.discard(protocol)
@@ -285,10 +304,10 @@ class GracefulServer(Server):
             listener.addCallback(self.listen_success)
             listener.addErrback(self.listen_error)
             self.listeners.append(listener)
-        asyncio.set_event_loop(reactor._asyncioEventloop)
+        asyncio.set_event_loop(upstream.reactor_event_loop(reactor))
 
         shutdown = coordinator()
-        shutdown._before_forced_exit = self._at_deadline
+        shutdown.before_forced_exit(self._at_deadline)
         shutdown.add_reporter("connections", lambda: len(self.connections))
         shutdown.on_shutdown(lambda reason: reactor.callFromThread(self._begin_drain))
         register_process_resources(asynchronous=True)
@@ -316,7 +335,7 @@ class GracefulServer(Server):
 
     def listen_success(self, port: Any) -> None:
         self.ports.append(port)
-        if hasattr(port, "numberAccepts") and hasattr(port, "doRead"):
+        if upstream.limits_accepts(port):
             balance.accept_evenly(port, reactor)
         super().listen_success(port)
 
@@ -324,15 +343,15 @@ class GracefulServer(Server):
     def _install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
-        reactor.callWhenRunning(logger.info, "vlvt: serving, pid %s; SIGTERM/SIGINT drain and exit", _pid())
+        reactor.callWhenRunning(
+            logger.info, "vlvt: serving, pid %s; SIGTERM/SIGINT drain and exit", os.getpid()
+        )
 
     # -- draining ------------------------------------------------------------------------------
     def _begin_drain(self) -> None:
         asyncio.ensure_future(self._drain())
 
     async def _drain(self) -> None:
-        from django.conf import settings
-
         try:
             if settings.SHUTDOWN_DRAIN_DELAY > 0:
                 await asyncio.sleep(settings.SHUTDOWN_DRAIN_DELAY)
@@ -352,7 +371,7 @@ class GracefulServer(Server):
             # socket would reset them. Take them first; their requests get a proper 503.
             if getattr(port, "connected", False) and hasattr(port, "doRead"):
                 try:
-                    port.numberAccepts = _BACKLOG_ACCEPTS
+                    upstream.limit_accepts(port, _BACKLOG_ACCEPTS)
                     getattr(port, "accept_backlog", port.doRead)()
                 except Exception as exc:
                     logger.warning("shutdown: accepting the backlog failed: %r", exc)
@@ -437,7 +456,7 @@ class GracefulServer(Server):
                     and not protocol.finished
                     and protocol.channel is not None
                 ):
-                    if not protocol._response_started:
+                    if not upstream.response_started(protocol):
                         protocol.handle_reply(REFUSED_START)
                         protocol.handle_reply(REFUSED_BODY)
                         answered += 1
@@ -456,7 +475,7 @@ class GracefulServer(Server):
         pending = [
             transport
             for transport in _transports(self.connections, self.http_factory)
-            if getattr(transport, "dataBuffer", b"") or getattr(transport, "_tempDataBuffer", None)
+            if upstream.has_unsent_data(transport)
         ]
         if pending and time.monotonic() < until:
             reactor.callLater(0.01, self._when_flushed, done, until)
@@ -471,7 +490,7 @@ class GracefulServer(Server):
                 continue
             if isinstance(protocol, websocket.WebSocketConnection):
                 data = _CLOSE_FRAME_GOING_AWAY if protocol.state is websocket.OPEN else b""
-            elif isinstance(protocol, WebRequest) and not protocol._response_started:
+            elif isinstance(protocol, WebRequest) and not upstream.response_started(protocol):
                 data = REFUSED_RAW
             else:
                 data = b""
@@ -498,17 +517,13 @@ def _on_signal(signum: int, frame: Any) -> None:
     coordinator().request_shutdown(signal.Signals(signum).name)
 
 
-def _pid() -> int:
-    import os
-
-    return os.getpid()
-
-
-def install(upgrade_checks: Mapping[str, UpgradeCheck] | None = None) -> None:
+def install_graceful_server(
+    *, upgrade_checks: Mapping[str, UpgradeCheck] | None = None, body_limit: BodyLimit | None = None
+) -> None:
     """Make `daphne vlvt.asgi:application` build a GracefulServer, which runs `upgrade_checks`
-    (path -> check) on WebSocket upgrades. Installs no signal handler."""
-    from daphne import cli
-
-    _upgrade_checks.clear()
-    _upgrade_checks.update(upgrade_checks or {})
-    cli.CommandLineInterface.server_class = GracefulServer
+    (path -> check) on WebSocket upgrades and refuses bodies past `body_limit` (no limit without
+    one) before reading them. Idempotent: a second call replaces the first one's settings. Installs
+    no signal handler."""
+    _installed.upgrade_checks = dict(upgrade_checks or {})
+    _installed.body_limit = body_limit or no_body_limit
+    upstream.set_server_class(cli.CommandLineInterface, GracefulServer)
