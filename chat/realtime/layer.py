@@ -355,7 +355,7 @@ class ChannelLayer(RedisChannelLayer):
         for index, groups in by_host.items():
             async with self.connection(index).pipeline(transaction=False) as pipe:
                 for group, channels in groups:
-                    key = self._group_key(group)
+                    key = upstream.group_key(self, group)
                     pipe.zadd(key, dict.fromkeys(channels, now))
                     pipe.expire(key, self.group_expiry)
                 await pipe.execute()
