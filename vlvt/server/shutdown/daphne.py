@@ -4,8 +4,9 @@
 `GracefulServer` instead of its stock Server (the command stays the same: Daphne imports the
 application module before it builds the server). On the first SIGTERM/SIGINT it stops listening
 at once, lets accepted requests finish, closes every WebSocket with a close frame after its
-consumer is idle (see vlvt.server.shutdown.asgi), waits for every application instance, then closes the resources in order and exits 0. The coordinator's watchdog
-exits 1 at SHUTDOWN_TIMEOUT whatever the event loop is doing.
+consumer is idle (see vlvt.server.shutdown.asgi), waits for every application instance, then
+closes the resources in order and exits 0. The coordinator's watchdog exits 1 at SHUTDOWN_TIMEOUT
+whatever the event loop is doing.
 
 Stock Daphne, for contrast: Twisted's own SIGTERM handler stops the reactor, in-flight
 applications are cancelled, sockets are dropped without a close frame, and the listening socket
