@@ -11,6 +11,7 @@ import json
 import socket
 import sys
 import threading
+from typing import Any
 
 import psycopg_pool
 import pytest
@@ -247,7 +248,7 @@ class _ArgsSeen(http.Request):
     seen: list[dict] = []
 
     def process(self) -> None:
-        self.seen.append(dict(self.args))
+        self.seen.append(dict(self.args or {}))
 
 
 class _FormsUnparsed(_ArgsSeen):
@@ -275,11 +276,13 @@ def test_the_http_channel_behind_a_factory_protocol_and_its_network_producer(con
     protocol, transport = connection
 
     channel = upstream.http_channel(protocol)
-    producer = upstream.network_producer(channel)
+    producer: Any = upstream.network_producer(channel)
 
     assert isinstance(channel, http.HTTPChannel) and channel is not protocol
-    assert IPushProducer.providedBy(producer) and producer.producer is channel
+    registered = producer.producer
     producer.unregisterProducer()
+
+    assert IPushProducer.providedBy(producer) and registered is channel
     assert transport.producer is None
 
 
@@ -313,6 +316,7 @@ def test_the_header_store_is_what_a_response_sends():
     response["X-One"] = "1"
 
     store = upstream.header_store(response)
+    assert store is not None
     store["x-two"] = ("X-Two", "2")
 
     assert store["x-one"] == ("X-One", "1")
@@ -344,7 +348,8 @@ def test_the_finished_sender_is_the_request_finished_signals_sender():
 
 def test_kombu_makes_a_client_per_command_and_ours_one_per_channel(redis_url):
     with Connection(redis_url, transport=Transport) as ours, Connection(redis_url) as stock:
-        ours_channel, stock_channel = ours.default_channel, stock.default_channel
+        ours_channel: Any = ours.default_channel
+        stock_channel: Any = stock.default_channel
         with stock_channel.conn_or_acquire() as first, stock_channel.conn_or_acquire() as second:
             assert first is not second and first.connection_pool is stock_channel.pool
         with ours_channel.conn_or_acquire() as first, ours_channel.conn_or_acquire() as second:
