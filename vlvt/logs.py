@@ -61,7 +61,7 @@ def _sensitive(key: str) -> bool:
 _PLAIN = (int, float, bool, type(None))
 
 
-def _clean(value: Any, depth: int = 0) -> Any:
+def clean(value: Any, depth: int = 0) -> Any:
     kind = type(value)
     if kind is str:
         return scrub(value)
@@ -72,9 +72,9 @@ def _clean(value: Any, depth: int = 0) -> Any:
     if depth > 4:
         return _REDACTED if isinstance(value, dict | list | tuple) else value
     if isinstance(value, dict):
-        return {str(k): (_REDACTED if _sensitive(str(k)) else _clean(v, depth + 1)) for k, v in value.items()}
+        return {str(k): (_REDACTED if _sensitive(str(k)) else clean(v, depth + 1)) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v, depth + 1) for v in value]
+        return [clean(v, depth + 1) for v in value]
     if isinstance(value, int | float | bool) or value is None:
         return value
     if hasattr(value, "method") and hasattr(value, "path_info"):
@@ -87,7 +87,7 @@ def _clean(value: Any, depth: int = 0) -> Any:
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     """The record's `extra={...}` fields, redacted."""
     return {
-        key: (_REDACTED if _sensitive(key) else _clean(value))
+        key: (_REDACTED if _sensitive(key) else clean(value))
         for key, value in record.__dict__.items()
         if key not in _RESERVED
     }

@@ -20,7 +20,7 @@ from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
 from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
 
-from vlvt.logs import _clean as clean_log_value  # the log redaction, so Sentry sees what a log line would
+from vlvt.logs import clean as clean_log_value  # the log redaction, so Sentry sees what a log line would
 from vlvt.logs import scrub
 from vlvt.server import upstream
 from vlvt.server.handlers import PooledThreadASGIHandler
