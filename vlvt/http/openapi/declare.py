@@ -164,12 +164,26 @@ def camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _views(callback: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
-    """Method -> view of a urlpattern's callback (`route()` keeps its table; `endpoint()` one view)."""
+def _declared(callback: Callable[..., Any]) -> dict[str, tuple[Operation, bool]]:
+    """Method -> (declaration, needs a token) of a urlpattern's declared views (`route()` keeps its
+    table of views; `endpoint()` is one view)."""
     table = getattr(callback, "views", None)
     if table is None:
         table = {method: callback for method in getattr(callback, "allowed_methods", ())}
-    return {m.lower(): v for m, v in table.items() if m not in _IGNORED_METHODS}
+    return {
+        method.lower(): (view.spec, view.auth)
+        for method, view in table.items()
+        if method not in _IGNORED_METHODS and getattr(view, "spec", None) is not None
+    }
+
+
+def _template(pattern: Any, prefix: str, renames: Mapping[str, str]) -> str:
+    """`matches/<str:user_id>` as `/matches/{userId}` (or as `renames` names the parameter)."""
+
+    def placeholder(match: re.Match[str]) -> str:
+        return "{" + renames.get(match.group(1), camel(match.group(1))) + "}"
+
+    return prefix + "/" + _CONVERTER.sub(placeholder, str(pattern.pattern))
 
 
 def paths(
@@ -180,30 +194,18 @@ def paths(
     prefix: str = "",
     names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The OpenAPI `paths` of every declared view in `urlpatterns`; a URL parameter `user_id` is
-    `{userId}` (or as `names` renames it). Views without a declaration (catch-alls) are skipped."""
-    renames = dict(names or {})
+    """The OpenAPI `paths` of every declared view in `urlpatterns`. Views without a declaration
+    (catch-alls) are left out."""
     found: dict[str, Any] = {}
     for pattern in urlpatterns:
-        specs = {
-            m: (getattr(v, "spec", None), getattr(v, "auth", True))
-            for m, v in _views(pattern.callback).items()
-        }
-        views = {m: (spec, auth) for m, (spec, auth) in specs.items() if spec is not None}
-        if not views:
-            continue
-        template = (
-            prefix
-            + "/"
-            + _CONVERTER.sub(
-                lambda m: "{" + renames.get(m.group(1), camel(m.group(1))) + "}", str(pattern.pattern)
-            )
-        )
-        names_in_path = _PLACEHOLDER.findall(template)
-        found[template] = {
-            method: spec.describe(auth=auth, tag=tag, usual=usual, path=names_in_path)
-            for method, (spec, auth) in views.items()
-        }
+        declared = _declared(pattern.callback)
+        if declared:
+            template = _template(pattern, prefix, names or {})
+            in_path = _PLACEHOLDER.findall(template)
+            found[template] = {
+                method: spec.describe(auth=auth, tag=tag, usual=usual, path=in_path)
+                for method, (spec, auth) in declared.items()
+            }
     return found
 
 
