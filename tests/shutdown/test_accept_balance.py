@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,17 @@ def test_a_peer_that_stopped_beating_is_not_waited_for(listen, monkeypatch):
     assert first.my_turn()  # the peer's last beat is too old
     second.beat()
     assert not first.my_turn()
+
+
+def test_a_peer_whose_process_is_gone_is_not_waited_for(listen):
+    first, second = balance.AcceptBalance.join(listen), balance.AcceptBalance.join(listen)
+    first.opened()
+    assert not first.my_turn()
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    balance._PID.pack_into(second._table, second._offset, gone.pid)  # killed: its slot stays behind
+    assert first.my_turn()
 
 
 def test_a_process_that_leaves_is_not_waited_for_and_the_last_removes_the_table(listen):

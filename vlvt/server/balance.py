@@ -12,8 +12,8 @@ holders of the socket see alike), and accepts only while no live peer holds fewe
 ahead of its share steps back from the socket for a few milliseconds and lets the others take
 the connection. Two processes therefore never differ by more than one connection.
 
-A peer counts as live while its event loop beats (every 0.25 s); one that stopped beating for
-`STALE_SECONDS` (stuck, or killed) is ignored, so connections are never held back for a peer that
+A peer counts as live while its process exists and its event loop beats (every 0.25 s); one that
+is gone, or stopped beating for `STALE_SECONDS` (stuck), is ignored, so connections are never held back for a peer that
 cannot take them. A draining process leaves the table when it stops listening.
 """
 
@@ -106,7 +106,7 @@ class AcceptBalance:
             if offset == self._offset:
                 continue
             pid, held, beat = _SLOT.unpack_from(self._table, offset)
-            if pid and held < mine and now - beat < STALE_SECONDS:
+            if pid and held < mine and now - beat < STALE_SECONDS and _alive(pid):
                 return False
         return True
 
@@ -129,6 +129,18 @@ class AcceptBalance:
             if fd >= 0:
                 fcntl.flock(fd, fcntl.LOCK_UN)
                 os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    """False once the process is gone: a peer killed outright would otherwise be waited for until
+    its last beat is stale."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _live_slots(table: mmap.mmap, now: float) -> list[int]:
