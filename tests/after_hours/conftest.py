@@ -7,43 +7,25 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from profiles.models import (
+    AfterHoursMatch,
     AfterHoursPreferences,
     AfterHoursProfile,
     AfterHoursSession,
-    Profile,
     User,
-    UserSubscription,
 )
-from vlvt.http.auth import mint_token
+from tests.support.api import Api
+from tests.support.factories import create_user
+from tests.support.media import media_root  # noqa: F401  (autouse in this package)
+from tests.support.sockets import events_channel  # noqa: F401  (autouse in this package)
 from vlvt.redis import sync_redis
-
-
-@pytest.fixture(autouse=True)
-def events_channel(settings) -> str:
-    """A channel of this test's own: Redis pub/sub ignores the database number, so on a shared
-    Redis the real channel would mix our events with other test runs' (and feed their bridges)."""
-    settings.AFTER_HOURS_EVENTS_CHANNEL = f"after_hours:events:test:{uuid.uuid4().hex}"
-    return settings.AFTER_HOURS_EVENTS_CHANNEL
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Photos go to a fresh local directory (no R2 settings: the filesystem storage)."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.R2_ACCOUNT_ID = ""
-    settings.R2_ACCESS_KEY_ID = ""
-    settings.R2_SECRET_ACCESS_KEY = ""
-    return settings.MEDIA_ROOT
 
 
 def make_member(
@@ -61,19 +43,20 @@ def make_member(
     main_profile: bool = True,
 ) -> User:
     """A user who passes the gate (unless told otherwise), with the profiles matching needs."""
-    user = User.objects.create(
-        id=user_id,
-        provider="email",
-        email=f"{user_id}@example.com",
+    profile: dict[str, Any] = {
+        "name": name or user_id.title(),
+        "age": age,
+        "gender": gender,
+        "photos": [],
+        "interests": [],
+    }
+    user = create_user(
+        user_id,
         id_verified=verified,
         after_hours_consent=consent,
+        profile=profile if main_profile else None,
+        subscription={"product_id": "premium"} if premium else None,
     )
-    if premium:
-        UserSubscription.objects.create(user=user, is_active=True, product_id="premium")
-    if main_profile:
-        Profile.objects.create(
-            user=user, name=name or user_id.title(), age=age, gender=gender, photos=[], interests=[]
-        )
     if ah_profile:
         AfterHoursProfile.objects.create(user=user, photo_url="", description=description)
     if prefs is not None:
@@ -104,47 +87,25 @@ def open_session(
     )
 
 
-class Api:
-    """A JSON client with a bearer token; on_commit callbacks run as after a real commit."""
-
-    def __init__(self, user_id: str | None, capture: Any) -> None:
-        self.client = Client()
-        self.user_id = user_id
-        self.capture = capture
-
-    def _headers(self, extra: dict[str, str]) -> dict[str, str]:
-        auth = {"Authorization": f"Bearer {mint_token(self.user_id)}"} if self.user_id else {}
-        return {**auth, **extra}
-
-    def request(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, **extra: Any
-    ):
-        kwargs: dict[str, Any] = {"headers": self._headers(headers or {}), **extra}
-        if body is not None:
-            kwargs.update(
-                data=body if isinstance(body, str | bytes) else json.dumps(body),
-                content_type="application/json",
-            )
-        with self.capture(execute=True):
-            return getattr(self.client, method.lower())(path, **kwargs)
-
-    def get(self, path: str, **extra: Any):
-        return self.request("GET", path, **extra)
-
-    def post(self, path: str, body: Any = None, **extra: Any):
-        return self.request("POST", path, body, **extra)
-
-    def patch(self, path: str, body: Any = None, **extra: Any):
-        return self.request("PATCH", path, body, **extra)
-
-    def upload(self, path: str, files: dict[str, Any]):
-        with self.capture(execute=True):
-            return self.client.post(path, data=files, headers=self._headers({}))
+def make_match(
+    session: AfterHoursSession, user_1: str, user_2: str, *, minutes: float = 10, created_ago: float = 0
+) -> AfterHoursMatch:
+    """An After Hours match on `session`, made `created_ago` seconds ago, expiring in `minutes`."""
+    now = timezone.now()
+    return AfterHoursMatch.objects.create(
+        session=session,
+        user_1_id=user_1,
+        user_2_id=user_2,
+        created_at=now - timedelta(seconds=created_ago),
+        expires_at=now + timedelta(minutes=minutes),
+    )
 
 
 @pytest.fixture
-def api(django_capture_on_commit_callbacks):
-    return lambda user_id=None: Api(user_id, django_capture_on_commit_callbacks)
+def api():
+    """`api(user_id)`: the shared JSON client as that user (no token without one); each request's
+    on-commit work runs as after a real commit."""
+    return lambda user_id=None: Api(user_id, run_on_commit=True)
 
 
 @dataclass
@@ -188,7 +149,7 @@ class EventListener:
 
 
 @pytest.fixture
-def listener(events_channel):
+def listener(events_channel):  # noqa: F811 - the fixture imported above
     subscriber = EventListener(events_channel)
     yield subscriber
     subscriber.close()

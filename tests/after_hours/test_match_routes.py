@@ -9,21 +9,11 @@ import pytest
 from django.utils import timezone
 
 from profiles.models import AfterHoursDecline, AfterHoursMatch, AfterHoursProfile, AfterHoursSession
+from tests.after_hours.conftest import make_match as _match
 from tests.after_hours.conftest import make_member, open_session, queued_tasks
 from vlvt.http.api import iso
 
 pytestmark = pytest.mark.django_db
-
-
-def _match(session, user_1, user_2, *, minutes=10, created_ago=0):
-    now = timezone.now()
-    return AfterHoursMatch.objects.create(
-        session=session,
-        user_1_id=user_1,
-        user_2_id=user_2,
-        created_at=now - timedelta(seconds=created_ago),
-        expires_at=now + timedelta(minutes=minutes),
-    )
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from profiles.after_hours.services.sessions import (
     sessions_daily_cleanup,
 )
 from profiles.models import AfterHoursDecline, AfterHoursMatch, AfterHoursSession, DeviceFingerprint
+from tests.after_hours.conftest import make_match as _match
 from tests.after_hours.conftest import make_member, open_session, queued_tasks
 from vlvt.http.api import iso
 
@@ -30,17 +31,6 @@ def committed(django_capture_on_commit_callbacks):
             return fn(*args, **kwargs)
 
     return _call
-
-
-def _match(session, user_1, user_2, *, created_ago: float, minutes: float = 10):
-    now = timezone.now()
-    return AfterHoursMatch.objects.create(
-        session=session,
-        user_1_id=user_1,
-        user_2_id=user_2,
-        created_at=now - timedelta(seconds=created_ago),
-        expires_at=now + timedelta(minutes=minutes),
-    )
 
 
 # --- expiry -----------------------------------------------------------------------------------------

@@ -1,18 +1,21 @@
-"""Small factories and an HTTP helper for the chat REST tests (real PostgreSQL, real Redis)."""
+"""Factories (the rows from tests/support/factories.py, with the chat tests' defaults) and the
+HTTP client for the chat REST tests (real PostgreSQL, real Redis)."""
 
 from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime
+from datetime import date, time
 from typing import Any
 
-from django.test import Client, TestCase
-from django.utils import timezone
+from django.test import Client
 
-from chat.models import Message
-from profiles.models import Match, Profile, Swipe, User, UserSubscription
-from vlvt.http.auth import mint_token
+from chat.models import DateProposal
+from profiles.models import Swipe
+from tests.support import api as support_api
+from tests.support.factories import create_user, make_match, make_message
+
+__all__ = ["Api", "EventProbe", "like", "make_match", "make_message", "make_proposal", "make_user"]
 
 _seq = itertools.count(1)
 
@@ -27,41 +30,23 @@ def make_user(
     referred_by: str | None = None,
 ) -> str:
     user_id = user_id or f"google_{next(_seq):06d}"
-    User.objects.create(
-        id=user_id,
+    details = {"name": name, "age": 29, "bio": "Coffee and hikes", "photos": ["p/1.jpg"]}
+    create_user(
+        user_id,
         provider="google",
-        email=f"{user_id}@example.com",
         id_verified=verified,
         referred_by_id=referred_by,
+        profile=details if profile else None,
+        subscription={"expires_at": None} if premium else None,
     )
-    if profile:
-        Profile.objects.create(user_id=user_id, name=name, age=29, bio="Coffee and hikes", photos=["p/1.jpg"])
-    if premium:
-        UserSubscription.objects.create(user_id=user_id, is_active=True, expires_at=None)
     return user_id
 
 
-def make_match(user_1: str, user_2: str, *, created_at: datetime | None = None, source: str = "swipe") -> str:
-    match = Match.objects.create(user_1_id=user_1, user_2_id=user_2, source=source)
-    if created_at is not None:
-        Match.objects.filter(pk=match.pk).update(created_at=created_at)
-    return match.id
-
-
-def make_message(
-    match_id: str,
-    sender_id: str,
-    text: str = "hi",
-    *,
-    created_at: datetime | None = None,
-    status: str = "sent",
-) -> Message:
-    return Message.objects.create(
-        match_id=match_id,
-        sender_id=sender_id,
-        text=text,
-        status=status,
-        created_at=created_at or timezone.now(),
+def make_proposal(match_id: str, proposer: str, *, status: str = "pending", **fields: Any) -> DateProposal:
+    """A date proposal (at Cafe Luna on 2026-06-01 at 19:30 unless `fields` say otherwise)."""
+    defaults = {"place_name": "Cafe Luna", "proposed_date": date(2026, 6, 1), "proposed_time": time(19, 30)}
+    return DateProposal.objects.create(
+        match_id=match_id, proposer_id=proposer, status=status, **{**defaults, **fields}
     )
 
 
@@ -69,53 +54,18 @@ def like(user_id: str, target_id: str, action: str = "like") -> None:
     Swipe.objects.create(user_id=user_id, target_user_id=target_id, action=action)
 
 
-class Api:
-    """The Django test client speaking JSON with a Bearer token for `user_id`."""
+class Api(support_api.Api):
+    """The shared client as the chat tests use it: `Api(client, user_id)`, each request's on-commit
+    work run, and every answer as (status, parsed JSON body or None)."""
 
     def __init__(self, client: Client, user_id: str | None = None) -> None:
-        self.client = client
-        self.user_id = user_id
+        super().__init__(user_id, client=client, run_on_commit=True)
 
-    def as_user(self, user_id: str) -> Api:
-        return Api(self.client, user_id)
-
-    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
-        out = dict(headers or {})
-        if self.user_id is not None:
-            out.setdefault("Authorization", f"Bearer {mint_token(self.user_id)}")
-        return out
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        headers: dict[str, str] | None = None,
-        raw: bytes | None = None,
-    ) -> tuple[int, Any]:
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        kwargs: dict[str, Any] = {"headers": self._headers(headers)}
-        if data is not None and method != "GET":
-            kwargs.update(data=data, content_type="application/json")
-        # Each request's on-commit work (events, pushes) runs as it would after a real commit; the
-        # test itself sits inside a transaction that never commits.
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            response = getattr(self.client, method.lower())(path, **kwargs)
+    def result(self, response: Any) -> tuple[int, Any]:
         content = response.content
         return response.status_code, (json.loads(content) if content else None)
 
-    def get(self, path: str, **kw: Any) -> tuple[int, Any]:
-        return self.call("GET", path, **kw)
-
-    def post(self, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
-        return self.call("POST", path, body, **kw)
-
-    def put(self, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
-        return self.call("PUT", path, body, **kw)
-
-    def delete(self, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
-        return self.call("DELETE", path, body, **kw)
+    call = support_api.Api.request
 
 
 class EventProbe:

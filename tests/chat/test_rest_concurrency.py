@@ -14,9 +14,11 @@ from django.test import Client
 from chat.models import DateProposal, Message
 from chat.services import ChatError, date_proposal_confirm, message_send
 from profiles.models import Block, TicketLedger, UserSubscription
-from tests.chat.rest_support import Api, make_match, make_user
+from tests.chat.rest_support import Api, make_match, make_proposal, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+JULY_FIRST_AT_EIGHT = {"proposed_date": date(2026, 7, 1), "proposed_time": time(20, 0)}
 
 
 def race(n: int, fn: Callable[[int], Any]) -> list[Any]:
@@ -123,14 +125,7 @@ def test_concurrent_confirmations_complete_the_date_exactly_once():
     proposer, recipient = make_user(), make_user()
     match_id = make_match(proposer, recipient)
     ids = [
-        DateProposal.objects.create(
-            match_id=match_id,
-            proposer_id=proposer,
-            status="accepted",
-            place_name=f"P{i}",
-            proposed_date=date(2026, 7, 1),
-            proposed_time=time(20, 0),
-        ).id
+        make_proposal(match_id, proposer, status="accepted", place_name=f"P{i}", **JULY_FIRST_AT_EIGHT).id
         for i in range(rounds)
     ]
     for proposal_id in ids:
@@ -160,14 +155,7 @@ def test_concurrent_confirmations_complete_the_date_exactly_once():
 def test_the_same_user_confirming_twice_at_once_is_recorded_once():
     proposer, recipient = make_user(), make_user()
     match_id = make_match(proposer, recipient)
-    p = DateProposal.objects.create(
-        match_id=match_id,
-        proposer_id=proposer,
-        status="accepted",
-        place_name="P",
-        proposed_date=date(2026, 7, 1),
-        proposed_time=time(20, 0),
-    )
+    p = make_proposal(match_id, proposer, status="accepted", place_name="P", **JULY_FIRST_AT_EIGHT)
     results = race(4, lambda i: date_proposal_confirm(user_id=proposer, proposal_id=str(p.id)))
     ok = [r for r in results if isinstance(r, dict)]
     refused = [r for r in results if isinstance(r, ChatError)]

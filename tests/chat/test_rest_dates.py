@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from chat.models import DateProposal
 from profiles.models import TicketLedger
-from tests.chat.rest_support import Api, make_match, make_user
+from tests.chat.rest_support import Api, make_match, make_proposal, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +22,7 @@ def couple(client):
     return Api(client, proposer), Api(client, recipient), proposer, recipient, match_id
 
 
-def proposal(match_id: str, proposer: str, *, status: str = "pending", **kw) -> DateProposal:
-    fields = {"place_name": "Cafe Luna", "proposed_date": date(2026, 6, 1), "proposed_time": time(19, 30)}
-    fields.update(kw)
-    return DateProposal.objects.create(match_id=match_id, proposer_id=proposer, status=status, **fields)
+proposal = make_proposal
 
 
 # --- POST /dates ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from chat.models import DateProposal, Message, ReadReceipt, Report, TypingIndicator
 from profiles.models import Block, FcmToken, Match, TicketLedger
-from tests.chat.rest_support import Api, make_match, make_message, make_user
+from tests.chat.rest_support import Api, make_match, make_message, make_proposal, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -27,21 +27,17 @@ def world(client):
     make_message(match_id, v2, "secret words")
     FcmToken.objects.create(user_id=v1, token="victim-token", device_type="ios")
     Block.objects.create(user_id=v1, blocked_user_id=make_user("google_blocked"))
-    proposal = DateProposal.objects.create(
-        match_id=match_id,
-        proposer_id=v2,
-        status="pending",
-        place_name="Secret Spot",
-        proposed_date=date(2026, 8, 1),
-        proposed_time=time(21, 0),
+    nine = time(21, 0)
+    proposal = make_proposal(
+        match_id, v2, place_name="Secret Spot", proposed_date=date(2026, 8, 1), proposed_time=nine
     )
-    accepted = DateProposal.objects.create(
-        match_id=match_id,
-        proposer_id=v1,
+    accepted = make_proposal(
+        match_id,
+        v1,
         status="accepted",
         place_name="Other Spot",
         proposed_date=date(2026, 8, 2),
-        proposed_time=time(21, 0),
+        proposed_time=nine,
     )
     ids = {"v1": v1, "v2": v2, "match": match_id, "pending": str(proposal.id), "accepted": str(accepted.id)}
     return Api(client, attacker), ids

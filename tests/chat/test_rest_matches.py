@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from chat.models import DateProposal, Message, ReadReceipt, TypingIndicator
 from profiles.models import AfterHoursMatch, AfterHoursSession, Block, Match
-from profiles.push import set_push_backend
 from tests.chat.rest_support import Api, EventProbe, like, make_match, make_message, make_user
 
 pytestmark = pytest.mark.django_db
@@ -63,27 +62,6 @@ def test_list_empty(client):
 
 
 # --- POST /matches -------------------------------------------------------------------------------
-
-
-class RecordingPush:
-    def __init__(self):
-        self.sent = []
-
-    def send(self, tokens, message):
-        self.sent.append((tokens, message))
-        return ["sent"] * len(tokens)
-
-
-@pytest.fixture
-def push_queue(monkeypatch):
-    """Pushes queued for the worker, run in-process against a recording FCM backend."""
-    from profiles import tasks
-
-    backend = RecordingPush()
-    set_push_backend(backend)
-    monkeypatch.setattr(tasks.push_send, "delay", lambda *a: tasks.push_send(*a))
-    yield backend
-    set_push_backend(None)
 
 
 def test_confirm_returns_the_existing_match_in_either_order(client):

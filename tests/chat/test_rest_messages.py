@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from chat.models import Message, ReadReceipt
 from profiles.models import Block, Profile, User, UserSubscription
-from profiles.push import set_push_backend
 from tests.chat.rest_support import Api, EventProbe, make_match, make_message, make_user
 
 pytestmark = pytest.mark.django_db
@@ -232,23 +231,6 @@ def test_rest_send_stores_and_answers_with_the_rest_shape(pair):
         )
     ]
     assert probe.events(alice, wait=0.05) == []
-
-
-class RecordingPush:
-    def __init__(self):
-        self.sent = []
-
-    def send(self, tokens, message):
-        self.sent.append((tokens, message))
-        return ["sent"] * len(tokens)
-
-
-@pytest.fixture
-def recording_push():
-    backend = RecordingPush()
-    set_push_backend(backend)
-    yield backend
-    set_push_backend(None)
 
 
 def test_rest_send_to_an_offline_recipient_queues_a_push(pair, recording_push, monkeypatch):

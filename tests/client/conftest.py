@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase
 
 from tests.client import dart
 from tests.profiles import imagegen
-from tests.profiles.conftest import Api, faces, media_root, push  # noqa: F401  (fixtures reused)
+from tests.profiles.conftest import faces, push  # noqa: F401  (fixtures reused)
+from tests.support.api import Api
+from tests.support.media import media_root  # noqa: F401  (autouse in this package)
 from tests.support.sockets import module_daphne
 from vlvt.http.auth import mint_token
 
@@ -64,19 +65,14 @@ class Remote:
 
 
 class App(Api):
-    """One signed-in app user. Each request's on-commit work (events, pushes) runs as after a real
-    commit: the test's own transaction never commits."""
+    """One signed-in app user, answered with `Reply`. Each request's on-commit work (events,
+    pushes) runs as after a real commit: the test's own transaction never commits."""
 
-    def request(self, method: str, path: str, body: Any = None, **extra: Any) -> Reply:
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            return Reply(super().request(method, path, body, **extra))
+    def __init__(self, user_id: str | None) -> None:
+        super().__init__(user_id, run_on_commit=True)
 
-    def patch(self, path: str, body: Any = None, **extra: Any) -> Reply:
-        return self.request("PATCH", path, body, **extra)
-
-    def upload(self, path: str, files: dict[str, Any], fields: dict[str, str] | None = None) -> Reply:
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            return Reply(super().upload(path, files, fields))
+    def result(self, response: Any) -> Reply:
+        return Reply(response)
 
 
 @pytest.fixture

@@ -367,12 +367,12 @@ def test_lifting_a_ban_deletes_it(moderator_client):
 
 
 @pytest.fixture
-def api(django_capture_on_commit_callbacks, settings, tmp_path):
-    from tests.after_hours.conftest import Api
+def api(settings, tmp_path):
+    from tests.support.api import Api
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.R2_ACCOUNT_ID = ""
-    return lambda user_id=None: Api(user_id, django_capture_on_commit_callbacks)
+    return lambda user_id=None: Api(user_id, run_on_commit=True)
 
 
 def test_admin_client_is_not_the_app_client():

@@ -4,29 +4,17 @@ machine (FCM, Rekognition)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from profiles.faces import FaceComparison, set_face_comparer
-from profiles.models import FcmToken, Profile, User
-from profiles.push import Outcome, PushMessage, set_push_backend
-from vlvt.http.auth import mint_token
-
-
-@dataclass
-class RecordingPush:
-    """FCM stand-in: records every send; tokens listed in `invalid` are reported unregistered."""
-
-    sent: list[tuple[list[str], PushMessage]] = field(default_factory=list)
-    invalid: set[str] = field(default_factory=set)
-
-    def send(self, tokens: list[str], message: PushMessage) -> list[Outcome]:
-        self.sent.append((list(tokens), message))
-        return ["invalid_token" if t in self.invalid else "sent" for t in tokens]
+from profiles.models import FcmToken, User
+from tests.support.api import Api
+from tests.support.factories import create_user
+from tests.support.media import media_root  # noqa: F401  (autouse in this package)
+from tests.support.push import push_recorder
 
 
 @dataclass
@@ -47,16 +35,6 @@ class FakeFaces:
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Photos go to a fresh local directory (no R2 settings: the filesystem storage)."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.R2_ACCOUNT_ID = ""
-    settings.R2_ACCESS_KEY_ID = ""
-    settings.R2_SECRET_ACCESS_KEY = ""
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture(autouse=True)
 def eager_celery():
     from vlvt.celery import app
 
@@ -69,10 +47,8 @@ def eager_celery():
 
 @pytest.fixture(autouse=True)
 def push():
-    recorder = RecordingPush()
-    set_push_backend(recorder)
-    yield recorder
-    set_push_backend(None)
+    with push_recorder() as recorder:
+        yield recorder
 
 
 @pytest.fixture
@@ -84,47 +60,13 @@ def faces():
 
 
 def make_user(user_id: str, *, profile: bool = True, **fields: Any) -> User:
-    user = User.objects.create(id=user_id, provider="email", email=f"{user_id}@example.com")
-    if profile:
-        defaults = {"name": user_id.replace("_", " ").title(), "age": 30, "photos": [], "interests": []}
-        Profile.objects.create(user=user, **{**defaults, **fields})
-    return user
+    """A user with a profile (`fields` over the defaults) unless `profile` is false."""
+    defaults = {"name": user_id.replace("_", " ").title(), "age": 30, "photos": [], "interests": []}
+    return create_user(user_id, profile={**defaults, **fields} if profile else None)
 
 
 def add_token(user_id: str, token: str) -> FcmToken:
     return FcmToken.objects.create(user_id=user_id, token=token, device_type="android")
-
-
-class Api:
-    """A test client speaking JSON with a bearer token."""
-
-    def __init__(self, user_id: str | None) -> None:
-        self.client = Client()
-        self.user_id = user_id
-
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(self.user_id)}"} if self.user_id else {}
-
-    def request(self, method: str, path: str, body: Any = None, **extra: Any):
-        kwargs: dict[str, Any] = {"headers": {**self._headers(), **extra.pop("headers", {})}, **extra}
-        if body is not None:
-            kwargs.update(data=json.dumps(body), content_type="application/json")
-        return getattr(self.client, method.lower())(path, **kwargs)
-
-    def get(self, path: str, **extra: Any):
-        return self.request("GET", path, **extra)
-
-    def post(self, path: str, body: Any = None, **extra: Any):
-        return self.request("POST", path, body, **extra)
-
-    def put(self, path: str, body: Any = None, **extra: Any):
-        return self.request("PUT", path, body, **extra)
-
-    def delete(self, path: str, **extra: Any):
-        return self.request("DELETE", path, **extra)
-
-    def upload(self, path: str, files: dict[str, Any], fields: dict[str, str] | None = None):
-        return self.client.post(path, data={**files, **(fields or {})}, headers=self._headers())
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Realtime test support: a real Daphne and chat users and matches.
+"""Realtime test support: a shared Daphne for a module, and chat users and matches.
 
 The suite's conftest gives every test a `daphne` fixture (a fresh server per test) and a `js`
 fixture (the official socket.io-client, tests/support/jsclient.py). Tests that use them must be
@@ -10,34 +10,44 @@ rows. A module or package whose tests only add rows can share one server instead
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.support.servers import DaphneProcess, start_daphne
+from tests.support.factories import create_user, make_match
+from tests.support.servers import DaphneProcess, daphne_server
+
+__all__ = [
+    "daphne_server",
+    "events_channel",
+    "make_match",
+    "make_user",
+    "module_daphne",
+    "own_events_channel",
+]
 
 
-@contextlib.contextmanager
-def daphne_server(**env: str) -> Iterator[DaphneProcess]:
-    """`daphne vlvt.asgi:application` on a free port against the test database, stopped after."""
-    server = start_daphne(**env)
-    try:
-        yield server
-    finally:
-        server.stop()
+def own_events_channel() -> str:
+    """An After Hours events channel of its own: Redis pub/sub ignores the database number, so on a
+    shared Redis the real `after_hours:events` would mix our events with other test runs' (and feed
+    their bridges)."""
+    return f"after_hours:events:test:{uuid.uuid4().hex}"
+
+
+@pytest.fixture(autouse=True)
+def events_channel(settings) -> str:
+    """The test's own After Hours events channel (autouse where a conftest imports it)."""
+    settings.AFTER_HOURS_EVENTS_CHANNEL = own_events_channel()
+    return settings.AFTER_HOURS_EVENTS_CHANNEL
 
 
 def module_daphne() -> Callable[..., Iterator[DaphneProcess]]:
-    """A module-scoped `daphne` fixture on an After Hours events channel of its own (Redis pub/sub
-    ignores the database number, so a shared channel would mix in other runs' events)."""
+    """A module-scoped `daphne` fixture on an After Hours events channel of its own."""
 
     @pytest.fixture(scope="module", name="daphne")
     def daphne(django_db_setup, django_db_blocker) -> Iterator[DaphneProcess]:
-        with daphne_server(
-            AFTER_HOURS_EVENTS_CHANNEL=f"after_hours:events:test:{uuid.uuid4().hex}"
-        ) as server:
+        with daphne_server(AFTER_HOURS_EVENTS_CHANNEL=own_events_channel()) as server:
             yield server
 
     return daphne
@@ -45,16 +55,7 @@ def module_daphne() -> Callable[..., Iterator[DaphneProcess]]:
 
 def make_user(name: str = "Ada", *, complete: bool = True, user_id: str | None = None) -> str:
     """A user (and, when `complete`, a profile that passes the messaging gate); returns the id."""
-    from profiles.models import Profile, User
-
     user_id = user_id or f"email_{uuid.uuid4().hex[:12]}"
-    User.objects.create(id=user_id, provider="email", email=f"{user_id}@example.com", id_verified=complete)
-    if complete:
-        Profile.objects.create(user_id=user_id, name=name, age=30, bio="Hello there", photos=["photo.jpg"])
+    details = {"name": name, "age": 30, "bio": "Hello there", "photos": ["photo.jpg"]}
+    create_user(user_id, id_verified=complete, profile=details if complete else None)
     return user_id
-
-
-def make_match(user_a: str, user_b: str) -> str:
-    from profiles.models import Match
-
-    return Match.objects.create(user_1_id=user_a, user_2_id=user_b).id

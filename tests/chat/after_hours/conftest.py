@@ -1,4 +1,5 @@
-"""Fixtures of the After Hours chat tests: users, After Hours matches and messages, push capture."""
+"""Fixtures of the After Hours chat tests: users, After Hours matches and messages, each test on an
+After Hours events channel of its own (push capture: tests/chat/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,31 +7,26 @@ import itertools
 import uuid
 from datetime import datetime, timedelta
 
-import pytest
 from django.utils import timezone
 
 from chat.models import AfterHoursMessage
-from profiles.models import AfterHoursMatch, AfterHoursSession, FcmToken, Profile, User
-from profiles.push import PushMessage, set_push_backend
+from profiles.models import AfterHoursMatch, AfterHoursSession
+from tests.support.factories import create_user
+from tests.support.sockets import events_channel  # noqa: F401  (autouse in this package)
 
 _seq = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
-def events_channel(settings) -> str:
-    """A channel of this test's own: Redis pub/sub ignores the database number, so on a shared Redis
-    the real `after_hours:events` would mix our events with other test runs' (and their bridges')."""
-    settings.AFTER_HOURS_EVENTS_CHANNEL = f"after_hours:events:test:{uuid.uuid4().hex}"
-    return settings.AFTER_HOURS_EVENTS_CHANNEL
-
-
 def make_user(name: str | None = "Ada", *, profile: bool = True, token: bool = False) -> str:
     user_id = f"google_ahchat_{next(_seq):05d}_{uuid.uuid4().hex[:6]}"
-    User.objects.create(id=user_id, provider="google", email=f"{user_id}@example.com", id_verified=True)
-    if profile:
-        Profile.objects.create(user_id=user_id, name=name, age=30, bio="Night owl", photos=["p/1.jpg"])
-    if token:
-        FcmToken.objects.create(user_id=user_id, token=f"fcm-{user_id}", device_type="android")
+    details = {"name": name, "age": 30, "bio": "Night owl", "photos": ["p/1.jpg"]}
+    create_user(
+        user_id,
+        provider="google",
+        id_verified=True,
+        profile=details if profile else None,
+        fcm_token=f"fcm-{user_id}" if token else None,
+    )
     return user_id
 
 
@@ -76,29 +72,3 @@ def ah_message(
         AfterHoursMessage.objects.filter(pk=message.pk).update(created_at=created_at)
         message.refresh_from_db()
     return message
-
-
-class RecordingPush:
-    """The FCM backend (what leaves the machine), recording what would have been sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[list[str], PushMessage]] = []
-
-    def send(self, tokens, message):
-        self.sent.append((tokens, message))
-        return ["sent"] * len(tokens)
-
-    def by_token(self) -> dict[str, tuple[str, str, dict[str, str], str]]:
-        return {tokens[0]: (m.title, m.body, m.data, m.android_channel_id) for tokens, m in self.sent}
-
-
-@pytest.fixture
-def push_queue(monkeypatch):
-    """Pushes queued for the worker, run in-process against a recording FCM backend."""
-    from profiles import tasks
-
-    backend = RecordingPush()
-    set_push_backend(backend)
-    monkeypatch.setattr(tasks.push_send, "delay", lambda *a: tasks.push_send(*a))
-    yield backend
-    set_push_backend(None)
