@@ -22,6 +22,22 @@ if str(ROOT) not in sys.path:
 
 from bench import _sxs as sxs  # noqa: E402
 
+# The matches of a seeded database whose first user may send (an active subscription, verified, a
+# complete profile) and where neither user blocked the other: SQL from FROM to the WHERE clause.
+SENDABLE_MATCHES = """FROM matches m
+                   JOIN user_subscriptions s ON s.user_id = m.user_id_1 AND s.is_active
+                        AND (s.expires_at IS NULL OR s.expires_at > now())
+                   JOIN users u ON u.id = m.user_id_1 AND u.id_verified
+                   JOIN profiles p ON p.user_id = u.id AND p.age >= 18 AND coalesce(trim(p.name), '') <> ''
+                        AND coalesce(trim(p.bio), '') <> '' AND cardinality(p.photos) > 0
+                  WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.user_id = m.user_id_1 AND b.blocked_user_id = m.user_id_2)
+                                       OR (b.user_id = m.user_id_2 AND b.blocked_user_id = m.user_id_1))"""
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """A benchmark's argument parser, its module docstring as the help."""
+    return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
 
 def add_target_arguments(parser: argparse.ArgumentParser, *, database: str, redis_db: int, name: str) -> None:
     """--database, --redis-url (BENCH_REDIS_URL, else database `redis_db`) and --json

@@ -61,9 +61,7 @@ HEADLINE = [
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--root", default=str(ROOT), help="the checkout to serve (default: this one)")
     parser.add_argument("--only", action="append", default=[], help="cases whose name contains this")
     parser.add_argument("--quick", action="store_true", help="smaller floods (a tenth)")

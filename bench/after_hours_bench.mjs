@@ -8,22 +8,9 @@
 // Each bridged `after_hours:match` carries {bench, seq, sentAt} with sentAt the publisher's wall
 // clock in ms; the latency is this process's wall clock at receipt minus sentAt (same machine).
 import { performance } from "node:perf_hooks";
-import { io, nextLine, out } from "./lines.mjs";
+import { connect, nextLine, out, percentile } from "./lines.mjs";
 
 const wallMs = () => performance.timeOrigin + performance.now();
-
-function connect(url, token) {
-  return new Promise((resolve, reject) => {
-    const socket = io(url, { transports: ["websocket"], reconnection: false, forceNew: true, auth: { token } });
-    socket.once("connect", () => resolve(socket));
-    socket.once("connect_error", (err) => reject(new Error(`connect_error: ${err.message}`)));
-  });
-}
-
-function percentile(sorted, p) {
-  if (!sorted.length) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 let round = null;
 

@@ -60,9 +60,7 @@ BRIDGE_EVENT = "after_hours:match"
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--only", choices=["cleanup", "bridge"], help="run one part")
     parser.add_argument("--messages", type=int, default=1_000_000, help="After Hours messages to delete")
     parser.add_argument("--per-match", type=int, default=20, help="messages per After Hours match")

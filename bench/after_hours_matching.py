@@ -43,9 +43,7 @@ PREFIX = "bench_ah_"
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=3, help="sweeps per size (the median is reported)")
     parser.add_argument("--seed", type=int, default=4)

@@ -43,7 +43,8 @@ from bench import _common as common  # noqa: E402  (profiles_bench put the check
 
 SEND = "POST /messages"
 
-PICK = """
+PICK = (
+    """
 import django, json; django.setup()
 from django.db import connection
 with connection.cursor() as c:
@@ -60,24 +61,18 @@ with connection.cursor() as c:
     c.execute('''SELECT u, count(*) FROM (SELECT user_id_1 u FROM matches UNION ALL SELECT user_id_2 FROM matches) t
                  GROUP BY u ORDER BY count(*) DESC, u LIMIT 1''')
     lister = c.fetchone()[0]
-    c.execute('''SELECT m.id, s.user_id FROM matches m
-                   JOIN user_subscriptions s ON s.user_id = m.user_id_1 AND s.is_active
-                        AND (s.expires_at IS NULL OR s.expires_at > now())
-                   JOIN users u ON u.id = m.user_id_1 AND u.id_verified
-                   JOIN profiles p ON p.user_id = u.id AND p.age >= 18 AND coalesce(trim(p.name), '') <> ''
-                        AND coalesce(trim(p.bio), '') <> '' AND cardinality(p.photos) > 0
-                  WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.user_id = m.user_id_1 AND b.blocked_user_id = m.user_id_2)
-                                       OR (b.user_id = m.user_id_2 AND b.blocked_user_id = m.user_id_1))
+    c.execute('''SELECT m.id, s.user_id """
+    + common.SENDABLE_MATCHES
+    + """
                   ORDER BY m.id LIMIT 200''')
     senders = c.fetchall()
 print(json.dumps({"history": history, "reader": reader, "lister": lister, "senders": senders}))
 """
+)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = common.parser(__doc__)
     common.add_wrk_arguments(parser)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--matches", type=int, default=2000)

@@ -1,5 +1,6 @@
-// The stdin/stdout line protocol between a benchmark script (Python) and its Node load driver:
-// the parent writes commands one a line on stdin, the driver answers with one JSON object a line.
+// What the Node load drivers share. The stdin/stdout line protocol between a benchmark script
+// (Python) and its driver: the parent writes commands one a line on stdin, the driver answers with
+// one JSON object a line. The official client, one socket connected with a token, and percentiles.
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 
@@ -22,3 +23,18 @@ export const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
 // The official Socket.IO client, from the JS test dependencies (tests/js/node_modules).
 export const { io } = createRequire(new URL("../tests/js/package.json", import.meta.url))("socket.io-client");
+
+// One authenticated socket (WebSocket only, no reconnection), once it is connected.
+export function connect(url, token) {
+  return new Promise((resolve, reject) => {
+    const socket = io(url, { transports: ["websocket"], reconnection: false, forceNew: true, auth: { token } });
+    socket.once("connect", () => resolve(socket));
+    socket.once("connect_error", (err) => reject(new Error(`connect_error: ${err.message}`)));
+  });
+}
+
+// The p-th percentile (nearest rank) of ascending `sorted`; null when empty.
+export function percentile(sorted, p) {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}

@@ -34,9 +34,7 @@ SWIPES = "POST /swipes"
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = common.parser(__doc__)
     common.add_wrk_arguments(parser)
     parser.add_argument(
         "--only", action="append", default=[], help="run only endpoints whose name contains this"

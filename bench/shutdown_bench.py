@@ -50,9 +50,7 @@ LOAD_USER = "google_bench_0001"  # side by side: the anchor's first user (its fi
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--idle-runs", type=int, default=5)
     parser.add_argument("--in-flight", type=int, default=50)
     parser.add_argument("--slow-seconds", type=float, default=2.0)

@@ -12,24 +12,10 @@
 //     {"phase":"idle-connected","sockets":N} (the parent measures, then writes "continue"),
 //     then {"phase":"done"}.
 import { performance } from "node:perf_hooks";
-import { io, nextLine, out } from "./lines.mjs";
+import { connect, nextLine, out, percentile } from "./lines.mjs";
 // tempIds must be new on every run: a known tempId is a resend, acked with the stored original
 // and not fanned out again.
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-
-function connect(url, token) {
-  return new Promise((resolve, reject) => {
-    const socket = io(url, { transports: ["websocket"], reconnection: false, forceNew: true, auth: { token } });
-    socket.once("connect", () => resolve(socket));
-    socket.once("connect_error", (err) => reject(new Error(`connect_error: ${err.message}`)));
-  });
-}
-
-function percentile(sorted, p) {
-  if (!sorted.length) return null;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx];
-}
 
 function summary(values) {
   const sorted = [...values].sort((a, b) => a - b);

@@ -49,30 +49,25 @@ from bench import _common as common  # noqa: E402  (profiles_bench put the check
 
 RECONNECTS = 40  # tries to land the recipient where wanted (one in two with two processes)
 
-PICK = """
+PICK = (
+    """
 import django, json; django.setup()
 from django.db import connection
 with connection.cursor() as c:
-    c.execute('''SELECT m.id, m.user_id_1, m.user_id_2 FROM matches m
-                   JOIN user_subscriptions s ON s.user_id = m.user_id_1 AND s.is_active
-                        AND (s.expires_at IS NULL OR s.expires_at > now())
-                   JOIN users u ON u.id = m.user_id_1 AND u.id_verified
-                   JOIN profiles p ON p.user_id = u.id AND p.age >= 18 AND coalesce(trim(p.name), '') <> ''
-                        AND coalesce(trim(p.bio), '') <> '' AND cardinality(p.photos) > 0
-                  WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.user_id = m.user_id_1 AND b.blocked_user_id = m.user_id_2)
-                                       OR (b.user_id = m.user_id_2 AND b.blocked_user_id = m.user_id_1))
+    c.execute('''SELECT m.id, m.user_id_1, m.user_id_2 """
+    + common.SENDABLE_MATCHES
+    + """
                   ORDER BY m.id LIMIT 1''')
     match_id, sender, recipient = c.fetchone()
     c.execute('SELECT id FROM users ORDER BY id')
     users = [r[0] for r in c.fetchall()]
 print(json.dumps({"match": match_id, "sender": sender, "recipient": recipient, "users": users}))
 """
+)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--messages", type=int, default=2000, help="messages per pipeline setting")
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for the memory figure")
     parser.add_argument(
