@@ -8,9 +8,9 @@ import pytest
 
 from chat.models import Message, ReadReceipt, TypingIndicator, UserStatus
 from tests.support.jsclient import JsClient, JsClientError
+from tests.support.sockets import connect_users as _connect
 from tests.support.sockets import make_match, make_user
 from vlvt.http.api import iso
-from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,11 +21,6 @@ def _received(js: JsClient, name: str) -> list[tuple[str, list]]:
 
 def _message(match: str, sender: str, text: str, status: str = "sent") -> str:
     return Message.objects.create(match_id=match, sender_id=sender, text=text, status=status).id
-
-
-def _connect(js: JsClient, daphne, **users: str) -> None:
-    for name, user_id in users.items():
-        assert js.connect(name, daphne.base_url, token=mint_token(user_id))["connected"] is True
 
 
 # --- mark_read ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from profiles.models import AfterHoursMatch, Block, Match
 from tests.chat.after_hours.conftest import make_ah_match, make_user
 from tests.client import dart
 from tests.client.conftest import Remote
-from vlvt.http.auth import mint_token
+from tests.support.sockets import connect_users
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +23,7 @@ def chat(daphne, js):
     alice, bob = make_user("Alice"), make_user("Bob")
     match_id = make_ah_match(alice, bob)
     for name, user in (("alice", alice), ("bob", bob)):
-        assert js.connect(name, daphne.base_url, auth={"token": mint_token(user)})["connected"] is True
+        connect_users(js, daphne, **{name: user})
         js.emit(name, "after_hours:join_chat", {"matchId": match_id}, ack=False)  # joinAfterHoursChat: no ack
     return alice, bob, match_id
 

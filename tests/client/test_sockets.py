@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.client import dart
-from tests.support.sockets import make_match, make_user
-from vlvt.http.auth import mint_token
+from tests.support.sockets import connect_users, make_match, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,8 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def chat(daphne, js):
     alice, bob = make_user("Alice"), make_user("Bob")
     match_id = make_match(alice, bob)
-    for name, user in (("alice", alice), ("bob", bob)):
-        assert js.connect(name, daphne.base_url, auth={"token": mint_token(user)})["connected"] is True
+    connect_users(js, daphne, alice=alice, bob=bob)
     return alice, bob, match_id
 
 

@@ -49,10 +49,5 @@ def make_message(
     created_at: datetime | None = None,
     status: str = "sent",
 ) -> Message:
-    return Message.objects.create(
-        match_id=match_id,
-        sender_id=sender_id,
-        text=text,
-        status=status,
-        created_at=created_at or timezone.now(),
-    )
+    fields = {"text": text, "status": status, "created_at": created_at or timezone.now()}
+    return Message.objects.create(match_id=match_id, sender_id=sender_id, **fields)

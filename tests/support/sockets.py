@@ -16,9 +16,12 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.support.factories import create_user, make_match
+from tests.support.jsclient import JsClient
 from tests.support.servers import DaphneProcess, daphne_server
+from vlvt.http.auth import mint_token
 
 __all__ = [
+    "connect_users",
     "daphne_server",
     "events_channel",
     "make_match",
@@ -59,3 +62,9 @@ def make_user(name: str = "Ada", *, complete: bool = True, user_id: str | None =
     details = {"name": name, "age": 30, "bio": "Hello there", "photos": ["photo.jpg"]}
     create_user(user_id, id_verified=complete, profile=details if complete else None)
     return user_id
+
+
+def connect_users(js: JsClient, server: DaphneProcess, **users: str) -> None:
+    """One socket per keyword, named by it and authenticated as its user; each must connect."""
+    for name, user_id in users.items():
+        assert js.connect(name, server.base_url, token=mint_token(user_id))["connected"] is True

@@ -16,6 +16,7 @@ from profiles.models import Block
 from tests.chat.after_hours.conftest import ah_message, make_ah_match, make_user
 from tests.chat.rest_support import make_match as make_permanent_match
 from tests.support.jsclient import JsClient
+from tests.support.sockets import connect_users as connect
 from tests.support.sockets import module_daphne
 from vlvt.http.api import iso
 from vlvt.http.auth import mint_token
@@ -33,11 +34,6 @@ daphne = module_daphne()  # one server for the module; each test's rows are flus
 def pair():
     alice, bob = make_user("Alice"), make_user("Bob")
     return alice, bob, make_ah_match(alice, bob)
-
-
-def connect(js: JsClient, daphne, **sockets: str) -> None:
-    for name, user_id in sockets.items():
-        assert js.connect(name, daphne.base_url, token=mint_token(user_id))["connected"] is True
 
 
 def chat_events(js: JsClient, name: str) -> list[tuple[str, list]]:
