@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from profiles.after_hours.matching import haversine_km, round1
 from profiles.after_hours.services.matching import matching_run
 from profiles.models import AfterHoursDecline, AfterHoursMatch, AfterHoursSession, Block
 from tests.after_hours.conftest import make_member, open_session, queued_tasks
+from tests.support.race import race
 from vlvt.http.api import iso
 
 pytestmark = pytest.mark.django_db
@@ -325,24 +325,12 @@ def test_a_sweep_issues_the_same_queries_for_any_pool_size(run):
 def test_concurrent_sweeps_never_double_book_anyone():
     for i in range(40):
         seeker(f"u{i:02d}", (i % 8) * 0.25, gender="Male" if i % 3 else "Female", waited=i % 7)
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
 
-    def sweep() -> None:
-        try:
-            barrier.wait()
-            for _ in range(3):
-                matching_run()
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def sweep(_: int) -> None:
+        for _ in range(3):
+            matching_run()
 
-    threads = [threading.Thread(target=sweep) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = [outcome for outcome in race(4, sweep) if outcome is not None]
     assert errors == []
     active = AfterHoursMatch.objects.filter(declined_by__isnull=True, expires_at__gt=timezone.now())
     users = [u for m in active for u in (m.user_1_id, m.user_2_id)]

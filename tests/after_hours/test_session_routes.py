@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from profiles.after_hours.matching import haversine_km
 from profiles.models import AfterHoursMatch, AfterHoursSession, DeviceFingerprint
 from tests.after_hours.conftest import make_member, open_session, queued_tasks
+from tests.support.race import race
 from vlvt.http.api import iso
 from vlvt.http.auth import mint_token
 
@@ -177,26 +176,17 @@ def test_no_or_bad_fingerprint_stores_nothing(api, fingerprint):
 def test_concurrent_starts_give_one_201_and_409s():
     live_threads = 8
     make_member("alice")
-    barrier = threading.Barrier(live_threads)
-    results: list[int] = []
 
-    def start() -> None:
-        client = Client()
-        barrier.wait()
-        response = client.post(
+    def start(_: int) -> int:
+        response = Client().post(
             "/after-hours/session/start",
             START,
             content_type="application/json",
             headers={"Authorization": f"Bearer {mint_token('alice')}"},
         )
-        results.append(response.status_code)
-        connection.close()
+        return response.status_code
 
-    threads = [threading.Thread(target=start) for _ in range(live_threads)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = race(live_threads, start)
     assert sorted(results) == [201] + [409] * (live_threads - 1)
     assert AfterHoursSession.objects.filter(user_id="alice", ended_at__isnull=True).count() == 1
 

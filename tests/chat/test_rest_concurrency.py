@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import date, time
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.test import Client
 
 from chat.models import DateProposal, Message
 from chat.services import ChatError, date_proposal_confirm, message_send
 from profiles.models import Block, TicketLedger, UserSubscription
 from tests.chat.rest_support import Api, make_match, make_proposal, make_user
+from tests.support.race import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 JULY_FIRST_AT_EIGHT = {"proposed_date": date(2026, 7, 1), "proposed_time": time(20, 0)}
-
-
-def race(n: int, fn: Callable[[int], Any]) -> list[Any]:
-    """Run fn(0..n-1) on n threads released together; results (or exceptions) in order."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = fn(i)
-        except Exception as exc:  # collected and asserted on by the test
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 def test_25_parallel_sends_by_a_free_user_store_exactly_20():

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from profiles.models import Profile
 from tests.profiles import imagegen
 from tests.profiles.conftest import make_user
+from tests.support.race import race
 
 pytestmark = pytest.mark.django_db
 
@@ -322,30 +323,13 @@ def test_photo_routes_need_a_token(api):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_uploads_never_make_a_seventh_photo(api, media_root):
-    import threading
-
-    from django.db import connection
-
     make_user("alice", photos=[f"photos/alice/existing{n}.jpg" for n in range(5)])
-    barrier = threading.Barrier(2)
-    statuses: list[int] = []
 
-    def upload() -> None:
-        try:
-            barrier.wait(timeout=10)
-            statuses.append(
-                api("alice")
-                .upload("/profile/photos/upload", {"photo": photo_file(imagegen.png(60, 60))})
-                .status_code
-            )
-        finally:
-            connection.close()
+    def upload(_: int) -> int:
+        photo = photo_file(imagegen.png(60, 60))
+        return api("alice").upload("/profile/photos/upload", {"photo": photo}).status_code
 
-    threads = [threading.Thread(target=upload) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    statuses = race(2, upload)
 
     photos = stored_photos("alice")
     assert len(photos) == 6

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from profiles.models import Block, FcmToken, Match, Swipe, TicketLedger
 from tests.profiles.conftest import add_token, make_user
+from tests.support.race import race
 
 pytestmark = pytest.mark.django_db
 
@@ -227,21 +226,12 @@ def test_simultaneous_mutual_likes_make_one_match_and_one_ticket_each(api, push)
         a, b = f"a{round_}", f"b{round_}"
         make_user(a)
         make_user(b)
-        barrier = threading.Barrier(2)
-        results: dict[str, dict] = {}
 
-        def like(user: str, target: str, barrier=barrier, results=results) -> None:
-            try:
-                barrier.wait(timeout=10)
-                results[user] = swipe(api, user, target).json()
-            finally:
-                connection.close()
+        def like(i: int, pairs: tuple[tuple[str, str], ...] = ((a, b), (b, a))) -> dict:
+            return swipe(api, *pairs[i]).json()
 
-        threads = [threading.Thread(target=like, args=pair) for pair in ((a, b), (b, a))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+        answers = race(2, like)
+        results: dict[str, dict] = {a: answers[0], b: answers[1]}
 
         assert {r["message"] for r in results.values()} <= {"It's a match!", "Like recorded"}
         assert sorted(r["isMatch"] for r in results.values()) == [False, True]
@@ -257,20 +247,6 @@ def test_concurrent_ticket_awards_pay_once():
     from profiles.services.tickets import ticket_award_once
 
     make_user("alice")
-    barrier = threading.Barrier(8)
-    paid: list[bool] = []
-
-    def award() -> None:
-        try:
-            barrier.wait(timeout=10)
-            paid.append(ticket_award_once(user_id="alice", reason="verification", reference_id="v"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=award) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    paid = race(8, lambda _: ticket_award_once(user_id="alice", reason="verification", reference_id="v"))
     assert sorted(paid) == [False] * 7 + [True]
     assert TicketLedger.objects.filter(user_id="alice").count() == 1

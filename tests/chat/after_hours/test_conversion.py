@@ -20,32 +20,11 @@ from profiles.models import AfterHoursMatch, Match
 from tests.chat.after_hours.conftest import ah_message, make_ah_match, make_user
 from tests.chat.rest_support import EventProbe
 from tests.chat.rest_support import make_match as make_permanent_match
+from tests.support.race import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 T0 = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
-
-
-def at_once(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls on their own threads (own database connections), released together."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # returned, so the test sees it
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def vote(user_id: str, match_id: str) -> Callable[[], services.SaveResult]:
