@@ -99,6 +99,16 @@ def django_json(env: dict[str, str], code: str, stdin: Any = None) -> Any:
     return json.loads(out.stdout)
 
 
+def copy_anchor_rows(anchor: sxs.Anchor, database: str, env: dict[str, str]) -> str:
+    """The original's rows copied into `database` (its seed renewed first when the kit is there);
+    says how they got there."""
+    print(
+        f"the original ({anchor.source()}): {anchor.refresh()}; copying its rows into {database} ...",
+        flush=True,
+    )
+    return sxs.copy_original_rows(database, env)
+
+
 def machine() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
 

@@ -134,11 +134,7 @@ def main() -> None:
     settings = sxs.WrkSettings(args.threads, args.connections, args.duration, args.runs, args.warmup)
     if anchor is not None:
         env = pb.server_env(args, jwt_secret=sxs.NODE_SECRET)
-        print(
-            f"the original ({anchor.source()}): {anchor.refresh()}; copying its rows into {args.database} ...",
-            flush=True,
-        )
-        data = sxs.copy_original_rows(args.database, env)
+        data = common.copy_anchor_rows(anchor, args.database, env)
         modes = {
             "GET /messages/:matchId?limit=50": "messages",
             "GET /matches/:userId": "matches",

@@ -145,11 +145,7 @@ def main() -> None:
     data: dict[str, str] = {}
     if anchor is not None:
         env = server_env(args, jwt_secret=sxs.NODE_SECRET)
-        print(
-            f"the original ({anchor.source()}): {anchor.refresh()}; copying its rows into {args.database} ...",
-            flush=True,
-        )
-        data["ours"] = sxs.copy_original_rows(args.database, env)
+        data["ours"] = common.copy_anchor_rows(anchor, args.database, env)
         ids = [f"google_bench_{n:04d}" for n in range(1, 1001)]
         toks = anchor.tokens()
         swipes = sxs.Load(lua_swipes(swipe_pairs(toks, ids)))

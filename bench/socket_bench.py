@@ -193,11 +193,7 @@ def main() -> None:
     pb.flush_redis(args.redis_url)
     if anchor is not None:
         env = pb.server_env(args, jwt_secret=sxs.NODE_SECRET)
-        print(
-            f"the original ({anchor.source()}): {anchor.refresh()}; copying its rows into {args.database} ...",
-            flush=True,
-        )
-        data = sxs.copy_original_rows(args.database, env)
+        data = common.copy_anchor_rows(anchor, args.database, env)
         tokens = anchor.tokens()
         picked = {
             "match": "match_bench_0001",
