@@ -6,8 +6,6 @@ save heard by the first saver, and the permanent match the chat became."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from tests.after_hours.conftest import make_member
@@ -17,7 +15,7 @@ from tests.client.conftest import Remote
 from tests.profiles import imagegen
 from tests.support.jsclient import JsClient
 from tests.support.servers import beat_workers
-from tests.support.sockets import daphne_server
+from tests.support.sockets import daphne_server, own_events_channel
 from vlvt.http.auth import mint_token
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
@@ -39,7 +37,7 @@ MATCH_CARD = {
 @pytest.fixture
 def servers(tmp_path):
     """Daphne (the app's one server for both hosts) and a worker with beat, on one events channel."""
-    env = {**FAST, "AFTER_HOURS_EVENTS_CHANNEL": f"after_hours:events:test:{uuid.uuid4().hex}"}
+    env = {**FAST, "AFTER_HOURS_EVENTS_CHANNEL": own_events_channel()}
     media = str(tmp_path / "media")
     with (
         daphne_server(**env, MEDIA_ROOT=media, R2_ACCOUNT_ID="") as daphne,

@@ -3,6 +3,8 @@ app's `users`) and reports between app users."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.models import User as StaffUser
@@ -46,14 +48,7 @@ def moderator_client(client, moderator):
     return client
 
 
-def make_report(
-    reporter: str,
-    reported: str,
-    reason: str = "harassment",
-    *,
-    details: str | None = None,
-    status: str = "pending",
-) -> Report:
-    return Report.objects.create(
-        reporter_id=reporter, reported_user_id=reported, reason=reason, details=details, status=status
-    )
+def make_report(reporter: str, reported: str, reason: str = "harassment", **fields: Any) -> Report:
+    """A report of `reported` by `reporter` (pending and without details unless `fields` say so)."""
+    fields = {"details": None, "status": "pending", **fields}
+    return Report.objects.create(reporter_id=reporter, reported_user_id=reported, reason=reason, **fields)

@@ -11,7 +11,7 @@ import uuid
 import pytest
 from django.db import connection
 
-from tests.support.servers import start_celery
+from tests.support.servers import ServerProcess, start_celery
 from tests.support.tasks import probe_task
 from tests.support.wait import wait_until
 from vlvt.redis import sync_redis
@@ -55,12 +55,18 @@ def runs(key: str) -> int:
     return int(sync_redis().get(f"probe:runs:{key}") or 0)
 
 
-def test_sigterm_lets_the_running_task_finish_and_exits_0(workers, task_probe):
+def worker_running_a_task(workers) -> tuple[ServerProcess, str]:
+    """A one-process worker, serving, with a 2-second probe task started; and the task's key."""
     worker = workers("worker", "--concurrency", "1", "--loglevel", "INFO")
     worker.wait_for_log("vlvt: worker serving")
     key = uuid.uuid4().hex
     probe_task.delay(key, 2)
     wait_until(lambda: runs(key) == 1, what="the task to start")
+    return worker, key
+
+
+def test_sigterm_lets_the_running_task_finish_and_exits_0(workers, task_probe):
+    worker, key = worker_running_a_task(workers)
 
     worker.signal(signal.SIGTERM)
     assert worker.wait(30) == 0
@@ -74,11 +80,7 @@ def test_sigterm_lets_the_running_task_finish_and_exits_0(workers, task_probe):
 
 @pytest.mark.parametrize("second", [signal.SIGTERM, signal.SIGINT])
 def test_duplicate_signals_do_not_turn_into_a_cold_shutdown(workers, task_probe, second):
-    worker = workers("worker", "--concurrency", "1", "--loglevel", "INFO")
-    worker.wait_for_log("vlvt: worker serving")
-    key = uuid.uuid4().hex
-    probe_task.delay(key, 2)
-    wait_until(lambda: runs(key) == 1, what="the task to start")
+    worker, key = worker_running_a_task(workers)
 
     worker.signal(signal.SIGINT)
     wait_until(lambda: "shutdown: draining (SIGINT)" in worker.log(), what="the drain to start")

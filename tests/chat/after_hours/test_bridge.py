@@ -20,7 +20,7 @@ from chat.after_hours.bridge import WHITELIST, parse_envelope
 from tests.chat.after_hours.conftest import make_user
 from tests.support.jsclient import JsClient
 from tests.support.servers import free_port
-from tests.support.sockets import daphne_server
+from tests.support.sockets import daphne_server, own_events_channel
 from tests.support.wait import wait_until
 from vlvt.http.auth import mint_token
 from vlvt.redis import sync_redis
@@ -159,7 +159,7 @@ def test_each_socket_of_the_target_gets_each_event_once_across_two_processes(js)
 
 @pytest.mark.django_db(transaction=True)
 def test_the_subscriber_starts_with_the_first_socket_of_a_process(js):
-    channel = f"after_hours:events:test:{uuid.uuid4().hex}"
+    channel = own_events_channel()
     user = make_user()
     client = sync_redis()
     with daphne_server(AFTER_HOURS_EVENTS_CHANNEL=channel) as server:
@@ -293,7 +293,7 @@ def deliver_until_received(js: JsClient, publisher: redis.Redis, channel: str, u
 
 @pytest.mark.django_db(transaction=True)
 def test_sigterm_closes_the_subscriber_before_the_channel_layer_and_the_database(js):
-    channel = f"after_hours:events:test:{uuid.uuid4().hex}"
+    channel = own_events_channel()
     user = make_user()
     client = sync_redis()
     with daphne_server(AFTER_HOURS_EVENTS_CHANNEL=channel) as server:
@@ -333,7 +333,7 @@ def test_an_idle_subscription_outlives_the_client_socket_timeout(redis_url):
 
     from chat.after_hours.bridge import AfterHoursBridge
 
-    channel = f"after_hours:events:test:{uuid.uuid4().hex}"
+    channel = own_events_channel()
     received: list[tuple[str, str, dict]] = []
 
     async def deliver(user_id: str, event: str, payload: dict) -> int:
