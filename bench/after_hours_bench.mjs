@@ -8,7 +8,7 @@
 // Each bridged `after_hours:match` carries {bench, seq, sentAt} with sentAt the publisher's wall
 // clock in ms; the latency is this process's wall clock at receipt minus sentAt (same machine).
 import { performance } from "node:perf_hooks";
-import { connect, nextLine, out, percentile } from "./lines.mjs";
+import { connect, nextLine, out, percentile, runDriver } from "./lines.mjs";
 
 const wallMs = () => performance.timeOrigin + performance.now();
 
@@ -26,9 +26,8 @@ function onMatch(payload) {
   if (round.seen.size >= round.expect) round.finish();
 }
 
-async function main() {
+async function main(sockets) {
   const cfg = JSON.parse(await nextLine());
-  const sockets = [];
   for (let i = 0; i < cfg.tokens.length; i += 50) {
     sockets.push(...(await Promise.all(cfg.tokens.slice(i, i + 50).map((t) => connect(cfg.url, t)))));
   }
@@ -69,12 +68,6 @@ async function main() {
     });
     round = null;
   }
-  for (const s of sockets) s.close();
-  out({ phase: "done" });
-  setTimeout(() => process.exit(0), 100);
 }
 
-main().catch((err) => {
-  out({ phase: "error", error: String(err && err.stack ? err.stack : err) });
-  process.exit(1);
-});
+runDriver(main);

@@ -38,3 +38,19 @@ export function percentile(sorted, p) {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
+
+// Runs a driver's main(sockets): once it returns, closes the sockets it left in `sockets`, says
+// {"phase": "done"} and exits 0; a failure is said as {"phase": "error"} and exits 1.
+export function runDriver(main) {
+  const sockets = [];
+  main(sockets)
+    .then(() => {
+      for (const s of sockets) s.close();
+      out({ phase: "done" });
+      setTimeout(() => process.exit(0), 100);
+    })
+    .catch((err) => {
+      out({ phase: "error", error: String(err && err.stack ? err.stack : err) });
+      process.exit(1);
+    });
+}

@@ -12,7 +12,7 @@
 //     {"phase":"idle-connected","sockets":N} (the parent measures, then writes "continue"),
 //     then {"phase":"done"}.
 import { performance } from "node:perf_hooks";
-import { connect, nextLine, out, percentile } from "./lines.mjs";
+import { connect, nextLine, out, percentile, runDriver } from "./lines.mjs";
 // tempIds must be new on every run: a known tempId is a resend, acked with the stored original
 // and not fanned out again.
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
@@ -86,7 +86,7 @@ async function sendPhase(cfg, sender, recipient, pipeline, label, placement) {
   };
 }
 
-async function main() {
+async function main(idle) {
   const cfg = JSON.parse(await nextLine());
   const sender = await connect(cfg.url, cfg.senderToken);
   let recipient = await connect(cfg.url, cfg.recipientToken);
@@ -116,7 +116,6 @@ async function main() {
   out({ phase: "before-idle" });
   await nextLine();
 
-  const idle = [];
   const batch = 50;
   for (let i = 0; i < cfg.idleTokens.length; i += batch) {
     idle.push(...(await Promise.all(cfg.idleTokens.slice(i, i + batch).map((t) => connect(cfg.url, t)))));
@@ -124,12 +123,6 @@ async function main() {
   await new Promise((r) => setTimeout(r, 2000)); // presence broadcasts settle
   out({ phase: "idle-connected", sockets: idle.filter((s) => s.connected).length });
   await nextLine();
-  for (const s of idle) s.close();
-  out({ phase: "done" });
-  setTimeout(() => process.exit(0), 100);
 }
 
-main().catch((err) => {
-  out({ phase: "error", error: String(err && err.stack ? err.stack : err) });
-  process.exit(1);
-});
+runDriver(main);
