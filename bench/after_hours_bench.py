@@ -33,7 +33,6 @@ PostgreSQL and Redis. Rate limits are off, request logs at WARNING.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -44,13 +43,10 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" / "profiles_bench.py")
-assert _spec is not None and _spec.loader is not None
-pb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pb)
 sys.path.insert(0, str(ROOT))
 from bench import _common as common  # noqa: E402
 from bench import _sxs as sxs  # noqa: E402
+from bench import profiles_bench as pb  # noqa: E402
 from tests.support.servers import BIN, ServerProcess  # noqa: E402
 from tests.support.wait import wait_until  # noqa: E402
 

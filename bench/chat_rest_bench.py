@@ -25,21 +25,15 @@ bench/results/chat_rest_bench.json). Our rate limits are off, request logs at WA
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shutil
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bench import _sxs
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" / "profiles_bench.py")
-assert _spec is not None and _spec.loader is not None
-pb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pb)
-sxs = pb.sxs
-from bench import _common as common  # noqa: E402  (profiles_bench put the checkout on sys.path)
+sys.path.insert(0, str(ROOT))
+from bench import _common as common  # noqa: E402
+from bench import _sxs as sxs  # noqa: E402
+from bench import profiles_bench as pb  # noqa: E402
 
 SEND = "POST /messages"
 
@@ -104,7 +98,7 @@ def lua_send(rows: list[tuple[str, str, str]]) -> str:
     )
 
 
-def our_cases(args: argparse.Namespace, env: dict[str, str]) -> dict[str, _sxs.Load]:
+def our_cases(args: argparse.Namespace, env: dict[str, str]) -> dict[str, sxs.Load]:
     """Without the anchor: our own seed, one script per case."""
     print(
         f"seeding {args.users} users, {args.matches} matches, {args.messages} messages into {args.database} ...",
@@ -117,11 +111,11 @@ def our_cases(args: argparse.Namespace, env: dict[str, str]) -> dict[str, _sxs.L
     users = [picked["reader"], picked["lister"], *(s for _, s in senders)]
     tok = dict(zip(users, pb.tokens(env, users), strict=True))
     return {
-        "GET /messages/:matchId?limit=50": _sxs.Load(
+        "GET /messages/:matchId?limit=50": sxs.Load(
             pb.lua_get(f"/messages/{picked['history']}?limit=50", tok[picked["reader"]])
         ),
-        "GET /matches/:userId": _sxs.Load(pb.lua_get(f"/matches/{picked['lister']}", tok[picked["lister"]])),
-        SEND: _sxs.Load(lua_send([(tok[s], m, s) for m, s in senders])),
+        "GET /matches/:userId": sxs.Load(pb.lua_get(f"/matches/{picked['lister']}", tok[picked["lister"]])),
+        SEND: sxs.Load(lua_send([(tok[s], m, s) for m, s in senders])),
     }
 
 
@@ -140,7 +134,7 @@ def main() -> None:
             "GET /matches/:userId": "matches",
             SEND: "send",
         }
-        loads = {name: _sxs.Load(anchor.lua, (mode,)) for name, mode in modes.items()}
+        loads = {name: sxs.Load(anchor.lua, (mode,)) for name, mode in modes.items()}
     else:
         env = pb.server_env(args)
         loads = our_cases(args, env)

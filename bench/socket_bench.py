@@ -29,23 +29,17 @@ Needs node, PostgreSQL and Redis.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bench import _sxs
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("profiles_bench", ROOT / "bench" / "profiles_bench.py")
-assert _spec is not None and _spec.loader is not None
-pb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pb)
-sxs = pb.sxs
-from bench import _common as common  # noqa: E402  (profiles_bench put the checkout on sys.path)
+sys.path.insert(0, str(ROOT))
+from bench import _common as common  # noqa: E402
+from bench import _sxs as sxs  # noqa: E402
+from bench import profiles_bench as pb  # noqa: E402
 
 RECONNECTS = 40  # tries to land the recipient where wanted (one in two with two processes)
 
@@ -110,7 +104,7 @@ def _flat(event: dict) -> dict:
 
 
 def measure(
-    target: _sxs.Target, key: str, config: dict, picked: dict, args: argparse.Namespace
+    target: sxs.Target, key: str, config: dict, picked: dict, args: argparse.Namespace
 ) -> dict[str, dict]:
     """The client's phases against one target: {case: figures}."""
     node = subprocess.Popen(
