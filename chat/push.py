@@ -36,7 +36,7 @@ def message_notification(*, match_id: str, sender_id: str, sender_name: str, tex
 
 def new_message(*, recipient_id: str, message_id: str) -> None:
     """Queue the "new message" push for a recipient with no connected socket."""
-    from chat.tasks import push_new_message
+    from chat.tasks import push_new_message  # cycle: chat.tasks builds the push with this module
 
     transaction.on_commit(lambda: push_new_message.delay(recipient_id, message_id), robust=True)
 

@@ -7,17 +7,19 @@ import time
 
 from celery import shared_task
 
+from chat import presence
+from chat.models import Message
+from chat.push import message_notification
+from chat.realtime import worker_loop
+from profiles.models import Profile
+from profiles.push import push_send_to_user
+
 logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def push_new_message(recipient_id: str, message_id: str) -> None:
     """Push a message to its recipient; skipped if the message or the sender's name is gone."""
-    from chat.models import Message
-    from chat.push import message_notification
-    from profiles.models import Profile
-    from profiles.push import push_send_to_user
-
     msg = Message.objects.filter(pk=message_id).values("match_id", "sender_id", "text").first()
     if msg is None:
         return
@@ -33,11 +35,9 @@ def push_new_message(recipient_id: str, message_id: str) -> None:
 @shared_task(name="chat.presence_sweep", acks_late=True, ignore_result=True)
 def presence_sweep() -> None:
     """Mark offline the users whose sockets were on a process that died without disconnecting them
-    (chat.realtime.sweep); scheduled in vlvt/celery.py. A re-run finishes what a dead one left."""
-    from chat.realtime import sweep, worker_loop
-
+    (chat.presence); scheduled in vlvt/celery.py. A re-run finishes what a dead one left."""
     started = time.monotonic()
-    result = worker_loop.run(sweep.presence_sweep())
+    result = worker_loop.run(presence.presence_sweep())
     if result is None:
         logger.info("presence sweep skipped: another run holds the lock")
         return

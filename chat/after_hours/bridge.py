@@ -4,7 +4,7 @@ The After Hours schedulers publish `{type, targetUserId, payload, timestamp}` en
 (profiles.after_hours.events). Every server process runs ONE subscriber, started on its event loop
 when its first socket connects, and relays each whitelisted event (named after its type, payload
 unchanged) to the target user's sockets *in this process only*, straight from the process's socket
-registry (`chat.realtime.consumer.LOCAL_SOCKETS`). Every process hears every event and each
+registry (`chat.realtime.registry`). Every process hears every event and each
 delivers to its own sockets, so each socket gets each event exactly once however many processes
 run (docs/contract.md, D26). The original relayed through the Socket.IO Redis adapter instead, so with N
 instances every event arrived N times; a `group_send` to `user.<id>` here would do the same.
@@ -41,7 +41,8 @@ from django.conf import settings
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from chat.events import emit_message
+from chat.realtime import registry
+from chat.realtime.groups import emit_message
 from vlvt.server.shutdown import Stage, coordinator, register_closer
 
 logger = logging.getLogger("vlvt.realtime.after_hours_bridge")
@@ -96,11 +97,9 @@ def parse_envelope(raw: bytes | str) -> Envelope | None:
 
 async def deliver_to_local_sockets(user_id: str, event: str, payload: dict[str, Any]) -> int:
     """Emit to each socket of `user_id` served by this process; returns how many got it."""
-    from chat.realtime.consumer import LOCAL_SOCKETS
-
     message = emit_message(event, payload)
     delivered = 0
-    for consumer in list(LOCAL_SOCKETS.get(user_id, ())):
+    for consumer in registry.sockets_of(user_id):
         try:
             await consumer.socket_emit(message)
             delivered += 1

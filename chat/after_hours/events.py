@@ -1,5 +1,5 @@
-"""What After Hours chat tells sockets, through the chat funnel (chat.events); the events are in
-docs/contract.md, "After Hours socket events".
+"""What After Hours chat tells sockets, through the chat funnel (chat.events, chat.realtime.groups);
+the events are in docs/contract.md, "After Hours socket events".
 
 `after_hours:new_message` reaches each socket once (docs/contract.md, D25): every socket of the recipient
 through their user group, and through the match room only the sender's *other* sockets that have
@@ -16,6 +16,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from chat import events
+from chat.realtime import groups
 from vlvt.http.api import iso
 
 logger = logging.getLogger(__name__)
@@ -34,12 +35,12 @@ def match_group(match_id: str) -> str:
 
 async def new_message(*, message: dict[str, Any], recipient_id: str, sender_channel: str | None) -> None:
     """After the sender's ack: the recipient's sockets, then the sender's other sockets in the room."""
-    await events.asend_to_user(recipient_id, NEW_MESSAGE, message)
+    await groups.asend_to_user(recipient_id, NEW_MESSAGE, message)
     layer = get_channel_layer()
     if layer is None:
         return
     room_copy = {
-        **events.emit_message(NEW_MESSAGE, message),
+        **groups.emit_message(NEW_MESSAGE, message),
         "skip_user": recipient_id,
         "skip_channel": sender_channel,
     }
@@ -50,11 +51,11 @@ async def new_message(*, message: dict[str, Any], recipient_id: str, sender_chan
 
 
 async def user_typing(*, recipient_id: str, payload: dict[str, Any]) -> None:
-    await events.asend_to_user(recipient_id, USER_TYPING, payload)
+    await groups.asend_to_user(recipient_id, USER_TYPING, payload)
 
 
 async def messages_read(*, recipient_id: str, payload: dict[str, Any]) -> None:
-    await events.asend_to_user(recipient_id, MESSAGES_READ, payload)
+    await groups.asend_to_user(recipient_id, MESSAGES_READ, payload)
 
 
 def partner_saved(*, match_id: str, saver_id: str, partner_id: str, at: datetime) -> None:

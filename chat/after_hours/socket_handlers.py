@@ -1,5 +1,5 @@
-"""The After Hours client events, registered on import with `@handler` (docs/contract.md, "After
-Hours socket events").
+"""The After Hours client events, registered with the transport's `@handler` when ChatConfig.ready()
+imports this module (docs/contract.md, "After Hours socket events").
 
 Each parses the payload (a null, a list or a wrong type gets an error ack, docs/contract.md, D19), calls
 one service, acks, and fans out after the ack (`ctx.defer`). Acks and their wording are the
@@ -17,35 +17,22 @@ Match rooms are the Channels groups `ah_match.<uuid>`; the consumer leaves them 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from chat.after_hours import events, services
 from chat.after_hours.selectors import parse_uuid
-from chat.errors import ChatError
-from chat.realtime.handlers import Ack, EventContext, db, handler
-
-
-def _error(message: str) -> Ack:
-    return {"success": False, "error": message}
+from chat.realtime.handlers import Ack, EventContext, error, handler
+from chat.socket_handlers import call
 
 
 def _field(data: Any, name: str) -> Any:
     return data.get(name) if isinstance(data, dict) else None
 
 
-async def _run(fn: Callable[..., Any], **kwargs: Any) -> Any:
-    """A service off the event loop; its ChatError comes back as the ack (returned, not raised)."""
-    try:
-        return await db(fn)(**kwargs)
-    except ChatError as exc:
-        return exc.ack()
-
-
 @handler("after_hours:join_chat", failure="Failed to join chat room")
 async def join_chat(ctx: EventContext, data: Any) -> Ack:
     match_id = _field(data, "matchId")
-    result = await _run(services.join_check, user_id=ctx.user_id, match_id=match_id)
+    result = await call(services.join_check, user_id=ctx.user_id, match_id=match_id)
     if isinstance(result, dict):
         return result
     await ctx.join(events.match_group(result))
@@ -57,7 +44,7 @@ async def leave_chat(ctx: EventContext, data: Any) -> Ack:
     match_id = _field(data, "matchId")
     canonical = parse_uuid(match_id)
     if canonical is None:
-        return _error("Invalid match ID format")
+        return error("Invalid match ID format")
     await ctx.leave(events.match_group(canonical))
     return {"success": True, "matchId": match_id}
 
@@ -65,8 +52,8 @@ async def leave_chat(ctx: EventContext, data: Any) -> Ack:
 @handler("after_hours:send_message", failure="Failed to send message")
 async def send_message(ctx: EventContext, data: Any) -> Ack:
     if not isinstance(data, dict):
-        return _error("Invalid match ID")
-    result = await _run(
+        return error("Invalid match ID")
+    result = await call(
         services.message_send,
         sender_id=ctx.user_id,
         match_id=data.get("matchId"),
@@ -86,7 +73,7 @@ async def send_message(ctx: EventContext, data: Any) -> Ack:
 
 @handler("after_hours:typing", failure="Failed to update typing status")
 async def typing(ctx: EventContext, data: Any) -> Ack:
-    result = await _run(
+    result = await call(
         services.typing_relay,
         user_id=ctx.user_id,
         match_id=_field(data, "matchId"),
@@ -101,7 +88,7 @@ async def typing(ctx: EventContext, data: Any) -> Ack:
 
 @handler("after_hours:mark_read", failure="Failed to mark messages as read")
 async def mark_read(ctx: EventContext, data: Any) -> Ack:
-    result = await _run(
+    result = await call(
         services.read_relay,
         user_id=ctx.user_id,
         match_id=_field(data, "matchId"),

@@ -39,12 +39,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from socketio import packet as sio
 
-import chat.after_hours.socket_handlers  # noqa: F401  (registers the after_hours:* events)
-from chat.after_hours import bridge as after_hours_bridge
-from chat.events import user_group
-from chat.realtime import conf, handlers, presence, protocol, pump, ratelimit
+from chat.realtime import conf, handlers, presence, protocol, pump, ratelimit, registry
 from chat.realtime.auth import INVALID_TOKEN, HandshakeRejected, authenticate, origin_allowed
-from chat.realtime.handlers import EventContext
+from chat.realtime.groups import user_group
+from chat.realtime.handlers import HOOKS, EventContext
 from chat.realtime.pump import LayerPump, pump_for
 from chat.realtime.pump import on_recovered as pump_on_recovered
 from chat.realtime.throttle import redis_slots
@@ -52,9 +50,6 @@ from vlvt.http.ratelimit import StoreOutage
 from vlvt.server.shutdown.asgi import ACTIVITY
 
 logger = logging.getLogger("vlvt.realtime")
-
-# This process's connected sockets by user id, for code that must reach only local sockets.
-LOCAL_SOCKETS: dict[str, set[SocketIOConsumer]] = {}
 
 PAYLOAD_TOO_LARGE = {"success": False, "error": "Payload too large"}
 # A namespace CONNECT needs Redis (the user's group, presence). While Redis cannot be reached the
@@ -244,7 +239,7 @@ class SocketIOConsumer(AsyncConsumer):
                 for group in list(self.groups):
                     await self.channel_layer.group_add(group, self.channel_name)
             if await presence.socket_added(user_id, self.sid):  # Redis had lost the user
-                await handlers.presence_changed(user_id, online=True, socket_id=self.sid)
+                await HOOKS.presence_changed(user_id, online=True, socket_id=self.sid)
         except Exception:
             logger.warning("refreshing a socket's groups and presence failed", exc_info=True)
 
@@ -364,13 +359,12 @@ class SocketIOConsumer(AsyncConsumer):
             self._connect_timer = None
         self._cancel_expiry()  # a namespace connected again after a DISCONNECT
         self._expiry_timer = loop.call_later(max(0.0, user.expires - time.time()), self._token_expired)
-        LOCAL_SOCKETS.setdefault(user_id, set()).add(self)
-        after_hours_bridge.ensure_started()  # the process's one subscriber, once it has sockets
+        registry.add(user_id, self)
         await self._send(protocol.connect_ok(self.sid))
         await self._release_held()
         if first:
             sid = self.sid
-            self.later(lambda: handlers.presence_changed(user_id, online=True, socket_id=sid))
+            self.later(lambda: HOOKS.presence_changed(user_id, online=True, socket_id=sid))
 
     def _undo_connect(self, user_id: str) -> None:
         """A CONNECT that failed half-way: this process forgets the socket's groups and channel;
@@ -592,7 +586,7 @@ class SocketIOConsumer(AsyncConsumer):
 
     async def _deliver_sent(self) -> None:
         sent, self._sent = self._sent, []
-        await handlers.deliver(sent)
+        await HOOKS.messages_sent(sent)
 
     # -- internals ---------------------------------------------------------------------------------
     async def _send(self, text: str) -> None:
@@ -624,13 +618,9 @@ class SocketIOConsumer(AsyncConsumer):
         self.channel_layer = None
         if user_id is None:
             return
-        local = LOCAL_SOCKETS.get(user_id)
-        if local is not None:
-            local.discard(self)
-            if not local:
-                del LOCAL_SOCKETS[user_id]
+        registry.discard(user_id, self)
         if await self._presence(presence.socket_removed, user_id):
-            await handlers.presence_changed(user_id, online=False, socket_id=None)
+            await HOOKS.presence_changed(user_id, online=False, socket_id=None)
 
 
 async def _forget_presence(user_id: str, sid: str, attempts: int = 30) -> None:
@@ -646,9 +636,8 @@ async def _forget_presence(user_id: str, sid: str, attempts: int = 30) -> None:
 
 
 def _reassert_all() -> None:
-    for sockets in list(LOCAL_SOCKETS.values()):
-        for socket in list(sockets):
-            socket._reassert()
+    for socket in registry.all_sockets():
+        socket._reassert()
 
 
 pump_on_recovered.append(_reassert_all)

@@ -32,7 +32,7 @@ import time
 
 from chat.realtime import conf
 from chat.realtime.throttle import redis_slots
-from vlvt.redis import async_redis
+from vlvt.redis import async_redis, sync_redis
 
 logger = logging.getLogger("vlvt.realtime")
 
@@ -78,6 +78,7 @@ end
 return {redis.call('HLEN', KEYS[1]), changed}
 """
 _script = None
+_sync_script = None
 
 
 def _user_key(user_id: str) -> str:
@@ -133,13 +134,36 @@ async def live_sockets(user_id: str) -> int:
     return (await _run(user_id, "count"))[0]
 
 
-async def is_online(user_id: str) -> bool:
-    """Whether the user has a connected socket on any process (for delivered-or-push)."""
+def online_users(user_ids: list[str]) -> set[str]:
+    """Those of `user_ids` with a live socket on any process (delivered-or-push), for sync code
+    (a request's thread). On a Redis error, none of them."""
+    global _sync_script
+    client = sync_redis()
+    if _sync_script is None:
+        _sync_script = client.register_script(_UPDATE)
     try:
-        return await live_sockets(user_id) > 0
+        counts = [
+            _sync_script(keys=[_user_key(u), OFFLINE_PENDING], args=_count_args(), client=client)[0]
+            for u in user_ids
+        ]
     except Exception:
-        logger.exception("presence: lookup failed; treating the user as offline")
-        return False
+        logger.exception("presence: lookup failed; treating the users as offline")
+        return set()
+    return {user_id for user_id, live in zip(user_ids, counts, strict=True) if int(live) > 0}
+
+
+async def aonline_users(user_ids: list[str]) -> set[str]:
+    """`online_users` for code on the event loop (the socket's background task)."""
+    try:
+        counts = await asyncio.gather(*(live_sockets(user_id) for user_id in user_ids))
+    except Exception:
+        logger.exception("presence: lookup failed; treating the users as offline")
+        return set()
+    return {user_id for user_id, live in zip(user_ids, counts, strict=True) if live > 0}
+
+
+def _count_args() -> list[object]:
+    return [_PROC_PREFIX, "count", "", PROCESS_ID, conf.process_ttl_ms()]
 
 
 async def sweep_dead_sockets(batch: int = 200) -> int:

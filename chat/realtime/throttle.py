@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from chat import events
+from chat.realtime import groups
 
 REDIS_CONCURRENCY = 16
 _slots: asyncio.Semaphore | None = None
@@ -25,12 +25,12 @@ def redis_slots() -> asyncio.Semaphore:
 
 
 async def publish(user_id: str, event: str, data: Any) -> None:
-    """`chat.events.asend_to_user`, within the cap."""
+    """`chat.groups.asend_to_user`, within the cap."""
     async with redis_slots():
-        await events.asend_to_user(user_id, event, data)
+        await groups.asend_to_user(user_id, event, data)
 
 
 async def publish_many(user_id: str, emits: list[tuple[str, Any]]) -> None:
-    """Several events for one user in one publication (`chat.events.asend_many_to_user`)."""
+    """Several events for one user in one publication (`chat.groups.asend_many_to_user`)."""
     async with redis_slots():
-        await events.asend_many_to_user(user_id, emits)
+        await groups.asend_many_to_user(user_id, emits)

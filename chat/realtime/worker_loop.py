@@ -16,6 +16,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from vlvt.redis import async_redis
 from vlvt.server.shutdown import Stage, register_closer
 
 T = TypeVar("T")
@@ -59,6 +60,4 @@ def _close() -> None:
 
 
 async def _close_clients() -> None:
-    from vlvt.redis import async_redis
-
     await async_redis().aclose()

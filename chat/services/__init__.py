@@ -14,13 +14,13 @@ from chat.services.dates import (
     date_proposal_respond,
     date_proposals_list,
 )
+from chat.services.delivery import messages_mark_delivered
 from chat.services.devices import fcm_token_register, fcm_token_unregister
 from chat.services.matches import match_confirm, match_delete
 from chat.services.messages import (
     ReadResult,
     SendResult,
     TypingResult,
-    message_delivered,
     message_fan_out,
     message_send,
     messages_mark_read,
@@ -46,7 +46,7 @@ __all__ = [
     "match_confirm",
     "match_delete",
     "match_partner_ids",
-    "message_delivered",
+    "messages_mark_delivered",
     "message_fan_out",
     "message_send",
     "messages_mark_read",

@@ -1,4 +1,5 @@
-"""Messages of permanent matches: send, fan-out, delivered, read receipts, typing.
+"""Messages of permanent matches: send, fan-out, read receipts, typing (delivered:
+chat.services.delivery).
 
 Shared by the REST views and the socket consumer (which calls these through
 `database_sync_to_async`). Rejections raise `ChatError`: `exc.ack()` is the socket ack, and the
@@ -17,9 +18,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chat import events, push, selectors
+from chat import events, selectors
 from chat.errors import ChatError, not_found_match, not_participant
 from chat.models import Message, ReadReceipt, TypingIndicator, new_message_id
+from chat.services.delivery import deliver_or_push
 from vlvt.http.api import iso
 
 SOCKET_MAX_LENGTH = 5000
@@ -237,35 +239,11 @@ def _sent_today(sender_id: str) -> int:
     return Message.objects.filter(sender_id=sender_id, created_at__gte=midnight).count()
 
 
-# Delivered when the recipient is online (their `user_status`), in one round trip that also says
-# which it was; never downgrades a read message.
-_DELIVER_IF_ONLINE = """
-WITH online AS (SELECT EXISTS (SELECT 1 FROM user_status WHERE user_id = %(recipient)s AND is_online) AS yes),
-     marked AS (UPDATE messages SET status = 'delivered', delivered_at = %(now)s
-                 WHERE id = %(message)s AND status = 'sent' AND (SELECT yes FROM online) RETURNING 1)
-SELECT yes FROM online
-"""
-
-
 def message_fan_out(*, result: SendResult) -> None:
     """After the commit of a REST send: `new_message` to the recipient's sockets, then delivered
-    if they are online, otherwise a push."""
-    message = result.message
-    events.send_to_user(result.recipient_id, "new_message", message)
-    with connection.cursor() as cursor:
-        params = {"recipient": result.recipient_id, "now": timezone.now(), "message": message["id"]}
-        cursor.execute(_DELIVER_IF_ONLINE, params)
-        online = cursor.fetchone()[0]
-    if not online:
-        push.new_message(recipient_id=result.recipient_id, message_id=message["id"])
-
-
-def message_delivered(*, message_id: str) -> bool:
-    """Mark a sent message delivered (never downgrades a read one). True if a row changed."""
-    now = timezone.now()
-    return bool(
-        Message.objects.filter(pk=message_id, status="sent").update(status="delivered", delivered_at=now)
-    )
+    or push (chat.services.delivery)."""
+    events.send_to_user(result.recipient_id, "new_message", result.message)
+    deliver_or_push(sent=[(result.recipient_id, result.message["id"])])
 
 
 # --- read receipts -------------------------------------------------------------------------------

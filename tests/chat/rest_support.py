@@ -11,11 +11,23 @@ from typing import Any
 from django.test import Client
 
 from chat.models import DateProposal
+from chat.realtime import conf as realtime_conf
+from chat.realtime import presence
 from profiles.models import Swipe
 from tests.support import api as support_api
 from tests.support.factories import create_user, make_match, make_message
+from vlvt.redis import sync_redis
 
-__all__ = ["Api", "EventProbe", "like", "make_match", "make_message", "make_proposal", "make_user"]
+__all__ = [
+    "Api",
+    "EventProbe",
+    "connect_socket",
+    "like",
+    "make_match",
+    "make_message",
+    "make_proposal",
+    "make_user",
+]
 
 _seq = itertools.count(1)
 
@@ -48,6 +60,14 @@ def make_proposal(match_id: str, proposer: str, *, status: str = "pending", **fi
     return DateProposal.objects.create(
         match_id=match_id, proposer_id=proposer, status=status, **{**defaults, **fields}
     )
+
+
+def connect_socket(user_id: str, socket_id: str = "s1") -> None:
+    """The user online as delivered-or-push sees it: a socket of this (live) process in Redis
+    presence, written as a socket's CONNECT writes it."""
+    client = sync_redis()
+    client.set(presence._PROC_PREFIX + presence.PROCESS_ID, "1", px=realtime_conf.process_ttl_ms())
+    client.hset(presence._USER_PREFIX + user_id, socket_id, presence.PROCESS_ID)
 
 
 def like(user_id: str, target_id: str, action: str = "like") -> None:

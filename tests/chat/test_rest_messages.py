@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from chat.models import Message, ReadReceipt
 from profiles.models import Block, Profile, User, UserSubscription
-from tests.chat.rest_support import Api, EventProbe, make_match, make_message, make_user
+from tests.chat.rest_support import Api, EventProbe, connect_socket, make_match, make_message, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -264,10 +264,9 @@ def test_rest_send_to_an_offline_recipient_queues_a_push(pair, recording_push, m
 
 def test_rest_send_to_an_online_recipient_marks_it_delivered(pair, monkeypatch):
     from chat import tasks
-    from chat.models import UserStatus
 
     api, alice, bob, match_id = pair
-    UserStatus.objects.create(user_id=bob, is_online=True)
+    connect_socket(bob)
     queued = []
     monkeypatch.setattr(tasks.push_new_message, "delay", lambda *a: queued.append(a))
     api.post("/messages", {"matchId": match_id, "senderId": alice, "text": "hi"})

@@ -13,7 +13,7 @@ from chat import events, services
 from chat.models import Message, TypingIndicator, UserStatus
 from chat.services import ChatError
 from profiles.models import Block, Profile
-from tests.chat.rest_support import EventProbe, make_match, make_message, make_user
+from tests.chat.rest_support import EventProbe, connect_socket, make_match, make_message, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -174,7 +174,7 @@ def test_the_socket_send_itself_publishes_nothing(pair):
 def test_fan_out_to_an_online_recipient(pair):
     a, b, match_id = pair
     probe = EventProbe(a, b)
-    UserStatus.objects.create(user_id=b, is_online=True, socket_id="s1")
+    connect_socket(b)
     result = services.message_send(sender_id=a, match_id=match_id, text="hi", temp_id="t9")
     with TestCase.captureOnCommitCallbacks(execute=True):
         services.message_fan_out(result=result)
@@ -198,13 +198,29 @@ def test_fan_out_to_an_offline_recipient_queues_a_push(pair, monkeypatch):
     assert Message.objects.get().status == "sent"
 
 
-def test_fan_out_never_downgrades_a_message_read_meanwhile(pair, monkeypatch):
+def test_fan_out_goes_by_sockets_not_by_a_status_row(pair, monkeypatch):
+    """Delivered-or-push asks Redis presence (chat.services.delivery): a `user_status` row left
+    online (a crashed process's user before the sweep) has no socket to deliver to."""
     from chat import tasks
 
     a, b, match_id = pair
     queued = []
     monkeypatch.setattr(tasks.push_new_message, "delay", lambda *args: queued.append(args))
     UserStatus.objects.create(user_id=b, is_online=True, socket_id="s1")
+    result = services.message_send(sender_id=a, match_id=match_id, text="hi")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.message_fan_out(result=result)
+    assert queued == [(b, result.message["id"])]
+    assert Message.objects.get().status == "sent"
+
+
+def test_fan_out_never_downgrades_a_message_read_meanwhile(pair, monkeypatch):
+    from chat import tasks
+
+    a, b, match_id = pair
+    queued = []
+    monkeypatch.setattr(tasks.push_new_message, "delay", lambda *args: queued.append(args))
+    connect_socket(b)
     result = services.message_send(sender_id=a, match_id=match_id, text="hi")
     Message.objects.filter(pk=result.message["id"]).update(status="read")
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -229,9 +245,8 @@ def test_message_push_is_skipped_without_a_sender_name(pair, monkeypatch):
 def test_delivered_never_downgrades_a_read_message(pair):
     a, _, match_id = pair
     sent, read = make_message(match_id, a, "s"), make_message(match_id, a, "r", status="read")
-    assert services.message_delivered(message_id=sent.id) is True
-    assert services.message_delivered(message_id=sent.id) is False
-    assert services.message_delivered(message_id=read.id) is False
+    assert services.messages_mark_delivered(message_ids=[sent.id, read.id]) == 1
+    assert services.messages_mark_delivered(message_ids=[sent.id]) == 0
     assert dict(Message.objects.values_list("id", "status")) == {sent.id: "delivered", read.id: "read"}
 
 

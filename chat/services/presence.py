@@ -1,8 +1,6 @@
-"""Database writes of the realtime layer: `user_status` on presence transitions (docs/contract.md,
-"Presence") and delivered status in batches.
-
-They live here because only the socket layer makes them; the reads are `chat.selectors`, but for
-the presence sweep's check of its own writes.
+"""The `user_status` writes of presence transitions (docs/contract.md, "Presence"), in batches,
+and the check the presence sweep makes of its own writes. The transitions themselves (when, and
+telling the partners) are `chat.presence`; the reads are `chat.selectors`.
 """
 
 from __future__ import annotations
@@ -13,17 +11,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chat.models import Message, UserStatus
+from chat.models import UserStatus
 from profiles.models import Match, User
-
-
-def messages_mark_delivered(*, message_ids: list[str]) -> int:
-    """`chat.services.messages.message_delivered` for many messages in one UPDATE (the socket
-    fan-out batches them); never downgrades a read message."""
-    now = timezone.now()
-    return Message.objects.filter(pk__in=message_ids, status="sent").update(
-        status="delivered", delivered_at=now
-    )
 
 
 def presence_record_many(*, changes: list[tuple[str, bool, str | None]]) -> dict[str, list[str]]:
