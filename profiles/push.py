@@ -17,6 +17,8 @@ from django.db import transaction
 
 from vlvt.lazy import Lazy
 
+from profiles.models import FcmToken
+
 log = logging.getLogger(__name__)
 
 Outcome = Literal["sent", "invalid_token", "failed", "skipped"]
@@ -156,8 +158,6 @@ set_push_backend = _backend.set  # tests swap in a recording fake (FCM is what l
 
 def push_send_to_user(*, user_id: str, message: PushMessage) -> dict[str, int]:
     """Send to every active token of the user now; deactivate the tokens FCM calls invalid."""
-    from profiles.models import FcmToken
-
     tokens = list(FcmToken.objects.filter(user_id=user_id, is_active=True).values_list("token", flat=True))
     if not tokens:
         return {"sent": 0, "invalid": 0, "failed": 0}
@@ -174,7 +174,7 @@ def push_send_to_user(*, user_id: str, message: PushMessage) -> dict[str, int]:
 
 def push_notify(*, user_id: str, message: PushMessage) -> None:
     """Queue a push for after the current transaction commits (nothing is sent on rollback)."""
-    from profiles.tasks import push_send
+    from profiles.tasks import push_send  # cycle: profiles.tasks sends with this module
 
     payload = message.to_json()
     transaction.on_commit(lambda: push_send.delay(user_id, payload), robust=True)

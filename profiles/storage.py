@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import re
+import socket
 import time
 import uuid
 from collections.abc import Iterable
@@ -250,9 +252,6 @@ def read_bytes(value: str, *, owner: str) -> bytes:
 
 
 def _require_public_host(url: str) -> None:
-    import ipaddress
-    import socket
-
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:

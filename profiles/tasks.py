@@ -6,11 +6,12 @@ from typing import Any
 
 from celery import shared_task
 
+from profiles.push import PushMessage, push_send_to_user
+from profiles.storage import delete_photo
+
 
 @shared_task(acks_late=True, ignore_result=True)
 def push_send(user_id: str, message: dict[str, Any]) -> None:
-    from profiles.push import PushMessage, push_send_to_user
-
     push_send_to_user(user_id=user_id, message=PushMessage.from_json(message))
 
 
@@ -21,7 +22,5 @@ def photos_delete(values: list[str], owner: str = "") -> None:
     Only keys of the owner's namespace are deleted (profiles.storage.key_from_value); a message
     queued without an owner deletes nothing.
     """
-    from profiles.storage import delete_photo
-
     for value in values:
         delete_photo(value, owner=owner)

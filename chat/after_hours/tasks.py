@@ -8,14 +8,14 @@ import time
 
 from celery import shared_task
 
+from chat.after_hours.services import expired_matches_purge
+
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="chat.after_hours_messages_cleanup", acks_late=True, ignore_result=True)
 def after_hours_messages_cleanup() -> None:
     """Idempotent: a re-run (or two at once: locked rows are skipped) deletes only what is left."""
-    from chat.after_hours.services import expired_matches_purge
-
     started = time.monotonic()
     stats = expired_matches_purge()
     logger.info(

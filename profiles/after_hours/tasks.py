@@ -29,28 +29,30 @@ log = logging.getLogger(__name__)
 @shared_task(name="after_hours.matching_sweep", ignore_result=True)
 def matching_sweep() -> None:
     """Match every waiting session (the original's 30 s cycle), in one set-based run."""
-    from profiles.after_hours.services.matching import matching_run
+    from profiles.after_hours.services import matching  # cycle: via services.matches, enqueues these tasks
 
-    matching_run()
+    matching.matching_run()
 
 
 @shared_task(name="after_hours.overdue_sweep", ignore_result=True)
 def overdue_sweep() -> None:
     """Close sessions and time out matches whose delayed job was lost (docs/contract.md, D15)."""
-    from profiles.after_hours.services.matches import matches_auto_decline
-    from profiles.after_hours.services.sessions import sessions_expire
+    from profiles.after_hours.services import (
+        matches,  # cycle: services.matches enqueues these tasks
+        sessions,  # cycle: services.sessions enqueues these tasks
+    )
 
-    sessions_expire()
-    matches_auto_decline()
+    sessions.sessions_expire()
+    matches.matches_auto_decline()
 
 
 @shared_task(name="after_hours.daily_cleanup", ignore_result=True)
 def daily_cleanup() -> None:
     """The original's 04:00 UTC job: close forgotten sessions, forget old declines (docs/contract.md,
     "Schedules")."""
-    from profiles.after_hours.services.sessions import sessions_daily_cleanup
+    from profiles.after_hours.services import sessions  # cycle: services.sessions enqueues these tasks
 
-    sessions_daily_cleanup()
+    sessions.sessions_daily_cleanup()
 
 
 # --- delayed ----------------------------------------------------------------------------------------
@@ -59,25 +61,25 @@ def daily_cleanup() -> None:
 @shared_task(name="after_hours.match_sessions", ignore_result=True)
 def match_sessions(session_ids: list[str]) -> None:
     """Event-driven matching for these sessions (after a start, a decline or an auto-decline)."""
-    from profiles.after_hours.services.matching import matching_run
+    from profiles.after_hours.services import matching  # cycle: via services.matches, enqueues these tasks
 
-    matching_run(session_ids=[UUID(s) for s in session_ids])
+    matching.matching_run(session_ids=[UUID(s) for s in session_ids])
 
 
 @shared_task(name="after_hours.session_expire", ignore_result=True)
 def session_expire(session_id: str) -> None:
-    from profiles.after_hours.services.sessions import session_expire_if_due
+    from profiles.after_hours.services import sessions  # cycle: services.sessions enqueues these tasks
 
-    retry_in = session_expire_if_due(session_id=UUID(session_id))
+    retry_in = sessions.session_expire_if_due(session_id=UUID(session_id))
     if retry_in is not None:
         session_expire.apply_async(args=(session_id,), countdown=retry_in)
 
 
 @shared_task(name="after_hours.session_warn", ignore_result=True)
 def session_warn(session_id: str) -> None:
-    from profiles.after_hours.services.sessions import session_warn_if_due
+    from profiles.after_hours.services import sessions  # cycle: services.sessions enqueues these tasks
 
-    retry_in = session_warn_if_due(session_id=UUID(session_id))
+    retry_in = sessions.session_warn_if_due(session_id=UUID(session_id))
     if retry_in is not None:
         session_warn.apply_async(args=(session_id,), countdown=retry_in)
 
@@ -85,9 +87,9 @@ def session_warn(session_id: str) -> None:
 @shared_task(name="after_hours.auto_decline", ignore_result=True)
 def auto_decline(match_ids: list[str]) -> None:
     """Time out these matches if still unanswered (docs/contract.md, D13)."""
-    from profiles.after_hours.services.matches import matches_auto_decline
+    from profiles.after_hours.services import matches  # cycle: services.matches enqueues these tasks
 
-    matches_auto_decline(match_ids=[UUID(m) for m in match_ids])
+    matches.matches_auto_decline(match_ids=[UUID(m) for m in match_ids])
 
 
 # --- enqueueing (after commit) ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from profiles.location import (
     great_circle_km_sql,
 )
 from profiles.models import Profile
+from profiles.tasks import photos_delete
 from profiles.validation import ProfileInput
 from vlvt.http.api import ApiError
 
@@ -88,8 +89,6 @@ def profile_delete(*, user_id: str) -> bool:
             return False
         photos: list[str] = list(row[0] or [])
         if photos:
-            from profiles.tasks import photos_delete
-
             # Off the request, as the original (which did not await it); the task is idempotent.
             transaction.on_commit(lambda: photos_delete.delay(photos, user_id), robust=True)
     return True
