@@ -9,8 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from profiles.fields import VarCharField
-from profiles.models import AfterHoursMatch, Match, User, _fk
+from profiles.fields import VarCharField, db_owned_fk
+from profiles.models import AfterHoursMatch, Match, User
 
 
 def new_message_id() -> str:
@@ -23,8 +23,8 @@ def new_report_id() -> str:
 
 class Message(models.Model):
     id = VarCharField(primary_key=True, max_length=255, default=new_message_id)
-    match = _fk(Match, "match_id", related_name="messages")
-    sender = _fk(User, "sender_id")
+    match = db_owned_fk(Match, "match_id", related_name="messages")
+    sender = db_owned_fk(User, "sender_id")
     text = models.TextField()
     created_at = models.DateTimeField(null=True, db_default=Now())
     status = models.CharField(max_length=20, null=True, db_default="sent")  # sent|delivered|read|failed
@@ -60,8 +60,8 @@ class Message(models.Model):
 
 class ReadReceipt(models.Model):
     pk = models.CompositePrimaryKey("message_id", "user_id")
-    message = _fk(Message, "message_id")
-    user = _fk(User, "user_id")
+    message = db_owned_fk(Message, "message_id")
+    user = db_owned_fk(User, "user_id")
     read_at = models.DateTimeField(null=True, db_default=Now())
 
     class Meta:
@@ -74,8 +74,8 @@ class ReadReceipt(models.Model):
 
 class TypingIndicator(models.Model):
     pk = models.CompositePrimaryKey("match_id", "user_id")
-    match = _fk(Match, "match_id")
-    user = _fk(User, "user_id")
+    match = db_owned_fk(Match, "match_id")
+    user = db_owned_fk(User, "user_id")
     is_typing = models.BooleanField(null=True, db_default=False)
     started_at = models.DateTimeField(null=True, db_default=Now())
 
@@ -84,7 +84,7 @@ class TypingIndicator(models.Model):
 
 
 class UserStatus(models.Model):
-    user = _fk(User, "user_id", related_name="status", cls=models.OneToOneField, primary_key=True)
+    user = db_owned_fk(User, "user_id", related_name="status", cls=models.OneToOneField, primary_key=True)
     is_online = models.BooleanField(null=True, db_default=False)
     last_seen_at = models.DateTimeField(null=True, db_default=Now())
     socket_id = models.CharField(max_length=255, null=True, blank=True)
@@ -100,8 +100,8 @@ class UserStatus(models.Model):
 
 class DateProposal(models.Model):
     id = models.UUIDField(primary_key=True, db_default=RandomUUID())
-    match = _fk(Match, "match_id", related_name="date_proposals")
-    proposer = _fk(User, "proposer_id")
+    match = db_owned_fk(Match, "match_id", related_name="date_proposals")
+    proposer = db_owned_fk(User, "proposer_id")
     place_id = models.CharField(max_length=255, null=True, blank=True)
     place_name = models.CharField(max_length=255)
     place_address = models.CharField(max_length=500, null=True, blank=True)
@@ -131,8 +131,8 @@ class DateProposal(models.Model):
 
 class Report(models.Model):
     id = VarCharField(primary_key=True, max_length=255, default=new_report_id)
-    reporter = _fk(User, "reporter_id")
-    reported_user = _fk(User, "reported_user_id")
+    reporter = db_owned_fk(User, "reporter_id")
+    reported_user = db_owned_fk(User, "reported_user_id")
     reason = models.CharField(max_length=100)
     details = models.TextField(null=True, blank=True)
     status = models.CharField(max_length=50, null=True, db_default="pending")
@@ -159,8 +159,8 @@ class Report(models.Model):
 
 class AfterHoursMessage(models.Model):
     id = models.UUIDField(primary_key=True, db_default=RandomUUID())
-    match = _fk(AfterHoursMatch, "match_id", related_name="messages")
-    sender = _fk(User, "sender_id")
+    match = db_owned_fk(AfterHoursMatch, "match_id", related_name="messages")
+    sender = db_owned_fk(User, "sender_id")
     text = models.TextField()
     created_at = models.DateTimeField(null=True, db_default=Now())
 

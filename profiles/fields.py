@@ -3,7 +3,8 @@
 Django's defaults differ from the original migrations in two places: a ForeignKey column always
 takes its target's type (VARCHAR(255) for users.id) while some original tables declare `TEXT`, and
 AutoField is an identity column while `fcm_tokens.id` is a `SERIAL`. An existing VLVT database has
-the original types, so the models declare them.
+the original types, so the models declare them. `db_owned_fk` is how both apps' models declare a
+foreign key the migrations' SQL constrains.
 """
 
 from __future__ import annotations
@@ -49,3 +50,20 @@ class VarCharField(models.CharField):
 
     def db_type(self, connection):
         return f"character varying({self.max_length})"
+
+
+def db_owned_fk(
+    to, column: str, *, null: bool = False, related_name: str = "+", cls=models.ForeignKey, **kwargs
+):
+    """A foreign key whose constraint (and ON DELETE rule) is owned by the migrations' RunSQL."""
+    return cls(
+        to,
+        db_column=column,
+        on_delete=models.DO_NOTHING,  # the database applies CASCADE / SET NULL itself
+        db_constraint=False,
+        db_index=False,  # indexes are declared explicitly, as the original has them
+        null=null,
+        blank=null,
+        related_name=related_name,
+        **kwargs,
+    )

@@ -26,7 +26,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Greatest, Least, Now
 
-from profiles.fields import SerialAutoField, TextForeignKey, VarCharField
+from profiles.fields import SerialAutoField, TextForeignKey, VarCharField, db_owned_fk
 
 
 def new_match_id() -> str:
@@ -37,21 +37,6 @@ def new_block_id() -> str:
     return f"block_{uuid.uuid4()}"
 
 
-def _fk(to, column: str, *, null: bool = False, related_name: str = "+", cls=models.ForeignKey, **kwargs):
-    """A foreign key whose constraint (and ON DELETE rule) is owned by the migrations' RunSQL."""
-    return cls(
-        to,
-        db_column=column,
-        on_delete=models.DO_NOTHING,  # the database applies CASCADE / SET NULL itself
-        db_constraint=False,
-        db_index=False,  # indexes are declared explicitly, as the original has them
-        null=null,
-        blank=null,
-        related_name=related_name,
-        **kwargs,
-    )
-
-
 class User(models.Model):
     """`users`, owned by auth-service in production; written here only in development and tests."""
 
@@ -60,7 +45,7 @@ class User(models.Model):
     email = models.CharField(max_length=255, null=True, blank=True)
     created_at = models.DateTimeField(null=True, db_default=Now())
     updated_at = models.DateTimeField(null=True, db_default=Now())
-    referred_by = _fk("self", "referred_by", null=True, related_name="referrals")
+    referred_by = db_owned_fk("self", "referred_by", null=True, related_name="referrals")
     id_verified = models.BooleanField(null=True, db_default=False)
     id_verified_at = models.DateTimeField(null=True, blank=True)
     kycaid_applicant_id = models.CharField(max_length=255, null=True, blank=True)
@@ -80,7 +65,7 @@ class User(models.Model):
 
 class UserSubscription(models.Model):
     id = models.UUIDField(primary_key=True, db_default=RandomUUID())
-    user = _fk(User, "user_id", related_name="subscriptions", cls=TextForeignKey)
+    user = db_owned_fk(User, "user_id", related_name="subscriptions", cls=TextForeignKey)
     is_active = models.BooleanField(db_default=False)
     product_id = models.TextField(null=True, blank=True)
     purchase_date = models.DateTimeField(null=True, blank=True)
@@ -109,7 +94,7 @@ class UserSubscription(models.Model):
 
 
 class Profile(models.Model):
-    user = _fk(User, "user_id", related_name="profile", cls=models.OneToOneField, primary_key=True)
+    user = db_owned_fk(User, "user_id", related_name="profile", cls=models.OneToOneField, primary_key=True)
     name = models.CharField(max_length=255, null=True, blank=True)
     age = models.IntegerField(null=True, blank=True)
     bio = models.TextField(null=True, blank=True)
@@ -151,8 +136,8 @@ class Profile(models.Model):
 
 class Swipe(models.Model):
     id = models.UUIDField(primary_key=True, db_default=RandomUUID())
-    user = _fk(User, "user_id", related_name="swipes", cls=TextForeignKey)
-    target_user = _fk(User, "target_user_id", cls=TextForeignKey)
+    user = db_owned_fk(User, "user_id", related_name="swipes", cls=TextForeignKey)
+    target_user = db_owned_fk(User, "target_user_id", cls=TextForeignKey)
     action = models.TextField()  # 'like' | 'pass'
     created_at = models.DateTimeField(null=True, db_default=Now())
 
@@ -172,8 +157,8 @@ class Match(models.Model):
     """A classic match. Pair order is not meaningful; migration 0003 makes the pair unique either way."""
 
     id = VarCharField(primary_key=True, max_length=255, default=new_match_id)
-    user_1 = _fk(User, "user_id_1")
-    user_2 = _fk(User, "user_id_2")
+    user_1 = db_owned_fk(User, "user_id_1")
+    user_2 = db_owned_fk(User, "user_id_2")
     created_at = models.DateTimeField(null=True, db_default=Now())
     source = models.CharField(max_length=50, null=True, db_default="swipe")  # 'swipe' | 'after_hours'
 
@@ -197,8 +182,8 @@ class Match(models.Model):
 
 class Block(models.Model):
     id = VarCharField(primary_key=True, max_length=255, default=new_block_id)
-    user = _fk(User, "user_id", related_name="blocks")
-    blocked_user = _fk(User, "blocked_user_id")
+    user = db_owned_fk(User, "user_id", related_name="blocks")
+    blocked_user = db_owned_fk(User, "blocked_user_id")
     reason = models.TextField(null=True, blank=True)
     created_at = models.DateTimeField(null=True, db_default=Now())
 
@@ -217,7 +202,7 @@ class Block(models.Model):
 
 class TicketLedger(models.Model):
     id = models.UUIDField(primary_key=True, db_default=RandomUUID())
-    user = _fk(User, "user_id", related_name="ticket_entries")
+    user = db_owned_fk(User, "user_id", related_name="ticket_entries")
     amount = models.IntegerField()
     reason = models.CharField(max_length=50)  # verification, first_match, date_completed, referral_bonus...
     reference_id = models.CharField(max_length=255, null=True, blank=True)
@@ -241,7 +226,7 @@ class TicketLedger(models.Model):
 
 class Verification(models.Model):
     id = models.UUIDField(primary_key=True, db_default=RandomUUID())
-    user = _fk(User, "user_id", related_name="verifications")
+    user = db_owned_fk(User, "user_id", related_name="verifications")
     selfie_key = models.CharField(max_length=255)
     reference_photo_key = models.CharField(max_length=255, null=True, blank=True)
     gesture_prompt = models.CharField(max_length=50)
@@ -262,7 +247,7 @@ class Verification(models.Model):
 
 class FcmToken(models.Model):
     id = SerialAutoField(primary_key=True)
-    user = _fk(User, "user_id", related_name="fcm_tokens")
+    user = db_owned_fk(User, "user_id", related_name="fcm_tokens")
     token = models.TextField()
     device_type = models.CharField(max_length=20, null=True, blank=True)  # ios | android | web
     device_id = models.CharField(max_length=255, null=True, blank=True)
@@ -286,7 +271,7 @@ class FcmToken(models.Model):
 
 
 class AfterHoursProfile(models.Model):
-    user = _fk(
+    user = db_owned_fk(
         User, "user_id", related_name="after_hours_profile", cls=models.OneToOneField, primary_key=True
     )
     photo_url = models.TextField()  # '' until a photo is uploaded, then the storage key
@@ -300,7 +285,7 @@ class AfterHoursProfile(models.Model):
 
 
 class AfterHoursPreferences(models.Model):
-    user = _fk(
+    user = db_owned_fk(
         User, "user_id", related_name="after_hours_preferences", cls=models.OneToOneField, primary_key=True
     )
     seeking_gender = models.CharField(max_length=50, db_default="Any")
@@ -318,7 +303,7 @@ class AfterHoursPreferences(models.Model):
 
 class AfterHoursSession(models.Model):
     id = models.UUIDField(primary_key=True, db_default=RandomUUID())
-    user = _fk(User, "user_id", related_name="after_hours_sessions")
+    user = db_owned_fk(User, "user_id", related_name="after_hours_sessions")
     started_at = models.DateTimeField(null=True, db_default=Now())
     expires_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)  # NULL = active
@@ -352,16 +337,16 @@ class AfterHoursSession(models.Model):
 
 class AfterHoursMatch(models.Model):
     id = models.UUIDField(primary_key=True, db_default=RandomUUID())
-    session = _fk(AfterHoursSession, "session_id", related_name="matches")
-    user_1 = _fk(User, "user_id_1")
-    user_2 = _fk(User, "user_id_2")
+    session = db_owned_fk(AfterHoursSession, "session_id", related_name="matches")
+    user_1 = db_owned_fk(User, "user_id_1")
+    user_2 = db_owned_fk(User, "user_id_2")
     created_at = models.DateTimeField(null=True, db_default=Now())
     expires_at = models.DateTimeField()
     user1_save_vote = models.BooleanField(null=True, db_default=False)
     user2_save_vote = models.BooleanField(null=True, db_default=False)
     # Original: no ON DELETE action; migration 0004 makes it SET NULL (docs/contract.md, D25).
-    converted_to_match = _fk(Match, "converted_to_match_id", null=True)
-    declined_by = _fk(User, "declined_by", null=True)  # NULL = active; SET NULL when that user goes
+    converted_to_match = db_owned_fk(Match, "converted_to_match_id", null=True)
+    declined_by = db_owned_fk(User, "declined_by", null=True)  # NULL = active; SET NULL when that user goes
     declined_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -392,9 +377,9 @@ class AfterHoursMatch(models.Model):
 
 class AfterHoursDecline(models.Model):
     id = models.UUIDField(primary_key=True, db_default=RandomUUID())
-    session = _fk(AfterHoursSession, "session_id")
-    user = _fk(User, "user_id")
-    declined_user = _fk(User, "declined_user_id")
+    session = db_owned_fk(AfterHoursSession, "session_id")
+    user = db_owned_fk(User, "user_id")
+    declined_user = db_owned_fk(User, "declined_user_id")
     created_at = models.DateTimeField(null=True, db_default=Now())
     decline_count = models.IntegerField(null=True, db_default=1)
     first_declined_at = models.DateTimeField(null=True, db_default=Now())
@@ -415,8 +400,8 @@ class AfterHoursDecline(models.Model):
 
 class DeviceFingerprint(models.Model):
     id = models.UUIDField(primary_key=True, db_default=RandomUUID())
-    user = _fk(User, "user_id")
-    session = _fk(AfterHoursSession, "session_id", null=True)  # SET NULL when the session goes
+    user = db_owned_fk(User, "user_id")
+    session = db_owned_fk(AfterHoursSession, "session_id", null=True)  # SET NULL when the session goes
     device_id = models.CharField(max_length=255, null=True, blank=True)
     device_model = models.CharField(max_length=100, null=True, blank=True)
     platform = models.CharField(max_length=20, null=True, blank=True)
