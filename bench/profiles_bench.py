@@ -76,7 +76,7 @@ def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> None:
 def user_ids(env: dict[str, str], count: int) -> list[str]:
     code = (
         "import django, json; django.setup();"
-        "from profiles.management.commands.seed_demo import user_id;"
+        "from chat.management.commands.seed_demo import user_id;"
         f"print(json.dumps([user_id(i) for i in range({count})]))"
     )
     return common.django_json(env, code)

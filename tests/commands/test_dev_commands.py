@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from chat.management.commands.seed_demo import user_id
 from chat.models import Message
-from profiles.management.commands.seed_demo import user_id
 from profiles.models import Match, Profile, Swipe, User, UserSubscription
 from vlvt.http.auth import TokenError, decode_token
 

@@ -13,6 +13,9 @@ Seeded messages all lie before today (UTC), so they do not count against the fre
 Every profile photo is a real JPEG (a small generated colour gradient, 300 x 400) written through the
 photo storage (MEDIA_ROOT, or R2 when configured), so the demo's photo URLs answer; photos already
 stored are left as they are. `--no-photos` skips them (rows only).
+
+It lives in the chat app because it seeds both apps' tables and chat depends on profiles, never
+the reverse.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import uuid
 from decimal import Decimal
 from functools import cache
 
+import pyvips
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from tqdm import tqdm
@@ -88,8 +92,6 @@ def user_id(index: int) -> str:
 @cache
 def demo_photo(index: int) -> bytes:
     """A small JPEG: a diagonal gradient between two colours of the palette entry `index`."""
-    import pyvips
-
     width, height = PHOTO_SIZE
     rng = random.Random(index)
     start = [rng.randrange(40, 216) for _ in range(3)]
