@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from profiles.push import PushMessage, match_message, push_notify
+from profiles.push import PushMessage, app_push, match_message, push_notify_pair
 
 PREVIEW_LIMIT = 100
 
@@ -19,18 +19,14 @@ def message_preview(text: str) -> str:
 
 
 def message_notification(*, match_id: str, sender_id: str, sender_name: str, text: str) -> PushMessage:
-    return PushMessage(
+    return app_push(
         title=f"New message from {sender_name}",
         body=message_preview(text),
-        data={
-            "type": "message",
-            "matchId": match_id,
-            "senderId": sender_id,
-            "senderName": sender_name,
-            "click_action": "FLUTTER_NOTIFICATION_CLICK",
-        },
-        android_channel_id="messages",
-        badge=1,
+        kind="message",
+        channel="messages",
+        matchId=match_id,
+        senderId=sender_id,
+        senderName=sender_name,
     )
 
 
@@ -43,6 +39,6 @@ def new_message(*, recipient_id: str, message_id: str) -> None:
 
 def new_match(*, match_id: str, names: dict[str, str]) -> None:
     """`names` maps each of the two users to their profile name; each hears the other's."""
-    (a, name_a), (b, name_b) = names.items()
-    push_notify(user_id=a, message=match_message(match_id=match_id, matched_user_name=name_b))
-    push_notify(user_id=b, message=match_message(match_id=match_id, matched_user_name=name_a))
+    push_notify_pair(
+        names=names, message=lambda name: match_message(match_id=match_id, matched_user_name=name)
+    )

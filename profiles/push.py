@@ -9,15 +9,15 @@ request: `push_notify` enqueues a Celery task after the transaction commits, and
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 from django.conf import settings
 from django.db import transaction
 
-from vlvt.lazy import Lazy
-
 from profiles.models import FcmToken
+from vlvt.lazy import Lazy
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +40,29 @@ class PushMessage:
         return cls(**raw)
 
 
+CLICK_ACTION = "FLUTTER_NOTIFICATION_CLICK"
+
+
+def app_push(*, title: str, body: str, kind: str, channel: str, **data: str) -> PushMessage:
+    """A push the app opens on tap: `data` carries `type` (`kind`), the fields, `click_action`."""
+    return PushMessage(
+        title=title,
+        body=body,
+        data={"type": kind, **data, "click_action": CLICK_ACTION},
+        android_channel_id=channel,
+        badge=1,
+    )
+
+
 def match_message(*, match_id: str, matched_user_name: str) -> PushMessage:
     """The mutual-swipe push; `matched_user_name` is the *other* user's name."""
-    return PushMessage(
+    return app_push(
         title="🎉 It's a match!",
         body=f"You and {matched_user_name} liked each other!",
-        data={
-            "type": "match",
-            "matchId": match_id,
-            "matchedUserName": matched_user_name,
-            "click_action": "FLUTTER_NOTIFICATION_CLICK",
-        },
-        android_channel_id="matches",
-        badge=1,
+        kind="match",
+        channel="matches",
+        matchId=match_id,
+        matchedUserName=matched_user_name,
     )
 
 
@@ -170,6 +180,13 @@ def push_send_to_user(*, user_id: str, message: PushMessage) -> dict[str, int]:
         "invalid": len(invalid),
         "failed": outcomes.count("failed"),
     }
+
+
+def push_notify_pair(*, names: dict[str, str], message: Callable[[str], PushMessage]) -> None:
+    """`names` maps each of two users to their name; each gets `message(the other's name)`."""
+    (a, name_a), (b, name_b) = names.items()
+    push_notify(user_id=a, message=message(name_b))
+    push_notify(user_id=b, message=message(name_a))
 
 
 def push_notify(*, user_id: str, message: PushMessage) -> None:
