@@ -6,24 +6,22 @@ from typing import Any
 
 from django.db import connection
 
+# The other person's column of `swipes`, and the user's own; column names, never input.
+_LIKES = (
+    "SELECT s.{other} AS user_id, s.created_at, p.name, p.age, p.photos FROM swipes s "
+    "JOIN profiles p ON p.user_id = s.{other} "
+    "WHERE s.{own} = %s AND s.action = 'like' ORDER BY s.created_at DESC"
+)
+
 
 def likes_received(*, user_id: str) -> list[dict[str, Any]]:
     """Who liked the user, newest first: rows of (user_id, created_at, name, age, photos)."""
-    return _rows(
-        "SELECT s.user_id, s.created_at, p.name, p.age, p.photos FROM swipes s "
-        "JOIN profiles p ON p.user_id = s.user_id "
-        "WHERE s.target_user_id = %s AND s.action = 'like' ORDER BY s.created_at DESC",
-        user_id,
-    )
+    return _rows(_LIKES.format(other="user_id", own="target_user_id"), user_id)
 
 
 def likes_sent(*, user_id: str) -> list[dict[str, Any]]:
-    return _rows(
-        "SELECT s.target_user_id AS user_id, s.created_at, p.name, p.age, p.photos FROM swipes s "
-        "JOIN profiles p ON p.user_id = s.target_user_id "
-        "WHERE s.user_id = %s AND s.action = 'like' ORDER BY s.created_at DESC",
-        user_id,
-    )
+    """Whom the user liked, newest first, rows as `likes_received`."""
+    return _rows(_LIKES.format(other="target_user_id", own="user_id"), user_id)
 
 
 def _rows(sql: str, user_id: str) -> list[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponse
 
 from profiles import limits
@@ -43,17 +45,8 @@ def swipe(request: ApiRequest) -> HttpResponse:
 )
 @on_error("Failed to get received likes")
 def received(request: ApiRequest) -> HttpResponse:
-    likes = [
-        {
-            "userId": row["user_id"],
-            "name": row["name"],
-            "age": row["age"],
-            "photos": resolve_urls(row["photos"], owner=row["user_id"]),
-            "likedAt": iso(row["created_at"]),
-        }
-        for row in likes_received(user_id=request.user_id)
-    ]
-    return ok(likes=likes)
+    rows = likes_received(user_id=request.user_id)
+    return ok(likes=_likes(rows, person="userId", at="likedAt"))
 
 
 @endpoint(
@@ -63,14 +56,19 @@ def received(request: ApiRequest) -> HttpResponse:
 )
 @on_error("Failed to get sent likes")
 def sent(request: ApiRequest) -> HttpResponse:
-    likes = [
+    rows = likes_sent(user_id=request.user_id)
+    return ok(likes=_likes(rows, person="target_user_id", at="created_at"))
+
+
+def _likes(rows: list[dict[str, Any]], *, person: str, at: str) -> list[dict[str, Any]]:
+    """The answer's entries; the two routes name the other person and the time differently."""
+    return [
         {
-            "target_user_id": row["user_id"],
+            person: row["user_id"],
             "name": row["name"],
             "age": row["age"],
             "photos": resolve_urls(row["photos"], owner=row["user_id"]),
-            "created_at": iso(row["created_at"]),
+            at: iso(row["created_at"]),
         }
-        for row in likes_sent(user_id=request.user_id)
+        for row in rows
     ]
-    return ok(likes=likes)
