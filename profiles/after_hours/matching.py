@@ -86,13 +86,11 @@ class Point:
 
 
 @dataclass(slots=True, eq=False)
-class Seeker:
-    """An open session taking part in matching, with its owner's profile and preferences."""
+class Seeker(Point):
+    """An open session taking part in matching, with its owner's profile and preferences (its
+    point is fuzzed, as every session's)."""
 
     session_id: str
-    user_id: str
-    lat: float  # fuzzed
-    lng: float  # fuzzed
     started_at: float  # epoch seconds: initiators are served in this order
     gender: str | None  # gender_key() of profiles.gender
     age: int | None
@@ -100,15 +98,10 @@ class Seeker:
     max_distance_km: float
     min_age: int
     max_age: int
-    lat_rad: float = field(init=False)
-    lng_rad: float = field(init=False)
-    cos_lat: float = field(init=False)
     max_a: float = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lat_rad = self.lat * _RAD
-        self.lng_rad = self.lng * _RAD
-        self.cos_lat = math.cos(self.lat_rad)
+        Point.__post_init__(self)  # (zero-argument super() fails in a slots dataclass)
         self.max_a = _a_of_km(self.max_distance_km)
 
     def accepts_profile(self, other: Seeker) -> bool:
