@@ -17,6 +17,7 @@ Match rooms are the Channels groups `ah_match.<uuid>`; the consumer leaves them 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chat.after_hours import events, services
@@ -73,29 +74,24 @@ async def send_message(ctx: EventContext, data: Any) -> Ack:
 
 @handler("after_hours:typing", failure="Failed to update typing status")
 async def typing(ctx: EventContext, data: Any) -> Ack:
-    result = await call(
-        services.typing_relay,
-        user_id=ctx.user_id,
-        match_id=_field(data, "matchId"),
-        is_typing=_field(data, "isTyping"),
-    )
-    if isinstance(result, dict):
-        return result
-    if result.recipient_id is not None:
-        ctx.defer(lambda: events.user_typing(recipient_id=result.recipient_id, payload=result.payload))
-    return {"success": True}
+    is_typing = _field(data, "isTyping")
+    result = await _relay(ctx, data, services.typing_relay, events.user_typing, is_typing=is_typing)
+    return result if isinstance(result, dict) else {"success": True}
 
 
 @handler("after_hours:mark_read", failure="Failed to mark messages as read")
 async def mark_read(ctx: EventContext, data: Any) -> Ack:
-    result = await call(
-        services.read_relay,
-        user_id=ctx.user_id,
-        match_id=_field(data, "matchId"),
-        message_ids=_field(data, "messageIds"),
-    )
-    if isinstance(result, dict):
-        return result
-    if result.recipient_id is not None:
-        ctx.defer(lambda: events.messages_read(recipient_id=result.recipient_id, payload=result.payload))
-    return {"success": True, "readAt": result.payload["readAt"]}
+    ids = _field(data, "messageIds")
+    result = await _relay(ctx, data, services.read_relay, events.messages_read, message_ids=ids)
+    return result if isinstance(result, dict) else {"success": True, "readAt": result.payload["readAt"]}
+
+
+async def _relay(
+    ctx: EventContext, data: Any, relay: Callable[..., Any], tell: Callable[..., Any], **fields: Any
+) -> Any:
+    """A relay service on the payload's matchId; its event goes to the partner after the ack (not
+    when the service found no one to tell). Returns the result, or the error ack."""
+    result = await call(relay, user_id=ctx.user_id, match_id=_field(data, "matchId"), **fields)
+    if not isinstance(result, dict) and result.recipient_id is not None:
+        ctx.defer(lambda: tell(recipient_id=result.recipient_id, payload=result.payload))
+    return result
