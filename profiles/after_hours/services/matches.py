@@ -21,6 +21,7 @@ from django.utils import timezone
 from profiles.after_hours import conf, events, tasks
 from profiles.after_hours.matching import Pairing, haversine_km, round1
 from profiles.after_hours.selectors import TEXTS, UUIDS, Card, cards_get, pg_array, photo_url
+from profiles.after_hours.sql import update_returning
 from profiles.models import AfterHoursSession
 from vlvt.http.api import ApiError, iso
 
@@ -244,13 +245,8 @@ def matches_auto_decline(*, match_ids: list[UUID] | None = None) -> list[UUID]:
     )
     due = now - timedelta(seconds=conf.seconds("AFTER_HOURS_AUTO_DECLINE_SECONDS")) + _TIMEOUT_TOLERANCE
     params: list[Any] = [now, now, due]
-    if match_ids is not None:
-        sql += " AND id = ANY(%s::uuid[])"
-        params.append([str(m) for m in match_ids])
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql + " RETURNING id, user_id_1, user_id_2", params)
-            expired = cursor.fetchall()
+        expired = update_returning(sql, params, returning="id, user_id_1, user_id_2", ids=match_ids)
         if expired:
             events.publish(
                 [

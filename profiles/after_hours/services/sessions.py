@@ -15,6 +15,7 @@ from django.utils import timezone
 from profiles.after_hours import conf, events, tasks
 from profiles.after_hours.fuzz import fuzz_location
 from profiles.after_hours.services.matches import matches_end_for_users
+from profiles.after_hours.sql import update_returning
 from profiles.models import AfterHoursProfile, AfterHoursSession, DeviceFingerprint
 from vlvt.http.api import ApiError
 from vlvt.redis import sync_redis
@@ -148,16 +149,11 @@ def sessions_expire(
     """
     sql = "UPDATE after_hours_sessions SET ended_at = expires_at WHERE ended_at IS NULL AND expires_at <= %s"
     params: list[Any] = [timezone.now()]
-    if session_ids is not None:
-        sql += " AND id = ANY(%s::uuid[])"
-        params.append([str(s) for s in session_ids])
     if user_ids is not None:
         sql += " AND user_id = ANY(%s)"
         params.append(list(user_ids))
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql + " RETURNING id, user_id", params)
-            closed = cursor.fetchall()
+        closed = update_returning(sql, params, returning="id, user_id", ids=session_ids)
         if closed:
             events.publish(
                 [events.session_expired(user_id, str(session_id)) for session_id, user_id in closed]
