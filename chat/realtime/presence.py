@@ -9,7 +9,7 @@ Each process keeps `presence:proc:<process id>` alive while it serves sockets (e
 and socket heartbeats refresh it; PRESENCE_PROCESS_TTL_MS). Sockets of a process whose key has
 expired (it crashed: no disconnect ran) are dead: they never count, and they are deleted by the
 next add or remove on the user's hash, or by the periodic sweep (`sweep_dead_sockets`,
-chat.realtime.sweep), which finds the users they kept online. Whoever deletes entries reports the
+chat.presence), which finds the users they kept online. Whoever deletes entries reports the
 transition it causes (a count only leaves dead entries out), so a crash's offline transition is
 never lost: add and remove report to their socket's consumer, the sweep through
 `presence:offline_pending`. Every connected socket adds itself again every minute (see the

@@ -1,4 +1,4 @@
-"""Presence after a crash: the periodic sweep (chat.realtime.sweep) run by a real `celery worker -B`.
+"""Presence after a crash: the periodic sweep (chat.presence) run by a real `celery worker -B`.
 
 Daphne processes keep their presence liveness key for 3 s (PRESENCE_PROCESS_TTL_MS, refreshed on
 the 200 ms heartbeats) and beat runs the sweep every half second, so a killed process's users go
