@@ -162,7 +162,7 @@ async def aonline_users(user_ids: list[str]) -> set[str]:
     return {user_id for user_id, live in zip(user_ids, counts, strict=True) if live > 0}
 
 
-def _count_args() -> list[object]:
+def _count_args() -> list[str | int]:
     return [_PROC_PREFIX, "count", "", PROCESS_ID, conf.process_ttl_ms()]
 
 
