@@ -289,6 +289,7 @@ class ChannelLayer(RedisChannelLayer):
     # marker, so it does not know them), and those of them not listed again since the loss.
     peers: frozenset[str] | None = None
     awaited: frozenset[str] = frozenset()
+    peers_known_at_loss = False
     _peers_read_at = 0.0
     _assert_script: Any = None
 
@@ -317,20 +318,25 @@ class ChannelLayer(RedisChannelLayer):
     def data_lost(self) -> None:
         """Publications wait (in the retry queue) while every other process puts its sockets'
         group memberships back: until those listed before are listed again (`until_restored`),
-        at most RETRY_SETTLE_MAX; RETRY_SETTLE when this process does not know them."""
+        at most RETRY_SETTLE_MAX; RETRY_SETTLE when this process knows none."""
         if time.monotonic() < self.settle_until:
             return  # noticed already: the barrier stands
-        if self.peers is None:
+        awaited = (self.peers or frozenset()) - {self.client_prefix}
+        if not awaited:
+            # None known (this process keeps no marker, or its last round came before the others
+            # listed themselves): the fixed wait, which their watches need far less than.
+            self.peers_known_at_loss = False
             self.settle_until = time.monotonic() + RETRY_SETTLE
             return
-        self.awaited = self.peers - {self.client_prefix}
+        self.peers_known_at_loss = True
+        self.awaited = awaited
         self.settle_until = time.monotonic() + RETRY_SETTLE_MAX
 
     async def until_restored(self) -> None:
         """Return once the processes awaited after a loss of data are listed again (or the
         barrier's time is up); at once when there is no barrier."""
         while time.monotonic() < self.settle_until:
-            if self.peers is not None:
+            if self.peers_known_at_loss:
                 if self.awaited:
                     try:
                         async with asyncio.timeout(REMOTE_TIMEOUT):
