@@ -9,8 +9,6 @@ from celery import Celery
 from celery.schedules import crontab
 from django.conf import settings
 
-from vlvt.outbox.relay import RELAY_SWEEP_SECONDS
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vlvt.settings")
 
 # Every task publishes through vlvt.outbox: what the broker refuses waits in PostgreSQL.
@@ -60,12 +58,12 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": settings.PRESENCE_SWEEP_SECONDS,
             "options": {"expires": settings.PRESENCE_SWEEP_SECONDS},
         },
-        # Every 10 s (vlvt.outbox.relay.RELAY_SWEEP_SECONDS): publish the tasks a process stored while
+        # Every 10 s (OUTBOX_RELAY_SWEEP_SECONDS): publish the tasks a process stored while
         # the broker was down and could not relay itself (it stopped or died first).
         "outbox-relay": {
             "task": "vlvt.outbox_relay",
-            "schedule": RELAY_SWEEP_SECONDS,
-            "options": {"expires": RELAY_SWEEP_SECONDS},
+            "schedule": settings.OUTBOX_RELAY_SWEEP_SECONDS,
+            "options": {"expires": settings.OUTBOX_RELAY_SWEEP_SECONDS},
         },
     }
 

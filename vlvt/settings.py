@@ -141,6 +141,14 @@ MIDDLEWARE = [
 SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 
 ROOT_URLCONF = "vlvt.urls"
+# The API descriptions /openapi.json merges, in this order (each module has PATHS and SCHEMAS).
+OPENAPI_DESCRIPTIONS = [
+    "vlvt.http.openapi.infra",
+    "profiles.openapi",
+    "chat.openapi",
+    "profiles.after_hours.openapi",
+    "chat.after_hours.openapi",
+]
 # `manage.py test` runs the pytest suite (as scripts/test does), not Django's unittest discovery.
 TEST_RUNNER = "vlvt.test_runner.PytestRunner"
 ASGI_APPLICATION = "vlvt.asgi.application"
@@ -280,6 +288,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = env_str(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule")
 )
 CELERY_TIMEZONE = "UTC"
+# How often beat has the worker publish the tasks a process stored in the outbox (vlvt.outbox) while
+# the broker was down and did not publish itself (it stopped or died first).
+OUTBOX_RELAY_SWEEP_SECONDS = 10.0
 
 LOG_FORMAT = env_str("LOG_FORMAT", "text")
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from vlvt.http.auth import mint_token
 from vlvt.http.openapi import REF_PREFIX, document
 
 # Not part of the API: the staff admin and its static files (HTML for people, not clients), and the
@@ -113,3 +114,24 @@ def test_the_description_is_served_as_json_and_as_a_page(client):
     for path in ("/profile/{userId}", "/messages/{matchId}", "/after-hours/session/start", "/health"):
         assert f"<code>{path}</code>" in html, path
     assert client.post("/docs", headers={"Authorization": "Bearer x"}).status_code == 405
+
+
+def test_a_url_two_routes_fit_documents_the_405_of_the_route_listed_first(client):
+    # /profile/photos/location fits PUT /profile/{userId}/location and DELETE /profile/photos/{photoId};
+    # the photo route is listed first and answers the PUT with 405, which both operations document.
+    with_405 = sorted(
+        (path, method)
+        for path, operations in document()["paths"].items()
+        for method, operation in operations.items()
+        if "405" in operation["responses"]
+    )
+    assert with_405 == [("/profile/photos/{photoId}", "delete"), ("/profile/{userId}/location", "put")]
+    token = mint_token("photos")
+    response = client.put(
+        "/profile/photos/location",
+        data={"latitude": 1, "longitude": 2},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 405
+    assert response.json()["success"] is False

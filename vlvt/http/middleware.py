@@ -384,7 +384,7 @@ CSRF_COOKIE = "csrf-token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Paths with their own protection: webhooks (signatures), the HMAC-authenticated service routes,
 # the Django admin (Django's own CSRF protection on every admin view).
-_CSRF_EXEMPT_PREFIXES = ("/webhooks/", "/api/internal/", "/admin/")
+CSRF_EXEMPT_PREFIXES = ("/webhooks/", "/api/internal/", "/admin/")
 _VERSIONED = re.compile(r"/api/v([0-9]+)(/.*)?", re.DOTALL)
 
 
@@ -412,7 +412,7 @@ def csrf_rejection(request: HttpRequest) -> HttpResponse | None:
     if authorization and authorization.startswith("Bearer "):
         return None  # token-authenticated clients send no ambient credentials
     path = _unversioned(request.path_info)
-    if path == "/health" or path.startswith(_CSRF_EXEMPT_PREFIXES):
+    if path == "/health" or path.startswith(CSRF_EXEMPT_PREFIXES):
         return None
     cookie = request.COOKIES.get(CSRF_COOKIE)
     if not cookie:

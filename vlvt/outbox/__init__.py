@@ -8,7 +8,7 @@ instead (a PostgreSQL row: it survives this process), and from then on this proc
 new task there too, in order, until its relay (`vlvt.outbox.relay`) has published the table's rows
 again. The relay is a thread of the process that diverted, trying the broker every
 `RELAY_POLL` seconds; a process that died with rows in the table leaves them to the worker, which
-relays the table every `RELAY_SWEEP_SECONDS` (beat) and when it starts.
+relays the table every `OUTBOX_RELAY_SWEEP_SECONDS` (a setting; beat).
 
 Delivery is at least once: a publish that timed out may have reached the broker after all, and
 then the relayed copy runs too (the tasks are written to be safe to re-run).

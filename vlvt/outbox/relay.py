@@ -13,11 +13,12 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
+from vlvt.outbox.models import TaskOutbox
+
 logger = logging.getLogger("vlvt.outbox")
 
 RELAY_POLL = 0.25
 RELAY_BATCH = 200
-RELAY_SWEEP_SECONDS = 10.0
 # What a broker that is down, restarting or hung raises from a publish.
 BROKER_ERRORS: tuple[type[BaseException], ...] = (KombuOperationalError, RedisError, OSError)
 _KEPT_OPTIONS = ("queue", "priority", "routing_key", "exchange")
@@ -39,10 +40,8 @@ def stored_options(options: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def store(*, task_id: str, name: str, args: Any, kwargs: Any, options: dict[str, Any]) -> None:
+def store(*, app: Any, task_id: str, name: str, args: Any, kwargs: Any, options: dict[str, Any]) -> None:
     """Keep a task for the relay (in the caller's transaction, if any) and make sure one runs."""
-    from vlvt.outbox.models import TaskOutbox
-
     TaskOutbox.objects.create(
         task_id=task_id,
         name=name,
@@ -50,14 +49,12 @@ def store(*, task_id: str, name: str, args: Any, kwargs: Any, options: dict[str,
         kwargs=dict(kwargs or {}),
         options=stored_options(options),
     )
-    transaction.on_commit(relay.ensure_running)
+    transaction.on_commit(lambda: relay.ensure_running(app))
 
 
 def relay_once(app: Any) -> int:
     """Publish the oldest stored tasks (a batch; rows another relay holds are skipped); returns how
     many rows are left. A broker error leaves the unpublished rows and propagates."""
-    from vlvt.outbox.models import TaskOutbox
-
     with transaction.atomic():
         rows = list(TaskOutbox.objects.select_for_update(skip_locked=True).order_by("id")[:RELAY_BATCH])
         sent: list[int] = []
@@ -93,15 +90,15 @@ class Relay:
         """Whether new tasks go to the table (behind the stored ones) instead of the broker."""
         return self._thread is not None
 
-    def ensure_running(self) -> None:
+    def ensure_running(self, app: Any) -> None:
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="task-outbox-relay", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, args=(app,), name="task-outbox-relay", daemon=True
+                )
                 self._thread.start()
 
-    def _run(self) -> None:
-        from vlvt.celery import app
-
+    def _run(self, app: Any) -> None:
         while True:
             time.sleep(RELAY_POLL)
             try:
@@ -117,8 +114,6 @@ class Relay:
                 connection.close()
 
     def _stop_if_empty(self) -> bool:
-        from vlvt.outbox.models import TaskOutbox
-
         with self._lock:  # a task stored after this check finds no thread and starts one
             if TaskOutbox.objects.exists():
                 return False

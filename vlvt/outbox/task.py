@@ -38,5 +38,5 @@ class OutboxTask(Task):
                     self.name,
                     extra={"error": repr(exc)},
                 )
-        store(task_id=task_id, name=self.name, args=args, kwargs=kwargs, options=options)
+        store(app=self.app, task_id=task_id, name=self.name, args=args, kwargs=kwargs, options=options)
         return self.AsyncResult(task_id)

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
+
+from vlvt.http.middleware import CSRF_EXEMPT_PREFIXES
 from vlvt.http.openapi.declare import REF_PREFIX
 
 __all__ = ["REF_PREFIX", "document", "document_json", "merge", "sources"]
@@ -42,20 +46,10 @@ The VLVT backend: the profile and chat services of the VLVT dating app in one AP
 
 
 def sources() -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Each description's (paths, schemas)."""
-    from chat import openapi as chat
-    from chat.after_hours import openapi as after_hours_chat
-    from profiles import openapi as profiles
-    from profiles.after_hours import openapi as after_hours
-    from vlvt.http.openapi import infra
-
-    return [
-        (infra.PATHS, infra.SCHEMAS),
-        (profiles.PATHS, profiles.SCHEMAS),
-        (chat.PATHS, chat.SCHEMAS),
-        (after_hours.PATHS, after_hours.SCHEMAS),
-        (after_hours_chat.PATHS, after_hours_chat.SCHEMAS),
-    ]
+    """Each description's (paths, schemas): the modules settings.OPENAPI_DESCRIPTIONS names, in order
+    (named by the settings, as middleware and apps are, so this layer imports no app)."""
+    modules = [import_module(name) for name in settings.OPENAPI_DESCRIPTIONS]
+    return [(module.PATHS, module.SCHEMAS) for module in modules]
 
 
 def merge(all_sources: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
@@ -99,11 +93,17 @@ def _add_conventions(paths: dict[str, Any]) -> None:
     """The answers `vlvt/http/middleware.py` gives before any route runs, on every operation they can
     reach: added where the app's description lacks the status, or allowed next to the app's own
     answer of that status (a 403 is the route's or the CSRF check's)."""
-    from vlvt.http.middleware import _CSRF_EXEMPT_PREFIXES
-
     for path, operations in paths.items():
+        shadowed = any(_may_match_same_url(path, other) for other in paths if other != path)
         for method, op in operations.items():
-            if method in MUTATING and not path.startswith(_CSRF_EXEMPT_PREFIXES):
+            if shadowed:
+                _allow(
+                    op["responses"],
+                    "405",
+                    "The URL is another route's as well (/profile/photos/upload for /profile/photos/{photoId}, "
+                    "say), and that route has no such method",
+                )
+            if method in MUTATING and not path.startswith(CSRF_EXEMPT_PREFIXES):
                 _allow(
                     op["responses"],
                     "403",
@@ -117,6 +117,19 @@ def _add_conventions(paths: dict[str, Any]) -> None:
                     _allow(
                         op["responses"], "503", "Every image decode slot stayed busy; retry after Retry-After"
                     )
+
+
+def _may_match_same_url(path: str, other: str) -> bool:
+    """Whether a URL meant for `path` can be taken by `other`'s route: it fits both templates and
+    `other` has a fixed segment where `path` has a placeholder (`/profile/photos/location` fits
+    `/profile/{userId}/location` and `/profile/photos/{photoId}`). Such a URL goes to the route listed
+    first, which answers 405 for a method only the other one has."""
+    segments, others = path.split("/"), other.split("/")
+    if len(segments) != len(others):
+        return False
+    pairs = list(zip(segments, others, strict=True))
+    fits = all(a == b or a.startswith("{") or b.startswith("{") for a, b in pairs)
+    return fits and any(a.startswith("{") and not b.startswith("{") for a, b in pairs)
 
 
 def _allow(responses: dict[str, Any], status: str, description: str) -> None:
