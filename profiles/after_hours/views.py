@@ -14,9 +14,10 @@ from profiles.after_hours.gate import after_hours
 from profiles.after_hours.matching import haversine_km, round1
 from profiles.after_hours.services import matches, preferences, profiles, sessions
 from profiles.models import AfterHoursPreferences, AfterHoursProfile
-from profiles.views.uploads import read_all, single_file
+from profiles.views.photos import PHOTO
+from profiles.views.uploads import read_all
 from vlvt.http.api import ApiError, iso, json_body, json_response, ok, route
-from vlvt.http.openapi.declare import BINARY, Operation, obj, ref
+from vlvt.http.openapi.declare import Operation, ref
 from vlvt.http.request import ApiRequest
 
 # --- profile --------------------------------------------------------------------------------------
@@ -112,12 +113,12 @@ def profile_update(request: ApiRequest) -> HttpResponse:
         "is within 9 bits (perceptual hash) of a banned photo",
         ok=ref("AfterHoursPhotoResult"),
         errors=(400, 404, 413),
-        body=obj(["photo"], photo=BINARY),
+        body=PHOTO.schema(),
         content_type="multipart/form-data",
     ),
 )
 def photo_upload(request: ApiRequest) -> HttpResponse:
-    file = single_file(request, "photo", "No file uploaded")
+    file, _ = PHOTO.parse(request)
     try:
         images.check_declared(file.content_type, file.size or 0)
         stored = profiles.photo_upload(user_id=request.user_id, data=read_all(file))

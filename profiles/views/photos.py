@@ -8,11 +8,13 @@ from profiles import images, limits
 from profiles.services.photos import photo_delete, photo_upload, photos_reorder
 from profiles.storage import resolve_url
 from profiles.validation import PHOTOS_ORDER
-from profiles.views.uploads import read_all, single_file
+from profiles.views.uploads import Upload, read_all
 from vlvt.http.api import ApiError, endpoint, json_body, ok
 from vlvt.http.errors import on_error
-from vlvt.http.openapi.declare import BINARY, Operation, obj, ref
+from vlvt.http.openapi.declare import Operation, ref
 from vlvt.http.request import ApiRequest
+
+PHOTO = Upload("photo", "No file uploaded", "JPEG, PNG, WebP, HEIC or HEIF; at most 10 MB")
 
 
 @endpoint(
@@ -22,13 +24,13 @@ from vlvt.http.request import ApiRequest
         "Upload a photo (at most 6)",
         ok=ref("PhotoUploaded"),
         errors=(400, 403, 404, 413),
-        body=obj(["photo"], photo={**BINARY, "description": "JPEG, PNG, WebP, HEIC or HEIF; at most 10 MB"}),
+        body=PHOTO.schema(),
         content_type="multipart/form-data",
     ),
 )
 @on_error("Failed to upload photo")
 def upload(request: ApiRequest) -> HttpResponse:
-    file = single_file(request, "photo", "No file uploaded")
+    file, _ = PHOTO.parse(request)
     try:
         images.check_declared(file.content_type, file.size or 0)
         stored = photo_upload(user_id=request.user_id, data=read_all(file))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
@@ -9,6 +12,7 @@ from django.http.multipartparser import MultiPartParserError
 
 from profiles.images import MAX_UPLOAD_BYTES
 from vlvt.http.api import ApiError
+from vlvt.http.openapi.declare import BINARY, Body
 
 # The request middleware refuses an oversized body (by Content-Length) and stops a file that
 # streams past PHOTO_UPLOAD_LIMIT, both as 413 "File too large"; this is the same answer.
@@ -35,14 +39,35 @@ def single_file(request: HttpRequest, field: str, missing_message: str) -> Uploa
     return upload
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A multipart route's one declaration: its one file field and the text fields beside it (a
+    Body read from the form). `schema()` is what /openapi.json says of the form and `parse()` reads
+    it, so the two cannot part."""
+
+    file: str
+    missing: str  # the 400 message when the file is absent
+    description: str = ""
+    text: Body = field(default_factory=lambda: Body(()))
+
+    def schema(self) -> dict[str, Any]:
+        form = self.text.schema()
+        described = {**BINARY, "description": self.description} if self.description else BINARY
+        return {
+            **form,
+            "required": [self.file, *form.get("required", [])],
+            "properties": {self.file: described, **form["properties"]},
+        }
+
+    def parse(self, request: HttpRequest) -> tuple[UploadedFile, dict[str, Any]]:
+        """The file (checked first, as multer did), then the text fields' values by name."""
+        upload = single_file(request, self.file, self.missing)
+        return upload, self.text.parse(_parsed(request).POST.dict())
+
+
 def read_all(upload: UploadedFile) -> bytes:
     upload.seek(0)
     return upload.read()
-
-
-def form_field(request: HttpRequest, name: str) -> str | None:
-    """A text field of the multipart form (None when absent)."""
-    return _parsed(request).POST.get(name)
 
 
 def _parsed(request: HttpRequest) -> HttpRequest:

@@ -14,11 +14,31 @@ from profiles.services.verification import (
     random_prompt,
     verification_submit,
 )
-from profiles.views.uploads import form_field, read_all, single_file
+from profiles.views.uploads import Upload, read_all
 from vlvt.http.api import ApiError, endpoint, iso, ok
 from vlvt.http.errors import on_error
-from vlvt.http.openapi.declare import BINARY, STR, Operation, obj, ref
+from vlvt.http.openapi.declare import Body, Operation, one_of, ref, sent
 from vlvt.http.request import ApiRequest
+
+SELFIE = Upload(
+    "selfie",
+    "No selfie uploaded",
+    text=Body(
+        (
+            one_of(
+                "gesturePrompt",
+                tuple(sorted(GESTURE_IDS)),
+                "Gesture prompt is required",
+                "Invalid gesture prompt",
+            ),
+            sent(
+                "referencePhotoIndex",
+                {"type": "string", "description": "integer index into the profile's photos, default 0"},
+                str,
+            ),
+        )
+    ),
+)
 
 
 @endpoint(
@@ -39,31 +59,18 @@ def prompt(request: ApiRequest) -> HttpResponse:
         "Submit a verification selfie (503 VERIFICATION_UNAVAILABLE when no face comparison is configured)",
         ok=ref("VerificationResult"),
         errors=(400, 403, 404, 413, 503),
-        body=obj(
-            ["selfie", "gesturePrompt"],
-            selfie=BINARY,
-            gesturePrompt=STR,
-            referencePhotoIndex={
-                "type": "string",
-                "description": "integer index into the profile's photos, default 0",
-            },
-        ),
+        body=SELFIE.schema(),
         content_type="multipart/form-data",
     ),
 )
 @on_error("Failed to submit verification")
 def submit(request: ApiRequest) -> HttpResponse:
-    file = single_file(request, "selfie", "No selfie uploaded")
-    gesture = form_field(request, "gesturePrompt")
-    if not gesture:
-        raise ApiError(400, "Gesture prompt is required")
-    if gesture not in GESTURE_IDS:
-        raise ApiError(400, "Invalid gesture prompt")
+    file, form = SELFIE.parse(request)
     try:
         outcome = verification_submit(
             user_id=request.user_id,
-            gesture_prompt=gesture,
-            reference_index=form_field(request, "referencePhotoIndex"),
+            gesture_prompt=form["gesturePrompt"],
+            reference_index=form["referencePhotoIndex"],
             selfie=read_all(file),
         )
     except images.ImageRejected as exc:
