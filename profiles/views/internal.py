@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import TypeGuard
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
 from profiles.services.cleanup import photos_cleanup_user
 from profiles.signing import SignatureError, verify_request
-from vlvt.http.api import endpoint, fail, ok
+from vlvt.http.api import ApiError, endpoint, fail, ok
 from vlvt.http.errors import on_error
-from vlvt.http.openapi.declare import STR, STR_LIST, Operation, header, json_response, obj, ref
+from vlvt.http.openapi.declare import STR_LIST, Body, Errors, Field, Operation, header, json_response, ref
 
 log = logging.getLogger(__name__)
 _USER_ID = re.compile(r"[\w.@:+-]{1,255}")
+INVALID_BODY = "Invalid request body"
 
 
 def _parsed_body(request: HttpRequest) -> object:
@@ -30,9 +31,27 @@ def _parsed_body(request: HttpRequest) -> object:
         return None
 
 
-def _safe_user_id(value: object) -> TypeGuard[str]:
+def _user_id(body: dict[str, Any], errors: Errors) -> str:
     """A user id usable as a storage prefix (ids are like google_<sub>, apple_<a.b.c>, email_<ms>_<r>)."""
-    return isinstance(value, str) and bool(_USER_ID.fullmatch(value)) and value.strip(".") != ""
+    value = body.get("userId")
+    if not (isinstance(value, str) and _USER_ID.fullmatch(value) and value.strip(".") != ""):
+        raise ApiError(400, INVALID_BODY)
+    return value
+
+
+def _photo_keys(body: dict[str, Any], errors: Errors) -> list[Any]:
+    value = body.get("photoKeys")
+    if not isinstance(value, list):
+        raise ApiError(400, INVALID_BODY)
+    return value
+
+
+CLEANUP = Body(
+    (
+        Field("userId", {"type": "string", "pattern": _USER_ID.pattern}, _user_id, required=True),
+        Field("photoKeys", STR_LIST, _photo_keys, required=True),
+    )
+)
 
 
 @endpoint(
@@ -52,7 +71,7 @@ def _safe_user_id(value: object) -> TypeGuard[str]:
             header("X-Internal-Timestamp", required=True),
             header("X-Internal-Service"),
         ),
-        body=obj(["userId", "photoKeys"], userId=STR, photoKeys=STR_LIST),
+        body=CLEANUP,
     ),
 )
 @on_error("Photo cleanup failed")
@@ -64,10 +83,8 @@ def cleanup_photos(request: HttpRequest) -> HttpResponse:
         log.warning("internal endpoint authentication failed", extra={"code": exc.code})
         return fail(403, "Internal endpoint authentication failed", code=exc.code)
     if not isinstance(body, dict):
-        return fail(400, "Invalid request body")
-    user_id, photo_keys = body.get("userId"), body.get("photoKeys")
-    if not _safe_user_id(user_id) or not isinstance(photo_keys, list):
-        return fail(400, "Invalid request body")
+        return fail(400, INVALID_BODY)
+    values = CLEANUP.parse(body)
     log.info("internal photo cleanup requested", extra={"service": request.headers.get("X-Internal-Service")})
-    deleted, failed = photos_cleanup_user(user_id=user_id, photo_keys=photo_keys)
+    deleted, failed = photos_cleanup_user(user_id=values["userId"], photo_keys=values["photoKeys"])
     return ok(deleted=deleted, failed=failed)
