@@ -17,8 +17,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("vlvt", "chat", "profiles")
 APPS = ("chat", "profiles")
@@ -38,10 +36,6 @@ FUNCTION_IMPORTS: dict[tuple[str, str], str] = {
         "Celery cycle: the After Hours services enqueue these tasks"
     ),
 }
-
-# Modules of vlvt/ that still break a rule, with the change that fixes each; each is an expected
-# failure that must start passing when that change lands (then its entry goes).
-PENDING: dict[str, str] = {}
 
 
 def _module_name(path: Path) -> str:
@@ -164,11 +158,6 @@ def _components(graph: dict[str, set[str]]) -> list[set[str]]:
     return found
 
 
-def _owner(module: str) -> str:
-    """The PENDING entry a module falls under, if any."""
-    return next((p for p in PENDING if module == p or module.startswith(p + ".")), "")
-
-
 def _function_import_violations(module: str) -> list[str]:
     return [
         f"{module} imports {target} inside a function"
@@ -224,17 +213,5 @@ def test_every_allowlisted_function_import_exists():
 
 
 def test_imports_inside_functions_only_where_allowlisted_and_vlvt_is_wiring():
-    found = [v for module in MODULES if not _owner(module) for v in _violations(module)]
-    assert found == []
-
-
-@pytest.mark.parametrize(
-    "pending",
-    [
-        pytest.param(module, marks=pytest.mark.xfail(strict=True, reason=reason))
-        for module, reason in PENDING.items()
-    ],
-)
-def test_pending_vlvt_modules(pending):
-    found = [v for module in MODULES if _owner(module) == pending for v in _violations(module)]
+    found = [v for module in MODULES for v in _violations(module)]
     assert found == []

@@ -8,8 +8,6 @@ from django.utils import timezone
 from chat.errors import ChatError
 from profiles.models import FcmToken
 
-DEVICE_TYPES = ("ios", "android", "web")
-
 
 def fcm_token_register(*, user_id: str, token: str, device_type: str, device_id: str | None) -> None:
     """Upsert on (user_id, token): (re)activate it with the device it now belongs to."""

@@ -4,14 +4,13 @@ reaches its recipient on another process after Redis returns instead of being dr
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from typing import Any
 
 import pytest
 
 from chat.events import user_group
 from chat.models import Message
+from tests.support.api import send_over_rest
 from tests.support.redis_server import private_redis
 from tests.support.servers import start_celery
 from tests.support.sockets import daphne_server, make_match, make_user
@@ -71,17 +70,6 @@ def test_a_message_sent_while_redis_is_down_reaches_the_recipient_on_another_pro
         assert js.wait_event("bob", "new_message", count=3) == [after["message"]]
 
 
-def rest_send(server, sender: str, match_id: str, text: str) -> dict:
-    request = urllib.request.Request(
-        f"{server.base_url}/messages",
-        method="POST",
-        data=json.dumps({"matchId": match_id, "senderId": sender, "text": text}).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {mint_token(sender)}"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["message"]
-
-
 def test_every_message_sent_over_rest_while_redis_is_down_reaches_each_connected_recipient(redis_server, js):
     """Redis comes back empty: each process puts its sockets back in their groups before the
     others' retry queues send what waited, so no recipient misses one."""
@@ -93,7 +81,7 @@ def test_every_message_sent_over_rest_while_redis_is_down_reaches_each_connected
 
         redis_server.stop()
         sent = [
-            rest_send(one, sender, match, f"during {i}")
+            send_over_rest(one, sender, match, f"during {i}")
             for i, ((sender, _), match) in enumerate(zip(pairs, matches, strict=True))
         ]
         redis_server.start()  # empty: group memberships and presence are gone
@@ -121,6 +109,11 @@ def test_a_message_redis_never_took_becomes_a_push_to_its_recipient(redis_server
             js.connect("bob", two.base_url, token=mint_token(bob))
             before = js.emit("alice", "send_message", {"matchId": match, "text": "before", "tempId": "t1"})
             assert js.wait_event("bob", "new_message") == [before["message"]]
+            # Its delivered-or-push decision runs after the event; Redis stops only once it is made.
+            wait_until(
+                lambda: Message.objects.filter(id=before["message"]["id"], status="delivered").exists(),
+                what="the first message marked delivered",
+            )
 
             redis_server.stop()
             during = js.emit("alice", "send_message", {"matchId": match, "text": "during", "tempId": "t2"})

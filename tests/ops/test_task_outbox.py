@@ -5,32 +5,18 @@ a recipient with no socket, by a real Daphne, while a private redis-server is st
 from __future__ import annotations
 
 import functools
-import json
-import urllib.request
 
 import pytest
 
 from chat.models import Message
+from tests.support.api import send_over_rest
 from tests.support.redis_server import private_redis
 from tests.support.servers import start_celery
 from tests.support.sockets import daphne_server, make_match, make_user
 from tests.support.wait import wait_until
-from vlvt.http.auth import mint_token
 from vlvt.outbox.models import TaskOutbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def send(server, sender: str, match_id: str, text: str) -> str:
-    request = urllib.request.Request(
-        f"{server.base_url}/messages",
-        method="POST",
-        data=json.dumps({"matchId": match_id, "senderId": sender, "text": text}).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {mint_token(sender)}"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
-        return json.loads(response.read())["message"]["id"]
 
 
 def succeeded(worker, task_id: str) -> bool:
@@ -45,11 +31,11 @@ def test_pushes_queued_while_redis_is_down_run_once_it_is_back():
         try:
             worker.wait_for_log("vlvt: worker serving", timeout=60)
             with daphne_server(REDIS_URL=redis_server.url) as server:
-                send(server, alice, match, "before")
+                send_over_rest(server, alice, match, "before")
                 wait_until(lambda: worker.log().count("push_new_message[") >= 2, what="the first push to run")
 
                 redis_server.stop()
-                sent = [send(server, alice, match, f"during {i}") for i in range(3)]
+                sent = [send_over_rest(server, alice, match, f"during {i}")["id"] for i in range(3)]
                 stored = list(TaskOutbox.objects.order_by("id").values("name", "args", "task_id"))
                 assert [(row["name"], row["args"]) for row in stored] == [
                     ("chat.tasks.push_new_message", [bob, message_id]) for message_id in sent
@@ -62,7 +48,7 @@ def test_pushes_queued_while_redis_is_down_run_once_it_is_back():
                     wait_until(
                         functools.partial(succeeded, worker, row["task_id"]), timeout=60, what="the push ran"
                     )
-                after = send(server, alice, match, "after")  # straight to the broker again
+                after = send_over_rest(server, alice, match, "after")["id"]  # straight to the broker again
                 assert not TaskOutbox.objects.exists()
                 assert Message.objects.filter(id=after).exists()
         finally:

@@ -12,6 +12,7 @@ the app replay's `Reply`) subclasses it and overrides `result`.
 from __future__ import annotations
 
 import json
+import urllib.request
 from contextlib import nullcontext
 from typing import Any
 
@@ -79,3 +80,18 @@ class Api:
 
     def delete(self, path: str, body: Any = None, **kw: Any) -> Any:
         return self.request("DELETE", path, body, **kw)
+
+
+def send_over_rest(server: Any, sender: str, match_id: str, text: str) -> dict[str, Any]:
+    """`POST /messages` to a running server (tests.support.servers) as the app sends it; the stored
+    message of a 200 answer."""
+    request = urllib.request.Request(
+        f"{server.base_url}/messages",
+        method="POST",
+        data=json.dumps({"matchId": match_id, "senderId": sender, "text": text}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {mint_token(sender)}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+        message: dict[str, Any] = json.loads(response.read())["message"]
+        return message
