@@ -8,14 +8,16 @@ import signal
 import subprocess
 from typing import cast
 
+import psycopg
 import pytest
 import redis
 from django.conf import settings
 
 from chat.models import UserStatus
 from profiles.models import Match, User
+from tests.shutdown.conftest import backend_waiting_on_lock
 from tests.support.jsclient import JS_DIR, JsClient
-from tests.support.servers import DaphneProcess, server_env, shared_listening_socket
+from tests.support.servers import DaphneProcess, server_env, shared_listening_socket, test_database_url
 from tests.support.wait import wait_until
 from vlvt.http.auth import mint_token
 
@@ -163,10 +165,8 @@ def test_a_socket_still_busy_at_the_deadline_gets_a_close_frame_and_its_send_nev
     """The socket's send waits on a lock that is never released: the drain cannot close it, and at
     SHUTDOWN_TIMEOUT it gets a close frame (1001) instead of a dropped connection; its send, cut
     off, is rolled back."""
-    import psycopg
 
     from chat.models import Message
-    from tests.support.servers import test_database_url
     from tests.support.sockets import make_match, make_user
 
     alice, bob = make_user("Alice"), make_user("Bob")
@@ -179,7 +179,10 @@ def test_a_socket_still_busy_at_the_deadline_gets_a_close_frame_and_its_send_nev
             # The insert's foreign key check waits for this lock on the match row.
             locker.execute("SELECT 1 FROM matches WHERE id = %s FOR UPDATE", [match])
             js.emit("alice", "send_message", {"matchId": match, "text": "cut off"}, ack=False)
-            wait_until(lambda: _waiting_on_lock("vlvt-busy"), what="the send to wait on the lock")
+            with psycopg.connect(test_database_url(), autocommit=True) as pg:
+                wait_until(
+                    lambda: backend_waiting_on_lock(pg, "vlvt-busy"), what="the send to wait on the lock"
+                )
             server.signal(signal.SIGTERM)
             assert server.wait(30) == 1
             disconnect = js.wait_disconnect("alice")
@@ -196,17 +199,3 @@ def test_a_socket_still_busy_at_the_deadline_gets_a_close_frame_and_its_send_nev
     finally:
         server.stop()
         listen.close()
-
-
-def _waiting_on_lock(app_name: str) -> bool:
-    import psycopg
-
-    from tests.support.servers import test_database_url
-
-    with psycopg.connect(test_database_url(), autocommit=True) as pg:
-        row = pg.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
-            [app_name],
-        ).fetchone()
-    assert row is not None
-    return row[0] == 1
