@@ -30,13 +30,17 @@ class SwipeResult:
     match_created: bool = False
 
 
-def _target_visible(cursor: CursorWrapper, user_id: str, target_user_id: str) -> bool:
-    """The target has a profile and neither user blocked the other (docs/contract.md, D9)."""
+def _target_visible_locked(cursor: CursorWrapper, user_id: str, target_user_id: str) -> bool:
+    """The target has a profile and neither user blocked the other (docs/contract.md, D9); in the
+    same round trip, the pair's lock is taken (for an invisible target too: it is released with
+    the transaction that then answers 404)."""
+    low, high = sorted((user_id, target_user_id))
     cursor.execute(
         "SELECT EXISTS (SELECT 1 FROM profiles WHERE user_id = %s) AND NOT EXISTS ("
         " SELECT 1 FROM blocks WHERE (user_id = %s AND blocked_user_id = %s)"
-        " OR (user_id = %s AND blocked_user_id = %s))",
-        [target_user_id, user_id, target_user_id, target_user_id, user_id],
+        " OR (user_id = %s AND blocked_user_id = %s)),"
+        " pg_advisory_xact_lock(hashtextextended(%s, 7))",
+        [target_user_id, user_id, target_user_id, target_user_id, user_id, f"swipe:{low}:{high}"],
     )
     return bool(cursor.fetchone()[0])
 
@@ -51,23 +55,23 @@ def swipe_record(*, user_id: str, target_user_id: str, action: str) -> SwipeResu
 
 def _swipe(user_id: str, target_user_id: str, action: str) -> SwipeResult:
     with transaction.atomic(), connection.cursor() as cursor:
-        if not _target_visible(cursor, user_id, target_user_id):
+        if not _target_visible_locked(cursor, user_id, target_user_id):
             # A block is not revealed: the target is simply not there for this user.
             raise ApiError(404, "Target user not found")
-        low, high = sorted((user_id, target_user_id))
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", [f"swipe:{low}:{high}"])
+        # The upsert and the reverse-like check in one statement. Its snapshot is taken after the
+        # lock was granted (the statement above), so a reverse like committed by the transaction
+        # that held the lock before is seen: whichever like commits second finds the first.
         cursor.execute(
-            "INSERT INTO swipes (user_id, target_user_id, action, created_at) VALUES (%s, %s, %s, now()) "
-            "ON CONFLICT (user_id, target_user_id) DO UPDATE SET action = EXCLUDED.action, created_at = now()",
-            [user_id, target_user_id, action],
+            "WITH upsert AS ("
+            " INSERT INTO swipes (user_id, target_user_id, action, created_at) VALUES (%s, %s, %s, now())"
+            " ON CONFLICT (user_id, target_user_id) DO UPDATE SET action = EXCLUDED.action, created_at = now()"
+            " RETURNING 1)"
+            " SELECT %s = 'like' AND EXISTS ("
+            "  SELECT 1 FROM swipes WHERE user_id = %s AND target_user_id = %s AND action = 'like')"
+            " FROM upsert",
+            [user_id, target_user_id, action, action, target_user_id, user_id],
         )
-        if action != "like":
-            return SwipeResult(action=action, is_match=False)
-        cursor.execute(
-            "SELECT 1 FROM swipes WHERE user_id = %s AND target_user_id = %s AND action = 'like'",
-            [target_user_id, user_id],
-        )
-        if cursor.fetchone() is None:
+        if not cursor.fetchone()[0]:
             return SwipeResult(action=action, is_match=False)
         return _mutual_like(cursor, user_id, target_user_id)
 
