@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
 from django.core import signals
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.test import override_settings
@@ -48,7 +49,24 @@ def hold(request: HttpRequest) -> HttpResponse:
     return ok()
 
 
-urlpatterns = [path("where", where), path("stream", stream), path("hold", hold)]
+SERVING: dict[str, Any] = {}
+
+
+@endpoint("GET", auth=False)
+def publish(request: HttpRequest) -> HttpResponse:
+    """As the REST send's channel-layer publish: async code called from the request's thread."""
+
+    async def on_the_loop() -> None:
+        SERVING["async_loop"] = asyncio.get_running_loop()
+        SERVING["async_thread"] = threading.get_ident()
+        SERVING["nested_thread"] = await sync_to_async(threading.get_ident, thread_sensitive=True)()
+
+    SERVING["view_thread"] = threading.get_ident()
+    async_to_sync(on_the_loop)()
+    return ok()
+
+
+urlpatterns = [path("where", where), path("stream", stream), path("hold", hold), path("publish", publish)]
 
 
 def scope(method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
@@ -131,6 +149,25 @@ def test_a_streaming_response_is_closed_after_its_body(events):
     assert names[0] == "request_started"
     assert names[-1] == "request_finished"
     assert names.index("streaming") < names.index("request_finished")
+
+
+@pytest.mark.django_db
+def test_async_code_called_from_the_request_thread_runs_on_the_serving_loop(events):
+    """async_to_sync on the request's thread runs its coroutine on the loop serving the request
+    (not a loop of its own in another thread), and a thread-sensitive sync_to_async inside that
+    coroutine comes back to the request's thread."""
+    SERVING.clear()
+
+    async def scenario() -> tuple[list[dict[str, Any]], asyncio.AbstractEventLoop, int]:
+        sent = await call(PooledThreadASGIHandler(), scope("GET", "/publish"))
+        return sent, asyncio.get_running_loop(), threading.get_ident()
+
+    sent, loop, loop_thread = asyncio.run(scenario())
+
+    assert sent[0]["status"] == 200
+    assert SERVING["async_loop"] is loop
+    assert SERVING["async_thread"] == loop_thread
+    assert SERVING["nested_thread"] == SERVING["view_thread"] != loop_thread
 
 
 @pytest.mark.django_db

@@ -7,15 +7,18 @@ one of them, a test here fails."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
+import os
 import socket
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg_pool
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from channels_redis.core import RedisChannelLayer
 from daphne import cli
 from django.core.signals import request_finished
@@ -140,6 +143,54 @@ def test_a_chunked_body_is_cut_off_once_past_the_limit(connection):
     head, body = _answer(transport)
     assert head.startswith(b"HTTP/1.1 413 ") and body == {"success": False, "error": "Request body too large"}
     assert transport.disconnecting
+
+
+# --- asgiref ---------------------------------------------------------------------------------------
+
+
+def _async_to_sync_in_a_thread(hook: bool) -> dict[str, Any]:
+    """From a thread of a plain executor (no asgiref crossing), with or without the hook: which
+    loop and thread `async_to_sync` runs its coroutine on, and where a thread-sensitive
+    `sync_to_async` inside it runs."""
+
+    async def scenario() -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        seen: dict[str, Any] = {"loop": loop, "loop_thread": threading.get_ident()}
+
+        async def inner() -> str:
+            seen["ran_on_loop"] = asyncio.get_running_loop()
+            seen["ran_on_thread"] = threading.get_ident()
+            seen["nested_thread"] = await sync_to_async(threading.get_ident, thread_sensitive=True)()
+            return "done"
+
+        def on_thread() -> str:
+            if hook:
+                upstream.run_async_to_sync_on(SyncToAsync, loop, os.getpid())
+            seen["caller_thread"] = threading.get_ident()
+            return async_to_sync(inner)()
+
+        with ThreadPoolExecutor(1) as executor:
+            seen["result"] = await loop.run_in_executor(executor, contextvars.copy_context().run, on_thread)
+        return seen
+
+    return asyncio.run(scenario())
+
+
+def test_async_to_sync_runs_on_the_loop_set_for_its_thread_and_nested_calls_come_back():
+    seen = _async_to_sync_in_a_thread(hook=True)
+
+    assert seen["result"] == "done"
+    assert seen["ran_on_loop"] is seen["loop"]
+    assert seen["ran_on_thread"] == seen["loop_thread"]
+    assert seen["nested_thread"] == seen["caller_thread"]
+
+
+def test_without_the_loop_set_async_to_sync_makes_a_loop_of_its_own():
+    seen = _async_to_sync_in_a_thread(hook=False)
+
+    assert seen["result"] == "done"
+    assert seen["ran_on_loop"] is not seen["loop"]
+    assert seen["nested_thread"] == seen["caller_thread"]
 
 
 # --- Daphne -------------------------------------------------------------------------------------

@@ -14,6 +14,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
+# --- asgiref 3.13.0 ------------------------------------------------------------------------------
+
+
+def run_async_to_sync_on(sync_to_async_class: Any, loop: Any, pid: int) -> None:
+    """`SyncToAsync.threadlocal.main_event_loop` and `main_event_loop_pid` (what asgiref's
+    `sync_to_async` sets on the thread it runs a function in): set in the calling thread with
+    `pid` the current process, `async_to_sync` called later in this thread schedules its coroutine
+    on `loop` (which must be running in another thread) and waits for it, running meanwhile any
+    thread-sensitive `sync_to_async` the coroutine makes in this thread; unset, it would run the
+    coroutine on a new event loop in a new thread. `threadlocal.task_context` is cleared: no task
+    of this thread's caller is there to pass a cancellation on to."""
+    local = sync_to_async_class.threadlocal
+    local.main_event_loop = loop
+    local.main_event_loop_pid = pid
+    local.task_context = None
+
+
 # --- Daphne 4.2.3 -------------------------------------------------------------------------------
 
 
