@@ -18,11 +18,13 @@ from django.http import HttpResponse
 from chat import limits, selectors, services, validation
 from chat.errors import not_found_match
 from vlvt.http.api import (
+    caller_only,
     endpoint,
     fail,
     json_body,
     json_response,
     ok,
+    require_caller,
 )
 from vlvt.http.errors import on_error
 from vlvt.http.openapi.declare import (
@@ -80,9 +82,8 @@ def clean_input(view: View) -> View:
 )
 @on_error("Failed to retrieve matches")
 @clean_input
+@caller_only("Forbidden: Cannot access other users' matches")
 def matches_list(request: ApiRequest, user_id: str) -> HttpResponse:
-    if user_id != request.user_id:
-        return fail(403, "Forbidden: Cannot access other users' matches")
     return ok(matches=selectors.matches_for_user(user_id=user_id))
 
 
@@ -137,9 +138,8 @@ def match_delete(request: ApiRequest, match_id: str) -> HttpResponse:
 )
 @on_error("Failed to get unread counts")
 @clean_input
+@caller_only("Forbidden: Cannot access other users' unread counts")
 def unread_counts(request: ApiRequest, user_id: str) -> HttpResponse:
-    if user_id != request.user_id:
-        return fail(403, "Forbidden: Cannot access other users' unread counts")
     return ok(unreadCounts=selectors.unread_counts(user_id=user_id))
 
 
@@ -190,8 +190,7 @@ def messages_history(request: ApiRequest, match_id: str) -> HttpResponse:
 @clean_input
 def message_create(request: ApiRequest) -> HttpResponse:
     body = validation.MESSAGE.parse(json_body(request))
-    if body["senderId"] != request.user_id:
-        return fail(403, "Forbidden: Cannot send messages as another user")
+    require_caller(request, body["senderId"], "Forbidden: Cannot send messages as another user")
     # A client that timed out retries with the same key; the send's tempId mechanism (one row per
     # match, sender and key) makes the retry return the stored message instead of a second one.
     temp_id = validation.idempotency_key(request.headers.get("Idempotency-Key"), body["tempId"])
@@ -215,8 +214,7 @@ def message_create(request: ApiRequest) -> HttpResponse:
 @clean_input
 def messages_mark_read(request: ApiRequest, match_id: str) -> HttpResponse:
     body = validation.MARK_READ.parse(json_body(request))
-    if body["userId"] != request.user_id:
-        return fail(403, "Forbidden: Cannot mark messages as read for another user")
+    require_caller(request, body["userId"], "Forbidden: Cannot mark messages as read for another user")
     result = services.messages_mark_read(
         user_id=body["userId"], match_id=match_id, message_ids=body["messageIds"], notify=True
     )
@@ -240,8 +238,7 @@ def messages_mark_read(request: ApiRequest, match_id: str) -> HttpResponse:
 @clean_input
 def block_create(request: ApiRequest) -> HttpResponse:
     body = validation.BLOCK.parse(json_body(request))
-    if body["userId"] != request.user_id:
-        return fail(403, "Forbidden: Can only block users as yourself")
+    require_caller(request, body["userId"], "Forbidden: Can only block users as yourself")
     if not services.block_create(
         user_id=body["userId"], blocked_user_id=body["blockedUserId"], reason=body["reason"]
     ):
@@ -256,9 +253,8 @@ def block_create(request: ApiRequest) -> HttpResponse:
 )
 @on_error("Failed to unblock user")
 @clean_input
+@caller_only("Forbidden: Can only unblock users for yourself")
 def block_delete(request: ApiRequest, user_id: str, blocked_user_id: str) -> HttpResponse:
-    if user_id != request.user_id:
-        return fail(403, "Forbidden: Can only unblock users for yourself")
     services.block_delete(user_id=user_id, blocked_user_id=blocked_user_id)
     return ok(message="User unblocked successfully")
 
@@ -275,9 +271,8 @@ def block_delete(request: ApiRequest, user_id: str, blocked_user_id: str) -> Htt
 )
 @on_error("Failed to retrieve blocked users")
 @clean_input
+@caller_only("Forbidden: Cannot access other users' blocked list")
 def blocks_list(request: ApiRequest, user_id: str) -> HttpResponse:
-    if user_id != request.user_id:
-        return fail(403, "Forbidden: Cannot access other users' blocked list")
     return ok(blockedUsers=selectors.blocked_users(user_id=user_id))
 
 
@@ -292,8 +287,7 @@ def blocks_list(request: ApiRequest, user_id: str) -> HttpResponse:
 @clean_input
 def report_create(request: ApiRequest) -> HttpResponse:
     body = validation.REPORT.parse(json_body(request))
-    if body["reporterId"] != request.user_id:
-        return fail(403, "Forbidden: Can only submit reports as yourself")
+    require_caller(request, body["reporterId"], "Forbidden: Can only submit reports as yourself")
     services.report_create(
         reporter_id=body["reporterId"],
         reported_user_id=body["reportedUserId"],

@@ -18,8 +18,8 @@ from profiles.services.profiles import (
     profile_update,
 )
 from profiles.storage import resolve_urls
-from profiles.validation import LOCATION, storable, validate_profile
-from vlvt.http.api import ApiError, endpoint, fail, iso, json_body, ok
+from profiles.validation import LOCATION, ProfileInput, storable, validate_profile
+from vlvt.http.api import ApiError, any_user, caller_only, endpoint, fail, iso, json_body, ok
 from vlvt.http.errors import on_error
 from vlvt.http.openapi.declare import Operation, ref
 from vlvt.http.request import ApiRequest
@@ -61,6 +61,7 @@ def create(request: ApiRequest) -> HttpResponse:
     spec=Operation("Read any profile", ok=ref("ProfileResult"), errors=(404,)),
 )
 @on_error("Failed to retrieve profile")
+@any_user
 def detail(request: ApiRequest, user_id: str) -> HttpResponse:
     profile = profile_get(user_id=user_id) if storable(user_id) else None
     if profile is None:
@@ -78,6 +79,14 @@ def _stored_photos(user_id: str) -> list[str]:
     return Profile.objects.filter(pk=user_id).values_list("photos", flat=True).first() or []
 
 
+def _profile_changes(request: ApiRequest) -> ProfileInput:
+    """The update's validated fields; validated before the ownership check, as the original."""
+    body = json_body(request)
+    # Values already stored (legacy `/uploads/...` ones) may come back as they were shown.
+    current = _stored_photos(request.user_id) if isinstance(body.get("photos"), list) else ()
+    return validate_profile(body, partial=True, owner=request.user_id, current_photos=current)
+
+
 @endpoint(
     "PUT",
     limiters=[limits.profile_update],
@@ -89,13 +98,8 @@ def _stored_photos(user_id: str) -> list[str]:
     ),
 )
 @on_error("Failed to update profile")
-def update(request: ApiRequest, user_id: str) -> HttpResponse:
-    body = json_body(request)
-    # Values already stored (legacy `/uploads/...` ones) may come back as they were shown.
-    current = _stored_photos(request.user_id) if isinstance(body.get("photos"), list) else ()
-    data = validate_profile(body, partial=True, owner=request.user_id, current_photos=current)
-    if user_id != request.user_id:  # after validation, as the original
-        raise ApiError(403, "Forbidden: Cannot modify other users' profiles")
+@caller_only("Forbidden: Cannot modify other users' profiles", validate_first=_profile_changes)
+def update(request: ApiRequest, user_id: str, data: ProfileInput) -> HttpResponse:
     profile = profile_update(user_id=user_id, data=data) if storable(user_id) else None
     if profile is None:
         raise ApiError(404, "Profile not found")
@@ -108,9 +112,8 @@ def update(request: ApiRequest, user_id: str) -> HttpResponse:
     spec=Operation("Delete the caller's own profile and its photos", ok=ref("Done"), errors=(403, 404)),
 )
 @on_error("Failed to delete profile")
+@caller_only("Forbidden: Cannot delete other users' profiles")
 def delete(request: ApiRequest, user_id: str) -> HttpResponse:
-    if user_id != request.user_id:
-        raise ApiError(403, "Forbidden: Cannot delete other users' profiles")
     if not storable(user_id) or not profile_delete(user_id=user_id):
         raise ApiError(404, "Profile not found")
     return ok(message="Profile deleted")
@@ -136,9 +139,8 @@ def _decimal8(value: Decimal) -> str:
     ),
 )
 @on_error("Failed to update location")
+@caller_only("Forbidden: Cannot update other users' location")
 def location(request: ApiRequest, user_id: str) -> HttpResponse:
-    if user_id != request.user_id:
-        raise ApiError(403, "Forbidden: Cannot update other users' location")
     body = LOCATION.parse(json_body(request))
     latitude, longitude = body["latitude"], body["longitude"]
     try:

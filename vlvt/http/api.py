@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import wraps
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 from uuid import UUID
 
 from django.conf import settings
@@ -25,7 +25,7 @@ from django.http.response import HttpResponseBase
 
 from vlvt.http import strictjson
 from vlvt.http.auth import AuthFailure, authenticate_header
-from vlvt.http.request import api_request
+from vlvt.http.request import ApiRequest, api_request
 
 logger = logging.getLogger("vlvt.api")
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from vlvt.http.ratelimit import Limiter
 
 View = Callable[..., HttpResponseBase]  # a file download is a streaming response
+Response = TypeVar("Response", bound=HttpResponseBase)
 
 # API versions: advertise only the versions that are served (docs/contract.md, D5).
 CURRENT_API_VERSION = 1
@@ -280,6 +281,53 @@ def endpoint(
         return wrapper
 
     return decorate
+
+
+# The path parameter that names a user. A view taking it declares who it may be: `caller_only` (the
+# caller alone) or `any_user`; tests/http/test_caller_only.py holds every route to one of the two.
+USER_PARAM = "user_id"
+
+
+def require_caller(request: HttpRequest, user_id: object, message: str) -> None:
+    """ApiError 403 `message` unless `user_id` (from the path or the body) is the authenticated
+    caller's: a user acts on their own behalf only."""
+    if user_id != api_request(request).user_id:
+        raise ApiError(403, message)
+
+
+def caller_only(
+    message: str, *, validate_first: Callable[[ApiRequest], Any] | None = None
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """The route's `<user_id>` must be the caller, else 403 `message`; checked before the view
+    runs, so nothing of another user's is read or written.
+
+    `validate_first` is for a route whose original validated the body before the ownership check
+    (the 400 wins over the 403): it runs first and its result reaches the view as `data`."""
+
+    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
+            if validate_first is not None:
+                kwargs["data"] = validate_first(api_request(request))
+            require_caller(request, kwargs[USER_PARAM], message)
+            return view(request, *args, **kwargs)
+
+        vars(wrapper).update(user_param_rule="caller")  # @wraps carries it up to the route
+        return wrapper
+
+    return decorate
+
+
+def any_user(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Declares that the route's `<user_id>` may name any user (reading someone's profile)."""
+    vars(view).update(user_param_rule="any")
+    return view
+
+
+def user_param_rule(view: Callable[..., Any]) -> str | None:
+    """`"caller"` or `"any"`, as the view declared it with `caller_only` or `any_user`; else None."""
+    rule: str | None = getattr(view, "user_param_rule", None)
+    return rule
 
 
 def route(**handlers: View) -> View:
