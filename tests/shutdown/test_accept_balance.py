@@ -1,12 +1,16 @@
 """Connections split evenly between the Daphne processes sharing one listening socket
 (vlvt.server.balance): real processes and real keep-alive connections, counted per process from
-/proc; and the shared table itself."""
+/proc; the shared table itself; and the start-up sweep of tables whose processes were killed."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import signal
 import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -131,3 +135,111 @@ def test_a_process_that_leaves_is_not_waited_for_and_the_last_removes_the_table(
     first.leave()
     assert not path.exists()
     first.closed()  # a connection ending after listening stopped: counted, no longer published
+
+
+# --- the sweep of tables left by killed processes ----------------------------------------------
+
+
+def slots_of(path: Path) -> list[tuple[int, int, float]]:
+    data = path.read_bytes()
+    return [balance._SLOT.unpack_from(data, offset) for offset in range(0, len(data), balance._SLOT.size)]
+
+
+def gone_pid() -> int:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    return gone.pid
+
+
+def wait_until_beats_are_stale(path: Path) -> None:
+    """Until every slot's last beat is older than STALE_SECONDS (a killed process's slot counts as
+    owned until then, in case its process is one this one cannot see)."""
+    while any(pid and time.monotonic() - beat < balance.STALE_SECONDS for pid, _, beat in slots_of(path)):
+        time.sleep(0.1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_starting_server_removes_the_table_of_a_killed_pair_and_keeps_a_live_ones():
+    killed_socket, live_socket, new_socket = (shared_listening_socket() for _ in range(3))
+    killed_table, live_table, new_table = (
+        balance.table_path(s) for s in (killed_socket, live_socket, new_socket)
+    )
+    servers = [DaphneProcess(server_env(), listen_socket=killed_socket) for _ in range(2)]
+    servers.append(DaphneProcess(server_env(), listen_socket=live_socket))
+    try:
+        killed = servers[:2]
+        assert sorted(pid for pid, _, _ in slots_of(killed_table) if pid) == sorted(s.pid for s in killed)
+        for server in killed:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        assert killed_table.exists()  # nobody left it
+        wait_until_beats_are_stale(killed_table)
+
+        servers.append(DaphneProcess(server_env(), listen_socket=new_socket))
+        assert not killed_table.exists()
+        assert [pid for pid, _, _ in slots_of(live_table) if pid] == [servers[2].pid]
+        assert [pid for pid, _, _ in slots_of(new_table) if pid] == [servers[3].pid]
+        assert (
+            f"accept balance: removed {killed_table.name}, left by processes that are gone"
+            in servers[3].log()
+        )
+        assert "accept balance: removed" not in servers[2].log()
+    finally:
+        for server in servers:
+            server.stop()
+        for sock in (killed_socket, live_socket, new_socket):
+            balance.table_path(sock).unlink(missing_ok=True)
+            sock.close()
+    assert not live_table.exists() and not new_table.exists()  # each left by its last process
+
+
+def write_table(path: Path, *slots: tuple[int, int, float]) -> Path:
+    path.write_bytes(b"".join(balance._SLOT.pack(*slot) for slot in slots))
+    return path
+
+
+def test_the_sweep_removes_only_tables_no_process_owns(tmp_path):
+    now = time.monotonic()
+    stale = now - balance.STALE_SECONDS - 1
+    dead, fresh_dead, live, empty, busy, other = (
+        write_table(tmp_path / "vlvt-accept-1-1", (gone_pid(), 3, stale), (gone_pid(), 1, stale)),
+        write_table(tmp_path / "vlvt-accept-1-2", (gone_pid(), 3, now)),  # beating: maybe unseen
+        write_table(tmp_path / "vlvt-accept-1-3", (gone_pid(), 3, stale), (os.getpid(), 0, stale)),
+        write_table(tmp_path / "vlvt-accept-1-4"),
+        write_table(tmp_path / "vlvt-accept-1-5", (gone_pid(), 3, stale)),
+        write_table(tmp_path / "unrelated", (gone_pid(), 3, stale)),
+    )
+    with open(busy, "rb") as held:  # a process joining or leaving holds the lock
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert balance.sweep_orphans(tmp_path) == [dead, empty]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (fresh_dead, live, busy, other)
+    )
+
+
+def blocked_flock_waiters(path: Path) -> int:
+    """How many flock() calls wait on `path`'s file (/proc/locks marks a waiter with "->")."""
+    info = os.stat(path)
+    inode = f":{info.st_ino} "
+    return sum(1 for line in Path("/proc/locks").read_text().splitlines() if "->" in line and inode in line)
+
+
+def test_a_process_joining_while_its_table_is_removed_joins_the_table_its_name_points_at(listen):
+    path = balance.table_path(listen)
+    write_table(path, (gone_pid(), 2, 0.0))
+    joined: list[balance.AcceptBalance] = []
+    with open(path, "rb") as sweeper:
+        fcntl.flock(sweeper, fcntl.LOCK_EX)
+        joiner = threading.Thread(target=lambda: joined.append(balance.AcceptBalance.join(listen)))
+        joiner.start()
+        while not blocked_flock_waiters(path):  # it opened the file and waits for the lock
+            time.sleep(0.01)
+        removed = os.fstat(sweeper.fileno()).st_ino
+        path.unlink()  # what the sweep does, under the lock
+    joiner.join()
+
+    assert os.stat(path).st_ino != removed
+    assert [(pid, held) for pid, held, _ in slots_of(path) if pid] == [(os.getpid(), 0)]
+    peer = balance.AcceptBalance.join(listen)
+    joined[0].opened()
+    assert (joined[0].my_turn(), peer.my_turn()) == (False, True)  # one table: they see each other

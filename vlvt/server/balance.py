@@ -15,6 +15,13 @@ the connection. Two processes therefore never differ by more than one connection
 A peer counts as live while its process exists and its event loop beats (every 0.25 s); one that
 is gone, or stopped beating for `STALE_SECONDS` (stuck), is ignored, so connections are never held back for a peer that
 cannot take them. A draining process leaves the table when it stops listening.
+
+A process killed outright (SIGKILL, the OOM killer) never leaves, and a table whose processes were
+all killed would stay in /dev/shm for good; each process therefore sweeps such tables when it
+starts listening (`sweep_orphans`). A table is only ever removed under its lock and while its name
+still points at it, and a joining process checks, once it holds the lock, that the file it opened
+is still the one the name points at (else it opens the name again): so a process joining while its
+table is swept, or while the table's last process leaves, never ends up alone in a removed file.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import socket
 import struct
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +57,9 @@ BEAT_SECONDS = 0.25
 _STEP_BACK_SECONDS = 0.005
 
 
+_TABLE_PREFIX = "vlvt-accept-"
+
+
 def _table_dir() -> Path:
     shm = Path("/dev/shm")
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
@@ -56,7 +68,7 @@ def _table_dir() -> Path:
 def table_path(sock: socket.socket) -> Path:
     """The table of the processes sharing `sock` (its inode is the same through every holder)."""
     info = os.fstat(sock.fileno())
-    return _table_dir() / f"vlvt-accept-{info.st_dev}-{info.st_ino}"
+    return _table_dir() / f"{_TABLE_PREFIX}{info.st_dev}-{info.st_ino}"
 
 
 class AcceptBalance:
@@ -71,18 +83,13 @@ class AcceptBalance:
     @classmethod
     def join(cls, sock: socket.socket) -> AcceptBalance:
         path = table_path(sock)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with _locked(path, create=True) as fd:
+            assert fd is not None  # (created when missing)
             if os.fstat(fd).st_size < SLOTS * _SLOT.size:
                 os.ftruncate(fd, SLOTS * _SLOT.size)
             table = mmap.mmap(fd, SLOTS * _SLOT.size)
             slot = _free_slot(table, time.monotonic())
             _SLOT.pack_into(table, slot * _SLOT.size, os.getpid(), 0, time.monotonic())
-        finally:
-            # Unlocked explicitly: the mapping keeps a duplicate of `fd`, which would hold the lock.
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
         return cls(path, table, slot)
 
     def opened(self) -> None:
@@ -114,21 +121,78 @@ class AcceptBalance:
         """Out of the table (listening stopped); the table's file goes with its last process."""
         if self._table.closed:
             return
+        _SLOT.pack_into(self._table, self._offset, 0, 0, 0.0)
         try:
-            fd = os.open(self.path, os.O_RDWR)
-        except OSError:
-            fd = -1
-        try:
-            if fd >= 0:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            _SLOT.pack_into(self._table, self._offset, 0, 0, 0.0)
-            if fd >= 0 and not _live_slots(self._table, time.monotonic()):
-                self.path.unlink(missing_ok=True)
+            with _locked(self.path) as fd:
+                if fd is not None and not _owned_slots(self._table, time.monotonic()):
+                    self.path.unlink()
+        except OSError as exc:  # the slot is empty already; the sweep removes the file later
+            logger.warning("accept balance: could not check %s on leaving: %r", self.path.name, exc)
         finally:
             self._table.close()
-            if fd >= 0:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+
+
+@contextmanager
+def _locked(path: Path, *, create: bool = False, wait: bool = True) -> Iterator[int | None]:
+    """The table's file open and locked, and still the file `path` names; None when there is none
+    (or, with `wait` false, when another process holds the lock). `create` makes a missing one.
+
+    Removing a table happens under its lock; a process that opened the file just before must not
+    then write its slot into the removed file, where its peers never look: it opens the name again.
+    """
+    fd = _open_locked(path, create=create, wait=wait)
+    try:
+        yield fd
+    finally:
+        if fd is not None:
+            # Unlocked explicitly: a mapping keeps a duplicate of `fd`, which would hold the lock.
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _open_locked(path: Path, *, create: bool, wait: bool) -> int | None:
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o600)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        if _named_by(path, fd):
+            return fd
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        if not create:
+            return None
+
+
+def _named_by(path: Path, fd: int) -> bool:
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def sweep_orphans(directory: Path | None = None) -> list[Path]:
+    """Remove the tables none of whose processes is left, and return them.
+
+    A table stays while one of its slots is owned (`_owned_slots`), and while another process
+    holds it locked (joining or leaving: it is in use)."""
+    removed = []
+    for path in sorted((directory or _table_dir()).glob(_TABLE_PREFIX + "*")):
+        try:
+            with _locked(path, wait=False) as fd:
+                if fd is not None and not _owned_slots(os.pread(fd, SLOTS * _SLOT.size, 0), time.monotonic()):
+                    path.unlink()
+                    removed.append(path)
+        except OSError as exc:  # another user's table, say: not ours to judge
+            logger.debug("accept balance: %s not swept: %r", path.name, exc)
+    return removed
 
 
 def _alive(pid: int) -> bool:
@@ -143,19 +207,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _live_slots(table: mmap.mmap, now: float) -> list[int]:
-    live = []
-    for slot in range(SLOTS):
+def _owned_slots(table: mmap.mmap | bytes, now: float) -> list[int]:
+    """The slots that still belong to a process: one that exists (a stuck one too: it may carry
+    on), or one that beat within `STALE_SECONDS` (a process in another PID namespace sharing
+    /dev/shm, which `_alive` cannot see, still beats)."""
+    owned = []
+    for slot in range(len(table) // _SLOT.size):
         pid, _held, beat = _SLOT.unpack_from(table, slot * _SLOT.size)
-        if pid and now - beat < STALE_SECONDS:
-            live.append(slot)
-    return live
+        if pid and (now - beat < STALE_SECONDS or _alive(pid)):
+            owned.append(slot)
+    return owned
 
 
 def _free_slot(table: mmap.mmap, now: float) -> int:
-    live = set(_live_slots(table, now))
+    owned = set(_owned_slots(table, now))
     for slot in range(SLOTS):
-        if slot not in live:
+        if slot not in owned:
             return slot
     raise RuntimeError(f"more than {SLOTS} processes accept on one socket")
 
@@ -187,6 +254,8 @@ def accept_evenly(port: Any, reactor: Any) -> None:
     port.balance = None
     if port.transport is tcp.Server:
         try:
+            for path in sweep_orphans():
+                logger.info("accept balance: removed %s, left by processes that are gone", path.name)
             port.balance = AcceptBalance.join(port.socket)
         except (OSError, RuntimeError) as exc:  # takes connections as they come instead
             logger.warning("accept balance unavailable: %r", exc)
