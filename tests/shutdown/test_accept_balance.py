@@ -80,6 +80,13 @@ def test_two_processes_each_hold_half_of_fifty_keep_alive_connections():
         listen.close()
 
 
+def gone_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    return gone.pid
+
+
 @pytest.fixture
 def listen():
     sock = shared_listening_socket()
@@ -118,9 +125,7 @@ def test_a_peer_whose_process_is_gone_is_not_waited_for(listen):
     first.opened()
     assert not first.my_turn()
 
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    balance._PID.pack_into(second._table, second._offset, gone.pid)  # killed: its slot stays behind
+    balance._PID.pack_into(second._table, second._offset, gone_pid())  # killed: its slot stays behind
     assert first.my_turn()
 
 
@@ -143,12 +148,6 @@ def test_a_process_that_leaves_is_not_waited_for_and_the_last_removes_the_table(
 def slots_of(path: Path) -> list[tuple[int, int, float]]:
     data = path.read_bytes()
     return [balance._SLOT.unpack_from(data, offset) for offset in range(0, len(data), balance._SLOT.size)]
-
-
-def gone_pid() -> int:
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    return gone.pid
 
 
 def wait_until_beats_are_stale(path: Path) -> None:
@@ -243,3 +242,6 @@ def test_a_process_joining_while_its_table_is_removed_joins_the_table_its_name_p
     peer = balance.AcceptBalance.join(listen)
     joined[0].opened()
     assert (joined[0].my_turn(), peer.my_turn()) == (False, True)  # one table: they see each other
+    peer.leave()
+    joined[0].leave()
+    assert not path.exists()
