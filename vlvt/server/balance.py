@@ -84,7 +84,8 @@ class AcceptBalance:
     def join(cls, sock: socket.socket) -> AcceptBalance:
         path = table_path(sock)
         with _locked(path, create=True) as fd:
-            assert fd is not None  # (created when missing)
+            if fd is None:  # (only a lock taken without waiting is given up)
+                raise OSError(f"{path} could not be opened")
             if os.fstat(fd).st_size < SLOTS * _SLOT.size:
                 os.ftruncate(fd, SLOTS * _SLOT.size)
             table = mmap.mmap(fd, SLOTS * _SLOT.size)
@@ -155,6 +156,8 @@ def _open_locked(path: Path, *, create: bool, wait: bool) -> int | None:
         try:
             fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o600)
         except FileNotFoundError:
+            if create:  # the directory itself is missing
+                raise
             return None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -253,9 +256,8 @@ def accept_evenly(port: Any, reactor: Any) -> None:
     port.accept_backlog = accept
     port.balance = None
     if port.transport is tcp.Server:
+        _sweep()
         try:
-            for path in sweep_orphans():
-                logger.info("accept balance: removed %s, left by processes that are gone", path.name)
             port.balance = AcceptBalance.join(port.socket)
         except (OSError, RuntimeError) as exc:  # takes connections as they come instead
             logger.warning("accept balance unavailable: %r", exc)
@@ -279,6 +281,16 @@ def accept_evenly(port: Any, reactor: Any) -> None:
         return accept()
 
     port.doRead = accept_one
+
+
+def _sweep() -> None:
+    try:
+        removed = sweep_orphans()
+    except OSError as exc:  # the tables stay; balancing does not depend on it
+        logger.warning("accept balance: sweep failed: %r", exc)
+        return
+    for path in removed:
+        logger.info("accept balance: removed %s, left by processes that are gone", path.name)
 
 
 def leave(port: Any) -> None:
