@@ -24,11 +24,11 @@ from typing import Any
 from django.db import transaction
 
 from chat.errors import ChatError
-from chat.realtime import presence
+from chat.realtime import presence, registry
 from chat.realtime.handlers import Ack, EventContext, db, error, handler
 from chat.realtime.throttle import publish, publish_many
 from chat.selectors import online_statuses
-from chat.services.delivery import deliver_or_push
+from chat.services.delivery import deliver_or_push, messages_mark_delivered
 from chat.services.messages import message_send, messages_mark_read, typing_set
 
 logger = logging.getLogger("vlvt.realtime")
@@ -42,13 +42,36 @@ async def call(fn: Callable[..., Any], **kwargs: Any) -> Any:
         return exc.ack()
 
 
+# (sender, match id) -> the match's other user, as learnt from earlier sends: a match's two users
+# never change. Only a guess: a message is marked early only if its send names the same recipient.
+_RECIPIENTS: dict[tuple[str, str], str] = {}
+_RECIPIENTS_MAX = 50_000
+
+
 async def send_messages(ctx: EventContext, items: list[Any]) -> list[Ack]:
     """`send_message` for events queued on one socket: one trip to a database thread for all of
     them, each sent in turn exactly as alone; the created ones fan out after the acks, in order,
-    one publication per recipient."""
-    results = await db(_send_each)(ctx.user_id, items)
+    one publication per recipient.
+
+    A recipient with a socket on this process gets the delivered mark in the same trip (one thread
+    crossing per message instead of two); after the publication the decision is checked as
+    `chat.services.delivery` makes it: a recipient no longer on this process by then takes the
+    usual delivered-or-push path (a push, if gone everywhere)."""
+    here = {
+        recipient
+        for data in items
+        if isinstance(data, dict)
+        and isinstance(match_id := data.get("matchId"), str)
+        and (recipient := _RECIPIENTS.get((ctx.user_id, match_id))) is not None
+        and registry.has_sockets(recipient)
+    }
+    results, marked = await db(_send_each_and_mark)(ctx.user_id, items, here)
     created = [r for r in results if not isinstance(r, dict) and r.created]
     if created:  # a resend of a known tempId was fanned out the first time
+        if len(_RECIPIENTS) >= _RECIPIENTS_MAX:
+            _RECIPIENTS.clear()
+        for r in created:
+            _RECIPIENTS[(ctx.user_id, r.message["matchId"])] = r.recipient_id
 
         async def fan_out() -> None:
             by_recipient: dict[str, list[tuple[str, Any]]] = {}
@@ -57,10 +80,29 @@ async def send_messages(ctx: EventContext, items: list[Any]) -> list[Ack]:
             for recipient_id, emits in by_recipient.items():
                 await publish_many(recipient_id, emits)
             for r in created:
+                if r.message["id"] in marked and registry.has_sockets(r.recipient_id):
+                    continue  # delivered: marked in the send's trip, and its socket is still here
                 ctx.consumer.note_sent(r.recipient_id, r.message["id"])
 
         ctx.defer(fan_out)
     return [r if isinstance(r, dict) else r.ack() for r in results]
+
+
+def _send_each_and_mark(sender_id: str, items: list[Any], here: set[str]) -> tuple[list[Any], set[str]]:
+    """`_send_each`, then the created messages whose recipient has a socket on this process marked
+    delivered (one UPDATE, after the sends committed); returns the results and the ids marked."""
+    results = _send_each(sender_id, items)
+    early = [
+        r.message["id"] for r in results if not isinstance(r, dict) and r.created and r.recipient_id in here
+    ]
+    if not early:
+        return results, set()
+    try:
+        messages_mark_delivered(message_ids=early)
+    except Exception:  # the usual path after the publication decides for these
+        logger.exception("marking sent messages delivered failed")
+        return results, set()
+    return results, set(early)
 
 
 def _send_each(sender_id: str, items: list[Any]) -> list[Any]:

@@ -30,6 +30,12 @@ def sockets_of(user_id: str) -> list[Any]:
     return list(_SOCKETS.get(user_id, ()))
 
 
+def has_sockets(user_id: str) -> bool:
+    """Whether the user has a socket on this process (one that completed its CONNECT and has not
+    started leaving)."""
+    return user_id in _SOCKETS
+
+
 def all_sockets() -> Iterator[Any]:
     for sockets in list(_SOCKETS.values()):
         yield from list(sockets)

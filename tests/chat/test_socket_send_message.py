@@ -9,6 +9,7 @@ import re
 import pytest
 
 from chat.models import Message
+from chat.realtime import presence
 from profiles.models import Block, UserSubscription
 from tests.support.jsclient import JsClient
 from tests.support.sockets import make_match, make_user
@@ -99,6 +100,31 @@ def test_online_recipient_gets_delivered_status_and_no_push(daphne, js, pair):
     assert ack["message"]["status"] == "sent" and "tempId" not in ack["message"]
     assert row.delivered_at is not None
     assert _push_tasks() == []
+
+
+def test_later_messages_to_a_recipient_on_this_process_are_delivered_then_pushed_once_gone(daphne, js, pair):
+    """The second send of a match learnt its recipient from the first: with the recipient's
+    socket on this process it is marked delivered in the send's own trip to the database; once
+    the socket is gone, the next message takes the push."""
+    alice, bob, match = pair
+    js.connect("alice", daphne.base_url, token=mint_token(alice))
+    js.connect("bob", daphne.base_url, token=mint_token(bob))
+
+    first = js.emit("alice", "send_message", {"matchId": match, "text": "one"})
+    second = js.emit("alice", "send_message", {"matchId": match, "text": "two"})
+    js.wait_event("bob", "new_message", count=2)
+    wait_until(lambda: Message.objects.filter(status="delivered").count() == 2, what="both delivered")
+    assert first["message"]["status"] == second["message"]["status"] == "sent"
+
+    js.disconnect("bob")
+    wait_until(lambda: not presence.online_users([bob]), what="bob's socket gone from presence")
+    third = js.emit("alice", "send_message", {"matchId": match, "text": "three"})
+
+    tasks = wait_until(_push_tasks, what="the push task")
+    row = Message.objects.get(pk=third["message"]["id"])
+    assert row.status == "sent" and row.delivered_at is None
+    assert tasks == [(bob, row.id)]
+    assert Message.objects.filter(status="delivered").count() == 2
 
 
 def test_offline_recipient_stays_sent_and_gets_a_push(daphne, js, pair):
