@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 
 from chat.errors import ChatError
 from chat.realtime import presence, registry
@@ -121,6 +121,9 @@ def _send_each(sender_id: str, items: list[Any]) -> list[Any]:
                     logger.exception("socket event handler failed", extra={"event": "send_message"})
                     results.append(error("Failed to send message"))
             return results
+    except (OperationalError, InterfaceError) as exc:  # PostgreSQL unreachable: a line, no traceback
+        logger.warning("socket event handler failed: database unavailable (%s)", exc, extra={"event": "send_message"})
+        return [error("Failed to send message")] * len(items)
     except Exception:  # the commit failed: nothing of the batch was stored
         logger.exception("socket event handler failed", extra={"event": "send_message"})
         return [error("Failed to send message")] * len(items)

@@ -14,6 +14,12 @@ at call time, so the subclass takes its place there (psycopg_pool is pinned in r
 
 from __future__ import annotations
 
+import time
+from typing import Any, Self
+
+import psycopg
+from django.conf import settings
+from psycopg_pool import ConnectionPool
 from psycopg_pool import pool as _pool_module
 from psycopg_pool.base import AttemptWithBackoff
 
@@ -34,3 +40,50 @@ class BoundedBackoff(AttemptWithBackoff):
 def bound_reconnect_backoff() -> None:
     """Make every ConnectionPool of the process retry within MAX_DELAY (idempotent)."""
     upstream.set_pool_backoff(_pool_module, BoundedBackoff)
+
+
+# --- failing fast while PostgreSQL is unreachable ------------------------------------------------
+#
+# Without this, while PostgreSQL is down every request asks the pool for a connection and waits
+# DATABASE_CONNECTION_TIMEOUT_MS for one: the request threads are all taken by waits that can only
+# end in a 503, the requests behind them queue on the event loop, and once PostgreSQL is back that
+# queue (seconds of requests, most of whose clients gave up) is served first, in order, before any
+# new request. The pool knows better: it retries within MAX_DELAY, and each attempt says whether
+# the server answered. While its last attempt failed less than DATABASE_FAIL_FAST_MS ago (and none
+# succeeded since), a request that would wait for a connection fails at once (the same 503 with
+# Retry-After as after the timeout; a socket handler's error ack) while the pool's own attempts
+# go on; a connection idle in the pool is still handed out. The window ends by itself, so if the
+# pool stopped trying (nothing asked it for a connection), the next request asks and waits as
+# before, and its wait makes the pool try again.
+
+_failed_at: float | None = None  # monotonic time of the last failed attempt, None after a success
+
+
+class TrackedConnection(psycopg.Connection[Any]):
+    """The pool's connections (`connection_class`): each attempt to open one records whether
+    PostgreSQL answered."""
+
+    @classmethod
+    def connect(cls, conninfo: str = "", **kwargs: Any) -> Self:
+        global _failed_at
+        try:
+            conn = super().connect(conninfo, **kwargs)
+        except psycopg.OperationalError:
+            _failed_at = time.monotonic()
+            raise
+        _failed_at = None
+        return conn
+
+
+class DatabaseUnreachable(psycopg.OperationalError):
+    pass
+
+
+def fail_fast_if_unreachable(pool: ConnectionPool[Any]) -> None:
+    """Raise (before asking `pool` for a connection) while its last connection attempt failed
+    within the window and it has no idle connection to give."""
+    failed_at = _failed_at
+    if failed_at is None or time.monotonic() - failed_at >= settings.DATABASE_FAIL_FAST_SECONDS:
+        return
+    if pool.get_stats().get("pool_available", 0) == 0:
+        raise DatabaseUnreachable("PostgreSQL unreachable: the pool's last connection attempt failed")

@@ -18,6 +18,7 @@ from vlvt.env import (
     missing,
     query_options,
 )
+from vlvt.dbpool import TrackedConnection
 from vlvt.redis import quick_retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -177,7 +178,8 @@ DB_APPLICATION_NAME = env_str("DB_APPLICATION_NAME", f"vlvt-{os.getpid()}-{socke
 _db_pool = env_bool("DATABASE_POOL", True)
 DATABASES = {
     "default": {
-        "ENGINE": "django.db.backends.postgresql",
+        # Django's, failing fast while the pool knows PostgreSQL is unreachable (vlvt/dbpool.py).
+        "ENGINE": "vlvt.postgresql",
         **database_from_url(DATABASE_URL),
         # Django requires CONN_MAX_AGE=0 with its pool; the pool keeps connections instead.
         "CONN_MAX_AGE": 0,
@@ -194,6 +196,7 @@ DATABASES = {
                         "max_size": env_int("DATABASE_POOL_MAX", 20),
                         "timeout": env_int("DATABASE_CONNECTION_TIMEOUT_MS", 5000) / 1000,
                         "max_idle": env_int("DATABASE_IDLE_TIMEOUT_MS", 30000) / 1000,
+                        "connection_class": TrackedConnection,
                     }
                 }
                 if _db_pool
@@ -208,6 +211,13 @@ if _db_pool:  # retry PostgreSQL within a quarter of a second once it is gone (v
     from vlvt.dbpool import bound_reconnect_backoff
 
     bound_reconnect_backoff()
+# While the pool's last attempt to reach PostgreSQL failed less than this long ago, a request that
+# would wait for a connection gets its 503 at once (vlvt/dbpool.py; 0: always wait the timeout).
+DATABASE_FAIL_FAST_SECONDS = env_int("DATABASE_FAIL_FAST_MS", 1000) / 1000
+# A request that waited this long on the event loop for a request thread is answered 503 with
+# Retry-After without running (vlvt/server/handlers.py): after a stall its client has likely given
+# up, and serving the queue in order would keep every new request waiting behind it. 0: no bound.
+REQUEST_QUEUE_TIMEOUT_MS = env_int("REQUEST_QUEUE_TIMEOUT_MS", 3000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True

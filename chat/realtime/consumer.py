@@ -37,6 +37,7 @@ from typing import Any
 from channels.consumer import AsyncConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from socketio import packet as sio
 
 from chat.realtime import conf, handlers, presence, protocol, pump, ratelimit, registry
@@ -472,6 +473,10 @@ class SocketIOConsumer(AsyncConsumer):
             else:
                 assert spec.batch is not None
                 results = await spec.batch(ctx, [data for data, _ in allowed])
+        except (OperationalError, InterfaceError) as exc:
+            # PostgreSQL unreachable: one line per event, not a traceback (thousands in an outage).
+            logger.warning("socket event handler failed: database unavailable (%s)", exc, extra={"event": name})
+            results = [failure] * len(allowed)
         except Exception:
             logger.exception("socket event handler failed", extra={"event": name})
             results = [failure] * len(allowed)

@@ -67,12 +67,33 @@ PROBE_THREADS = 2
 PROBE_PATHS = frozenset({"/health", "/ready"})
 
 
-class ThreadLane:
-    """At most `size` single-thread executors, reused; made on first use, on the serving loop."""
+# The answer to a request that waited longer than the lane's bound for a thread: nothing of it ran.
+SHED_RETRY_AFTER = b"1"
+SHED_BODY = b'{"success":false,"error":"Service temporarily unavailable, please retry"}'
+SHED_START = {
+    "type": "http.response.start",
+    "status": 503,
+    "headers": [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"content-length", str(len(SHED_BODY)).encode()),
+        (b"retry-after", SHED_RETRY_AFTER),
+    ],
+}
 
-    def __init__(self, size: int, name: str) -> None:
+
+class LaneWaitExceeded(Exception):
+    """No thread of the lane came free within its bound."""
+
+
+class ThreadLane:
+    """At most `size` single-thread executors, reused; made on first use, on the serving loop. A
+    request that waits longer than `max_wait` seconds for one (None: no bound) is not served."""
+
+    def __init__(self, size: int, name: str, max_wait: float | None = None) -> None:
         self.size = size
         self.name = name
+        self.max_wait = max_wait
+        self.shed = 0
         self._idle: list[ThreadPoolExecutor] = []
         self._free: asyncio.Semaphore | None = None
 
@@ -80,12 +101,20 @@ class ThreadLane:
     async def executor(self) -> AsyncIterator[ThreadPoolExecutor]:
         if self._free is None:
             self._free = asyncio.Semaphore(self.size)
-        async with self._free:
+        try:
+            async with asyncio.timeout(self.max_wait):
+                await self._free.acquire()
+        except TimeoutError:
+            self.shed += 1
+            raise LaneWaitExceeded from None
+        try:
             executor = self._idle.pop() if self._idle else ThreadPoolExecutor(1, thread_name_prefix=self.name)
             try:
                 yield executor
             finally:
                 self._idle.append(executor)
+        finally:
+            self._free.release()
 
 
 class PooledThreadASGIHandler(ASGIHandler):
@@ -94,7 +123,7 @@ class PooledThreadASGIHandler(ASGIHandler):
         BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
         self.threads = threads or request_threads()
-        self._requests = ThreadLane(self.threads, "request")
+        self._requests = ThreadLane(self.threads, "request", max_wait=request_queue_timeout())
         self._probes = ThreadLane(PROBE_THREADS, "probe")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -110,6 +139,9 @@ class PooledThreadASGIHandler(ASGIHandler):
         try:
             async with lane.executor() as executor:
                 await self.respond(scope, body_file, send, executor)
+        except LaneWaitExceeded:
+            await send(SHED_START)
+            await send({"type": "http.response.body", "body": SHED_BODY})
         finally:
             body_file.close()
 
@@ -153,6 +185,12 @@ def request_threads() -> int:
     options = settings.DATABASES["default"].get("OPTIONS")
     pool = options.get("pool") if isinstance(options, dict) else None
     return int(pool.get("max_size", DEFAULT_THREADS)) if isinstance(pool, dict) else DEFAULT_THREADS
+
+
+def request_queue_timeout() -> float | None:
+    """REQUEST_QUEUE_TIMEOUT_MS in seconds; None (0 in the setting) for no bound."""
+    timeout_ms = settings.REQUEST_QUEUE_TIMEOUT_MS
+    return timeout_ms / 1000 if timeout_ms > 0 else None
 
 
 def get_application() -> PooledThreadASGIHandler:
