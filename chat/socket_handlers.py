@@ -122,7 +122,9 @@ def _send_each(sender_id: str, items: list[Any]) -> list[Any]:
                     results.append(error("Failed to send message"))
             return results
     except (OperationalError, InterfaceError) as exc:  # PostgreSQL unreachable: a line, no traceback
-        logger.warning("socket event handler failed: database unavailable (%s)", exc, extra={"event": "send_message"})
+        logger.warning(
+            "socket event handler failed: database unavailable (%s)", exc, extra={"event": "send_message"}
+        )
         return [error("Failed to send message")] * len(items)
     except Exception:  # the commit failed: nothing of the batch was stored
         logger.exception("socket event handler failed", extra={"event": "send_message"})

@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from vlvt.dbpool import TrackedConnection
 from vlvt.env import (
     APP_ENV,
     IS_PRODUCTION,
@@ -18,7 +19,6 @@ from vlvt.env import (
     missing,
     query_options,
 )
-from vlvt.dbpool import TrackedConnection
 from vlvt.redis import quick_retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -475,7 +475,9 @@ class SocketIOConsumer(AsyncConsumer):
                 results = await spec.batch(ctx, [data for data, _ in allowed])
         except (OperationalError, InterfaceError) as exc:
             # PostgreSQL unreachable: one line per event, not a traceback (thousands in an outage).
-            logger.warning("socket event handler failed: database unavailable (%s)", exc, extra={"event": name})
+            logger.warning(
+                "socket event handler failed: database unavailable (%s)", exc, extra={"event": name}
+            )
             results = [failure] * len(allowed)
         except Exception:
             logger.exception("socket event handler failed", extra={"event": name})

@@ -13,7 +13,7 @@ from vlvt.dbpool import fail_fast_if_unreachable
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        pool = self.pool
+        pool = self.pool  # type: ignore[attr-defined]  # Django 5.1+, not yet in django-stubs
         if pool is not None:
             fail_fast_if_unreachable(pool)
         return super().get_new_connection(conn_params)
