@@ -22,3 +22,5 @@ class ChatConfig(AppConfig):
         if bridge.ensure_started not in registry.on_connect:
             registry.on_connect.append(bridge.ensure_started)
         ChannelLayer.undelivered = staticmethod(events.undelivered_to_push)
+        ChannelLayer.queued = staticmethod(events.publication_queued)
+        ChannelLayer.retried = staticmethod(events.publication_retried)

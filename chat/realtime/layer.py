@@ -35,7 +35,9 @@ the loss sends what waited as soon as they all are listed again (`until_restored
 not a guess at how long they take. A
 publication still undelivered after `SOCKET_UNDELIVERED_PUSH_SECONDS` (by default channels_redis's
 `expiry`, 60 s: what it lets a message wait) goes to the `undelivered` hook (chat.events sends a
-`new_message` as a push instead) and is logged.
+`new_message` as a push instead) and is logged. The `queued` hook hears of each publication that
+enters the queue and the `retried` hook of each sent from it (chat.events: the delivered-or-push
+decision of a message whose publication waited is made then, so that it is pushed at most once).
 
 A message reaches each member channel exactly as before: capacity and expiry still hold on the
 Redis path, members on other processes read it as before, and a member of this process that is
@@ -91,7 +93,8 @@ class RedisDataLost(RedisError):
 
 _REDIS_FAILURES = (RedisError, OSError, TimeoutError)
 
-Undelivered = Callable[[str, dict[str, Any]], Any]
+Hook = Callable[[str, dict[str, Any]], Any]
+_hook_tasks: set[asyncio.Future[Any]] = set()
 
 # channels_redis's group_send script, with the expiry trim of each queue done in it.
 _GROUP_SEND = """
@@ -158,6 +161,7 @@ class _Retries:
         if not self.items and error is not None:
             logger.warning("channel layer: publishing through Redis failed (%r); queued for retry", error)
         self.items.append((time.monotonic(), group, message))
+        self._call(self.layer.queued, group, message)
         while len(self.items) > RETRY_QUEUE_MAX:
             _, old_group, old_message = self.items.popleft()
             self._give_up(old_group, old_message)
@@ -206,6 +210,7 @@ class _Retries:
                     self.refused = self.refused or _refused(exc)
                     failed.update(id(rest) for rest in items[index:])
                     return
+                self._call(self.layer.retried, item[1], item[2])
 
         await asyncio.gather(*(send_group(items) for items in by_group.values()))
         return [item for item in batch if id(item) in failed]
@@ -248,21 +253,30 @@ class _Retries:
             group,
             conf.undelivered_push_seconds(),
         )
-        hook = self.layer.undelivered
-        if hook is not None:
-            try:
-                result = hook(group, message)
-                if asyncio.iscoroutine(result):
-                    asyncio.ensure_future(result)
-            except Exception:
-                logger.exception("channel layer: the undelivered hook failed")
+        self._call(self.layer.undelivered, group, message)
+
+    @staticmethod
+    def _call(hook: Hook | None, group: str, message: dict[str, Any]) -> None:
+        if hook is None:
+            return
+        try:
+            result = hook(group, message)
+            if asyncio.iscoroutine(result):
+                task = asyncio.ensure_future(result)
+                _hook_tasks.add(task)  # the loop keeps only a weak reference to a task
+                task.add_done_callback(_hook_tasks.discard)
+        except Exception:
+            logger.exception("channel layer: a retry queue hook failed")
 
 
 class ChannelLayer(RedisChannelLayer):
     _bzmpop = True  # until Redis says it does not know it (before 7.0)
     _group_send_script: Any = None  # one redis-py Script (its SHA computed once), run on any connection
-    # Called with (group, message) for a publication that could not reach Redis within `expiry`.
-    undelivered: Undelivered | None = None
+    # Called with (group, message) for a publication that could not reach Redis within `expiry`;
+    # for one that enters the retry queue; for one sent from it.
+    undelivered: Hook | None = None
+    queued: Hook | None = None
+    retried: Hook | None = None
     _retries: _Retries | None = None
 
     def retries(self) -> _Retries:

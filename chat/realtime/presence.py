@@ -134,9 +134,9 @@ async def live_sockets(user_id: str) -> int:
     return (await _run(user_id, "count"))[0]
 
 
-def online_users(user_ids: list[str]) -> set[str]:
+def online_users(user_ids: list[str]) -> set[str] | None:
     """Those of `user_ids` with a live socket on any process (delivered-or-push), for sync code
-    (a request's thread). On a Redis error, none of them."""
+    (a request's thread); None when Redis did not answer."""
     global _sync_script
     client = sync_redis()
     if _sync_script is None:
@@ -146,20 +146,42 @@ def online_users(user_ids: list[str]) -> set[str]:
             _sync_script(keys=[_user_key(u), OFFLINE_PENDING], args=_count_args(), client=client)[0]
             for u in user_ids
         ]
-    except Exception:
-        logger.exception("presence: lookup failed; treating the users as offline")
-        return set()
+    except Exception as exc:
+        _lookups.failed(exc)
+        return None
+    _lookups.answered()
     return {user_id for user_id, live in zip(user_ids, counts, strict=True) if int(live) > 0}
 
 
-async def aonline_users(user_ids: list[str]) -> set[str]:
+async def aonline_users(user_ids: list[str]) -> set[str] | None:
     """`online_users` for code on the event loop (the socket's background task)."""
     try:
         counts = await asyncio.gather(*(live_sockets(user_id) for user_id in user_ids))
-    except Exception:
-        logger.exception("presence: lookup failed; treating the users as offline")
-        return set()
+    except Exception as exc:
+        _lookups.failed(exc)
+        return None
+    _lookups.answered()
     return {user_id for user_id, live in zip(user_ids, counts, strict=True) if live > 0}
+
+
+class _Lookups:
+    """One warning when lookups start failing (Redis down: every send would log one, with its
+    traceback) and one line when they answer again."""
+
+    failing = False
+
+    def failed(self, exc: BaseException) -> None:
+        if not self.failing:
+            self.failing = True
+            logger.warning("presence: lookups fail (%r); delivered-or-push waits for Redis", exc)
+
+    def answered(self) -> None:
+        if self.failing:
+            self.failing = False
+            logger.warning("presence: lookups answer again")
+
+
+_lookups = _Lookups()
 
 
 def _count_args() -> list[str | int]:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from chat import events, selectors
 from chat.errors import ChatError, not_found_match, not_participant
 from chat.models import Message, ReadReceipt, TypingIndicator, new_message_id
+from chat.realtime import presence
 from chat.services.delivery import deliver_or_push
 from vlvt.http.api import iso
 
@@ -243,7 +244,8 @@ def message_fan_out(*, result: SendResult) -> None:
     """After the commit of a REST send: `new_message` to the recipient's sockets, then delivered
     or push (chat.services.delivery)."""
     events.send_to_user(result.recipient_id, "new_message", result.message)
-    deliver_or_push(sent=[(result.recipient_id, result.message["id"])])
+    online = presence.online_users([result.recipient_id])
+    deliver_or_push(sent=[(result.recipient_id, result.message["id"])], online=online)
 
 
 # --- read receipts -------------------------------------------------------------------------------

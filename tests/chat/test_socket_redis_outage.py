@@ -4,9 +4,11 @@ reaches its recipient on another process after Redis returns instead of being dr
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import json
 
 import pytest
+import redis
 
 from chat.events import user_group
 from chat.models import Message
@@ -95,11 +97,12 @@ def test_every_message_sent_over_rest_while_redis_is_down_reaches_each_connected
         wait_until(lambda: "publication(s) sent after retrying" in one.log(), what="the retry queue's line")
 
 
-def test_a_message_redis_never_took_becomes_a_push_to_its_recipient(redis_server, js):
+def test_a_message_redis_never_took_becomes_one_push_to_its_recipient(redis_server, js):
     """A publication for a socket on another process that Redis does not take within
     SOCKET_UNDELIVERED_PUSH_SECONDS is given up and its message pushed to the recipient instead; the
     broker being that same Redis, the push waits in the outbox and a worker sends it once Redis is
-    back."""
+    back. The delivered-or-push decision of that message, whose presence lookup failed too, leaves
+    the push to the given-up publication: one push, not two."""
     alice, bob = make_user("Alice"), make_user("Bob")
     match = make_match(alice, bob)
     env = {"REDIS_URL": redis_server.url, "SOCKET_UNDELIVERED_PUSH_SECONDS": "1"}
@@ -120,27 +123,62 @@ def test_a_message_redis_never_took_becomes_a_push_to_its_recipient(redis_server
             redis_server.stop()
             during = js.emit("alice", "send_message", {"matchId": match, "text": "during", "tempId": "t2"})
             assert during["success"] is True
+            one.wait_for_log("presence: lookups fail", timeout=30)  # the decision, made meanwhile
             group = user_group(bob)
             one.wait_for_log(f"publication to {group} undelivered after 1.0s without Redis", timeout=30)
-            # The given-up publication's push (and the one of the delivered-or-push decision, whose
-            # presence lookup failed too while Redis is down): both for this message to Bob.
-
-            def pushes() -> list[tuple[Any, ...]]:
-                return list(TaskOutbox.objects.values_list("name", "args", "task_id"))
-
-            rows = wait_until(pushes, timeout=30, what="the push in the outbox")
-            assert {(name, tuple(args)) for name, args, _ in rows} == {
+            one.wait_for_log("channel layer: 1 undelivered message(s) pushed instead", timeout=30)
+            rows = list(TaskOutbox.objects.values_list("name", "args", "task_id"))
+            assert [(name, tuple(args)) for name, args, _ in rows] == [
                 ("chat.tasks.push_new_message", (bob, during["message"]["id"]))
-            }
+            ]
 
             redis_server.start()
             wait_until(lambda: not TaskOutbox.objects.exists(), timeout=60, what="the outbox relayed")
-            for _, _, task_id in rows:
-
-                def pushed(task_id: str = task_id) -> bool:
-                    return f"chat.tasks.push_new_message[{task_id}] succeeded" in worker.log()
-
-                wait_until(pushed, timeout=60, what="the push run by the worker")
+            ((_, _, task_id),) = rows
+            worker.wait_for_log(f"chat.tasks.push_new_message[{task_id}] succeeded", timeout=60)
+            assert worker.log().count("chat.tasks.push_new_message[") == 2  # received, succeeded
             assert [args[0]["text"] for args in js.events("bob", "new_message")] == ["before"]
+            assert one.log().count("presence: lookups fail") == 1  # one line for the outage
     finally:
         worker.stop()
+
+
+def _push_tasks(redis_url: str) -> list[tuple[str, str]]:
+    """(recipient, message id) of every push_new_message task waiting in the Celery queue."""
+    tasks = []
+    for raw in redis.Redis.from_url(redis_url).lrange("celery", 0, -1):
+        envelope = json.loads(raw)
+        if envelope["headers"]["task"] == "chat.tasks.push_new_message":
+            args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
+            tasks.append(tuple(args))
+    return tasks
+
+
+def test_a_message_sent_while_redis_is_down_to_an_offline_recipient_is_pushed_once_redis_is_back(
+    redis_server, js
+):
+    """The presence lookup fails while Redis is down, so the decision waits for the publication; when
+    Redis comes back before SOCKET_UNDELIVERED_PUSH_SECONDS the publication goes out (to no socket)
+    and the decision is made then: the recipient has none, one push. Three sends, three pushes."""
+    alice, bob = make_user("Alice"), make_user("Bob")
+    match = make_match(alice, bob)
+    with daphne_server(REDIS_URL=redis_server.url) as one:
+        js.connect("alice", one.base_url, token=mint_token(alice))
+        redis_server.stop()
+        sent = [
+            js.emit("alice", "send_message", {"matchId": match, "text": f"during {i}", "tempId": f"t{i}"})
+            for i in range(2)
+        ]
+        sent.append({"message": send_over_rest(one, alice, match, "during rest")})
+        assert [s["message"]["text"] for s in sent] == ["during 0", "during 1", "during rest"]
+        one.wait_for_log("presence: lookups fail", timeout=30)
+        redis_server.start()  # empty
+
+        expected = sorted((bob, s["message"]["id"]) for s in sent)
+        wait_until(lambda: not TaskOutbox.objects.exists(), timeout=60, what="the outbox relayed")
+        wait_until(
+            lambda: sorted(_push_tasks(redis_server.url)) == expected, timeout=30, what="the three pushes"
+        )
+        one.wait_for_log("publication(s) sent after retrying", timeout=30)
+        assert sorted(_push_tasks(redis_server.url)) == expected
+        assert one.log().count("presence: lookups fail") == 1
