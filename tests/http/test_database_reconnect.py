@@ -88,3 +88,27 @@ def test_the_same_process_serves_again_after_postgresql_restarts(postgres):
         assert server.running()
     finally:
         server.stop()
+
+
+def test_while_postgresql_is_down_requests_fail_at_once_instead_of_waiting_for_the_pool(postgres):
+    """Once the pool's attempt to reconnect has failed, a request that would wait for a connection
+    (here up to 60 s, longer than the client waits) gets its 503 + Retry-After at once; the process
+    serves again as soon as the pool reaches PostgreSQL."""
+    server = start_daphne(
+        DJANGO_SETTINGS_MODULE="tests.support.settings",
+        DATABASE_URL=postgres.url("postgres"),
+        DATABASE_CONNECTION_TIMEOUT_MS="60000",
+    )
+    try:
+        assert write(server, "before") == (200, None, {"success": True, "updated": 1})
+
+        postgres.stop()
+        answers = [write(server, f"during {i}") for i in range(20)]
+        assert answers == [UNAVAILABLE] * 20
+        server.wait_for_log("PostgreSQL unreachable: the pool's last connection attempt failed")
+
+        postgres.start()
+        assert wait_until(lambda: write(server, "after")[0] == 200, what="served again")
+        assert write(server, "again") == (200, None, {"success": True, "updated": 1})
+    finally:
+        server.stop()
