@@ -16,8 +16,9 @@ Robustness:
   watchdog instead PINGs an idle connection every 15 s; no reply within 10 s (a half-open
   connection, a hung server) drops the connection.
 * Any Redis error drops the connection; the bridge reconnects and subscribes again with a
-  backoff (0.1 s doubling to 2 s), so events flow again once Redis is back. Events published
-  while it is down are lost, as pub/sub is fire-and-forget (clients also poll).
+  backoff (0.1 s doubling to 0.25 s: with 2 s, as before, the bridge came back up to 2 s after
+  Redis; a failed attempt costs a refused connection), so events flow again once Redis is back.
+  Events published while it is down are lost, as pub/sub is fire-and-forget (clients also poll).
 * RESP2 on its connection: redis-py's pure-Python RESP3 parser is slower for pub/sub pushes.
 * Malformed envelopes (not JSON, not an object, missing or mistyped fields, over 64 KB) and types
   outside the whitelist are dropped and counted; their content is never logged.
@@ -61,7 +62,7 @@ MAX_ENVELOPE_BYTES = 64 * 1024
 PING_INTERVAL = 15.0  # seconds of silence before the watchdog asks the server
 PONG_TIMEOUT = 10.0
 RECONNECT_MIN = 0.1
-RECONNECT_MAX = 2.0
+RECONNECT_MAX = 0.25
 CLOSE_TIMEOUT = 2.0
 
 Deliver = Callable[[str, str, dict[str, Any]], Awaitable[int]]

@@ -32,7 +32,7 @@ import time
 
 from chat.realtime import conf
 from chat.realtime.throttle import redis_slots
-from vlvt.redis import async_redis, sync_redis
+from vlvt.redis import async_redis, short_timeout_redis
 
 logger = logging.getLogger("vlvt.realtime")
 
@@ -41,6 +41,12 @@ _PROC_PREFIX = "presence:proc:"
 _USER_PREFIX = "presence:user:"
 OFFLINE_PENDING = "presence:offline_pending"  # users the sweep left without sockets, to mark offline
 _last_refresh = 0.0
+# The delivered-or-push lookup gives up after this long. A hung Redis (frozen, failing over) held
+# a request thread, or one of the realtime layer's Redis slots (`redis_slots`), per lookup for the
+# whole outage: the publications of every socket queued for a slot behind them, and were still
+# queued seconds after Redis answered again. A lookup that fails leaves its decision to the
+# channel layer (chat.services.delivery), so giving up early loses nothing.
+LOOKUP_TIMEOUT = 1.0  # as the layer's REMOTE_TIMEOUT: a loaded Redis is not taken for a hung one
 
 # KEYS[1] the user's socket hash, KEYS[2] OFFLINE_PENDING. ARGV[1] process key prefix, ARGV[2] op
 # ('add'|'remove'|'count'|'prune'), ARGV[3] socket id (for 'prune' the user id), ARGV[4] process id,
@@ -138,7 +144,7 @@ def online_users(user_ids: list[str]) -> set[str] | None:
     """Those of `user_ids` with a live socket on any process (delivered-or-push), for sync code
     (a request's thread); None when Redis did not answer."""
     global _sync_script
-    client = sync_redis()
+    client = short_timeout_redis("presence lookup", timeout=LOOKUP_TIMEOUT, health_check_interval=30)
     if _sync_script is None:
         _sync_script = client.register_script(_UPDATE)
     try:
@@ -156,7 +162,8 @@ def online_users(user_ids: list[str]) -> set[str] | None:
 async def aonline_users(user_ids: list[str]) -> set[str] | None:
     """`online_users` for code on the event loop (the socket's background task)."""
     try:
-        counts = await asyncio.gather(*(live_sockets(user_id) for user_id in user_ids))
+        async with asyncio.timeout(LOOKUP_TIMEOUT):
+            counts = await asyncio.gather(*(live_sockets(user_id) for user_id in user_ids))
     except Exception as exc:
         _lookups.failed(exc)
         return None
