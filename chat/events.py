@@ -10,6 +10,7 @@ decisions left to it are made then) and when given up (`undelivered_to_push`: a 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -62,15 +63,19 @@ def publication_queued(group: str, message: dict[str, Any]) -> None:
         delivery.waiting.held(ids)
 
 
-async def publication_retried(group: str, message: dict[str, Any]) -> None:
+def publication_retried(group: str, message: dict[str, Any]) -> Awaitable[None] | None:
     """The channel layer's `retried` hook: a publication that waited has gone out; the
-    delivered-or-push decisions left to it are made now, with presence answering again."""
+    delivered-or-push decisions left to it are made now (on a task of the layer's), with presence
+    answering again."""
     decisions = delivery.waiting.sent([data["id"] for data in _new_messages(message)])
-    if decisions:
-        online = await presence.aonline_users(list(dict.fromkeys(r for r, _ in decisions)))
-        await database_sync_to_async(delivery.deliver_or_push, thread_sensitive=False)(
-            sent=decisions, online=online
-        )
+    return _decide(decisions) if decisions else None
+
+
+async def _decide(decisions: list[tuple[str, str]]) -> None:
+    online = await presence.aonline_users(list(dict.fromkeys(r for r, _ in decisions)))
+    await database_sync_to_async(delivery.deliver_or_push, thread_sensitive=False)(
+        sent=decisions, online=online
+    )
 
 
 async def undelivered_to_push(group: str, message: dict[str, Any]) -> None:

@@ -22,7 +22,10 @@ for a socket that has gone is dropped either way.
 When the Redis part of a `group_send` fails (Redis stopped, restarting or hung past
 `REMOTE_TIMEOUT`), the publication is not dropped: it waits in the process's retry queue
 (`_Retries`), in order (later publications queue behind it, so a recipient never sees them
-reordered), and goes out once Redis answers again; after a loss of data, once the other processes
+reordered), and goes out once Redis answers again. Only a group's own order matters: once Redis
+answers and any restore barrier (below) is down, while the queue drains, a publication for a group
+with nothing waiting goes out at once instead of behind the whole outage's backlog (which took a
+second or two to drain under load, and every new message, to anyone, waited for it); after a loss of data, once the other processes
 have put their sockets back (below), at most `RETRY_SETTLE_MAX` later; or `RETRY_SETTLE`
 seconds later, which let the other processes put their sockets' group memberships back (a Redis that restarted empty has
 lost them; their pumps re-assert them as soon as they notice, `chat.realtime.pump`). A Redis
@@ -147,6 +150,11 @@ class _Retries:
     def __init__(self, layer: ChannelLayer) -> None:
         self.layer = layer
         self.items: collections.deque[tuple[float, str, dict[str, Any]]] = collections.deque()
+        # Per group, its publications queued or being sent from the queue: a later one for that
+        # group waits behind them, in order; one for another group need not, once the queue is
+        # draining (Redis answers and the restore barrier is down).
+        self.pending: collections.Counter[str] = collections.Counter()
+        self.draining = False
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
         self.given_up = 0
@@ -161,6 +169,7 @@ class _Retries:
         if not self.items and error is not None:
             logger.warning("channel layer: publishing through Redis failed (%r); queued for retry", error)
         self.items.append((time.monotonic(), group, message))
+        self.pending[group] += 1
         self._call(self.layer.queued, group, message)
         while len(self.items) > RETRY_QUEUE_MAX:
             _, old_group, old_message = self.items.popleft()
@@ -168,12 +177,19 @@ class _Retries:
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
 
+    def holds(self, group: str) -> bool:
+        """Whether a new publication for `group` must queue: behind its group's, in order, or
+        behind all of them while Redis does not answer yet or the groups are being restored."""
+        return self.pending[group] > 0 or (bool(self.items) and not self.draining)
+
     async def _run(self) -> None:
         try:
             while self.items:
+                self.draining = False
                 await self._until_redis_answers()
                 await self._settle()
                 self.refused = False
+                self.draining = True
                 sent = 0
                 while self.items:
                     self._expire()
@@ -189,6 +205,7 @@ class _Retries:
                     logger.warning("channel layer: %d publication(s) sent after retrying", sent)
         finally:
             self._task = None
+            self.draining = False
 
     async def _send_batch(
         self, batch: list[tuple[float, str, dict[str, Any]]]
@@ -210,6 +227,7 @@ class _Retries:
                     self.refused = self.refused or _refused(exc)
                     failed.update(id(rest) for rest in items[index:])
                     return
+                self._sent(item[1])
                 self._call(self.layer.retried, item[1], item[2])
 
         await asyncio.gather(*(send_group(items) for items in by_group.values()))
@@ -246,7 +264,13 @@ class _Retries:
             _, group, message = self.items.popleft()
             self._give_up(group, message)
 
+    def _sent(self, group: str) -> None:
+        self.pending[group] -= 1
+        if self.pending[group] <= 0:
+            del self.pending[group]
+
     def _give_up(self, group: str, message: dict[str, Any]) -> None:
+        self._sent(group)
         self.given_up += 1
         logger.error(
             "channel layer: publication to %s undelivered after %ss without Redis",
@@ -396,7 +420,7 @@ class ChannelLayer(RedisChannelLayer):
         assert self.require_valid_group_name(group), "Group name not valid"
         pump.deliver_to_group(self, group, message)
         retries = self._retries
-        if retries is not None and retries.items:  # behind the earlier ones that wait, in order
+        if retries is not None and retries.holds(group):  # behind the earlier ones that wait, in order
             retries.add(group, message)
             return
         if time.monotonic() < self.settle_until:  # Redis just lost its data: groups are refilling

@@ -173,19 +173,30 @@ async def aonline_users(user_ids: list[str]) -> set[str] | None:
 
 class _Lookups:
     """One warning when lookups start failing (Redis down: every send would log one, with its
-    traceback) and one line when they answer again."""
+    traceback) and one line when they answer again; while Redis comes back they may fail again
+    for a moment (a backlog behind a thawed Redis), which is not a new outage: a failure within
+    QUIET_SECONDS of the last warning is not told again, nor its end."""
 
+    QUIET_SECONDS = 30.0
     failing = False
+    told = False
+    warned_at: float | None = None
 
     def failed(self, exc: BaseException) -> None:
-        if not self.failing:
-            self.failing = True
+        if self.failing:
+            return
+        self.failing = True
+        now = time.monotonic()
+        self.told = self.warned_at is None or now - self.warned_at >= self.QUIET_SECONDS
+        if self.told:
+            self.warned_at = now
             logger.warning("presence: lookups fail (%r); delivered-or-push waits for Redis", exc)
 
     def answered(self) -> None:
         if self.failing:
             self.failing = False
-            logger.warning("presence: lookups answer again")
+            if self.told:
+                logger.warning("presence: lookups answer again")
 
 
 _lookups = _Lookups()

@@ -208,3 +208,25 @@ def test_a_plain_receiver_in_a_process_with_sockets_still_gets_its_messages(pref
         await close(here, there)
 
     asyncio.run(scenario())
+
+
+def test_while_the_retry_queue_drains_only_the_groups_it_holds_wait_behind_it(prefix):
+    """A publication queues behind the retry queue's whole backlog while Redis does not answer
+    (or the groups are being restored); once the queue drains, only behind its own group's."""
+    layer = make_layer(prefix)
+    retries = retries_of(layer)
+    retries.items.append((0.0, "user.alice", {"type": "socket.emit", "event": "new_message", "data": {}}))
+    retries.pending["user.alice"] += 1
+
+    assert (retries.holds("user.alice"), retries.holds("user.bob")) == (True, True)
+    retries.draining = True
+    assert (retries.holds("user.alice"), retries.holds("user.bob")) == (True, False)
+    retries.items.popleft()  # in flight: still ahead of alice's next one until sent
+    assert (retries.holds("user.alice"), retries.holds("user.bob")) == (True, False)
+    retries._sent("user.alice")
+    assert (retries.holds("user.alice"), retries.holds("user.bob")) == (False, False)
+    assert dict(retries.pending) == {}
+
+
+def retries_of(layer: ChannelLayer) -> Any:
+    return layer.retries()
