@@ -62,6 +62,7 @@ PAYLOAD_TOO_LARGE = {"success": False, "error": "Payload too large"}
 SERVICE_UNAVAILABLE = "Service temporarily unavailable, please retry"
 CONNECT_REDIS_TIMEOUT = 10.0
 REDIS_RETRY_SECONDS = 1.0
+REFRESH_TIMEOUT = 1.0  # a socket's periodic re-assertion of its groups and presence
 redis_outage = StoreOutage(REDIS_RETRY_SECONDS)
 FLOODED = 1008  # WebSocket close code (policy violation) for a socket that keeps flooding its queue
 # The most queued events of one name handled by one batch call.
@@ -236,13 +237,18 @@ class SocketIOConsumer(AsyncConsumer):
         if user_id is None or self.channel_layer is None:
             return
         try:
-            async with redis_slots():
-                for group in list(self.groups):
-                    await self.channel_layer.group_add(group, self.channel_name)
-            if await presence.socket_added(user_id, self.sid):  # Redis had lost the user
+            # Bounded: against a hung Redis, each refresh held one of the process's few Redis slots
+            # for the whole outage, and every socket's sends and publications queued for a slot
+            # behind them, until well after Redis answered again. The next refresh tries again.
+            async with asyncio.timeout(REFRESH_TIMEOUT):
+                async with redis_slots():
+                    for group in list(self.groups):
+                        await self.channel_layer.group_add(group, self.channel_name)
+                came_back = await presence.socket_added(user_id, self.sid)  # Redis had lost the user
+            if came_back:
                 await HOOKS.presence_changed(user_id, online=True, socket_id=self.sid)
-        except Exception:
-            logger.warning("refreshing a socket's groups and presence failed", exc_info=True)
+        except Exception as exc:  # a line, not a traceback: every socket may tell it in an outage
+            logger.warning("refreshing a socket's groups and presence failed (%r)", exc)
 
     def _missed_pong(self) -> None:
         self._pong_timer = None
