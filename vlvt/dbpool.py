@@ -56,7 +56,12 @@ def bound_reconnect_backoff() -> None:
 # pool stopped trying (nothing asked it for a connection), the next request asks and waits as
 # before, and its wait makes the pool try again.
 
-_failed_at: float | None = None  # monotonic time of the last failed attempt, None after a success
+# When the last attempt failed (monotonic), None once one succeeded; only attempts that started
+# after the last success count: several attempts run side by side (one per lost
+# connection), and one begun while PostgreSQL was still starting may fail after another has
+# already connected.
+_failed_at: float | None = None
+_succeeded_at = 0.0
 
 
 class TrackedConnection(psycopg.Connection[Any]):
@@ -65,13 +70,15 @@ class TrackedConnection(psycopg.Connection[Any]):
 
     @classmethod
     def connect(cls, conninfo: str = "", **kwargs: Any) -> Self:
-        global _failed_at
+        global _failed_at, _succeeded_at
+        started = time.monotonic()
         try:
             conn = super().connect(conninfo, **kwargs)
         except psycopg.OperationalError:
-            _failed_at = time.monotonic()
+            if started > _succeeded_at:
+                _failed_at = time.monotonic()
             raise
-        _failed_at = None
+        _succeeded_at, _failed_at = time.monotonic(), None
         return conn
 
 
