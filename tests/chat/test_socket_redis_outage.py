@@ -182,3 +182,34 @@ def test_a_message_sent_while_redis_is_down_to_an_offline_recipient_is_pushed_on
         one.wait_for_log("publication(s) sent after retrying", timeout=30)
         assert sorted(_push_tasks(redis_server.url)) == expected
         assert one.log().count("presence: lookups fail") == 1
+
+
+def test_a_message_sent_while_redis_is_frozen_is_marked_delivered_once_it_reaches_the_recipient(
+    redis_server, js
+):
+    """Against a hung Redis the presence lookup gives up (after 1 s, holding nothing for the whole
+    freeze) and the decision waits for the publication; once Redis answers the publication reaches
+    Bob's socket, presence (kept: Redis did not lose its data) finds him, and the message is marked
+    delivered, with no push."""
+    alice, bob = make_user("Alice"), make_user("Bob")
+    match = make_match(alice, bob)
+    with daphne_server(REDIS_URL=redis_server.url) as one, daphne_server(REDIS_URL=redis_server.url) as two:
+        js.connect("alice", one.base_url, token=mint_token(alice))
+        js.connect("bob", two.base_url, token=mint_token(bob))
+
+        redis_server.freeze()
+        try:
+            during = js.emit("alice", "send_message", {"matchId": match, "text": "during", "tempId": "t1"})
+            assert during["success"] is True
+            one.wait_for_log("presence: lookups fail", timeout=30)
+        finally:
+            redis_server.thaw()
+
+        assert js.wait_event("bob", "new_message", timeout=30) == [during["message"]]
+        wait_until(
+            lambda: Message.objects.filter(id=during["message"]["id"], status="delivered").exists(),
+            timeout=30,
+            what="the message marked delivered",
+        )
+        assert _push_tasks(redis_server.url) == []
+        assert not TaskOutbox.objects.exists()
