@@ -19,6 +19,11 @@ with presence, when the publication is sent; the push of the given-up publicatio
 message whose publication did reach Redis (nothing else will decide for it) counts as offline: a
 push too many is better than a message never announced. And a message pushed here while its
 publication waits gets no second push when that publication is given up.
+
+One shortcut of the socket path (`chat.socket_handlers.send_messages`): a recipient known to have a
+socket on the sending process (the process's own socket registry, a subset of presence) is marked
+delivered on the send's database thread; if that socket is gone once the message was published,
+the decision here is made as usual (a push if the recipient has no socket left anywhere).
 """
 
 from __future__ import annotations
