@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -24,6 +25,12 @@ from chat.realtime.groups import EMIT_MANY_TYPE, EMIT_TYPE, emit_message, user_g
 from chat.services import delivery
 
 logger = logging.getLogger(__name__)
+
+# The pushes of given-up publications run on one thread, in the order the publications were given
+# up (the retry queue gives them up oldest first): a recipient's pushes, and their outbox rows
+# while the broker is down too, keep the order of the messages. On the default executor two of
+# them raced for the broker (or the outbox) and could swap.
+_UNDELIVERED_PUSHES = ThreadPoolExecutor(1, thread_name_prefix="undelivered-push")
 
 __all__ = [
     "publication_queued",
@@ -87,7 +94,9 @@ async def undelivered_to_push(group: str, message: dict[str, Any]) -> None:
     unpushed = set(delivery.waiting.given_up([data["id"] for data in messages]))
     messages = [data for data in messages if data["id"] in unpushed]
     if messages:
-        await database_sync_to_async(_push_undelivered, thread_sensitive=False)(messages)
+        await database_sync_to_async(_push_undelivered, thread_sensitive=False, executor=_UNDELIVERED_PUSHES)(
+            messages
+        )
 
 
 def _push_undelivered(messages: list[dict[str, Any]]) -> None:
