@@ -256,8 +256,11 @@ async def _finish(conns: list, started: float) -> list[tuple[int | None, float]]
 
 
 def in_flight(args: argparse.Namespace) -> dict:
-    # The test route logs when a request reaches the application: how we know all are in.
-    server = DaphneProcess(server_env(args))
+    # The test route logs when a request reaches the application: how we know all are in. Each
+    # request gets a thread of its own (their number is the pool's size): with fewer, the later
+    # ones would wait for a thread, and past REQUEST_QUEUE_TIMEOUT_MS be answered 503 unserved,
+    # which is the queue bound's case, not this one.
+    server = DaphneProcess(server_env(args) | {"DATABASE_POOL_MAX": str(max(20, args.in_flight))})
     wait_ready(server.port)
 
     async def scenario() -> tuple[list, float, float, int]:
