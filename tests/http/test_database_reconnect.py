@@ -5,10 +5,12 @@ bench/chaos_bench.py, scenario e)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -64,15 +66,23 @@ def write(server, value: str) -> tuple[int, str | None, dict]:
 UNAVAILABLE = (503, "1", {"success": False, "error": "Service temporarily unavailable, please retry"})
 
 
-def test_the_same_process_serves_again_after_postgresql_restarts(postgres):
+@contextlib.contextmanager
+def serving(postgres, *, connection_timeout_ms: int) -> Iterator:
+    """A Daphne on the private cluster that has served one write before the test's outage."""
     server = start_daphne(
         DJANGO_SETTINGS_MODULE="tests.support.settings",
         DATABASE_URL=postgres.url("postgres"),
-        DATABASE_CONNECTION_TIMEOUT_MS="300",
+        DATABASE_CONNECTION_TIMEOUT_MS=str(connection_timeout_ms),
     )
     try:
         assert write(server, "before") == (200, None, {"success": True, "updated": 1})
+        yield server
+    finally:
+        server.stop()
 
+
+def test_the_same_process_serves_again_after_postgresql_restarts(postgres):
+    with serving(postgres, connection_timeout_ms=300) as server:
         postgres.stop()
         # Long enough for an unbounded backoff to have grown to seconds (attempts 1, 2, 4 s apart).
         deadline = time.monotonic() + 4
@@ -86,22 +96,13 @@ def test_the_same_process_serves_again_after_postgresql_restarts(postgres):
         assert wait_until(lambda: write(server, "after")[0] == 200, what="served again")
         assert write(server, "again") == (200, None, {"success": True, "updated": 1})
         assert server.running()
-    finally:
-        server.stop()
 
 
 def test_while_postgresql_is_down_requests_fail_at_once_instead_of_waiting_for_the_pool(postgres):
     """Once the pool's attempt to reconnect has failed, a request that would wait for a connection
     (here up to 60 s, longer than the client waits) gets its 503 + Retry-After at once; the process
     serves again as soon as the pool reaches PostgreSQL."""
-    server = start_daphne(
-        DJANGO_SETTINGS_MODULE="tests.support.settings",
-        DATABASE_URL=postgres.url("postgres"),
-        DATABASE_CONNECTION_TIMEOUT_MS="60000",
-    )
-    try:
-        assert write(server, "before") == (200, None, {"success": True, "updated": 1})
-
+    with serving(postgres, connection_timeout_ms=60000) as server:
         postgres.stop()
         answers = [write(server, f"during {i}") for i in range(20)]
         assert answers == [UNAVAILABLE] * 20
@@ -110,5 +111,3 @@ def test_while_postgresql_is_down_requests_fail_at_once_instead_of_waiting_for_t
         postgres.start()
         assert wait_until(lambda: write(server, "after")[0] == 200, what="served again")
         assert write(server, "again") == (200, None, {"success": True, "updated": 1})
-    finally:
-        server.stop()
