@@ -1,7 +1,7 @@
 """`.env.example` lists every environment variable the project reads, and nothing else.
 
 The names are found mechanically: every call of an environment reader (vlvt.env's env_str, env_int,
-env_float, env_bool; os.environ.get, os.getenv, os.environ[...]) in the project's modules, read
+env_float, env_bool, env_choice; os.environ.get, os.getenv, os.environ[...]) in the project's modules, read
 from their syntax trees, plus the variables scripts/run itself reads (`${NAME:-default}`).
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("vlvt", "profiles", "chat")
-READERS = {"env_str", "env_int", "env_float", "env_bool", "getenv"}
+READERS = {"env_str", "env_int", "env_float", "env_bool", "env_choice", "getenv"}
 # Readers whose name argument is a variable, and the names that variable takes.
 # (vlvt/env.py's own reads are the readers themselves: their callers name the variables.)
 NAMED_ELSEWHERE: dict[str, set[str]] = {"vlvt/env.py": set()}

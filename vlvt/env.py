@@ -50,6 +50,14 @@ def env_float(name: str, default: float) -> float:
     return _number(name, default, float, "a number")
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        sys.stderr.write(f"vlvt: setting {name} must be one of {', '.join(choices)}, got {value!r}\n")
+        raise SystemExit(1)
+    return value
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":

@@ -13,6 +13,7 @@ from vlvt.env import (
     IS_PRODUCTION,
     database_from_url,
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_str,
@@ -218,6 +219,9 @@ DATABASE_FAIL_FAST_SECONDS = env_int("DATABASE_FAIL_FAST_MS", 1000) / 1000
 # Retry-After without running (vlvt/server/handlers.py): after a stall its client has likely given
 # up, and serving the queue in order would keep every new request waiting behind it. 0: no bound.
 REQUEST_QUEUE_TIMEOUT_MS = env_int("REQUEST_QUEUE_TIMEOUT_MS", 3000)
+# "auto": each Daphne process keeps its threads on one CPU, the processes of one socket spread over
+# the CPUs (vlvt/server/affinity.py); "off": the kernel places every thread.
+CPU_AFFINITY = env_choice("CPU_AFFINITY", "auto", ("auto", "off"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True

@@ -16,6 +16,11 @@ A peer counts as live while its process exists and its event loop beats (every 0
 is gone, or stopped beating for `STALE_SECONDS` (stuck), is ignored, so connections are never held back for a peer that
 cannot take them. A draining process leaves the table when it stops listening.
 
+The same table places the processes on CPUs (`vlvt.server.affinity`, `CPU_AFFINITY`): after the
+slots comes one CPU per slot, so a process joining, or one moving on a later beat, sees where its
+peers run. (Kept apart from the slots so that a table written by a process of an earlier release,
+which has only the slots, is read alike by both.)
+
 A process killed outright (SIGKILL, the OOM killer) never leaves, and a table whose processes were
 all killed would stay in /dev/shm for good; each process therefore sweeps such tables when it
 starts listening (`sweep_orphans`). A table is only ever removed under its lock and while its name
@@ -41,7 +46,7 @@ from typing import Any
 
 from twisted.internet import task, tcp
 
-from vlvt.server import upstream
+from vlvt.server import affinity, upstream
 
 logger = logging.getLogger("vlvt.shutdown")
 
@@ -51,6 +56,10 @@ _SLOT = struct.Struct("=iid")
 _PID = struct.Struct("=i")
 _COUNT = struct.Struct("=i")
 _BEAT = struct.Struct("=d")
+# After the slots: each slot's CPU plus one (0: not placed).
+_CPU = struct.Struct("=i")
+_CPUS_AT = SLOTS * _SLOT.size
+TABLE_BYTES = _CPUS_AT + SLOTS * _CPU.size
 STALE_SECONDS = 2.0
 BEAT_SECONDS = 0.25
 # How long a process ahead of its share stays off the socket before it looks again.
@@ -74,24 +83,65 @@ def table_path(sock: socket.socket) -> Path:
 class AcceptBalance:
     """This process's slot in the table of one listening socket."""
 
-    def __init__(self, path: Path, table: mmap.mmap, slot: int) -> None:
+    def __init__(self, path: Path, table: mmap.mmap, slot: int, cpus: list[int] | None = None) -> None:
         self.path = path
         self._table = table
+        self._slot = slot
         self._offset = slot * _SLOT.size
         self.connections = 0
+        # The CPUs this process may be placed on; None: placement is left to the kernel.
+        self.cpus = cpus
+        self.cpu: int | None = None
 
     @classmethod
-    def join(cls, sock: socket.socket) -> AcceptBalance:
+    def join(cls, sock: socket.socket, *, place: bool = False) -> AcceptBalance:
+        """A slot in `sock`'s table; with `place`, this process pinned to the CPU it chose there."""
         path = table_path(sock)
+        allowed = affinity.allowed_cpus() if place else []
         with _locked(path, create=True) as fd:
             if fd is None:  # (only a lock taken without waiting is given up)
                 raise OSError(f"{path} could not be opened")
-            if os.fstat(fd).st_size < SLOTS * _SLOT.size:
-                os.ftruncate(fd, SLOTS * _SLOT.size)
-            table = mmap.mmap(fd, SLOTS * _SLOT.size)
+            if os.fstat(fd).st_size < TABLE_BYTES:
+                os.ftruncate(fd, TABLE_BYTES)
+            table = mmap.mmap(fd, TABLE_BYTES)
             slot = _free_slot(table, time.monotonic())
             _SLOT.pack_into(table, slot * _SLOT.size, os.getpid(), 0, time.monotonic())
-        return cls(path, table, slot)
+            joined = cls(path, table, slot, allowed if len(allowed) > 1 else None)
+            joined._place()
+        return joined
+
+    def _peer_cpus(self) -> list[int]:
+        """The CPUs of the peers that own a slot and were placed."""
+        cpus = []
+        for slot in _owned_slots(self._table, time.monotonic()):
+            (cpu,) = _CPU.unpack_from(self._table, _CPUS_AT + slot * _CPU.size)
+            if slot != self._slot and cpu:
+                cpus.append(cpu - 1)
+        return cpus
+
+    def _place(self) -> None:
+        """Pinned to the emptiest allowed CPU, published (under the table's lock)."""
+        if self.cpus is None:
+            return
+        cpu = affinity.choose(self.cpus, self._peer_cpus(), os.getpid())
+        if cpu == self.cpu:
+            return
+        affinity.pin({cpu})
+        _CPU.pack_into(self._table, _CPUS_AT + self._slot * _CPU.size, cpu + 1)
+        if self.cpu is not None:
+            logger.info("cpu placement: moved from CPU %d to CPU %d, which fewer peers share", self.cpu, cpu)
+        self.cpu = cpu
+
+    def rebalance(self) -> None:
+        """Move to an emptier CPU when this one holds two more peers (checked without the lock,
+        decided under it: of two processes on one crowded CPU only the first moves)."""
+        if self.cpus is None or self.cpu is None or self._table.closed:
+            return
+        if not affinity.crowded(self.cpus, self.cpu, self._peer_cpus()):
+            return
+        with _locked(self.path, wait=False) as fd:
+            if fd is not None and affinity.crowded(self.cpus, self.cpu, self._peer_cpus()):
+                self._place()
 
     def opened(self) -> None:
         self.connections += 1
@@ -105,6 +155,7 @@ class AcceptBalance:
 
     def beat(self) -> None:
         _BEAT.pack_into(self._table, self._offset + 8, time.monotonic())
+        self.rebalance()
 
     def my_turn(self) -> bool:
         """True unless a live peer holds fewer connections than this process."""
@@ -123,6 +174,7 @@ class AcceptBalance:
         if self._table.closed:
             return
         _SLOT.pack_into(self._table, self._offset, 0, 0, 0.0)
+        _CPU.pack_into(self._table, _CPUS_AT + self._slot * _CPU.size, 0)
         try:
             with _locked(self.path) as fd:
                 if fd is not None and not _owned_slots(self._table, time.monotonic()):
@@ -215,7 +267,7 @@ def _owned_slots(table: mmap.mmap | bytes, now: float) -> list[int]:
     on), or one that beat within `STALE_SECONDS` (a process in another PID namespace sharing
     /dev/shm, which `_alive` cannot see, still beats)."""
     owned = []
-    for slot in range(len(table) // _SLOT.size):
+    for slot in range(min(SLOTS, len(table) // _SLOT.size)):
         pid, _held, beat = _SLOT.unpack_from(table, slot * _SLOT.size)
         if pid and (now - beat < STALE_SECONDS or _alive(pid)):
             owned.append(slot)
@@ -248,19 +300,23 @@ class _CountedServer(tcp.Server):
                 balance.closed()
 
 
-def accept_evenly(port: Any, reactor: Any) -> None:
+def accept_evenly(port: Any, reactor: Any, *, place: bool = False) -> None:
     """Make a listening `tcp.Port` take one connection per wake-up, and only when no live peer on
     the same socket holds fewer (see the module's docstring). `port.accept_backlog()` still takes
-    everything waiting (for when listening stops); `port.balance.leave()` quits the table."""
+    everything waiting (for when listening stops); `port.balance.leave()` quits the table. With
+    `place`, the process is pinned to a CPU chosen in the same table (`vlvt.server.affinity`)."""
     accept = port.doRead
     port.accept_backlog = accept
     port.balance = None
     if port.transport is tcp.Server:
         _sweep()
         try:
-            port.balance = AcceptBalance.join(port.socket)
+            port.balance = AcceptBalance.join(port.socket, place=place)
         except (OSError, RuntimeError) as exc:  # takes connections as they come instead
             logger.warning("accept balance unavailable: %r", exc)
+            if place:  # placed alone, without its peers' view
+                allowed = affinity.allowed_cpus()
+                affinity.pin({affinity.choose(allowed, [], os.getpid())})
     if port.balance is not None:
         port.transport = _CountedServer
         beats = task.LoopingCall(port.balance.beat)

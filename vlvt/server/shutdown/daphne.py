@@ -337,7 +337,7 @@ class GracefulServer(Server):
     def listen_success(self, port: Any) -> None:
         self.ports.append(port)
         if upstream.limits_accepts(port):
-            balance.accept_evenly(port, reactor)
+            balance.accept_evenly(port, reactor, place=settings.CPU_AFFINITY == "auto")
         super().listen_success(port)
 
     # -- signals ------------------------------------------------------------------------------
