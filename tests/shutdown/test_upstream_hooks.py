@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime
+import importlib
 import json
 import os
 import socket
@@ -25,6 +27,7 @@ from django.core.signals import request_finished
 from django.http import HttpResponse
 from kombu import Connection
 from kombu.transport import redis as kombu_redis
+from psycopg.pq import Format
 from psycopg_pool import pool as psycopg_pool_module
 from psycopg_pool.base import AttemptWithBackoff
 from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
@@ -392,6 +395,43 @@ def test_the_finished_sender_is_the_request_finished_signals_sender():
         request_finished.disconnect(receiver)
 
     assert senders == [Handler]
+
+
+@pytest.mark.django_db
+def test_the_loader_registered_in_the_connection_adapters_is_what_every_cursor_reads_with():
+    from django.db import connection
+
+    from vlvt.postgresql.base import TIMESTAMPTZ_OID, UtcTimestamptzLoader
+
+    params = connection.get_connection_params()
+    assert (
+        upstream.connection_adapters(params).get_loader(TIMESTAMPTZ_OID, Format.TEXT) is UtcTimestamptzLoader
+    )
+    with connection.cursor() as cursor:
+        # Django's create_cursor kept it: its own loader would have been registered on the cursor.
+        assert cursor.cursor.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT) is UtcTimestamptzLoader
+        cursor.execute("SELECT '2026-01-02 03:04:05.6789+05'::timestamptz, NULL::timestamptz")
+        assert cursor.fetchone() == (
+            datetime.datetime(2026, 1, 1, 22, 4, 5, 678900, tzinfo=datetime.UTC),
+            None,
+        )
+
+
+def test_djangos_own_loader_gives_what_psycopgs_gives_with_the_session_in_utc():
+    """What the backend's loader replaces: Django's `timestamptz` loader puts its time zone on
+    psycopg's pure-Python result; with the session in UTC psycopg's own gives the same value."""
+    base_tz_loader = importlib.import_module("django.db.backends.postgresql.psycopg_any").BaseTzLoader
+
+    from vlvt.postgresql.base import TIMESTAMPTZ_OID, UtcTimestamptzLoader
+
+    djangos = type("Djangos", (base_tz_loader,), {"timezone": datetime.UTC})  # as Django registers it
+
+    for text in (b"2026-01-02 03:04:05.6789+00", b"1999-12-31 23:59:59+00", b"2026-03-29 01:30:00.5+00"):
+        ours, django_value = (
+            UtcTimestamptzLoader(TIMESTAMPTZ_OID).load(text),
+            djangos(TIMESTAMPTZ_OID).load(text),
+        )
+        assert ours == django_value and ours.tzinfo is django_value.tzinfo is datetime.UTC
 
 
 # --- kombu --------------------------------------------------------------------------------------

@@ -107,6 +107,15 @@ def set_finished_sender(response: Any, handler_class: type) -> None:
     response._handler_class = handler_class
 
 
+def connection_adapters(conn_params: dict[str, Any]) -> Any:
+    """`conn_params["context"]` of the PostgreSQL backend's `get_connection_params()`: the psycopg
+    adapters map (`psycopg.adapt.AdaptersMap`) every connection of the wrapper (and of its pool)
+    is made with; a loader registered there is what the connections' cursors use. Django's
+    `create_cursor` registers its own `timestamptz` loader on each cursor as well, unless the
+    connection's loader has a `timezone` attribute equal to the wrapper's `timezone`."""
+    return conn_params["context"]
+
+
 # --- kombu 5.7.0 ----------------------------------------------------------------------------------
 
 
