@@ -28,7 +28,7 @@ from chat.realtime import presence, registry
 from chat.realtime.handlers import Ack, EventContext, db, error, handler
 from chat.realtime.throttle import publish, publish_many
 from chat.selectors import online_statuses
-from chat.services.delivery import deliver_or_push, messages_mark_delivered
+from chat.services.delivery import deliver_or_push
 from chat.services.messages import message_send, messages_mark_read, typing_set
 
 logger = logging.getLogger("vlvt.realtime")
@@ -53,10 +53,10 @@ async def send_messages(ctx: EventContext, items: list[Any]) -> list[Ack]:
     them, each sent in turn exactly as alone; the created ones fan out after the acks, in order,
     one publication per recipient.
 
-    A recipient with a socket on this process gets the delivered mark in the same trip (one thread
-    crossing per message instead of two); after the publication the decision is checked as
-    `chat.services.delivery` makes it: a recipient no longer on this process by then takes the
-    usual delivered-or-push path (a push, if gone everywhere)."""
+    A message whose recipient has a socket on this process is stored as delivered by its own
+    insert (no second crossing, no second statement); after the publication the decision is
+    checked as `chat.services.delivery` makes it: a recipient no longer on this process by then
+    takes the usual delivered-or-push path (a push, if gone everywhere)."""
     here = {
         recipient
         for data in items
@@ -65,7 +65,7 @@ async def send_messages(ctx: EventContext, items: list[Any]) -> list[Ack]:
         and (recipient := _RECIPIENTS.get((ctx.user_id, match_id))) is not None
         and registry.has_sockets(recipient)
     }
-    results, marked = await db(_send_each_and_mark)(ctx.user_id, items, here)
+    results = await db(_send_each)(ctx.user_id, items, here)
     created = [r for r in results if not isinstance(r, dict) and r.created]
     if created:  # a resend of a known tempId was fanned out the first time
         if len(_RECIPIENTS) >= _RECIPIENTS_MAX:
@@ -80,43 +80,27 @@ async def send_messages(ctx: EventContext, items: list[Any]) -> list[Ack]:
             for recipient_id, emits in by_recipient.items():
                 await publish_many(recipient_id, emits)
             for r in created:
-                if r.message["id"] in marked and registry.has_sockets(r.recipient_id):
-                    continue  # delivered: marked in the send's trip, and its socket is still here
+                if r.delivered and registry.has_sockets(r.recipient_id):
+                    continue  # stored as delivered, and its socket is still here
                 ctx.consumer.note_sent(r.recipient_id, r.message["id"])
 
         ctx.defer(fan_out)
     return [r if isinstance(r, dict) else r.ack() for r in results]
 
 
-def _send_each_and_mark(sender_id: str, items: list[Any], here: set[str]) -> tuple[list[Any], set[str]]:
-    """`_send_each`, then the created messages whose recipient has a socket on this process marked
-    delivered (one UPDATE, after the sends committed); returns the results and the ids marked."""
-    results = _send_each(sender_id, items)
-    early = [
-        r.message["id"] for r in results if not isinstance(r, dict) and r.created and r.recipient_id in here
-    ]
-    if not early:
-        return results, set()
-    try:
-        messages_mark_delivered(message_ids=early)
-    except Exception:  # the usual path after the publication decides for these
-        logger.exception("marking sent messages delivered failed")
-        return results, set()
-    return results, set(early)
-
-
-def _send_each(sender_id: str, items: list[Any]) -> list[Any]:
+def _send_each(sender_id: str, items: list[Any], here: set[str]) -> list[Any]:
     """Several sends commit together (one WAL flush instead of one per message; nothing is acked
-    before the commit), each in a savepoint of its own so a rejected one changes nothing else."""
+    before the commit), each in a savepoint of its own so a rejected one changes nothing else.
+    A new message to a recipient in `here` is stored as delivered."""
     if len(items) == 1:
-        return [_send_one(sender_id, items[0])]
+        return [_send_one(sender_id, items[0], here)]
     try:
         with transaction.atomic():
             results = []
             for data in items:
                 try:
                     with transaction.atomic():
-                        results.append(_send_one(sender_id, data))
+                        results.append(_send_one(sender_id, data, here))
                 except Exception:  # this one's savepoint is rolled back; the others stand
                     logger.exception("socket event handler failed", extra={"event": "send_message"})
                     results.append(error("Failed to send message"))
@@ -131,7 +115,7 @@ def _send_each(sender_id: str, items: list[Any]) -> list[Any]:
         return [error("Failed to send message")] * len(items)
 
 
-def _send_one(sender_id: str, data: Any) -> Any:
+def _send_one(sender_id: str, data: Any, here: set[str]) -> Any:
     if not isinstance(data, dict):
         return error("Invalid message data")
     try:
@@ -140,6 +124,7 @@ def _send_one(sender_id: str, data: Any) -> Any:
             match_id=data.get("matchId"),
             text=data.get("text"),
             temp_id=data.get("tempId"),
+            delivered_to=here,
         )
     except ChatError as exc:
         return exc.ack()

@@ -9,6 +9,7 @@ HTTP layer renders `exc.status` / `exc.error`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
@@ -42,12 +43,15 @@ class SendResult:
     """`message` is the wire object of the ack and of `new_message`.
 
     `created` is False when a resend with a known tempId returned the stored original; nothing was
-    written then, and nothing should be fanned out again.
+    written then, and nothing should be fanned out again. `delivered`: stored as delivered (the
+    caller named the recipient as reachable, `message_send`'s `delivered_to`); the wire object
+    still says "sent", as the send's ack always has.
     """
 
     message: dict[str, Any]
     recipient_id: str
     created: bool
+    delivered: bool = False
 
     def ack(self) -> dict[str, Any]:
         return {"success": True, "message": self.message}
@@ -135,6 +139,7 @@ def message_send(
     temp_id: str | int | None = None,
     enforce_daily_cap: bool = True,
     fan_out: bool = False,
+    delivered_to: Collection[str] = (),
 ) -> SendResult:
     """The send pipeline, in the original's order (docs/contract.md, "Chat socket events").
 
@@ -143,7 +148,8 @@ def message_send(
     even once blocked, gated or capped (the unique index answers it on insert; the rejections
     and the cap look for it first).
     With `fan_out`, the recipient hears about it after the commit (the REST path); the socket
-    consumer acks first and fans out itself.
+    consumer acks first and fans out itself. A new message whose recipient is in `delivered_to`
+    (the socket path: a recipient with a socket on this process) is stored as delivered.
     """
     if (
         not isinstance(match_id, str)
@@ -174,7 +180,8 @@ def message_send(
         gap = ctx.profile_gap
         raise ChatError(403, gap.message, code="PROFILE_INCOMPLETE", missingFields=gap.missing_fields)
     capped = enforce_daily_cap and not ctx.premium
-    result = _insert(sender_id, match_id, text.strip(), key, temp_id, recipient_id, capped)
+    delivered = recipient_id in delivered_to
+    result = _insert(sender_id, match_id, text.strip(), key, temp_id, recipient_id, capped, delivered)
     if fan_out and result.created:
         transaction.on_commit(lambda: message_fan_out(result=result))
     return result
@@ -183,15 +190,22 @@ def message_send(
 # An uncapped send is this one statement: a resend with a known tempId meets the partial unique
 # index and inserts nothing (no row returned), so the common case needs no look-up first.
 _INSERT = """
-INSERT INTO messages (id, match_id, sender_id, text, created_at, status, temp_id)
-VALUES (%s, %s, %s, %s, %s, 'sent', %s)
+INSERT INTO messages (id, match_id, sender_id, text, created_at, status, delivered_at, temp_id)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (match_id, sender_id, temp_id) WHERE temp_id IS NOT NULL DO NOTHING
 RETURNING id
 """
 
 
 def _insert(
-    sender_id: str, match_id: str, text: str, key: str | None, temp_id: Any, recipient_id: str, capped: bool
+    sender_id: str,
+    match_id: str,
+    text: str,
+    key: str | None,
+    temp_id: Any,
+    recipient_id: str,
+    capped: bool,
+    delivered: bool,
 ) -> SendResult:
     message_id = new_message_id()
     # A capped send holds the cap lock in a transaction; an uncapped one outside any transaction
@@ -210,7 +224,10 @@ def _insert(
                     raise ChatError(429, "Daily message limit reached", **LIMIT_REACHED)
             created_at = timezone.now()
             with connection.cursor() as cursor:
-                cursor.execute(_INSERT, [message_id, match_id, sender_id, text, created_at, key])
+                status, delivered_at = ("delivered", created_at) if delivered else ("sent", None)
+                cursor.execute(
+                    _INSERT, [message_id, match_id, sender_id, text, created_at, status, delivered_at, key]
+                )
                 inserted = cursor.fetchone() is not None
     except IntegrityError:
         # The match was deleted meanwhile (the foreign key).
@@ -226,6 +243,7 @@ def _insert(
         _wire_fields(message_id, match_id, sender_id, text, "sent", created_at, temp_id),
         recipient_id,
         created=True,
+        delivered=delivered,
     )
 
 

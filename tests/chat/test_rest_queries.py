@@ -80,3 +80,19 @@ def test_send_with_temp_id_needs_no_lookup_first(chat_pair, django_assert_num_qu
         again = services.message_send(sender_id=a, match_id=match_id, text="hi", temp_id="t1")
     assert (first.created, again.created, again.message) == (True, False, first.message)
     assert Message.objects.filter(match_id=match_id, sender_id=a).count() == 1
+
+
+def test_a_send_to_a_recipient_named_reachable_is_stored_delivered_by_its_insert(
+    chat_pair, django_assert_num_queries
+):
+    a, b, match_id = chat_pair
+    UserSubscription.objects.create(user_id=a, is_active=True)
+    with django_assert_num_queries(4):  # as any premium send: no UPDATE after the insert
+        result = services.message_send(sender_id=a, match_id=match_id, text="hi", delivered_to={b})
+    row = Message.objects.get(pk=result.message["id"])
+    assert (result.created, result.delivered, result.message["status"]) == (True, True, "sent")
+    assert (row.status, row.delivered_at) == ("delivered", row.created_at)
+
+    other = services.message_send(sender_id=a, match_id=match_id, text="again", delivered_to={"someone"})
+    row = Message.objects.get(pk=other.message["id"])
+    assert (other.delivered, row.status, row.delivered_at) == (False, "sent", None)

@@ -5,7 +5,10 @@ affinity read from the kernel."""
 from __future__ import annotations
 
 import os
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -57,12 +60,25 @@ def test_a_process_moves_only_when_that_leaves_the_cpus_more_even():
     assert not affinity.crowded([0], 0, [0, 0])
 
 
+@contextmanager
+def on_one_socket(count: int) -> Iterator[tuple[socket.socket, list[DaphneProcess]]]:
+    """`count` Daphne processes started one after the other on one listening socket."""
+    listen = shared_listening_socket()
+    servers: list[DaphneProcess] = []
+    try:
+        for _ in range(count):
+            servers.append(DaphneProcess(server_env(), listen_socket=listen))
+        yield listen, servers
+    finally:
+        for server in servers:
+            server.stop()
+        listen.close()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_processes_on_one_socket_each_keep_every_thread_on_a_cpu_of_its_own():
     assert len(ALLOWED) >= 2, "the machine's CPUs: placement needs two"
-    listen = shared_listening_socket()
-    servers = [DaphneProcess(server_env(), listen_socket=listen) for _ in range(2)]
-    try:
+    with on_one_socket(2) as (listen, servers):
         for _ in range(4):
             serve_requests(servers[0].port)
         placed = [placed_cpu(server.pid) for server in servers]
@@ -77,35 +93,26 @@ def test_two_processes_on_one_socket_each_keep_every_thread_on_a_cpu_of_its_own(
             if balance._SLOT.unpack_from(table, slot * balance._SLOT.size)[0]
         }
         assert published == {server.pid: cpu for server, cpu in zip(servers, placed, strict=True)}
-    finally:
-        for server in servers:
-            server.stop()
-        listen.close()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_after_a_rolling_restart_leaves_two_processes_on_one_cpu_one_of_them_moves():
-    listen = shared_listening_socket()
-    first, second = (DaphneProcess(server_env(), listen_socket=listen) for _ in range(2))
-    replacement = DaphneProcess(server_env(), listen_socket=listen)  # three processes, two CPUs
-    servers = [first, second, replacement]
-    try:
+    # One process per CPU, then a replacement: it shares a CPU with one of them.
+    with on_one_socket(len(ALLOWED) + 1) as (_, servers):
+        *placed_first, replacement = servers
         shared = placed_cpu(replacement.pid)
-        (alone,) = (s for s in (first, second) if placed_cpu(s.pid) != shared)
-        (beside,) = (s for s in (first, second) if s is not alone)
-        alone.stop()  # the two left share a CPU, the other CPU is empty
+        (beside,) = (s for s in placed_first if placed_cpu(s.pid) == shared)
+        leaving = next(s for s in placed_first if s is not beside)
+        leaving.stop()  # its CPU is empty now, and two processes share another
+        left = [s for s in servers if s is not leaving]
         deadline = time.monotonic() + 5
         while placed_cpu(beside.pid) == placed_cpu(replacement.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert {placed_cpu(beside.pid), placed_cpu(replacement.pid)} == set(ALLOWED[:2])
-        moved = [s for s in (beside, replacement) if "cpu placement: moved from CPU" in s.log()]
-        assert len(moved) == 1  # only one of the two moved
+        assert sorted(placed_cpu(s.pid) for s in left) == ALLOWED
+        moved = [s for s in left if "cpu placement: moved from CPU" in s.log()]
+        assert len(moved) == 1 and moved[0] in (beside, replacement)  # only one of the two moved
         serve_requests(replacement.port)
-        assert len(cpus_of(beside.pid)) == len(cpus_of(replacement.pid)) == 1
-    finally:
-        for server in servers:
-            server.stop()
-        listen.close()
+        assert all(len(cpus_of(s.pid)) == 1 for s in left)
 
 
 @pytest.mark.django_db(transaction=True)
