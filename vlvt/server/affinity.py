@@ -22,12 +22,9 @@ them moves. `CPU_AFFINITY=off` leaves placement to the kernel.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
-
-logger = logging.getLogger("vlvt.server")
 
 
 def allowed_cpus() -> list[int]:
