@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from celery import Celery
@@ -11,9 +12,43 @@ from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vlvt.settings")
 
+
+
+class CelerySettings(Mapping[str, Any]):
+    """Django's `CELERY_*` settings as a plain mapping, read once, when Celery first loads its
+    configuration (after Django's settings are ready).
+
+    Celery looks a setting up under several names (with and without the namespace, old and new
+    spelling) every time it reads one, and publishing a task reads about eight. With Django's
+    settings object as the source each of those misses went through `LazySettings.__getattr__` and
+    an AttributeError: a fifth of the CPU of one publish. A change to a `CELERY_*` setting after
+    start-up is not seen; set `app.conf` instead (the tests do).
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] | None = None
+
+    def _read(self) -> dict[str, Any]:
+        if self._values is None:
+            self._values = {name: getattr(settings, name) for name in dir(settings) if name.startswith("CELERY_")}
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __bool__(self) -> bool:  # Celery skips a falsy source; this one is read lazily
+        return True
+
+
 # Every task publishes through vlvt.outbox: what the broker refuses waits in PostgreSQL.
 app = Celery("vlvt", task_cls="vlvt.outbox.task:OutboxTask")
-app.config_from_object("django.conf:settings", namespace="CELERY")
+app.config_from_object(CelerySettings(), namespace="CELERY")
 app.autodiscover_tasks()
 
 # After Hours tasks live in sub-packages of the profiles and chat apps, which the default discovery skips.
