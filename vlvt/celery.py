@@ -13,7 +13,6 @@ from django.conf import settings
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vlvt.settings")
 
 
-
 class CelerySettings(Mapping[str, Any]):
     """Django's `CELERY_*` settings as a plain mapping, read once, when Celery first loads its
     configuration (after Django's settings are ready).
@@ -30,7 +29,9 @@ class CelerySettings(Mapping[str, Any]):
 
     def _read(self) -> dict[str, Any]:
         if self._values is None:
-            self._values = {name: getattr(settings, name) for name in dir(settings) if name.startswith("CELERY_")}
+            self._values = {
+                name: getattr(settings, name) for name in dir(settings) if name.startswith("CELERY_")
+            }
         return self._values
 
     def __getitem__(self, key: str) -> Any:
