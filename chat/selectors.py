@@ -8,7 +8,6 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
-from django.utils import timezone
 
 from chat.errors import ChatError
 from chat.models import DateProposal, Message, ReadReceipt, Report, UserStatus
@@ -147,43 +146,40 @@ class ProfileGap:
     message: str
 
 
-def _gap(row: dict[str, Any] | None) -> ProfileGap | None:
-    if row is None:
+# The characters Python's `str.strip()` removes (those `str.isspace()` accepts): PostgreSQL's
+# `btrim(x)` alone removes only spaces. A name or bio of nothing else is blank. In SQL as a Unicode
+# escape literal (every one of them is below U+10000).
+BLANK = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+_BLANK_SQL = "U&'" + "".join(f"\\{ord(c):04X}" for c in BLANK) + "'"
+
+
+def profile_gap(missing: list[str] | None) -> ProfileGap | None:
+    """`missing`: the gate's fields that the sender's profile lacks (SEND_CONTEXT's `missing`), in
+    the gate's order; None when there is no profile."""
+    if missing is None:
         return ProfileGap(["profile"], "Profile not found. Please complete your profile setup.")
-    missing = []
-    if not (row["name"] or "").strip():
-        missing.append("name")
-    if row["age"] is None or row["age"] < 18:
-        missing.append("age")
-    if not (row["bio"] or "").strip():
-        missing.append("bio")
-    if not row["photos"]:
-        missing.append("photos")
-    if row["id_verified"] is not True:
-        missing.append("id_verification")
     if not missing:
         return None
     labels = ", ".join(_GATE_LABELS[f] for f in missing)
-    return ProfileGap(missing, f"Please complete your profile to start messaging: {labels}")
+    return ProfileGap(list(missing), f"Please complete your profile to start messaging: {labels}")
 
 
-@dataclass(frozen=True)
-class SendContext:
-    """Everything the send pipeline checks before it writes, read in one round trip."""
-
-    participants: tuple[str, str]
-    blocked: bool
-    profile_gap: ProfileGap | None
-    premium: bool
-
-
-# The hot path of every message: one statement instead of four (match, blocks, profile, plan).
-_SEND_CONTEXT = """
+# What a send checks, one row per match (none: no such match): its two users, a block either way,
+# the profile gate's missing fields (NULL: no profile; a name or bio is missing when blank, the age
+# when under 18, photos when none, ID verification unless true) and the sender's plan. Parameters:
+# sender, match, now. chat.services.messages inserts from it in the same statement.
+SEND_CONTEXT = f"""
 SELECT m.user_id_1, m.user_id_2,
        EXISTS (SELECT 1 FROM blocks b
                 WHERE (b.user_id = m.user_id_1 AND b.blocked_user_id = m.user_id_2)
                    OR (b.user_id = m.user_id_2 AND b.blocked_user_id = m.user_id_1)) AS blocked,
-       p.user_id IS NOT NULL AS has_profile, p.name, p.age, p.bio, p.photos, u.id_verified,
+       CASE WHEN p.user_id IS NOT NULL THEN array_remove(ARRAY[
+            CASE WHEN coalesce(btrim(p.name, {_BLANK_SQL}), '') = '' THEN 'name' END,
+            CASE WHEN p.age IS NULL OR p.age < 18 THEN 'age' END,
+            CASE WHEN coalesce(btrim(p.bio, {_BLANK_SQL}), '') = '' THEN 'bio' END,
+            CASE WHEN coalesce(cardinality(p.photos), 0) = 0 THEN 'photos' END,
+            CASE WHEN u.id_verified IS NOT TRUE THEN 'id_verification' END]::text[], NULL)
+       END AS missing,
        EXISTS (SELECT 1 FROM user_subscriptions s
                 WHERE s.user_id = %(sender)s AND s.is_active
                   AND (s.expires_at IS NULL OR s.expires_at > %(now)s)) AS premium
@@ -192,22 +188,6 @@ SELECT m.user_id_1, m.user_id_2,
   LEFT JOIN users u ON u.id = %(sender)s
  WHERE m.id = %(match)s
 """
-
-
-def send_context(*, match_id: str, sender_id: str) -> SendContext | None:
-    """None when the match does not exist."""
-    with connection.cursor() as cursor:
-        cursor.execute(_SEND_CONTEXT, {"sender": sender_id, "match": match_id, "now": timezone.now()})
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    u1, u2, blocked, has_profile, name, age, bio, photos, id_verified, premium = row
-    profile = (
-        {"name": name, "age": age, "bio": bio, "photos": photos, "id_verified": id_verified}
-        if has_profile
-        else None
-    )
-    return SendContext((u1, u2), bool(blocked), _gap(profile), bool(premium))
 
 
 # --- messages ------------------------------------------------------------------------------------

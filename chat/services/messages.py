@@ -9,8 +9,8 @@ HTTP layer renders `exc.status` / `exc.error`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
-from contextlib import nullcontext
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
@@ -150,6 +150,11 @@ def message_send(
     With `fan_out`, the recipient hears about it after the commit (the REST path); the socket
     consumer acks first and fans out itself. A new message whose recipient is in `delivered_to`
     (the socket path: a recipient with a socket on this process) is stored as delivered.
+
+    The checks and the insert are one statement (`_SEND`): it inserts only when membership, blocks,
+    the profile gate and the plan all allow it, and returns what it checked, from which the
+    rejection is told. A free-tier sender's message is inserted by a second run of it under the
+    sender's cap lock, once today's count allows.
     """
     if (
         not isinstance(match_id, str)
@@ -161,101 +166,160 @@ def message_send(
         raise ChatError(400, "Invalid message data")
     if len(text) > SOCKET_MAX_LENGTH:
         raise ChatError(400, f"Message too long (max {SOCKET_MAX_LENGTH} characters)")
-    key = _temp_key(temp_id)
-    ctx = selectors.send_context(match_id=match_id, sender_id=sender_id) if "\x00" not in match_id else None
-    if ctx is None:
+    if "\x00" in match_id:
         raise not_found_match()
-    if sender_id not in ctx.participants:
-        raise not_participant()
-    recipient_id = ctx.participants[1] if ctx.participants[0] == sender_id else ctx.participants[0]
-    if ctx.blocked or ctx.profile_gap is not None:
-        # A resend of a message stored before the block (or the profile change) still gets its
-        # original; the rejection is for new messages only.
-        replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
-        if replay is not None:
-            return replay
-    if ctx.blocked:
-        raise ChatError(403, "Unable to send message - user blocked", ack_error="Unable to send message")
-    if ctx.profile_gap is not None:
-        gap = ctx.profile_gap
-        raise ChatError(403, gap.message, code="PROFILE_INCOMPLETE", missingFields=gap.missing_fields)
-    capped = enforce_daily_cap and not ctx.premium
-    delivered = recipient_id in delivered_to
-    result = _insert(sender_id, match_id, text.strip(), key, temp_id, recipient_id, capped, delivered)
+    send = _Send(sender_id, match_id, text.strip(), _temp_key(temp_id), temp_id, list(delivered_to))
+    result = send.run(capped=enforce_daily_cap)
     if fan_out and result.created:
         transaction.on_commit(lambda: message_fan_out(result=result))
     return result
 
 
-# An uncapped send is this one statement: a resend with a known tempId meets the partial unique
-# index and inserts nothing (no row returned), so the common case needs no look-up first.
-_INSERT = """
-INSERT INTO messages (id, match_id, sender_id, text, created_at, status, delivered_at, temp_id)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (match_id, sender_id, temp_id) WHERE temp_id IS NOT NULL DO NOTHING
-RETURNING id
+# The send in one statement: SEND_CONTEXT's row, and the insert when it allows one: a participant,
+# no block, a complete profile, and a premium sender, or a free-tier one while %(capped)s is false
+# or today's count (counted only with a %(limit)s) is under the limit. Stored as delivered when the
+# recipient is one the caller named reachable. A resend with a known tempId meets the partial
+# unique index and inserts nothing, so the common case needs no look-up first. It starts with its
+# name: PostgreSQL shows a statement's first 1,024 bytes in pg_stat_activity, before this one's INSERT.
+SEND_STATEMENT_NAME = "/* chat: message send */"
+_SEND = f"""{SEND_STATEMENT_NAME}
+WITH ctx AS ({selectors.SEND_CONTEXT}),
+today AS (
+    SELECT count(*) AS sent FROM messages
+     WHERE %(limit)s::int IS NOT NULL AND sender_id = %(sender)s AND created_at >= %(midnight)s
+),
+sent AS (
+    INSERT INTO messages (id, match_id, sender_id, text, created_at, status, delivered_at, temp_id)
+    SELECT %(id)s, %(match)s, %(sender)s, %(text)s, %(now)s,
+           CASE WHEN r.reachable THEN 'delivered' ELSE 'sent' END,
+           CASE WHEN r.reachable THEN %(now)s END,
+           %(key)s::text
+      FROM ctx
+     CROSS JOIN LATERAL (
+           SELECT CASE WHEN ctx.user_id_1 = %(sender)s THEN ctx.user_id_2 ELSE ctx.user_id_1 END
+                  = ANY (%(reachable)s::text[]) AS reachable) r
+     WHERE %(sender)s IN (ctx.user_id_1, ctx.user_id_2) AND NOT ctx.blocked AND ctx.missing = '{{}}'
+           AND (ctx.premium OR NOT %(capped)s OR (SELECT sent FROM today) < %(limit)s)
+    ON CONFLICT (match_id, sender_id, temp_id) WHERE temp_id IS NOT NULL DO NOTHING
+    RETURNING status
+)
+SELECT ctx.user_id_1, ctx.user_id_2, ctx.blocked, ctx.missing, ctx.premium, (SELECT sent FROM today),
+       (SELECT status FROM sent)
+  FROM ctx
 """
 
 
-def _insert(
-    sender_id: str,
-    match_id: str,
-    text: str,
-    key: str | None,
-    temp_id: Any,
-    recipient_id: str,
-    capped: bool,
-    delivered: bool,
-) -> SendResult:
-    message_id = new_message_id()
-    # A capped send holds the cap lock in a transaction; an uncapped one outside any transaction
-    # is one autocommitted INSERT; inside the caller's transaction a savepoint keeps a failed
-    # INSERT from poisoning it.
-    scope = transaction.atomic() if capped or connection.in_atomic_block else nullcontext()
-    try:
-        with scope:
-            if capped:
-                _lock_sender(sender_id)
-                # A concurrent twin of this resend may have committed while we waited for the lock.
-                replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
-                if replay is not None:
-                    return replay
-                if _sent_today(sender_id) >= FREE_DAILY_MESSAGES:
-                    raise ChatError(429, "Daily message limit reached", **LIMIT_REACHED)
-            created_at = timezone.now()
-            with connection.cursor() as cursor:
-                status, delivered_at = ("delivered", created_at) if delivered else ("sent", None)
-                cursor.execute(
-                    _INSERT, [message_id, match_id, sender_id, text, created_at, status, delivered_at, key]
-                )
-                inserted = cursor.fetchone() is not None
-    except IntegrityError:
-        # The match was deleted meanwhile (the foreign key).
-        if selectors.match_participants(match_id=match_id) is None:
-            raise not_found_match() from None
-        raise
-    if not inserted:  # this tempId is stored already: the resend gets the original
-        replay = _replay(match_id, sender_id, key, temp_id, recipient_id)
-        if replay is None:  # deleted with its match between the two statements
+@dataclass(frozen=True)
+class _Send:
+    sender_id: str
+    match_id: str
+    text: str
+    key: str | None
+    temp_id: Any
+    reachable: list[str]
+    message_id: str = field(default_factory=new_message_id)
+
+    def run(self, *, capped: bool) -> SendResult:
+        # Outside any transaction the first attempt is one autocommitted statement; inside the
+        # caller's a savepoint keeps a failed one from poisoning it.
+        with (
+            self._match_gone_meanwhile(),
+            transaction.atomic() if connection.in_atomic_block else nullcontext(),
+        ):
+            outcome = self._attempt(capped=capped, limit=None)
+        if outcome.result is not None:
+            return outcome.result
+        if capped and not outcome.premium:
+            # A free-tier sender: today's count decides, in the second attempt, under the sender's
+            # lock until commit (the count's snapshot is taken after the lock, so two concurrent
+            # sends cannot both take the last message of the day).
+            with self._match_gone_meanwhile(), transaction.atomic():
+                _lock_sender(self.sender_id)
+                outcome = self._attempt(capped=True, limit=FREE_DAILY_MESSAGES)
+            if outcome.result is not None:
+                return outcome.result
+        # Allowed but not inserted: this tempId is stored already (the resend gets the original,
+        # even once the cap is reached), or the cap is reached.
+        replay = self._replay(outcome.recipient_id)
+        if replay is not None:
+            return replay
+        if outcome.sent_today is not None and outcome.sent_today >= FREE_DAILY_MESSAGES:
+            raise ChatError(429, "Daily message limit reached", **LIMIT_REACHED)
+        raise not_found_match()  # the original was deleted with its match between the two statements
+
+    def _attempt(self, *, capped: bool, limit: int | None) -> _Outcome:
+        """Run `_SEND`. A rejection of the checks is raised (a resend of a message stored before it
+        gets its original instead)."""
+        now = timezone.now()
+        params = {
+            "id": self.message_id,
+            "match": self.match_id,
+            "sender": self.sender_id,
+            "text": self.text,
+            "now": now,
+            "key": self.key,
+            "reachable": self.reachable,
+            "capped": capped,
+            "limit": limit,
+            "midnight": datetime.combine(now.date(), time.min, tzinfo=UTC),
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_SEND, params)
+            row = cursor.fetchone()
+        if row is None:
             raise not_found_match()
-        return replay
-    return SendResult(
-        _wire_fields(message_id, match_id, sender_id, text, "sent", created_at, temp_id),
-        recipient_id,
-        created=True,
-        delivered=delivered,
-    )
+        user_1, user_2, blocked, missing, premium, sent_today, status = row
+        if self.sender_id not in (user_1, user_2):
+            raise not_participant()
+        recipient_id = user_2 if user_1 == self.sender_id else user_1
+        if status is not None:
+            wire = _wire_fields(
+                self.message_id, self.match_id, self.sender_id, self.text, "sent", now, self.temp_id
+            )
+            created = SendResult(wire, recipient_id, created=True, delivered=status == "delivered")
+            return _Outcome(recipient_id, premium, sent_today, created)
+        gap = selectors.profile_gap(missing)
+        if blocked or gap is not None:
+            # A resend of a message stored before the block (or the profile change) still gets its
+            # original; the rejection is for new messages only.
+            replay = self._replay(recipient_id)
+            if replay is not None:
+                return _Outcome(recipient_id, premium, sent_today, replay)
+        if blocked:
+            raise ChatError(403, "Unable to send message - user blocked", ack_error="Unable to send message")
+        if gap is not None:
+            raise ChatError(403, gap.message, code="PROFILE_INCOMPLETE", missingFields=gap.missing_fields)
+        return _Outcome(recipient_id, premium, sent_today, None)
+
+    def _replay(self, recipient_id: str) -> SendResult | None:
+        return _replay(self.match_id, self.sender_id, self.key, self.temp_id, recipient_id)
+
+    @contextmanager
+    def _match_gone_meanwhile(self) -> Iterator[None]:
+        try:
+            yield
+        except IntegrityError:
+            # The match was deleted meanwhile (the foreign key).
+            if selectors.match_participants(match_id=self.match_id) is None:
+                raise not_found_match() from None
+            raise
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One run of `_SEND`: `result` is the new message or a resend's original; without one, the
+    checks allowed the message and nothing was inserted (the plan, a known tempId or the cap)."""
+
+    recipient_id: str
+    premium: bool
+    sent_today: int | None  # counted only when the attempt had a limit
+    result: SendResult | None
 
 
 def _lock_sender(sender_id: str) -> None:
     """Serialise this sender's capped sends until commit, so count-then-insert cannot overshoot."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_CAP_LOCK_NAMESPACE, sender_id])
-
-
-def _sent_today(sender_id: str) -> int:
-    midnight = datetime.combine(timezone.now().date(), time.min, tzinfo=UTC)
-    return Message.objects.filter(sender_id=sender_id, created_at__gte=midnight).count()
 
 
 def message_fan_out(*, result: SendResult) -> None:

@@ -56,27 +56,29 @@ def test_matches_list_is_one_query(client, chat_pair, django_assert_num_queries)
 
 def test_free_send_queries(chat_pair, django_assert_num_queries):
     a, _, match_id = chat_pair
-    # context; savepoint; advisory lock; today's count; insert; release (a BEGIN/COMMIT pair, not
-    # statements, when not nested in the test's transaction).
-    with django_assert_num_queries(6):
+    # Nested in the test's transaction, each stage in a savepoint: the send's statement (checks; no
+    # insert for a free-tier sender); then the advisory lock and the statement again, counting today's
+    # messages and inserting. Outside a transaction: the statement, BEGIN, lock, statement, COMMIT.
+    with django_assert_num_queries(7):
         services.message_send(sender_id=a, match_id=match_id, text="hi")
 
 
 def test_premium_send_queries(chat_pair, django_assert_num_queries):
     a, _, match_id = chat_pair
     UserSubscription.objects.create(user_id=a, is_active=True)
-    # context; savepoint; insert; release (outside a transaction: context and one INSERT).
-    with django_assert_num_queries(4):
+    # savepoint; the send's one statement (checks and insert); release. Outside a transaction: the
+    # one statement.
+    with django_assert_num_queries(3):
         services.message_send(sender_id=a, match_id=match_id, text="hi")
 
 
 def test_send_with_temp_id_needs_no_lookup_first(chat_pair, django_assert_num_queries):
     a, _, match_id = chat_pair
     UserSubscription.objects.create(user_id=a, is_active=True)
-    with django_assert_num_queries(4):  # as without a tempId: the unique index checks it
+    with django_assert_num_queries(3):  # as without a tempId: the unique index checks it
         first = services.message_send(sender_id=a, match_id=match_id, text="hi", temp_id="t1")
-    # A resend: context; savepoint; the insert that meets the index; release; the original.
-    with django_assert_num_queries(5):
+    # A resend: savepoint; the statement, whose insert meets the index; release; the original.
+    with django_assert_num_queries(4):
         again = services.message_send(sender_id=a, match_id=match_id, text="hi", temp_id="t1")
     assert (first.created, again.created, again.message) == (True, False, first.message)
     assert Message.objects.filter(match_id=match_id, sender_id=a).count() == 1
@@ -87,7 +89,7 @@ def test_a_send_to_a_recipient_named_reachable_is_stored_delivered_by_its_insert
 ):
     a, b, match_id = chat_pair
     UserSubscription.objects.create(user_id=a, is_active=True)
-    with django_assert_num_queries(4):  # as any premium send: no UPDATE after the insert
+    with django_assert_num_queries(3):  # as any premium send: no UPDATE after the insert
         result = services.message_send(sender_id=a, match_id=match_id, text="hi", delivered_to={b})
     row = Message.objects.get(pk=result.message["id"])
     assert (result.created, result.delivered, result.message["status"]) == (True, True, "sent")

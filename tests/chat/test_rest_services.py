@@ -385,3 +385,70 @@ def test_timestamps_use_the_app_clock_to_the_microsecond(pair):
     created_at = Message.objects.get().created_at
     assert created_at is not None
     assert before <= created_at <= after
+
+
+# --- the profile gate, decided in the send's SQL ---------------------------------------------------
+
+
+def _python_gate(profile: dict | None, verified: bool | None) -> list[str] | None:
+    """The gate as the original states it, in Python: the reference the SQL must agree with."""
+    if profile is None:
+        return None
+    missing = []
+    if not (profile["name"] or "").strip():
+        missing.append("name")
+    if profile["age"] is None or profile["age"] < 18:
+        missing.append("age")
+    if not (profile["bio"] or "").strip():
+        missing.append("bio")
+    if not profile["photos"]:
+        missing.append("photos")
+    if verified is not True:
+        missing.append("id_verification")
+    return missing
+
+
+_WHITESPACE = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+_GATE_CASES = (
+    [{"name": ws} for ws in _WHITESPACE]
+    + [{"bio": f" {ws}\t"} for ws in _WHITESPACE]
+    + [
+        {"name": None},
+        {"name": ""},
+        {"name": "\u200b"},  # a zero-width space is not whitespace to Python: a name
+        {"name": "\ufeff"},
+        {"name": " Al "},
+        {"bio": None},
+        {"bio": "\u3000ok\u3000"},
+        {"age": None},
+        {"age": 18},  # the table's check keeps ages under 18 out
+        {"photos": None},
+        {"photos": []},
+        {"photos": [""]},
+        {"name": "", "age": None, "bio": "", "photos": []},
+    ]
+)
+
+
+@pytest.mark.parametrize("verified", [True, False, None])
+def test_the_send_gate_in_sql_agrees_with_the_python_rule(pair, verified):
+    a, _, match_id = pair
+    from profiles.models import User
+
+    User.objects.filter(pk=a).update(id_verified=verified)
+    base = {"name": "Alex", "age": 29, "bio": "Coffee and hikes", "photos": ["p/1.jpg"]}
+    for case in [{}, *_GATE_CASES]:
+        profile = {**base, **case}
+        Profile.objects.filter(pk=a).update(**profile)
+        missing = _python_gate(profile, verified)
+        try:
+            result = services.message_send(sender_id=a, match_id=match_id, text="hi", enforce_daily_cap=False)
+        except ChatError as exc:
+            assert missing, (case, exc.ack())
+            assert exc.ack()["missingFields"] == missing, case
+        else:
+            assert result.created and missing == [], case
+    Profile.objects.filter(pk=a).delete()
+    assert ack_of(services.message_send, sender_id=a, match_id=match_id, text="hi")["missingFields"] == [
+        "profile"
+    ]

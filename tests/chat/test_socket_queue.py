@@ -17,6 +17,7 @@ import pytest
 from django.db import connection
 
 from chat.models import Message
+from chat.services.messages import SEND_STATEMENT_NAME
 from tests.support.jsclient import JsClient
 from tests.support.sockets import daphne_server, make_match, make_user
 from tests.support.wait import wait_until
@@ -63,11 +64,12 @@ def messages_locked() -> Iterator[None]:
 
 
 def inserts_waiting() -> int:
-    """Message INSERTs waiting on the lock (other writes, such as delivered updates, may wait too)."""
+    """Message sends waiting on the lock (other writes, such as delivered updates, may wait too)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND position('INSERT INTO messages' in query) > 0"
+            " AND wait_event_type = 'Lock' AND starts_with(query, %s)",
+            [SEND_STATEMENT_NAME],
         )
         return cursor.fetchone()[0]
 
