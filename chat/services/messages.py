@@ -251,7 +251,7 @@ class _Send:
         """Run `_SEND`. A rejection of the checks is raised (a resend of a message stored before it
         gets its original instead)."""
         now = timezone.now()
-        params = {
+        params: dict[str, Any] = {
             "id": self.message_id,
             "match": self.match_id,
             "sender": self.sender_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.test import TestCase
@@ -12,7 +13,7 @@ from django.utils import timezone
 from chat import events, services
 from chat.models import Message, TypingIndicator, UserStatus
 from chat.services import ChatError
-from profiles.models import Block, Profile
+from profiles.models import Block, Profile, User
 from tests.chat.rest_support import EventProbe, connect_socket, make_match, make_message, make_user
 
 pytestmark = pytest.mark.django_db
@@ -390,7 +391,7 @@ def test_timestamps_use_the_app_clock_to_the_microsecond(pair):
 # --- the profile gate, decided in the send's SQL ---------------------------------------------------
 
 
-def _python_gate(profile: dict | None, verified: bool | None) -> list[str] | None:
+def _python_gate(profile: dict[str, Any] | None, verified: bool | None) -> list[str] | None:
     """The gate as the original states it, in Python: the reference the SQL must agree with."""
     if profile is None:
         return None
@@ -409,7 +410,7 @@ def _python_gate(profile: dict | None, verified: bool | None) -> list[str] | Non
 
 
 _WHITESPACE = [chr(c) for c in range(0x110000) if chr(c).isspace()]
-_GATE_CASES = (
+_GATE_CASES: list[dict[str, Any]] = (
     [{"name": ws} for ws in _WHITESPACE]
     + [{"bio": f" {ws}\t"} for ws in _WHITESPACE]
     + [
@@ -433,10 +434,8 @@ _GATE_CASES = (
 @pytest.mark.parametrize("verified", [True, False, None])
 def test_the_send_gate_in_sql_agrees_with_the_python_rule(pair, verified):
     a, _, match_id = pair
-    from profiles.models import User
-
     User.objects.filter(pk=a).update(id_verified=verified)
-    base = {"name": "Alex", "age": 29, "bio": "Coffee and hikes", "photos": ["p/1.jpg"]}
+    base: dict[str, Any] = {"name": "Alex", "age": 29, "bio": "Coffee and hikes", "photos": ["p/1.jpg"]}
     for case in [{}, *_GATE_CASES]:
         profile = {**base, **case}
         Profile.objects.filter(pk=a).update(**profile)

@@ -17,7 +17,7 @@ def test_every_celery_setting_reaches_celerys_configuration_under_its_own_name()
     assert app.conf.broker_url == settings.CELERY_BROKER_URL
     assert app.conf.task_acks_late is True
     assert app.conf.worker_prefetch_multiplier == 1
-    assert app.conf.timezone == "UTC"
+    assert app.conf["timezone"] == "UTC"
 
 
 def test_a_setting_celery_does_not_know_of_falls_back_to_celerys_default():
