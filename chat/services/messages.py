@@ -268,7 +268,8 @@ class _Send:
             row = cursor.fetchone()
         if row is None:
             raise not_found_match()
-        user_1, user_2, blocked, missing, premium, sent_today, status = row
+        user_1, user_2, blocked, missing, premium, counted, status = row
+        sent_today = counted if limit is not None else None  # without a limit nothing was counted
         if self.sender_id not in (user_1, user_2):
             raise not_participant()
         recipient_id = user_2 if user_1 == self.sender_id else user_1
