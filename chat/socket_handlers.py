@@ -19,8 +19,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
+import psycopg
 from django.db import InterfaceError, OperationalError, transaction
 
 from chat.errors import ChatError
@@ -29,7 +31,8 @@ from chat.realtime.handlers import Ack, EventContext, db, error, handler
 from chat.realtime.throttle import publish, publish_many
 from chat.selectors import online_statuses
 from chat.services.delivery import deliver_or_push
-from chat.services.messages import message_send, messages_mark_read, typing_set
+from chat.services.messages import message_send, messages_mark_read, prepare_send, typing_set
+from vlvt.database import loop_connection
 
 logger = logging.getLogger("vlvt.realtime")
 
@@ -65,7 +68,7 @@ async def send_messages(ctx: EventContext, items: list[Any]) -> list[Ack]:
         and (recipient := _RECIPIENTS.get((ctx.user_id, match_id))) is not None
         and registry.has_sockets(recipient)
     }
-    results = await db(_send_each)(ctx.user_id, items, here)
+    results = await _send_on_loop(ctx.user_id, items, here)
     created = [r for r in results if not isinstance(r, dict) and r.created]
     if created:  # a resend of a known tempId was fanned out the first time
         if len(_RECIPIENTS) >= _RECIPIENTS_MAX:
@@ -86,6 +89,48 @@ async def send_messages(ctx: EventContext, items: list[Any]) -> list[Ack]:
 
         ctx.defer(fan_out)
     return [r if isinstance(r, dict) else r.ack() for r in results]
+
+
+async def _send_on_loop(sender_id: str, items: list[Any], here: set[str]) -> list[Any]:
+    """`_send_each` from the event loop, on a connection of its own pool (vlvt.database), with no
+    thread between: several sends commit together, each alone in its own savepoint (`arun`).
+    The few that need a look-up (a resend of a stored tempId, a match deleted meanwhile) go to a
+    database thread afterwards, through `_send_each`; nothing else waits for them."""
+    results: list[Any] = [None] * len(items)
+    try:
+        async with loop_connection() as conn, conn.transaction() if len(items) > 1 else nullcontext():
+            for i, data in enumerate(items):
+                try:
+                    send = prepare_send(
+                        sender_id=sender_id,
+                        match_id=data.get("matchId") if isinstance(data, dict) else None,
+                        text=data.get("text") if isinstance(data, dict) else None,
+                        temp_id=data.get("tempId") if isinstance(data, dict) else None,
+                        delivered_to=here,
+                    )
+                    results[i] = await send.arun(conn, capped=True)
+                except ChatError as exc:
+                    results[i] = exc.ack()
+                except (psycopg.OperationalError, psycopg.InterfaceError):
+                    raise  # the connection is gone: the whole batch fails below
+                except Exception:  # logged; the others stand
+                    logger.exception("socket event handler failed", extra={"event": "send_message"})
+                    results[i] = error("Failed to send message")
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:  # PostgreSQL unreachable
+        logger.warning(
+            "socket event handler failed: database unavailable (%s)", exc, extra={"event": "send_message"}
+        )
+        return [error("Failed to send message")] * len(items)
+    except Exception:  # the commit failed: nothing of the batch was stored
+        logger.exception("socket event handler failed", extra={"event": "send_message"})
+        return [error("Failed to send message")] * len(items)
+    rest = [i for i, result in enumerate(results) if result is None]
+    if rest:
+        for i, result in zip(
+            rest, await db(_send_each)(sender_id, [items[i] for i in rest], here), strict=True
+        ):
+            results[i] = result
+    return results
 
 
 def _send_each(sender_id: str, items: list[Any], here: set[str]) -> list[Any]:

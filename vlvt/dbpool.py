@@ -19,8 +19,9 @@ from typing import Any, Self
 
 import psycopg
 from django.conf import settings
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from psycopg_pool import pool as _pool_module
+from psycopg_pool import pool_async as _async_pool_module
 from psycopg_pool.base import AttemptWithBackoff
 
 from vlvt.server import upstream
@@ -38,8 +39,10 @@ class BoundedBackoff(AttemptWithBackoff):
 
 
 def bound_reconnect_backoff() -> None:
-    """Make every ConnectionPool of the process retry within MAX_DELAY (idempotent)."""
+    """Make every pool of the process, Django's and the event loop's (vlvt.database), retry
+    within MAX_DELAY (idempotent)."""
     upstream.set_pool_backoff(_pool_module, BoundedBackoff)
+    upstream.set_pool_backoff(_async_pool_module, BoundedBackoff)
 
 
 # --- failing fast while PostgreSQL is unreachable ------------------------------------------------
@@ -64,21 +67,46 @@ _failed_at: float | None = None
 _succeeded_at = 0.0
 
 
+def _attempt_failed(started: float) -> None:
+    global _failed_at
+    if started > _succeeded_at:
+        _failed_at = time.monotonic()
+
+
+def _attempt_succeeded() -> None:
+    global _failed_at, _succeeded_at
+    _succeeded_at, _failed_at = time.monotonic(), None
+
+
 class TrackedConnection(psycopg.Connection[Any]):
     """The pool's connections (`connection_class`): each attempt to open one records whether
     PostgreSQL answered."""
 
     @classmethod
     def connect(cls, conninfo: str = "", **kwargs: Any) -> Self:
-        global _failed_at, _succeeded_at
         started = time.monotonic()
         try:
             conn = super().connect(conninfo, **kwargs)
         except psycopg.OperationalError:
-            if started > _succeeded_at:
-                _failed_at = time.monotonic()
+            _attempt_failed(started)
             raise
-        _succeeded_at, _failed_at = time.monotonic(), None
+        _attempt_succeeded()
+        return conn
+
+
+class TrackedAsyncConnection(psycopg.AsyncConnection[Any]):
+    """The same for the event loop's pool (vlvt.database): both pools reach one PostgreSQL, so
+    what one learns about it holds for the other."""
+
+    @classmethod
+    async def connect(cls, conninfo: str = "", **kwargs: Any) -> Self:
+        started = time.monotonic()
+        try:
+            conn = await super().connect(conninfo, **kwargs)
+        except psycopg.OperationalError:
+            _attempt_failed(started)
+            raise
+        _attempt_succeeded()
         return conn
 
 
@@ -86,7 +114,7 @@ class DatabaseUnreachable(psycopg.OperationalError):
     pass
 
 
-def fail_fast_if_unreachable(pool: ConnectionPool[Any]) -> None:
+def fail_fast_if_unreachable(pool: ConnectionPool[Any] | AsyncConnectionPool[Any]) -> None:
     """Raise (before asking `pool` for a connection) while its last connection attempt failed
     within the window and it has no idle connection to give."""
     failed_at = _failed_at

@@ -177,6 +177,11 @@ DATABASE_URL = env_str("DATABASE_URL", "postgres://root@127.0.0.1:5432/vlvt", re
 # containers, where every server may be PID 1; its tail, since PostgreSQL keeps 63 characters.
 DB_APPLICATION_NAME = env_str("DB_APPLICATION_NAME", f"vlvt-{os.getpid()}-{socket.gethostname()[-40:]}")
 _db_pool = env_bool("DATABASE_POOL", True)
+DATABASE_CONNECTION_TIMEOUT_SECONDS = env_int("DATABASE_CONNECTION_TIMEOUT_MS", 5000) / 1000
+DATABASE_IDLE_TIMEOUT_SECONDS = env_int("DATABASE_IDLE_TIMEOUT_MS", 30000) / 1000
+# The event loop's own pool (vlvt/database.py: socket sends run their statement from the event
+# loop), beside Django's DATABASE_POOL_MAX: a process holds at most the sum.
+DATABASE_LOOP_POOL_MAX = env_int("DATABASE_LOOP_POOL_MAX", 4)
 DATABASES = {
     "default": {
         # Django's, failing fast while the pool knows PostgreSQL is unreachable (vlvt/dbpool.py).
@@ -195,8 +200,8 @@ DATABASES = {
                     "pool": {
                         "min_size": 0,
                         "max_size": env_int("DATABASE_POOL_MAX", 20),
-                        "timeout": env_int("DATABASE_CONNECTION_TIMEOUT_MS", 5000) / 1000,
-                        "max_idle": env_int("DATABASE_IDLE_TIMEOUT_MS", 30000) / 1000,
+                        "timeout": DATABASE_CONNECTION_TIMEOUT_SECONDS,
+                        "max_idle": DATABASE_IDLE_TIMEOUT_SECONDS,
                         "connection_class": TrackedConnection,
                     }
                 }

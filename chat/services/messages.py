@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time
 from typing import Any
 
+import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 from chat import events, selectors
 from chat.errors import ChatError, not_found_match, not_participant
@@ -156,6 +158,20 @@ def message_send(
     rejection is told. A free-tier sender's message is inserted by a second run of it under the
     sender's cap lock, once today's count allows.
     """
+    send = prepare_send(
+        sender_id=sender_id, match_id=match_id, text=text, temp_id=temp_id, delivered_to=delivered_to
+    )
+    result = send.run(capped=enforce_daily_cap)
+    if fan_out and result.created:
+        transaction.on_commit(lambda: message_fan_out(result=result))
+    return result
+
+
+def prepare_send(
+    *, sender_id: str, match_id: object, text: object, temp_id: Any, delivered_to: Collection[str] = ()
+) -> _Send:
+    """A send's input checked (a ChatError when invalid), ready to run: `run()` on Django's
+    connection, `arun()` on an asynchronous one from the event loop."""
     if (
         not isinstance(match_id, str)
         or not match_id
@@ -168,11 +184,7 @@ def message_send(
         raise ChatError(400, f"Message too long (max {SOCKET_MAX_LENGTH} characters)")
     if "\x00" in match_id:
         raise not_found_match()
-    send = _Send(sender_id, match_id, text.strip(), _temp_key(temp_id), temp_id, list(delivered_to))
-    result = send.run(capped=enforce_daily_cap)
-    if fan_out and result.created:
-        transaction.on_commit(lambda: message_fan_out(result=result))
-    return result
+    return _Send(sender_id, match_id, text.strip(), _temp_key(temp_id), temp_id, list(delivered_to))
 
 
 # The send in one statement: SEND_CONTEXT's row, and the insert when it allows one: a participant,
@@ -207,6 +219,9 @@ SELECT ctx.user_id_1, ctx.user_id_2, ctx.blocked, ctx.missing, ctx.premium, (SEL
        (SELECT status FROM sent)
   FROM ctx
 """
+
+
+_LOCK_SENDER = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
 
 
 @dataclass(frozen=True)
@@ -251,7 +266,63 @@ class _Send:
         """Run `_SEND`. A rejection of the checks is raised (a resend of a message stored before it
         gets its original instead)."""
         now = timezone.now()
-        params: dict[str, Any] = {
+        with connection.cursor() as cursor:
+            cursor.execute(_SEND, self._params(now, capped=capped, limit=limit))
+            row = cursor.fetchone()
+        outcome = self._judge(row, now, limit=limit)
+        if outcome.refusal is not None:
+            # A resend of a message stored before the block (or the profile change) still gets its
+            # original; the rejection is for new messages only.
+            replay = self._replay(outcome.recipient_id)
+            if replay is not None:
+                return replace(outcome, result=replay, refusal=None)
+            raise outcome.refusal
+        return outcome
+
+    async def arun(self, conn: psycopg.AsyncConnection[Any], *, capped: bool) -> SendResult | None:
+        """`run()` on an asynchronous connection in autocommit, for the outcomes that need only
+        `_SEND` (nearly every send: a new message, its rejection, the daily cap); None for the rare
+        ones that need a look-up, which `run()` then tells: a resend of a stored tempId, a match
+        deleted between two statements. A savepoint when `conn` is in a transaction already."""
+        try:
+            # Inside a transaction a savepoint keeps a failed statement from aborting it.
+            in_transaction = conn.info.transaction_status != TransactionStatus.IDLE
+            outcome = await self._aattempt(conn, capped=capped, limit=None, savepoint=in_transaction)
+            if outcome is None or outcome.result is not None:
+                return outcome.result if outcome else None
+            if capped and not outcome.premium:
+                async with conn.transaction():
+                    await conn.execute(_LOCK_SENDER, [_CAP_LOCK_NAMESPACE, self.sender_id])
+                    outcome = await self._aattempt(
+                        conn, capped=True, limit=FREE_DAILY_MESSAGES, savepoint=False
+                    )
+                if outcome is None or outcome.result is not None:
+                    return outcome.result if outcome else None
+                if (
+                    self.key is None
+                    and outcome.sent_today is not None
+                    and outcome.sent_today >= FREE_DAILY_MESSAGES
+                ):
+                    raise ChatError(429, "Daily message limit reached", **LIMIT_REACHED)
+        except psycopg.IntegrityError:  # the match was deleted meanwhile (the foreign key)
+            pass
+        return None
+
+    async def _aattempt(
+        self, conn: psycopg.AsyncConnection[Any], *, capped: bool, limit: int | None, savepoint: bool
+    ) -> _Outcome | None:
+        now = timezone.now()
+        async with conn.transaction() if savepoint else nullcontext():
+            cursor = await conn.execute(_SEND, self._params(now, capped=capped, limit=limit))
+            outcome = self._judge(await cursor.fetchone(), now, limit=limit)
+        if outcome.refusal is not None:
+            if self.key is not None:
+                return None  # a resend may still get its original: run() looks
+            raise outcome.refusal
+        return outcome
+
+    def _params(self, now: datetime, *, capped: bool, limit: int | None) -> dict[str, Any]:
+        return {
             "id": self.message_id,
             "match": self.match_id,
             "sender": self.sender_id,
@@ -261,11 +332,13 @@ class _Send:
             "reachable": self.reachable,
             "capped": capped,
             "limit": limit,
-            "midnight": datetime.combine(now.date(), time.min, tzinfo=UTC),
+            "midnight": datetime.combine(now.date(), time.min, tzinfo=UTC) if limit is not None else None,
         }
-        with connection.cursor() as cursor:
-            cursor.execute(_SEND, params)
-            row = cursor.fetchone()
+
+    def _judge(self, row: Any, now: datetime, *, limit: int | None) -> _Outcome:
+        """What `_SEND`'s row says: the new message, or a refusal of the checks (for the caller to
+        raise unless a resend gets its original), or nothing inserted though the checks allowed it.
+        A missing match or a sender outside it is raised here (nothing to replay there)."""
         if row is None:
             raise not_found_match()
         user_1, user_2, blocked, missing, premium, counted, status = row
@@ -279,18 +352,14 @@ class _Send:
             )
             created = SendResult(wire, recipient_id, created=True, delivered=status == "delivered")
             return _Outcome(recipient_id, premium, sent_today, created)
-        gap = selectors.profile_gap(missing)
-        if blocked or gap is not None:
-            # A resend of a message stored before the block (or the profile change) still gets its
-            # original; the rejection is for new messages only.
-            replay = self._replay(recipient_id)
-            if replay is not None:
-                return _Outcome(recipient_id, premium, sent_today, replay)
+        refusal: ChatError | None = None
         if blocked:
-            raise ChatError(403, "Unable to send message - user blocked", ack_error="Unable to send message")
-        if gap is not None:
-            raise ChatError(403, gap.message, code="PROFILE_INCOMPLETE", missingFields=gap.missing_fields)
-        return _Outcome(recipient_id, premium, sent_today, None)
+            refusal = ChatError(
+                403, "Unable to send message - user blocked", ack_error="Unable to send message"
+            )
+        elif (gap := selectors.profile_gap(missing)) is not None:
+            refusal = ChatError(403, gap.message, code="PROFILE_INCOMPLETE", missingFields=gap.missing_fields)
+        return _Outcome(recipient_id, premium, sent_today, None, refusal)
 
     def _replay(self, recipient_id: str) -> SendResult | None:
         return _replay(self.match_id, self.sender_id, self.key, self.temp_id, recipient_id)
@@ -315,12 +384,13 @@ class _Outcome:
     premium: bool
     sent_today: int | None  # counted only when the attempt had a limit
     result: SendResult | None
+    refusal: ChatError | None = None  # blocked or the profile gate, unless a resend gets its original
 
 
 def _lock_sender(sender_id: str) -> None:
     """Serialise this sender's capped sends until commit, so count-then-insert cannot overshoot."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_CAP_LOCK_NAMESPACE, sender_id])
+        cursor.execute(_LOCK_SENDER, [_CAP_LOCK_NAMESPACE, sender_id])
 
 
 def message_fan_out(*, result: SendResult) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from psycopg_pool import pool as pool_module
+from psycopg_pool import pool_async as async_pool_module
 
 from tests.support.postgres_server import PrivatePostgres
 from tests.support.servers import start_daphne
@@ -24,6 +25,7 @@ from vlvt.dbpool import INITIAL_DELAY, MAX_DELAY, BoundedBackoff
 
 def test_the_pool_retries_with_a_bounded_backoff():
     assert pool_module.AttemptWithBackoff is BoundedBackoff  # installed by the settings
+    assert async_pool_module.AttemptWithBackoff is BoundedBackoff  # for the event loop's pool too
     attempt = BoundedBackoff(timeout=300)
     now = time.monotonic()
     delays = []

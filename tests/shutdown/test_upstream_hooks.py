@@ -29,6 +29,7 @@ from kombu import Connection
 from kombu.transport import redis as kombu_redis
 from psycopg.pq import Format
 from psycopg_pool import pool as psycopg_pool_module
+from psycopg_pool import pool_async as psycopg_async_pool_module
 from psycopg_pool.base import AttemptWithBackoff
 from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
 from twisted.internet import abstract, tcp
@@ -526,3 +527,29 @@ def test_the_pool_reconnects_with_the_backoff_class_set_in_its_module(monkeypatc
         assert used.wait(30)
     finally:
         pool.close(timeout=0)
+
+
+def test_the_async_pool_reconnects_with_the_backoff_class_set_in_its_module(monkeypatch):
+    used = threading.Event()
+
+    class Recording(AttemptWithBackoff):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            used.set()
+
+    monkeypatch.setattr(
+        psycopg_async_pool_module, "AttemptWithBackoff", psycopg_async_pool_module.AttemptWithBackoff
+    )
+    upstream.set_pool_backoff(psycopg_async_pool_module, Recording)
+
+    async def attempt() -> bool:
+        pool = psycopg_pool.AsyncConnectionPool(
+            "host=127.0.0.1 port=1 connect_timeout=1", min_size=1, open=False, reconnect_timeout=30
+        )
+        await pool.open(wait=False)
+        try:
+            return await asyncio.to_thread(used.wait, 30)
+        finally:
+            await pool.close(timeout=0)
+
+    assert asyncio.run(attempt())

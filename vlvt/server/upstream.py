@@ -155,6 +155,7 @@ def run_sentry_asgi(middleware: Any, scope: Any, receive: Any, send: Any) -> Awa
 
 
 def set_pool_backoff(pool_module: Any, backoff_class: type) -> None:
-    """`psycopg_pool.pool.AttemptWithBackoff`: the reconnection policy class, which
-    `ConnectionPool` looks up in its module each time a connection attempt fails."""
+    """`psycopg_pool.pool.AttemptWithBackoff` (and `psycopg_pool.pool_async`'s): the reconnection
+    policy class, which `ConnectionPool` (`AsyncConnectionPool`) looks up in its module each time a
+    connection attempt fails."""
     pool_module.AttemptWithBackoff = backoff_class
