@@ -30,7 +30,7 @@ from chat.realtime import presence, registry
 from chat.realtime.handlers import Ack, EventContext, db, error, handler
 from chat.realtime.throttle import publish, publish_many
 from chat.selectors import online_statuses
-from chat.services.delivery import deliver_or_push
+from chat.services.delivery import adeliver_or_push, deliver_or_push
 from chat.services.messages import message_send, messages_mark_read, prepare_send, typing_set
 from vlvt.database import loop_connection
 
@@ -182,10 +182,12 @@ async def send_message(ctx: EventContext, data: Any) -> Ack:
 
 async def messages_sent(sent: list[tuple[str, str]]) -> None:
     """After `new_message` went out: delivered or push (chat.services.delivery) for everything the
-    socket sent since the last batch; presence is asked here, on the event loop, the writes go to
-    a database thread."""
+    socket sent since the last batch; presence is asked here, on the event loop. When every
+    recipient is online (the common case) the delivered mark is written from the event loop too;
+    otherwise the decision goes to a database thread, where pushes are queued."""
     online = await presence.aonline_users(list(dict.fromkeys(r for r, _ in sent)))
-    await db(deliver_or_push)(sent=sent, online=online)
+    if not await adeliver_or_push(sent=sent, online=online):
+        await db(deliver_or_push)(sent=sent, online=online)
 
 
 @handler("mark_read", failure="Failed to mark messages as read")

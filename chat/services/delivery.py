@@ -29,11 +29,14 @@ the decision here is made as usual (a push if the recipient has no socket left a
 from __future__ import annotations
 
 import threading
+from typing import Any
 
+import psycopg
+from django.db import connection
 from django.utils import timezone
 
 from chat import push
-from chat.models import Message
+from vlvt.database import loop_connection
 
 
 class Waiting:
@@ -103,9 +106,30 @@ def deliver_or_push(*, sent: list[tuple[str, str]], online: set[str] | None) -> 
             push.new_message(recipient_id=recipient_id, message_id=message_id)
 
 
+async def adeliver_or_push(*, sent: list[tuple[str, str]], online: set[str] | None) -> bool:
+    """`deliver_or_push` from the event loop (its own pool, vlvt.database) when all it has to do
+    is the UPDATE: every recipient online. False, with nothing done, otherwise: pushes are queued
+    from a thread, so call `deliver_or_push` there."""
+    if online is None or any(recipient_id not in online for recipient_id, _ in sent):
+        return False
+    async with loop_connection() as conn:
+        await amessages_mark_delivered(conn, message_ids=[message_id for _, message_id in sent])
+    return True
+
+
+# Sent messages marked delivered, never downgrading a read one. Parameters: ids, now.
+MARK_DELIVERED = """UPDATE messages SET status = 'delivered', delivered_at = %(now)s
+ WHERE id = ANY(%(ids)s::text[]) AND status = 'sent'"""
+
+
 def messages_mark_delivered(*, message_ids: list[str]) -> int:
-    """Mark sent messages delivered in one UPDATE, never downgrading a read one; returns how many
-    changed."""
-    return Message.objects.filter(pk__in=message_ids, status="sent").update(
-        status="delivered", delivered_at=timezone.now()
-    )
+    """Mark sent messages delivered in one UPDATE; returns how many changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(MARK_DELIVERED, {"ids": message_ids, "now": timezone.now()})
+        return cursor.rowcount
+
+
+async def amessages_mark_delivered(conn: psycopg.AsyncConnection[Any], *, message_ids: list[str]) -> int:
+    """The same from the event loop, on an asynchronous connection in autocommit."""
+    cursor = await conn.execute(MARK_DELIVERED, {"ids": message_ids, "now": timezone.now()})
+    return cursor.rowcount

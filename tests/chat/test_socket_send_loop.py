@@ -14,6 +14,7 @@ import pytest
 
 from chat import socket_handlers
 from chat.models import Message
+from chat.services import delivery
 from profiles.models import Block, Profile
 from tests.chat.rest_support import make_match, make_message, make_user
 from tests.support.wait import wait_until
@@ -271,3 +272,24 @@ def _session_alive(pid: int) -> bool:
     with database.own_connection("probe", connect_timeout=2) as conn:
         row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
     return row is not None and row[0] == 1
+
+
+def test_the_delivered_mark_of_online_recipients_is_written_from_the_loop():
+    alice, bob, carol = make_user(), make_user(), make_user()
+    to_bob = make_message(make_match(alice, bob), alice, "hi bob")
+    with_carol = make_match(alice, carol)
+    to_carol = make_message(with_carol, alice, "hi carol")
+    read = make_message(with_carol, alice, "read already", status="read")
+    sent = [(bob, to_bob.id), (carol, to_carol.id), (carol, read.id)]
+
+    assert on_loop(lambda: delivery.adeliver_or_push(sent=sent, online={bob})) is False
+    assert on_loop(lambda: delivery.adeliver_or_push(sent=sent, online=None)) is False
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent", "read"}
+
+    assert on_loop(lambda: delivery.adeliver_or_push(sent=sent, online={bob, carol})) is True
+    rows = {m.id: (m.status, m.delivered_at is not None) for m in Message.objects.all()}
+    assert rows == {
+        to_bob.id: ("delivered", True),
+        to_carol.id: ("delivered", True),
+        read.id: ("read", False),
+    }
