@@ -93,35 +93,45 @@ async def send_messages(ctx: EventContext, items: list[Any]) -> list[Ack]:
 
 async def _send_on_loop(sender_id: str, items: list[Any], here: set[str]) -> list[Any]:
     """`_send_each` from the event loop, on a connection of its own pool (vlvt.database), with no
-    thread between: several sends commit together, each alone in its own savepoint (`arun`).
-    The few that need a look-up (a resend of a stored tempId, a match deleted meanwhile) go to a
-    database thread afterwards, through `_send_each`; nothing else waits for them."""
+    thread between. Several sends commit together in one transaction without a savepoint each
+    (`arun` unguarded): when a statement of it fails, the transaction is rolled back and the whole
+    batch goes to a database thread, where `_send_each` sends each in a savepoint of its own; a
+    failure costs the batch a second trip, never a message. The few sends that need a look-up (a
+    resend of a stored tempId, a match deleted meanwhile) go to the thread the same way,
+    afterwards; nothing else waits for them."""
+    batch = len(items) > 1
     results: list[Any] = [None] * len(items)
     try:
-        async with loop_connection() as conn, conn.transaction() if len(items) > 1 else nullcontext():
-            for i, data in enumerate(items):
-                try:
-                    send = prepare_send(
-                        sender_id=sender_id,
-                        match_id=data.get("matchId") if isinstance(data, dict) else None,
-                        text=data.get("text") if isinstance(data, dict) else None,
-                        temp_id=data.get("tempId") if isinstance(data, dict) else None,
-                        delivered_to=here,
-                    )
-                    results[i] = await send.arun(conn, capped=True)
-                except ChatError as exc:
-                    results[i] = exc.ack()
-                except (psycopg.OperationalError, psycopg.InterfaceError):
-                    raise  # the connection is gone: the whole batch fails below
-                except Exception:  # logged; the others stand
-                    logger.exception("socket event handler failed", extra={"event": "send_message"})
-                    results[i] = error("Failed to send message")
+        async with loop_connection() as conn:
+            try:
+                async with conn.transaction() if batch else nullcontext():
+                    for i, data in enumerate(items):
+                        try:
+                            send = prepare_send(
+                                sender_id=sender_id,
+                                match_id=data.get("matchId") if isinstance(data, dict) else None,
+                                text=data.get("text") if isinstance(data, dict) else None,
+                                temp_id=data.get("tempId") if isinstance(data, dict) else None,
+                                delivered_to=here,
+                            )
+                            results[i] = await send.arun(conn, capped=True, guarded=not batch)
+                        except ChatError as exc:
+                            results[i] = exc.ack()
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                raise
+            except psycopg.Error as exc:  # rolled back: nothing of the batch was stored
+                logger.warning(
+                    "socket send failed on the event loop (%r): sent again from a database thread",
+                    exc,
+                    extra={"event": "send_message"},
+                )
+                results = [None] * len(items)
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:  # PostgreSQL unreachable
         logger.warning(
             "socket event handler failed: database unavailable (%s)", exc, extra={"event": "send_message"}
         )
         return [error("Failed to send message")] * len(items)
-    except Exception:  # the commit failed: nothing of the batch was stored
+    except Exception:  # nothing of the batch was stored
         logger.exception("socket event handler failed", extra={"event": "send_message"})
         return [error("Failed to send message")] * len(items)
     rest = [i for i, result in enumerate(results) if result is None]

@@ -279,19 +279,27 @@ class _Send:
             raise outcome.refusal
         return outcome
 
-    async def arun(self, conn: psycopg.AsyncConnection[Any], *, capped: bool) -> SendResult | None:
+    async def arun(
+        self, conn: psycopg.AsyncConnection[Any], *, capped: bool, guarded: bool = True
+    ) -> SendResult | None:
         """`run()` on an asynchronous connection in autocommit, for the outcomes that need only
         `_SEND` (nearly every send: a new message, its rejection, the daily cap); None for the rare
         ones that need a look-up, which `run()` then tells: a resend of a stored tempId, a match
-        deleted between two statements. A savepoint when `conn` is in a transaction already."""
+        deleted between two statements.
+
+        Inside the caller's transaction, `guarded` keeps each statement in a savepoint so that a
+        failed one leaves the transaction usable; unguarded, a failed statement raises and the
+        caller, whose transaction is then lost, sends again by other means."""
+        in_transaction = conn.info.transaction_status != TransactionStatus.IDLE
         try:
-            # Inside a transaction a savepoint keeps a failed statement from aborting it.
-            in_transaction = conn.info.transaction_status != TransactionStatus.IDLE
-            outcome = await self._aattempt(conn, capped=capped, limit=None, savepoint=in_transaction)
+            outcome = await self._aattempt(
+                conn, capped=capped, limit=None, savepoint=guarded and in_transaction
+            )
             if outcome is None or outcome.result is not None:
                 return outcome.result if outcome else None
             if capped and not outcome.premium:
-                async with conn.transaction():
+                # The cap lock lasts until commit: a transaction of its own, or the caller's.
+                async with conn.transaction() if guarded or not in_transaction else nullcontext():
                     await conn.execute(_LOCK_SENDER, [_CAP_LOCK_NAMESPACE, self.sender_id])
                     outcome = await self._aattempt(
                         conn, capped=True, limit=FREE_DAILY_MESSAGES, savepoint=False
@@ -305,7 +313,8 @@ class _Send:
                 ):
                     raise ChatError(429, "Daily message limit reached", **LIMIT_REACHED)
         except psycopg.IntegrityError:  # the match was deleted meanwhile (the foreign key)
-            pass
+            if not guarded:
+                raise
         return None
 
     async def _aattempt(

@@ -14,7 +14,7 @@ import pytest
 
 from chat import socket_handlers
 from chat.models import Message
-from chat.services import delivery
+from chat.services import delivery, messages
 from profiles.models import Block, Profile
 from tests.chat.rest_support import make_match, make_message, make_user
 from tests.support.wait import wait_until
@@ -222,6 +222,30 @@ def test_a_batch_commits_together_and_a_refused_one_changes_nothing_else(threads
     assert [a.get("error") for a in acks[1:3]] == ["Invalid message data", "Match not found"]
     assert stored(match_id) == [("one", "sent", "a"), ("two", "sent", "b")]
     assert threads == []
+
+
+def test_a_failed_statement_rolls_the_batch_back_and_the_thread_sends_it_again(monkeypatch, threads):
+    alice, bob = make_user(premium=True), make_user()
+    match_id = make_match(alice, bob)
+    params = messages._Send._params
+
+    def failing_for_boom(self, now, *, capped, limit):
+        values = params(self, now, capped=capped, limit=limit)
+        return {**values, "limit": "boom"} if self.text == "boom" else values  # ::int fails in PostgreSQL
+
+    monkeypatch.setattr(messages._Send, "_params", failing_for_boom)
+    items = [
+        {"matchId": match_id, "text": "one", "tempId": "a"},
+        {"matchId": match_id, "text": "boom", "tempId": "b"},
+        {"matchId": match_id, "text": "two", "tempId": "c"},
+    ]
+
+    acks = send(alice, items)
+
+    assert [a["success"] for a in acks] == [True, False, True]
+    assert acks[1] == {"success": False, "error": "Failed to send message"}
+    assert stored(match_id) == [("one", "sent", "a"), ("two", "sent", "c")]
+    assert threads == [items]  # the whole batch, once
 
 
 def test_while_postgresql_is_known_unreachable_sends_fail_at_once_without_asking_the_pool(
