@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from functools import cached_property
 from typing import Any
 
 from celery import Celery
@@ -24,24 +25,18 @@ class CelerySettings(Mapping[str, Any]):
     start-up is not seen; set `app.conf` instead (the tests do).
     """
 
-    def __init__(self) -> None:
-        self._values: dict[str, Any] | None = None
-
-    def _read(self) -> dict[str, Any]:
-        if self._values is None:
-            self._values = {
-                name: getattr(settings, name) for name in dir(settings) if name.startswith("CELERY_")
-            }
-        return self._values
+    @cached_property
+    def _values(self) -> dict[str, Any]:
+        return {name: getattr(settings, name) for name in dir(settings) if name.startswith("CELERY_")}
 
     def __getitem__(self, key: str) -> Any:
-        return self._read()[key]
+        return self._values[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._read())
+        return iter(self._values)
 
     def __len__(self) -> int:
-        return len(self._read())
+        return len(self._values)
 
     def __bool__(self) -> bool:  # Celery skips a falsy source; this one is read lazily
         return True

@@ -28,12 +28,13 @@ def test_a_setting_celery_does_not_know_of_falls_back_to_celerys_default():
 
 def test_the_mapping_holds_exactly_the_celery_settings_read_once():
     source = CelerySettings()
+    assert "_values" not in vars(source)  # nothing read before Celery asks
     keys = set(source)
     assert keys == {name for name in dir(settings) if name.startswith("CELERY_")}
     assert len(source) == len(keys)
     assert source["CELERY_TIMEZONE"] == "UTC"
     assert "DATABASES" not in source and "CELERY_NO_SUCH_SETTING" not in source
-    assert source._read() is source._read()  # read once
+    assert source._values is source._values  # read once
 
 
 def test_an_empty_source_is_still_loaded():

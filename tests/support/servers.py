@@ -82,7 +82,20 @@ class ServerProcess:
         self.proc.send_signal(sig)
 
     def wait(self, timeout: float = 30) -> int:
-        return self.proc.wait(timeout=timeout)
+        """The exit code; a process still running after `timeout` fails the test with its threads'
+        stacks (py-spy) and its log, so that a stop that hangs says where."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"{self.name} still running {timeout:g} s later; its threads:\n{self.stacks()}\nits log:\n{self.log()}"
+            ) from None
+
+    def stacks(self) -> str:
+        dump = subprocess.run(
+            [str(BIN / "py-spy"), "dump", "--pid", str(self.pid)], capture_output=True, text=True, timeout=30
+        )
+        return dump.stdout + dump.stderr
 
     def running(self) -> bool:
         return self.proc.poll() is None
