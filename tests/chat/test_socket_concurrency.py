@@ -5,17 +5,10 @@ from __future__ import annotations
 import pytest
 
 from chat.models import Message
-from tests.support.sockets import make_match, make_user
+from tests.support.sockets import LIMIT_REACHED_ACK, make_match, make_user
 from vlvt.http.auth import mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-LIMIT_REACHED = {
-    "success": False,
-    "error": "Daily message limit reached",
-    "code": "MESSAGE_LIMIT_REACHED",
-    "message": "You've used all 20 messages for today. Upgrade to premium for unlimited messaging!",
-}
 
 
 def test_25_sends_at_once_on_25_sockets_of_a_free_user_store_exactly_20(daphne, js):
@@ -29,7 +22,7 @@ def test_25_sends_at_once_on_25_sockets_of_a_free_user_store_exactly_20(daphne, 
     acks = js.emit_all([(f"s{i}", "send_message", [{"matchId": match, "text": f"m{i}"}]) for i in range(25)])
 
     assert sorted(a["success"] for a in acks) == [False] * 5 + [True] * 20
-    assert [a for a in acks if not a["success"]] == [LIMIT_REACHED] * 5
+    assert [a for a in acks if not a["success"]] == [LIMIT_REACHED_ACK] * 5
     assert Message.objects.filter(sender_id=alice).count() == 20
     stored = {m["message"]["id"] for m in acks if m["success"]}
     assert stored == set(Message.objects.values_list("id", flat=True))
@@ -71,7 +64,7 @@ def test_events_sent_back_to_back_on_one_socket_are_handled_in_order(daphne, js)
     assert acks[7] == {"success": False, "error": "Unauthorized"}
     sent = [i for i in range(25) if i not in (3, 7)]
     assert [acks[i]["message"]["text"] for i in sent[:20]] == [f"m{i}" for i in sent[:20]]
-    assert [acks[i] for i in sent[20:]] == [LIMIT_REACHED] * 3
+    assert [acks[i] for i in sent[20:]] == [LIMIT_REACHED_ACK] * 3
     stored = list(Message.objects.order_by("created_at").values_list("id", "text", "temp_id"))
     assert stored == [(acks[i]["message"]["id"], f"m{i}", f"t{i}") for i in sent[:20]]
     received = js.wait_note("bob", "event", event="new_message", count=20)

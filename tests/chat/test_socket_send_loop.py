@@ -17,17 +17,11 @@ from chat.models import Message
 from chat.services import delivery, messages
 from profiles.models import Block, Profile
 from tests.chat.rest_support import make_match, make_message, make_user
+from tests.support.sockets import LIMIT_REACHED_ACK
 from tests.support.wait import wait_until
 from vlvt import database, dbpool
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-LIMIT_ACK = {
-    "success": False,
-    "error": "Daily message limit reached",
-    "code": "MESSAGE_LIMIT_REACHED",
-    "message": "You've used all 20 messages for today. Upgrade to premium for unlimited messaging!",
-}
 
 
 def on_loop(fn: Callable[[], Awaitable[Any]]) -> Any:
@@ -127,7 +121,7 @@ def test_a_free_tier_sender_is_capped_at_20_a_day_from_the_loop(threads):
     )
 
     assert first["success"] is True
-    assert second == LIMIT_ACK
+    assert second == LIMIT_REACHED_ACK
     assert Message.objects.filter(match_id=match_id, sender_id=alice).count() == 20
     assert threads == []
 

@@ -509,7 +509,8 @@ def test_sentrys_asgi3_call_runs_the_application():
 # --- psycopg_pool -------------------------------------------------------------------------------
 
 
-def test_the_pool_reconnects_with_the_backoff_class_set_in_its_module(monkeypatch):
+def recording_backoff(monkeypatch, module: Any) -> threading.Event:
+    """`module`'s backoff class replaced through the hook by one that records its use."""
     used = threading.Event()
 
     class Recording(AttemptWithBackoff):
@@ -517,8 +518,13 @@ def test_the_pool_reconnects_with_the_backoff_class_set_in_its_module(monkeypatc
             super().__init__(*args, **kwargs)
             used.set()
 
-    monkeypatch.setattr(psycopg_pool_module, "AttemptWithBackoff", psycopg_pool_module.AttemptWithBackoff)
-    upstream.set_pool_backoff(psycopg_pool_module, Recording)
+    monkeypatch.setattr(module, "AttemptWithBackoff", module.AttemptWithBackoff)
+    upstream.set_pool_backoff(module, Recording)
+    return used
+
+
+def test_the_pool_reconnects_with_the_backoff_class_set_in_its_module(monkeypatch):
+    used = recording_backoff(monkeypatch, psycopg_pool_module)
     pool = psycopg_pool.ConnectionPool(
         "host=127.0.0.1 port=1 connect_timeout=1", min_size=1, open=False, reconnect_timeout=30
     )
@@ -530,17 +536,7 @@ def test_the_pool_reconnects_with_the_backoff_class_set_in_its_module(monkeypatc
 
 
 def test_the_async_pool_reconnects_with_the_backoff_class_set_in_its_module(monkeypatch):
-    used = threading.Event()
-
-    class Recording(AttemptWithBackoff):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            used.set()
-
-    monkeypatch.setattr(
-        psycopg_async_pool_module, "AttemptWithBackoff", psycopg_async_pool_module.AttemptWithBackoff
-    )
-    upstream.set_pool_backoff(psycopg_async_pool_module, Recording)
+    used = recording_backoff(monkeypatch, psycopg_async_pool_module)
 
     async def attempt() -> bool:
         pool = psycopg_pool.AsyncConnectionPool(

@@ -20,6 +20,14 @@ from tests.support.jsclient import JsClient
 from tests.support.servers import DaphneProcess, daphne_server
 from vlvt.http.auth import mint_token
 
+# The socket ack of a free-tier send past the daily cap (docs/contract.md, "Chat socket events").
+LIMIT_REACHED_ACK = {
+    "success": False,
+    "error": "Daily message limit reached",
+    "code": "MESSAGE_LIMIT_REACHED",
+    "message": "You've used all 20 messages for today. Upgrade to premium for unlimited messaging!",
+}
+
 __all__ = [
     "connect_users",
     "daphne_server",
