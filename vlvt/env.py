@@ -42,8 +42,12 @@ def _number(name: str, default: N, convert: Callable[[str], N], kind: str) -> N:
         raise SystemExit(1) from None
 
 
-def env_int(name: str, default: int) -> int:
-    return _number(name, default, int, "an integer")
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = _number(name, default, int, "an integer")
+    if minimum is not None and value < minimum:
+        sys.stderr.write(f"vlvt: setting {name} must be an integer of at least {minimum}, got {value!r}\n")
+        raise SystemExit(1)
+    return value
 
 
 def env_float(name: str, default: float) -> float:

@@ -181,7 +181,7 @@ DATABASE_CONNECTION_TIMEOUT_SECONDS = env_int("DATABASE_CONNECTION_TIMEOUT_MS", 
 DATABASE_IDLE_TIMEOUT_SECONDS = env_int("DATABASE_IDLE_TIMEOUT_MS", 30000) / 1000
 # The event loop's own pool (vlvt/database.py: socket sends run their statement from the event
 # loop), beside Django's DATABASE_POOL_MAX: a process holds at most the sum.
-DATABASE_LOOP_POOL_MAX = env_int("DATABASE_LOOP_POOL_MAX", 4)
+DATABASE_LOOP_POOL_MAX = env_int("DATABASE_LOOP_POOL_MAX", 4, minimum=1)
 DATABASES = {
     "default": {
         # Django's, failing fast while the pool knows PostgreSQL is unreachable (vlvt/dbpool.py).
@@ -199,7 +199,7 @@ DATABASES = {
                 {
                     "pool": {
                         "min_size": 0,
-                        "max_size": env_int("DATABASE_POOL_MAX", 20),
+                        "max_size": env_int("DATABASE_POOL_MAX", 20, minimum=1),
                         "timeout": DATABASE_CONNECTION_TIMEOUT_SECONDS,
                         "max_idle": DATABASE_IDLE_TIMEOUT_SECONDS,
                         "connection_class": TrackedConnection,

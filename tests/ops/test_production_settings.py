@@ -130,3 +130,21 @@ def test_failed_logins_lock_the_address_for_every_account():
 
     window_passes(admin_login.per_address.subject_key("10.0.0.7"))
     assert login("mod", "right-pass-1", "10.0.0.7") == (True, "")
+
+
+@pytest.mark.parametrize("name", ["DATABASE_POOL_MAX", "DATABASE_LOOP_POOL_MAX"])
+def test_a_pool_of_no_connection_stops_start_up_with_one_line(name):
+    # A pool that can never give a connection would make every request wait for nothing.
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; settings.DATABASES"],
+        cwd=ROOT,
+        env=server_env(**{name: "0"}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stderr, result.stdout) == (
+        1,
+        f"vlvt: setting {name} must be an integer of at least 1, got 0\n",
+        "",
+    )
