@@ -99,33 +99,9 @@ async def _send_on_loop(sender_id: str, items: list[Any], here: set[str]) -> lis
     failure costs the batch a second trip, never a message. The few sends that need a look-up (a
     resend of a stored tempId, a match deleted meanwhile) go to the thread the same way,
     afterwards; nothing else waits for them."""
-    batch = len(items) > 1
-    results: list[Any] = [None] * len(items)
     try:
         async with loop_connection() as conn:
-            try:
-                async with conn.transaction() if batch else nullcontext():
-                    for i, data in enumerate(items):
-                        try:
-                            send = prepare_send(
-                                sender_id=sender_id,
-                                match_id=data.get("matchId") if isinstance(data, dict) else None,
-                                text=data.get("text") if isinstance(data, dict) else None,
-                                temp_id=data.get("tempId") if isinstance(data, dict) else None,
-                                delivered_to=here,
-                            )
-                            results[i] = await send.arun(conn, capped=True, guarded=not batch)
-                        except ChatError as exc:
-                            results[i] = exc.ack()
-            except (psycopg.OperationalError, psycopg.InterfaceError):
-                raise
-            except psycopg.Error as exc:  # rolled back: nothing of the batch was stored
-                logger.warning(
-                    "socket send failed on the event loop (%r): sent again from a database thread",
-                    exc,
-                    extra={"event": "send_message"},
-                )
-                results = [None] * len(items)
+            results = await _send_batch_on_loop(conn, sender_id, items, here)
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:  # PostgreSQL unreachable
         logger.warning(
             "socket event handler failed: database unavailable (%s)", exc, extra={"event": "send_message"}
@@ -141,6 +117,45 @@ async def _send_on_loop(sender_id: str, items: list[Any], here: set[str]) -> lis
         ):
             results[i] = result
     return results
+
+
+async def _send_batch_on_loop(
+    conn: psycopg.AsyncConnection[Any], sender_id: str, items: list[Any], here: set[str]
+) -> list[Any]:
+    """Each item's ack or SendResult, None for those left to the thread (all of them when a
+    statement failed and the batch was rolled back)."""
+    batch = len(items) > 1
+    try:
+        async with conn.transaction() if batch else nullcontext():
+            return [await _send_one_on_loop(conn, sender_id, data, here, guarded=not batch) for data in items]
+    except (psycopg.OperationalError, psycopg.InterfaceError):
+        raise
+    except psycopg.Error as exc:  # rolled back: nothing of the batch was stored
+        logger.warning(
+            "socket send failed on the event loop (%r): sent again from a database thread",
+            exc,
+            extra={"event": "send_message"},
+        )
+        return [None] * len(items)
+
+
+async def _send_one_on_loop(
+    conn: psycopg.AsyncConnection[Any], sender_id: str, data: Any, here: set[str], *, guarded: bool
+) -> Any:
+    """`_send_one` on the event loop's connection; None when only the thread can tell."""
+    if not isinstance(data, dict):
+        return error("Invalid message data")
+    try:
+        send = prepare_send(
+            sender_id=sender_id,
+            match_id=data.get("matchId"),
+            text=data.get("text"),
+            temp_id=data.get("tempId"),
+            delivered_to=here,
+        )
+        return await send.arun(conn, capped=True, guarded=guarded)
+    except ChatError as exc:
+        return exc.ack()
 
 
 def _send_each(sender_id: str, items: list[Any], here: set[str]) -> list[Any]:

@@ -29,9 +29,7 @@ the decision here is made as usual (a push if the recipient has no socket left a
 from __future__ import annotations
 
 import threading
-from typing import Any
 
-import psycopg
 from django.db import connection
 from django.utils import timezone
 
@@ -112,8 +110,9 @@ async def adeliver_or_push(*, sent: list[tuple[str, str]], online: set[str] | No
     from a thread, so call `deliver_or_push` there."""
     if online is None or any(recipient_id not in online for recipient_id, _ in sent):
         return False
+    ids = [message_id for _, message_id in sent]
     async with loop_connection() as conn:
-        await amessages_mark_delivered(conn, message_ids=[message_id for _, message_id in sent])
+        await conn.execute(MARK_DELIVERED, {"ids": ids, "now": timezone.now()})
     return True
 
 
@@ -127,9 +126,3 @@ def messages_mark_delivered(*, message_ids: list[str]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(MARK_DELIVERED, {"ids": message_ids, "now": timezone.now()})
         return cursor.rowcount
-
-
-async def amessages_mark_delivered(conn: psycopg.AsyncConnection[Any], *, message_ids: list[str]) -> int:
-    """The same from the event loop, on an asynchronous connection in autocommit."""
-    cursor = await conn.execute(MARK_DELIVERED, {"ids": message_ids, "now": timezone.now()})
-    return cursor.rowcount
